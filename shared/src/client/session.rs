@@ -1,0 +1,156 @@
+//! One connection's client state machine, free of sockets and clocks: the caller feeds it frames
+//! and sends the messages it returns.
+
+use thiserror::Error;
+
+use crate::client::prediction::Predictor;
+use crate::client::replica::{Applied, Replica, ReplicaError};
+use crate::codec::{self, DecodeError};
+use crate::protocol::{ClientMsg, InputMsg, PROTOCOL_VERSION, ServerMsg, Welcome};
+use crate::sim::{EntityId, PlayerInput, Rules};
+use crate::tick::Tick;
+
+#[derive(Debug, Error)]
+pub enum SessionError {
+    /// The frame is not a server message: the connection is unusable.
+    #[error("bad frame from server: {0}")]
+    Decode(#[from] DecodeError),
+    #[error("server sent {0} before Welcome")]
+    BeforeWelcome(&'static str),
+    #[error("server sent a second Welcome")]
+    SecondWelcome,
+    /// The snapshot could not be rebuilt exactly: counted as a desync; the session goes on and
+    /// the server re-sends against an older baseline or in full.
+    #[error(transparent)]
+    Desync(#[from] ReplicaError),
+}
+
+#[derive(Debug)]
+pub enum SessionEvent {
+    Welcome(Welcome),
+    /// A verified snapshot: send `ack`.
+    Snapshot { tick: Tick, last_input_seq: u32, ack: ClientMsg },
+    /// An old snapshot, ignored.
+    Stale,
+}
+
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct SessionStats {
+    pub snapshots: u64,
+    pub full_snapshots: u64,
+    pub desyncs: u64,
+    pub last_snapshot_bytes: usize,
+}
+
+#[derive(Debug)]
+pub struct ClientSession {
+    welcome: Option<Welcome>,
+    replica: Replica,
+    predictor: Option<Predictor>,
+    next_seq: u32,
+    latest_tick: Tick,
+    last_input_seq: u32,
+    pub stats: SessionStats,
+}
+
+impl ClientSession {
+    /// A new session and the `Hello` to send first.
+    pub fn new(name: &str, spectate: bool) -> (ClientSession, ClientMsg) {
+        let hello = ClientMsg::Hello { protocol_version: PROTOCOL_VERSION, name: name.to_owned(), spectate };
+        let session = ClientSession {
+            welcome: None,
+            replica: Replica::new(),
+            predictor: None,
+            next_seq: 1,
+            latest_tick: Tick(0),
+            last_input_seq: 0,
+            stats: SessionStats::default(),
+        };
+        (session, hello)
+    }
+
+    pub fn welcome(&self) -> Option<&Welcome> {
+        self.welcome.as_ref()
+    }
+
+    pub fn player_id(&self) -> Option<EntityId> {
+        self.welcome.as_ref().and_then(|w| w.player_id).map(EntityId)
+    }
+
+    pub fn replica(&self) -> &Replica {
+        &self.replica
+    }
+
+    pub fn predictor(&self) -> Option<&Predictor> {
+        self.predictor.as_ref()
+    }
+
+    /// The last input sequence number the server acknowledged.
+    pub fn last_input_seq(&self) -> u32 {
+        self.last_input_seq
+    }
+
+    /// The newest server tick this client knows of.
+    pub fn latest_tick(&self) -> Tick {
+        self.latest_tick
+    }
+
+    /// Handles one binary frame from the server.
+    pub fn handle(&mut self, frame: &[u8]) -> Result<SessionEvent, SessionError> {
+        match codec::decode_server(frame)? {
+            ServerMsg::Welcome(w) => {
+                if self.welcome.is_some() {
+                    return Err(SessionError::SecondWelcome);
+                }
+                self.latest_tick = w.tick;
+                if w.player_id.is_some() {
+                    self.predictor = Some(Predictor::new(Rules::for_tick_rate(w.tick_rate), w.map.clone()));
+                }
+                self.welcome = Some(w.clone());
+                Ok(SessionEvent::Welcome(w))
+            }
+            ServerMsg::Snapshot(s) => {
+                if self.welcome.is_none() {
+                    return Err(SessionError::BeforeWelcome("a snapshot"));
+                }
+                self.stats.last_snapshot_bytes = frame.len();
+                let applied = self.replica.apply(&s).inspect_err(|_| self.stats.desyncs += 1)?;
+                let Applied::Fresh(tick) = applied else { return Ok(SessionEvent::Stale) };
+                self.stats.snapshots += 1;
+                self.stats.full_snapshots += u64::from(s.baseline.is_none());
+                self.latest_tick = tick;
+                self.last_input_seq = s.last_input_seq;
+                self.reconcile();
+                Ok(SessionEvent::Snapshot { tick, last_input_seq: s.last_input_seq, ack: ClientMsg::Ack { tick } })
+            }
+        }
+    }
+
+    /// Builds the next input message and predicts it; `None` for spectators or before `Welcome`.
+    /// Axes outside `[-1, 1]` are clamped; the server would refuse them.
+    pub fn input(&mut self, move_x: f32, move_y: f32, aim: f32, fire: bool) -> Option<ClientMsg> {
+        self.player_id()?;
+        let msg = InputMsg {
+            seq: self.next_seq,
+            tick: self.latest_tick,
+            move_x: move_x.clamp(-1.0, 1.0),
+            move_y: move_y.clamp(-1.0, 1.0),
+            aim,
+            fire,
+        };
+        let parsed = PlayerInput::parse(&msg).ok()?;
+        self.next_seq = self.next_seq.wrapping_add(1).max(1);
+        if let Some(p) = &mut self.predictor {
+            p.push(msg.seq, parsed);
+        }
+        Some(ClientMsg::Input(msg))
+    }
+
+    fn reconcile(&mut self) {
+        let (Some(id), Some(p)) = (self.player_id(), self.predictor.as_mut()) else { return };
+        let Some((_, view)) = self.replica.latest() else { return };
+        if let Some(auth) = view.get(id) {
+            p.reconcile(*auth, self.last_input_seq);
+        }
+    }
+}

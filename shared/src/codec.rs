@@ -1,0 +1,129 @@
+//! The only place bincode is named: message <-> frame bytes.
+
+use bincode::config::{self, Configuration, Limit, LittleEndian, Varint};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use thiserror::Error;
+
+use crate::protocol::{ClientMsg, MAX_CLIENT_MSG_BYTES, ServerMsg};
+
+/// Largest server message a client accepts: a full snapshot of a big world fits with room to spare.
+pub const MAX_SERVER_MSG_BYTES: usize = 1 << 20;
+
+#[derive(Debug, Error)]
+pub enum DecodeError {
+    #[error("message of {len} bytes is over the {limit}-byte limit")]
+    TooLarge { len: usize, limit: usize },
+    #[error("undecodable message: {0}")]
+    Malformed(String),
+    #[error("{0} trailing bytes after the message")]
+    TrailingBytes(usize),
+}
+
+type Standard = Configuration<LittleEndian, Varint>;
+
+fn standard() -> Standard {
+    config::standard()
+}
+
+fn limited<const N: usize>() -> Configuration<LittleEndian, Varint, Limit<N>> {
+    config::standard().with_limit::<N>()
+}
+
+pub fn encode_client(msg: &ClientMsg) -> Vec<u8> {
+    encode(msg)
+}
+
+pub fn encode_server(msg: &ServerMsg) -> Vec<u8> {
+    encode(msg)
+}
+
+/// Decodes one client frame; never allocates more than [`MAX_CLIENT_MSG_BYTES`].
+pub fn decode_client(bytes: &[u8]) -> Result<ClientMsg, DecodeError> {
+    check_len(bytes, MAX_CLIENT_MSG_BYTES)?;
+    finish(bincode::serde::decode_from_slice(bytes, limited::<MAX_CLIENT_MSG_BYTES>()), bytes)
+}
+
+pub fn decode_server(bytes: &[u8]) -> Result<ServerMsg, DecodeError> {
+    check_len(bytes, MAX_SERVER_MSG_BYTES)?;
+    finish(bincode::serde::decode_from_slice(bytes, limited::<MAX_SERVER_MSG_BYTES>()), bytes)
+}
+
+fn encode<T: Serialize>(msg: &T) -> Vec<u8> {
+    // Encoding into a Vec only fails for types serde cannot represent; ours are plain data.
+    bincode::serde::encode_to_vec(msg, standard()).unwrap_or_else(|e| unreachable!("encode: {e}"))
+}
+
+fn check_len(bytes: &[u8], limit: usize) -> Result<(), DecodeError> {
+    if bytes.len() > limit {
+        return Err(DecodeError::TooLarge { len: bytes.len(), limit });
+    }
+    Ok(())
+}
+
+fn finish<T: DeserializeOwned>(
+    result: Result<(T, usize), bincode::error::DecodeError>,
+    bytes: &[u8],
+) -> Result<T, DecodeError> {
+    let (msg, used) = result.map_err(|e| DecodeError::Malformed(e.to_string()))?;
+    if used != bytes.len() {
+        return Err(DecodeError::TrailingBytes(bytes.len() - used));
+    }
+    Ok(msg)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::protocol::InputMsg;
+    use crate::tick::Tick;
+    use proptest::prelude::*;
+
+    fn input() -> impl Strategy<Value = ClientMsg> {
+        (any::<u32>(), any::<u32>(), -1.0f32..1.0, -1.0f32..1.0, -10.0f32..10.0, any::<bool>())
+            .prop_map(|(seq, tick, move_x, move_y, aim, fire)| {
+                ClientMsg::Input(InputMsg { seq, tick: Tick(tick), move_x, move_y, aim, fire })
+            })
+    }
+
+    proptest! {
+        #[test]
+        fn client_messages_round_trip(msg in prop_oneof![
+            input(),
+            any::<u32>().prop_map(|t| ClientMsg::Ack { tick: Tick(t) }),
+            (any::<u32>(), "[a-z]{0,24}", any::<bool>()).prop_map(|(v, name, spectate)| {
+                ClientMsg::Hello { protocol_version: v, name, spectate }
+            }),
+        ]) {
+            let bytes = encode_client(&msg);
+            prop_assert_eq!(decode_client(&bytes).ok(), Some(msg));
+        }
+
+        #[test]
+        fn garbage_never_panics(bytes in proptest::collection::vec(any::<u8>(), 0..2048)) {
+            let _ = decode_client(&bytes);
+            let _ = decode_server(&bytes);
+        }
+    }
+
+    #[test]
+    fn a_huge_declared_length_is_refused_without_allocating() {
+        // Hello with protocol_version 1 and a name claiming u64::MAX bytes.
+        let mut bytes = vec![0u8, 1, 253];
+        bytes.extend_from_slice(&u64::MAX.to_le_bytes());
+        assert!(matches!(decode_client(&bytes), Err(DecodeError::Malformed(_))));
+    }
+
+    #[test]
+    fn oversized_frames_are_refused() {
+        let bytes = vec![2u8; MAX_CLIENT_MSG_BYTES + 1];
+        assert!(matches!(decode_client(&bytes), Err(DecodeError::TooLarge { .. })));
+    }
+
+    #[test]
+    fn trailing_bytes_are_refused() {
+        let mut bytes = encode_client(&ClientMsg::Ack { tick: Tick(5) });
+        bytes.push(0);
+        assert!(matches!(decode_client(&bytes), Err(DecodeError::TrailingBytes(1))));
+    }
+}

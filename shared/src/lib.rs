@@ -1,0 +1,24 @@
+//! Everything the server, the headless bots and the browser client share: wire types, the game
+//! rules and the platform-free client logic. No tokio, no sockets, no clock: it builds for
+//! `wasm32-unknown-unknown` and every function here is deterministic.
+//!
+//! - [`tick`]: the wrapping [`Tick`] counter.
+//! - [`protocol`]: [`ClientMsg`], [`ServerMsg`], [`PROTOCOL_VERSION`], close codes.
+//! - [`codec`]: the only place bincode is named; frames to messages with byte limits.
+//! - [`quantize`]: the fixed-point units of the rules.
+//! - [`map`]: maps as data, loaded and validated.
+//! - [`sim`]: the deterministic arena simulation ([`sim::World`]).
+//! - [`snapshot`]: replicated entity state, the bit-packed delta codec, checksums.
+//! - [`client`]: applying snapshots, verifying checksums, acknowledging and predicting.
+
+pub mod client;
+pub mod codec;
+pub mod map;
+pub mod protocol;
+pub mod quantize;
+pub mod sim;
+pub mod snapshot;
+pub mod tick;
+
+pub use protocol::{ClientMsg, CloseCode, PROTOCOL_VERSION, ServerMsg};
+pub use tick::Tick;

@@ -1,0 +1,146 @@
+//! Every message on the wire, and the close codes that end a connection.
+//!
+//! Frames are binary WebSocket messages, each holding one bincode-encoded [`ClientMsg`] or
+//! [`ServerMsg`] (see [`crate::codec`]). PROTOCOL.md documents the bytes.
+
+use serde::{Deserialize, Serialize};
+
+use crate::map::MapDef;
+use crate::tick::Tick;
+
+/// Bumped on every incompatible change to messages, snapshot bodies or game rules a client predicts.
+pub const PROTOCOL_VERSION: u32 = 1;
+
+/// Largest client message the server accepts, in bytes. A real `Input` is under 20 bytes.
+pub const MAX_CLIENT_MSG_BYTES: usize = 1024;
+
+/// Longest player name, in bytes of UTF-8.
+pub const MAX_NAME_BYTES: usize = 24;
+
+/// Messages a client sends.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum ClientMsg {
+    /// First message on every connection.
+    Hello {
+        protocol_version: u32,
+        name: String,
+        /// Join without a player entity and see the whole world.
+        spectate: bool,
+    },
+    /// One tick's worth of player input; the server applies each sequence number once, in order.
+    Input(InputMsg),
+    /// "I received the snapshot of this tick": the server may delta-encode against it.
+    Ack { tick: Tick },
+}
+
+/// A player's input for one simulation step, as sent. Parse it with
+/// [`crate::sim::PlayerInput::parse`] before use: floats from the wire may be anything.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct InputMsg {
+    /// Increments by one per input; wraps.
+    pub seq: u32,
+    /// The newest server tick the client knew of when it sent this input.
+    pub tick: Tick,
+    /// Movement axes, each in `[-1, 1]`; +x is right, +y is down.
+    pub move_x: f32,
+    pub move_y: f32,
+    /// Aim angle in radians, any finite value (it is wrapped).
+    pub aim: f32,
+    pub fire: bool,
+}
+
+/// Messages the server sends.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum ServerMsg {
+    /// Reply to `Hello`.
+    Welcome(Welcome),
+    /// The client's view of the world at `tick`.
+    Snapshot(SnapshotMsg),
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Welcome {
+    /// The player's own entity id; `None` for a spectator.
+    pub player_id: Option<u32>,
+    /// The server tick at the moment of joining.
+    pub tick: Tick,
+    pub tick_rate: u16,
+    pub map: MapDef,
+}
+
+/// One snapshot, delta-encoded against `baseline` (a snapshot tick the client acknowledged), or
+/// against the empty world when `baseline` is `None`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SnapshotMsg {
+    pub tick: Tick,
+    pub baseline: Option<Tick>,
+    /// Sequence number of the last input the server applied for this client (0 before any).
+    pub last_input_seq: u32,
+    /// [`crate::snapshot::checksum`] of the client's view after applying `body`.
+    pub checksum: u32,
+    /// Names of the players this snapshot adds to the client's view (relative to `baseline`).
+    pub names: Vec<PlayerName>,
+    /// Bit-packed entity changes; see [`crate::snapshot::decode`].
+    pub body: Vec<u8>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PlayerName {
+    pub id: u32,
+    pub name: String,
+}
+
+/// WebSocket close codes the server uses; the close reason carries the detail.
+///
+/// 1000-range codes are the standard ones where one fits; 4000-range are snapwire's own.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(u16)]
+pub enum CloseCode {
+    /// The server is shutting down.
+    GoingAway = 1001,
+    /// A text frame: the protocol is binary only.
+    TextFrame = 1003,
+    /// A message over [`MAX_CLIENT_MSG_BYTES`].
+    TooLarge = 1009,
+    /// The client speaks another protocol version: "a new version is deployed, reload".
+    VersionMismatch = 4000,
+    /// Bytes that do not decode as a [`ClientMsg`], including unknown message kinds.
+    Malformed = 4001,
+    /// A field out of range: NaN, infinity, an overlong name.
+    InvalidValue = 4002,
+    /// An input's tick is too far from the server's.
+    TickOutOfRange = 4003,
+    /// The first message was not `Hello`, a second `Hello` came, or none came in time.
+    Handshake = 4004,
+    /// More messages than the server drains between two ticks.
+    Flooding = 4005,
+    /// The server is at `--max-clients`.
+    ServerFull = 4006,
+    /// Repeated acknowledgements of ticks the client was never sent.
+    BadAck = 4007,
+}
+
+impl CloseCode {
+    pub fn code(self) -> u16 {
+        self as u16
+    }
+
+    pub fn from_code(code: u16) -> Option<CloseCode> {
+        use CloseCode::*;
+        [
+            GoingAway,
+            TextFrame,
+            TooLarge,
+            VersionMismatch,
+            Malformed,
+            InvalidValue,
+            TickOutOfRange,
+            Handshake,
+            Flooding,
+            ServerFull,
+            BadAck,
+        ]
+        .into_iter()
+        .find(|c| c.code() == code)
+    }
+}

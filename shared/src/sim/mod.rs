@@ -1,0 +1,18 @@
+//! The game rules: a deterministic, I/O-free arena simulation.
+//!
+//! - [`rules`]: constants and their per-tick form.
+//! - [`input`]: wire input parsed into quantized [`PlayerInput`].
+//! - [`movement`]: one player step (what clients predict).
+//! - [`world`]: the [`World`] value: players, projectiles, drifters, stepped once per tick.
+
+pub mod input;
+pub mod movement;
+pub mod rules;
+pub mod world;
+
+pub use input::{InputError, PlayerInput};
+pub use rules::Rules;
+pub use world::{Entity, EntityId, World};
+
+#[cfg(test)]
+mod tests;

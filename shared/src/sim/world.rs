@@ -1,0 +1,314 @@
+//! The authoritative world: a value that owns every entity and steps them. No I/O, no clock.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use crate::map::{MapDef, Point};
+use crate::quantize::{POS_SCALE, angle_direction};
+use crate::sim::input::PlayerInput;
+use crate::sim::movement::{self, Body};
+use crate::sim::rules::{MAX_HEALTH, PLAYER_RADIUS, PROJECTILE_DAMAGE, PROJECTILE_RADIUS, Rules};
+use crate::snapshot::{EntityKind, EntityState};
+use crate::tick::Tick;
+
+/// Entity ids are never reused within a world's lifetime (4 billion spawns).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct EntityId(pub u32);
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Player {
+    pub name: String,
+    pub body: Body,
+    pub health: u8,
+    /// Bumped on every death, so a client knows a jump in position was a respawn.
+    pub life: u8,
+    pub score: i32,
+    /// Player steps until the next shot is allowed.
+    pub cooldown: u16,
+    /// Ticks until a dead player respawns.
+    pub respawn_in: u16,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Projectile {
+    pub owner: EntityId,
+    pub x: i32,
+    pub y: i32,
+    pub vx: i32,
+    pub vy: i32,
+    pub ttl: u16,
+}
+
+/// A scene entity that moves by a constant step per tick and wraps at the map edges.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Drifter {
+    pub x: i32,
+    pub y: i32,
+    pub vx: i32,
+    pub vy: i32,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Entity {
+    Player(Player),
+    Projectile(Projectile),
+    Drifter(Drifter),
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct World {
+    tick: Tick,
+    rules: Rules,
+    map: Arc<MapDef>,
+    entities: BTreeMap<EntityId, Entity>,
+    next_id: u32,
+}
+
+impl World {
+    pub fn new(map: Arc<MapDef>, rules: Rules, tick: Tick) -> World {
+        World { tick, rules, map, entities: BTreeMap::new(), next_id: 1 }
+    }
+
+    pub fn tick(&self) -> Tick {
+        self.tick
+    }
+
+    pub fn rules(&self) -> &Rules {
+        &self.rules
+    }
+
+    pub fn map(&self) -> &Arc<MapDef> {
+        &self.map
+    }
+
+    pub fn entities(&self) -> impl Iterator<Item = (EntityId, &Entity)> {
+        self.entities.iter().map(|(id, e)| (*id, e))
+    }
+
+    pub fn len(&self) -> usize {
+        self.entities.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.entities.is_empty()
+    }
+
+    pub fn player(&self, id: EntityId) -> Option<&Player> {
+        match self.entities.get(&id) {
+            Some(Entity::Player(p)) => Some(p),
+            _ => None,
+        }
+    }
+
+    pub fn player_mut(&mut self, id: EntityId) -> Option<&mut Player> {
+        match self.entities.get_mut(&id) {
+            Some(Entity::Player(p)) => Some(p),
+            _ => None,
+        }
+    }
+
+    /// Adds a player at a spawn point chosen from the id, so joins spread over the map.
+    pub fn spawn_player(&mut self, name: String) -> EntityId {
+        let id = self.allocate_id();
+        let spawn = self.spawn_point(id, 0);
+        let body = Body { x: spawn.x, y: spawn.y, ..Body::default() };
+        let player =
+            Player { name, body, health: MAX_HEALTH, life: 0, score: 0, cooldown: 0, respawn_in: 0 };
+        self.entities.insert(id, Entity::Player(player));
+        id
+    }
+
+    pub fn remove(&mut self, id: EntityId) {
+        self.entities.remove(&id);
+    }
+
+    /// Adds `n` drifters spread over the map, each moving (+0.1, -0.05) units per tick.
+    pub fn add_drifters(&mut self, n: u32) {
+        let (w, h) = (i64::from(self.map.width), i64::from(self.map.height));
+        for i in 0..i64::from(n) {
+            let id = self.allocate_id();
+            // A low-discrepancy spread (golden-ratio steps) that is pure integer arithmetic.
+            let x = (i * 618_034 % 1_000_000) * w / 1_000_000;
+            let y = (i * 414_214 % 1_000_000) * h / 1_000_000;
+            let drifter = Drifter { x: x as i32, y: y as i32, vx: POS_SCALE / 10, vy: -POS_SCALE / 20 };
+            self.entities.insert(id, Entity::Drifter(drifter));
+        }
+    }
+
+    /// One player step from one input: movement, aim and firing. Called once per input the
+    /// server accepts, in sequence order; a dead player's inputs are consumed without effect.
+    pub fn apply_input(&mut self, id: EntityId, input: &PlayerInput) {
+        let (rules, map) = (self.rules, Arc::clone(&self.map));
+        let Some(Entity::Player(player)) = self.entities.get_mut(&id) else { return };
+        if player.health == 0 {
+            return;
+        }
+        movement::step(&mut player.body, input, &rules, &map);
+        player.cooldown = player.cooldown.saturating_sub(1);
+        if !input.fire || player.cooldown > 0 {
+            return;
+        }
+        player.cooldown = rules.fire_cooldown;
+        let (dx, dy) = angle_direction(input.aim);
+        let reach = f64::from(PLAYER_RADIUS + PROJECTILE_RADIUS);
+        let projectile = Projectile {
+            owner: id,
+            x: player.body.x + (dx * reach).round() as i32,
+            y: player.body.y + (dy * reach).round() as i32,
+            vx: (dx * rules.projectile_speed).round() as i32,
+            vy: (dy * rules.projectile_speed).round() as i32,
+            ttl: rules.projectile_lifetime,
+        };
+        let pid = self.allocate_id();
+        self.entities.insert(pid, Entity::Projectile(projectile));
+    }
+
+    /// Advances everything that moves on the server's clock by one tick, in this order:
+    /// projectiles (flight, walls, hits), respawns, drifters.
+    pub fn step(&mut self) {
+        self.step_projectiles();
+        self.step_respawns();
+        self.step_drifters();
+        self.tick = self.tick.next();
+    }
+
+    fn step_projectiles(&mut self) {
+        let mut spent = Vec::new();
+        let mut hits = Vec::new();
+        for (id, e) in &mut self.entities {
+            let Entity::Projectile(p) = e else { continue };
+            p.x = p.x.saturating_add(p.vx);
+            p.y = p.y.saturating_add(p.vy);
+            p.ttl = p.ttl.saturating_sub(1);
+            let at = Point { x: p.x, y: p.y };
+            let r2 = i64::from(PROJECTILE_RADIUS).pow(2);
+            if p.ttl == 0 || !self.map.contains(at) || self.map.walls.iter().any(|w| w.distance_sq(at) < r2) {
+                spent.push(*id);
+            }
+        }
+        for id in &spent {
+            self.entities.remove(id);
+        }
+        // Hits are found against player positions before any damage of this tick is applied.
+        let reach2 = i64::from(PLAYER_RADIUS + PROJECTILE_RADIUS).pow(2);
+        for (pid, e) in &self.entities {
+            let Entity::Projectile(p) = e else { continue };
+            let target = self.entities.iter().find_map(|(tid, t)| match t {
+                Entity::Player(pl) if *tid != p.owner && pl.health > 0 => {
+                    let (dx, dy) = (i64::from(pl.body.x - p.x), i64::from(pl.body.y - p.y));
+                    (dx * dx + dy * dy < reach2).then_some(*tid)
+                }
+                _ => None,
+            });
+            if let Some(tid) = target {
+                hits.push((*pid, p.owner, tid));
+            }
+        }
+        for (pid, owner, target) in hits {
+            self.entities.remove(&pid);
+            let respawn_ticks = self.rules.respawn_ticks;
+            let Some(Entity::Player(victim)) = self.entities.get_mut(&target) else { continue };
+            if victim.health == 0 {
+                continue;
+            }
+            victim.health = victim.health.saturating_sub(PROJECTILE_DAMAGE);
+            if victim.health > 0 {
+                continue;
+            }
+            victim.life = victim.life.wrapping_add(1);
+            victim.respawn_in = respawn_ticks;
+            victim.body.vx = 0;
+            victim.body.vy = 0;
+            if let Some(Entity::Player(killer)) = self.entities.get_mut(&owner) {
+                killer.score = killer.score.saturating_add(1);
+            }
+        }
+    }
+
+    fn step_respawns(&mut self) {
+        let mut respawned = Vec::new();
+        for (id, e) in &mut self.entities {
+            let Entity::Player(p) = e else { continue };
+            if p.health == 0 {
+                p.respawn_in = p.respawn_in.saturating_sub(1);
+                if p.respawn_in == 0 {
+                    respawned.push((*id, p.life));
+                }
+            }
+        }
+        for (id, life) in respawned {
+            let spawn = self.spawn_point(id, life);
+            if let Some(Entity::Player(p)) = self.entities.get_mut(&id) {
+                p.health = MAX_HEALTH;
+                p.body = Body { x: spawn.x, y: spawn.y, angle: p.body.angle, ..Body::default() };
+            }
+        }
+    }
+
+    fn step_drifters(&mut self) {
+        let (w, h) = (self.map.width, self.map.height);
+        for e in self.entities.values_mut() {
+            let Entity::Drifter(d) = e else { continue };
+            d.x = (d.x + d.vx).rem_euclid(w);
+            d.y = (d.y + d.vy).rem_euclid(h);
+        }
+    }
+
+    fn allocate_id(&mut self) -> EntityId {
+        let id = EntityId(self.next_id);
+        self.next_id = self.next_id.wrapping_add(1).max(1);
+        id
+    }
+
+    fn spawn_point(&self, id: EntityId, life: u8) -> Point {
+        let spawns = &self.map.spawns;
+        // A validated map has at least one spawn point.
+        spawns[(id.0 as usize + usize::from(life)) % spawns.len()]
+    }
+}
+
+impl Entity {
+    /// What clients see of this entity: the replicated, quantized fields.
+    pub fn net_state(&self) -> EntityState {
+        match self {
+            Entity::Player(p) => EntityState {
+                kind: EntityKind::Player,
+                x: p.body.x,
+                y: p.body.y,
+                vx: p.body.vx,
+                vy: p.body.vy,
+                angle: p.body.angle,
+                health: p.health,
+                life: p.life,
+                score: p.score,
+                owner: 0,
+            },
+            Entity::Projectile(p) => EntityState {
+                kind: EntityKind::Projectile,
+                x: p.x,
+                y: p.y,
+                vx: p.vx,
+                vy: p.vy,
+                owner: p.owner.0,
+                ..EntityState::default()
+            },
+            Entity::Drifter(d) => EntityState {
+                kind: EntityKind::Drifter,
+                x: d.x,
+                y: d.y,
+                vx: d.vx,
+                vy: d.vy,
+                ..EntityState::default()
+            },
+        }
+    }
+
+    /// Where the entity is, for interest management.
+    pub fn position(&self) -> Point {
+        match self {
+            Entity::Player(p) => Point { x: p.body.x, y: p.body.y },
+            Entity::Projectile(p) => Point { x: p.x, y: p.y },
+            Entity::Drifter(d) => Point { x: d.x, y: d.y },
+        }
+    }
+}

@@ -1,0 +1,171 @@
+//! Bit-level writer and reader for snapshot bodies. Bits are packed least significant first.
+
+use thiserror::Error;
+
+#[derive(Debug, Error, PartialEq, Eq)]
+pub enum BitsError {
+    #[error("snapshot body ended early")]
+    Eof,
+    #[error("variable-length integer is longer than 32 bits")]
+    Overlong,
+}
+
+#[derive(Debug, Default)]
+pub struct BitWriter {
+    bytes: Vec<u8>,
+    /// Bits used in the last byte; 0 means the last byte is full (or there is none).
+    used: u32,
+}
+
+impl BitWriter {
+    pub fn new() -> BitWriter {
+        BitWriter::default()
+    }
+
+    /// Appends the low `n` bits of `value` (`n` <= 32).
+    pub fn write(&mut self, value: u32, n: u32) {
+        debug_assert!(n <= 32);
+        let mut value = if n == 32 { u64::from(value) } else { u64::from(value) & ((1u64 << n) - 1) };
+        let mut left = n;
+        while left > 0 {
+            if self.used == 0 {
+                self.bytes.push(0);
+            }
+            let room = 8 - self.used;
+            let take = room.min(left);
+            let last = self.bytes.len() - 1;
+            self.bytes[last] |= ((value & ((1 << take) - 1)) as u8) << self.used;
+            value >>= take;
+            left -= take;
+            self.used = (self.used + take) % 8;
+        }
+    }
+
+    pub fn write_bit(&mut self, bit: bool) {
+        self.write(u32::from(bit), 1);
+    }
+
+    /// Writes `value` in groups of `chunk` bits, each followed by a "more" bit.
+    pub fn write_varu(&mut self, mut value: u32, chunk: u32) {
+        loop {
+            let low = value & ((1 << chunk) - 1);
+            value >>= chunk;
+            self.write(low, chunk);
+            self.write_bit(value != 0);
+            if value == 0 {
+                return;
+            }
+        }
+    }
+
+    pub fn bit_len(&self) -> usize {
+        self.bytes.len() * 8 - if self.used == 0 { 0 } else { (8 - self.used) as usize }
+    }
+
+    pub fn finish(self) -> Vec<u8> {
+        self.bytes
+    }
+}
+
+#[derive(Debug)]
+pub struct BitReader<'a> {
+    bytes: &'a [u8],
+    /// Position in bits from the start.
+    pos: usize,
+}
+
+impl<'a> BitReader<'a> {
+    pub fn new(bytes: &'a [u8]) -> BitReader<'a> {
+        BitReader { bytes, pos: 0 }
+    }
+
+    pub fn read(&mut self, n: u32) -> Result<u32, BitsError> {
+        debug_assert!(n <= 32);
+        let mut value = 0u64;
+        for i in 0..n {
+            let byte = *self.bytes.get(self.pos / 8).ok_or(BitsError::Eof)?;
+            let bit = (byte >> (self.pos % 8)) & 1;
+            value |= u64::from(bit) << i;
+            self.pos += 1;
+        }
+        Ok(value as u32)
+    }
+
+    pub fn read_bit(&mut self) -> Result<bool, BitsError> {
+        Ok(self.read(1)? == 1)
+    }
+
+    pub fn read_varu(&mut self, chunk: u32) -> Result<u32, BitsError> {
+        let mut value = 0u64;
+        let mut shift = 0;
+        loop {
+            let low = u64::from(self.read(chunk)?);
+            value |= low << shift;
+            shift += chunk;
+            if value > u64::from(u32::MAX) {
+                return Err(BitsError::Overlong);
+            }
+            if !self.read_bit()? {
+                return Ok(value as u32);
+            }
+            if shift >= 32 {
+                return Err(BitsError::Overlong);
+            }
+        }
+    }
+
+    /// True when only zero padding bits of the last byte remain.
+    pub fn at_end(&self) -> bool {
+        self.bytes.len() * 8 - self.pos < 8
+            && self.bytes.get(self.pos / 8).is_none_or(|b| b >> (self.pos % 8) == 0)
+    }
+}
+
+pub fn zigzag(v: i32) -> u32 {
+    ((v << 1) ^ (v >> 31)) as u32
+}
+
+pub fn unzigzag(u: u32) -> i32 {
+    ((u >> 1) as i32) ^ -((u & 1) as i32)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #[test]
+        fn mixed_writes_read_back(items in proptest::collection::vec((any::<u32>(), 1u32..=32, 1u32..=8), 0..64)) {
+            let mut w = BitWriter::new();
+            for &(v, n, chunk) in &items {
+                w.write(v, n);
+                w.write_varu(v, chunk);
+            }
+            let bits = w.bit_len();
+            let bytes = w.finish();
+            prop_assert_eq!(bytes.len(), bits.div_ceil(8));
+            let mut r = BitReader::new(&bytes);
+            for &(v, n, chunk) in &items {
+                let mask = if n == 32 { u32::MAX } else { (1 << n) - 1 };
+                prop_assert_eq!(r.read(n).ok(), Some(v & mask));
+                prop_assert_eq!(r.read_varu(chunk).ok(), Some(v));
+            }
+            prop_assert!(r.at_end());
+        }
+
+        #[test]
+        fn zigzag_round_trips(v: i32) {
+            prop_assert_eq!(unzigzag(zigzag(v)), v);
+        }
+    }
+
+    #[test]
+    fn reading_past_the_end_is_an_error() {
+        let mut r = BitReader::new(&[0xff]);
+        assert_eq!(r.read(8), Ok(0xff));
+        assert_eq!(r.read(1), Err(BitsError::Eof));
+        let mut r = BitReader::new(&[0xff; 10]);
+        assert_eq!(r.read_varu(4), Err(BitsError::Overlong));
+    }
+}

@@ -1,0 +1,22 @@
+//! Snapshots: what a client sees, and the bit-packed delta codec. No I/O.
+//!
+//! - [`state`]: [`EntityState`] (replicated fields) and [`View`] (entities by id).
+//! - [`encode`] / [`decode`]: a view as changes from a baseline view (PROTOCOL.md).
+//! - [`format`]: the constants and prediction both directions share.
+//! - [`bits`]: the bit writer and reader.
+//! - [`checksum`]: the per-view checksum every snapshot carries.
+
+pub mod bits;
+pub mod checksum;
+pub mod decode;
+pub mod encode;
+pub mod format;
+pub mod state;
+
+pub use checksum::{checksum, entity_hash};
+pub use decode::{BodyError, decode};
+pub use encode::encode;
+pub use state::{EntityKind, EntityState, View};
+
+#[cfg(test)]
+mod tests;
