@@ -1,1 +1,102 @@
-fn main(){}
+//! `snapwire-server`: parses flags, sets up logging, binds, and calls [`snapwire_server::run`].
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use anyhow::Context;
+use clap::Parser;
+use snapwire_server::{Config, Scene};
+use snapwire_shared::map::MapDef;
+use snapwire_shared::quantize::pos_from_units;
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+use tracing_subscriber::EnvFilter;
+
+/// snapwire's authoritative game server: WebSocket at /ws, health at /healthz.
+#[derive(Debug, Parser)]
+#[command(version)]
+struct Args {
+    /// Address to listen on.
+    #[arg(long, default_value = "127.0.0.1:8080")]
+    bind: SocketAddr,
+    /// Simulation ticks per second (1-240).
+    #[arg(long, default_value_t = 60)]
+    tick_rate: u16,
+    /// Map file (JSON); the built-in arena when omitted.
+    #[arg(long)]
+    map: Option<PathBuf>,
+    /// Connections beyond this are refused with a "server is full" close.
+    #[arg(long, default_value_t = 1024)]
+    max_clients: usize,
+    /// Extra entities: `empty` or `drift:N`.
+    #[arg(long, default_value = "empty")]
+    scene: Scene,
+    /// Width and height of what a player sees, in world units, as WxH.
+    #[arg(long, default_value = "40x24", value_parser = parse_view)]
+    view: (f64, f64),
+    /// Snapshots kept as delta baselines.
+    #[arg(long, default_value_t = 64)]
+    history: usize,
+    /// Send full snapshots instead of deltas (to measure what deltas save).
+    #[arg(long)]
+    full_snapshots: bool,
+}
+
+fn parse_view(s: &str) -> Result<(f64, f64), String> {
+    let err = || format!("view must be WxH in world units, like 40x24, not `{s}`");
+    let (w, h) = s.split_once('x').ok_or_else(err)?;
+    let (w, h) = (w.parse::<f64>().map_err(|_| err())?, h.parse::<f64>().map_err(|_| err())?);
+    if !(w.is_finite() && h.is_finite() && w > 0.0 && h > 0.0 && w <= 10_000.0 && h <= 10_000.0) {
+        return Err(err());
+    }
+    Ok((w, h))
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    tracing_subscriber::fmt()
+        .with_env_filter(EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")))
+        .init();
+    let args = Args::parse();
+    let mut config = Config::new(args.tick_rate);
+    if let Some(path) = &args.map {
+        let json = std::fs::read_to_string(path).with_context(|| format!("reading map {}", path.display()))?;
+        config.map = MapDef::from_json(&json).with_context(|| format!("map {}", path.display()))?;
+    }
+    config.max_clients = args.max_clients;
+    config.scene = args.scene;
+    config.view_width = pos_from_units(args.view.0);
+    config.view_height = pos_from_units(args.view.1);
+    config.history = args.history;
+    config.full_snapshots = args.full_snapshots;
+
+    let listener = TcpListener::bind(args.bind).await.with_context(|| format!("binding {}", args.bind))?;
+    let shutdown = CancellationToken::new();
+    let on_signal = shutdown.clone();
+    tokio::spawn(async move {
+        wait_for_signal().await;
+        tracing::info!("shutdown requested");
+        on_signal.cancel();
+    });
+    snapwire_server::run(listener, config, shutdown).await?;
+    Ok(())
+}
+
+async fn wait_for_signal() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(s) => s,
+            Err(_) => return std::future::pending().await,
+        };
+        tokio::select! {
+            _ = ctrl_c => {}
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = ctrl_c.await;
+    }
+}

@@ -1,0 +1,161 @@
+//! The tick loop's record of each connected client: its queues, inputs and acknowledgements.
+
+use std::collections::VecDeque;
+use std::sync::Arc;
+
+use snapwire_shared::Tick;
+use snapwire_shared::sim::{EntityId, PlayerInput};
+use tokio::sync::mpsc;
+
+use crate::ingress::{ClientId, Inbound};
+use crate::outbox::Outbox;
+
+/// Inputs waiting to be applied. A client sending faster than the tick rate fills this; the
+/// oldest input is then dropped, and the client's prediction snaps back to the server.
+pub const MAX_QUEUED_INPUTS: usize = 32;
+
+/// Input steps a player may bank while none arrive, so a burst after a network stall is
+/// applied quickly, but never faster on average than one per tick (no speed hacks).
+pub const MAX_INPUT_BUDGET: u32 = 3;
+
+/// Bad acknowledgements tolerated (and logged) before the connection is closed.
+pub const MAX_BAD_ACKS: u32 = 16;
+
+#[derive(Debug)]
+pub struct ClientState {
+    pub id: ClientId,
+    pub name: String,
+    /// The player entity; `None` for a spectator.
+    pub entity: Option<EntityId>,
+    pub inbound: mpsc::Receiver<Inbound>,
+    pub outbox: Arc<Outbox>,
+    pub inputs: VecDeque<(u32, PlayerInput)>,
+    pub last_received_seq: u32,
+    pub last_applied_seq: u32,
+    pub input_budget: u32,
+    /// Newest snapshot tick the client acknowledged.
+    pub acked: Option<Tick>,
+    pub bad_acks: u32,
+    /// Ids in each snapshot sent, oldest first, for rebuilding a baseline view; as long as the
+    /// server's snapshot history.
+    pub sent: VecDeque<(Tick, Arc<[EntityId]>)>,
+}
+
+/// What an acknowledgement turned out to be.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AckOutcome {
+    Accepted,
+    /// Older than anything the server still remembers sending: harmless, ignored.
+    TooOld,
+    /// A tick ahead of the server, never sent, or not newer than the last ack.
+    Bad(&'static str),
+}
+
+impl ClientState {
+    pub fn new(id: ClientId, name: String, entity: Option<EntityId>, inbound: mpsc::Receiver<Inbound>, outbox: Arc<Outbox>) -> ClientState {
+        ClientState {
+            id,
+            name,
+            entity,
+            inbound,
+            outbox,
+            inputs: VecDeque::new(),
+            last_received_seq: 0,
+            last_applied_seq: 0,
+            input_budget: 1,
+            acked: None,
+            bad_acks: 0,
+            sent: VecDeque::new(),
+        }
+    }
+
+    /// Queues an input. Out-of-order or repeated sequence numbers are dropped: TCP keeps order,
+    /// so only a broken or hostile client sends them.
+    pub fn queue_input(&mut self, seq: u32, input: PlayerInput) -> bool {
+        if self.last_received_seq != 0 && (seq.wrapping_sub(self.last_received_seq) as i32) <= 0 {
+            return false;
+        }
+        self.last_received_seq = seq;
+        if self.inputs.len() == MAX_QUEUED_INPUTS {
+            self.inputs.pop_front();
+        }
+        self.inputs.push_back((seq, input));
+        true
+    }
+
+    /// Inputs to apply this tick, in order: at most the banked budget.
+    pub fn take_inputs(&mut self) -> impl Iterator<Item = (u32, PlayerInput)> + '_ {
+        self.input_budget = (self.input_budget + 1).min(MAX_INPUT_BUDGET);
+        let n = (self.input_budget as usize).min(self.inputs.len());
+        self.input_budget -= n as u32;
+        self.inputs.drain(..n)
+    }
+
+    pub fn on_ack(&mut self, tick: Tick, now: Tick) -> AckOutcome {
+        let outcome = if tick > now {
+            AckOutcome::Bad("acknowledged a tick from the future")
+        } else if self.acked.is_some_and(|a| tick <= a) {
+            AckOutcome::Bad("acknowledged ticks out of order")
+        } else if self.sent.front().is_none_or(|(oldest, _)| tick < *oldest) {
+            AckOutcome::TooOld
+        } else if !self.sent.iter().any(|(t, _)| *t == tick) {
+            AckOutcome::Bad("acknowledged a tick it was never sent")
+        } else {
+            self.acked = Some(tick);
+            AckOutcome::Accepted
+        };
+        if matches!(outcome, AckOutcome::Bad(_)) {
+            self.bad_acks += 1;
+        }
+        outcome
+    }
+
+    /// Remembers the ids sent in the snapshot of `tick`.
+    pub fn record_sent(&mut self, tick: Tick, ids: Arc<[EntityId]>, keep: usize) {
+        while self.sent.len() >= keep {
+            self.sent.pop_front();
+        }
+        self.sent.push_back((tick, ids));
+    }
+
+    /// The ids the client holds for its acknowledged tick, if that is still remembered.
+    pub fn acked_ids(&self) -> Option<(Tick, &Arc<[EntityId]>)> {
+        let acked = self.acked?;
+        self.sent.iter().find(|(t, _)| *t == acked).map(|(t, ids)| (*t, ids))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn client() -> ClientState {
+        let (_tx, rx) = mpsc::channel(1);
+        ClientState::new(1, "c".into(), None, rx, Arc::new(Outbox::new()))
+    }
+
+    #[test]
+    fn hostile_acks_are_refused_and_counted() {
+        let mut c = client();
+        for t in 10..20 {
+            c.record_sent(Tick(t), Arc::from(Vec::new()), 64);
+        }
+        assert_eq!(c.on_ack(Tick(25), Tick(20)), AckOutcome::Bad("acknowledged a tick from the future"));
+        assert_eq!(c.on_ack(Tick(5), Tick(20)), AckOutcome::TooOld);
+        assert_eq!(c.on_ack(Tick(15), Tick(20)), AckOutcome::Accepted);
+        assert!(matches!(c.on_ack(Tick(12), Tick(20)), AckOutcome::Bad(_)));
+        assert_eq!(c.bad_acks, 2);
+        assert_eq!(c.acked, Some(Tick(15)));
+    }
+
+    #[test]
+    fn input_budget_never_exceeds_one_per_tick_on_average() {
+        let mut c = client();
+        for seq in 1..=20 {
+            assert!(c.queue_input(seq, PlayerInput::default()));
+        }
+        assert!(!c.queue_input(3, PlayerInput::default()));
+        let applied: usize = (0..10).map(|_| c.take_inputs().count()).sum();
+        assert!(applied <= 10 + MAX_INPUT_BUDGET as usize, "applied {applied}");
+    }
+}

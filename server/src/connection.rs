@@ -1,0 +1,219 @@
+//! One WebSocket connection: handshake, then a reader that parses and range-checks every frame
+//! into the client's inbound queue, and a writer that sends what the tick loop leaves in the
+//! client's outbox.
+//!
+//! Every byte from the peer is hostile: any bad frame closes this connection, with a close code
+//! and a reason naming the problem, and touches nothing else.
+
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::Duration;
+
+use axum::extract::ws::{CloseFrame, Message, WebSocket};
+use futures_util::stream::{SplitSink, SplitStream};
+use futures_util::{SinkExt, StreamExt};
+use snapwire_shared::codec::{self, DecodeError};
+use snapwire_shared::protocol::{ClientMsg, InputMsg, MAX_CLIENT_MSG_BYTES, MAX_NAME_BYTES};
+use snapwire_shared::sim::PlayerInput;
+use snapwire_shared::{CloseCode, PROTOCOL_VERSION, Tick};
+use tokio::sync::mpsc::{self, error::TrySendError};
+use tokio_util::sync::CancellationToken;
+use tracing::{debug, info};
+
+use crate::config::Config;
+use crate::ingress::{ClientId, Inbound, Join, inbound_queue};
+use crate::outbox::{OutItem, Outbox};
+use crate::stats::ServerStats;
+
+/// A send that takes longer than this means the peer stopped reading: drop it.
+const SEND_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Why a connection is being closed by the server.
+pub type CloseReason = (CloseCode, String);
+
+/// What a connection needs from the server.
+#[derive(Debug, Clone)]
+pub struct ConnectionContext {
+    pub config: Arc<Config>,
+    pub joins: mpsc::Sender<Join>,
+    pub stats: Arc<ServerStats>,
+    pub shutdown: CancellationToken,
+}
+
+type Sink = SplitSink<WebSocket, Message>;
+type Stream = SplitStream<WebSocket>;
+
+/// Serves one upgraded socket until either side closes or the server shuts down.
+pub async fn serve(socket: WebSocket, client: ClientId, ctx: ConnectionContext) {
+    let (mut sink, mut stream) = socket.split();
+    let (name, spectate) = match handshake(&mut stream, &ctx.config).await {
+        Ok(hello) => hello,
+        Err(reason) => return close(&mut sink, client, Some(reason), &ctx.stats).await,
+    };
+    let (inbound_tx, inbound) = inbound_queue();
+    let outbox = Arc::new(Outbox::new());
+    let join = Join { client, name, spectate, inbound, outbox: Arc::clone(&outbox) };
+    let joined = tokio::select! {
+        sent = ctx.joins.send(join) => sent.is_ok(),
+        _ = ctx.shutdown.cancelled() => false,
+    };
+    if !joined {
+        let reason = (CloseCode::GoingAway, "server shutting down".to_owned());
+        return close(&mut sink, client, Some(reason), &ctx.stats).await;
+    }
+
+    let writer_done = CancellationToken::new();
+    let reader = async {
+        let reason = tokio::select! {
+            reason = read_loop(&mut stream, &inbound_tx, &ctx) => reason,
+            _ = writer_done.cancelled() => None,
+        };
+        // Dropping the sender tells the tick loop this client left.
+        drop(inbound_tx);
+        outbox.close(reason);
+    };
+    let writer = async {
+        write_loop(&mut sink, client, &outbox, &ctx).await;
+        writer_done.cancel();
+    };
+    tokio::join!(reader, writer);
+}
+
+/// Sends a close frame when there is a reason, then ends the socket.
+pub async fn close(sink: &mut Sink, client: ClientId, reason: Option<CloseReason>, stats: &ServerStats) {
+    if let Some((code, text)) = reason {
+        if is_bad_input(code) {
+            stats.connections_closed_for_bad_input.fetch_add(1, Ordering::Relaxed);
+        }
+        info!(client, code = code.code(), reason = %text, "closing connection");
+        let frame = CloseFrame { code: code.code(), reason: truncate(&text, 123).into() };
+        let _ = tokio::time::timeout(SEND_TIMEOUT, sink.send(Message::Close(Some(frame)))).await;
+    }
+    let _ = tokio::time::timeout(SEND_TIMEOUT, sink.close()).await;
+}
+
+/// Waits for `Hello`, checking version and name. Returns the name and spectate flag.
+async fn handshake(stream: &mut Stream, config: &Config) -> Result<(String, bool), CloseReason> {
+    let first = tokio::time::timeout(config.hello_timeout, stream.next())
+        .await
+        .map_err(|_| (CloseCode::Handshake, format!("no Hello within {:?}", config.hello_timeout)))?;
+    let bytes = match first {
+        Some(Ok(Message::Binary(bytes))) => bytes,
+        Some(Ok(Message::Text(_))) => return Err(text_frame()),
+        Some(Ok(_)) => return Err((CloseCode::Handshake, "the first message must be a binary Hello".into())),
+        Some(Err(e)) => return Err((CloseCode::Malformed, format!("websocket error: {e}"))),
+        None => return Err((CloseCode::Handshake, "closed before Hello".into())),
+    };
+    match decode(&bytes)? {
+        ClientMsg::Hello { protocol_version, .. } if protocol_version != PROTOCOL_VERSION => Err((
+            CloseCode::VersionMismatch,
+            format!("client protocol {protocol_version}, server {PROTOCOL_VERSION}: a new version is deployed, reload"),
+        )),
+        ClientMsg::Hello { name, spectate, .. } => Ok((parse_name(name)?, spectate)),
+        _ => Err((CloseCode::Handshake, "the first message must be Hello".into())),
+    }
+}
+
+/// Reads frames until the peer closes (`None`) or breaks a rule (`Some(reason)`).
+///
+/// Cancel safe: each frame is fully handled in the poll that receives it.
+async fn read_loop(stream: &mut Stream, inbound: &mpsc::Sender<Inbound>, ctx: &ConnectionContext) -> Option<CloseReason> {
+    while let Some(frame) = stream.next().await {
+        let bytes = match frame {
+            Ok(Message::Binary(bytes)) => bytes,
+            Ok(Message::Text(_)) => return Some(text_frame()),
+            Ok(Message::Close(_)) => return None,
+            Ok(Message::Ping(_) | Message::Pong(_)) => continue,
+            Err(e) => return Some((CloseCode::Malformed, format!("websocket error: {e}"))),
+        };
+        let inbound_msg = match decode(&bytes) {
+            Ok(ClientMsg::Hello { .. }) => return Some((CloseCode::Handshake, "Hello sent twice".into())),
+            Ok(ClientMsg::Ack { tick }) => Inbound::Ack(tick),
+            Ok(ClientMsg::Input(input)) => match parse_input(&input, ctx) {
+                Ok(parsed) => parsed,
+                Err(reason) => return Some(reason),
+            },
+            Err(reason) => return Some(reason),
+        };
+        match inbound.try_send(inbound_msg) {
+            Ok(()) => {}
+            Err(TrySendError::Full(_)) => {
+                return Some((CloseCode::Flooding, "more messages than the server drains per tick".into()));
+            }
+            // The tick loop dropped this client (shutdown or a bad ack).
+            Err(TrySendError::Closed(_)) => return None,
+        }
+    }
+    None
+}
+
+/// Sends outbox items until a close, a send failure, or server shutdown.
+async fn write_loop(sink: &mut Sink, client: ClientId, outbox: &Outbox, ctx: &ConnectionContext) {
+    loop {
+        let item = tokio::select! {
+            item = outbox.next() => item,
+            _ = ctx.shutdown.cancelled() => OutItem::Close(Some((CloseCode::GoingAway, "server shutting down".into()))),
+        };
+        match item {
+            OutItem::Frame(bytes) => {
+                let sent = tokio::select! {
+                    sent = tokio::time::timeout(SEND_TIMEOUT, sink.send(Message::Binary(bytes))) => sent,
+                    _ = ctx.shutdown.cancelled() => continue,
+                };
+                if !matches!(sent, Ok(Ok(()))) {
+                    debug!(client, "send failed or timed out; dropping connection");
+                    return;
+                }
+            }
+            OutItem::Close(reason) => return close(sink, client, reason, &ctx.stats).await,
+        }
+    }
+}
+
+fn decode(bytes: &[u8]) -> Result<ClientMsg, CloseReason> {
+    codec::decode_client(bytes).map_err(|e| match e {
+        DecodeError::TooLarge { len, limit } => {
+            (CloseCode::TooLarge, format!("message of {len} bytes is over the {limit}-byte limit"))
+        }
+        other => (CloseCode::Malformed, other.to_string()),
+    })
+}
+
+fn parse_input(msg: &InputMsg, ctx: &ConnectionContext) -> Result<Inbound, CloseReason> {
+    let input = PlayerInput::parse(msg).map_err(|e| (CloseCode::InvalidValue, format!("input {}: {e}", msg.seq)))?;
+    let now = Tick(ctx.stats.tick.load(Ordering::Relaxed));
+    let skew = msg.tick.since(now).unsigned_abs();
+    if skew > ctx.config.max_tick_skew() {
+        return Err((
+            CloseCode::TickOutOfRange,
+            format!("input tick {} is {skew} ticks from the server's {now}", msg.tick),
+        ));
+    }
+    Ok(Inbound::Input { seq: msg.seq, input })
+}
+
+fn parse_name(name: String) -> Result<String, CloseReason> {
+    if name.len() > MAX_NAME_BYTES || name.chars().any(char::is_control) {
+        return Err((CloseCode::InvalidValue, format!("name must be at most {MAX_NAME_BYTES} bytes without control characters")));
+    }
+    let name = name.trim();
+    Ok(if name.is_empty() { "player".to_owned() } else { name.to_owned() })
+}
+
+fn text_frame() -> CloseReason {
+    (CloseCode::TextFrame, "text frames are not part of the protocol; send binary".into())
+}
+
+fn is_bad_input(code: CloseCode) -> bool {
+    !matches!(code, CloseCode::GoingAway | CloseCode::ServerFull)
+}
+
+fn truncate(s: &str, max: usize) -> String {
+    let mut end = s.len().min(max);
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    s[..end].to_owned()
+}
+
+const _: () = assert!(MAX_CLIENT_MSG_BYTES >= 64);

@@ -1,0 +1,52 @@
+//! The one listener's routes: `/ws` (the game) and `/healthz` (liveness and counters).
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use axum::Router;
+use axum::extract::State;
+use axum::extract::ws::WebSocketUpgrade;
+use axum::response::{IntoResponse, Json};
+use axum::routing::get;
+use futures_util::StreamExt;
+use snapwire_shared::CloseCode;
+use tokio::sync::Semaphore;
+use tokio_util::task::TaskTracker;
+
+use crate::connection::{self, ConnectionContext};
+
+/// Transport-level cap on a client frame. Frames between the protocol's 1 KiB limit and this
+/// are read and refused with a clear close reason; beyond it tungstenite refuses them itself.
+const TRANSPORT_MAX_MESSAGE: usize = 64 * 1024;
+
+#[derive(Debug, Clone)]
+pub struct AppState {
+    pub ctx: ConnectionContext,
+    /// One permit per connected client, `--max-clients` in all.
+    pub slots: Arc<Semaphore>,
+    pub tasks: TaskTracker,
+    pub next_client: Arc<AtomicU64>,
+}
+
+pub fn router(state: AppState) -> Router {
+    Router::new().route("/ws", get(websocket)).route("/healthz", get(healthz)).with_state(state)
+}
+
+async fn websocket(ws: WebSocketUpgrade, State(state): State<AppState>) -> impl IntoResponse {
+    let client = state.next_client.fetch_add(1, Ordering::Relaxed);
+    let ws = ws.max_message_size(TRANSPORT_MAX_MESSAGE).max_frame_size(TRANSPORT_MAX_MESSAGE);
+    ws.on_upgrade(move |socket| {
+        state.tasks.track_future(async move {
+            let Ok(_permit) = Arc::clone(&state.slots).try_acquire_owned() else {
+                let (mut sink, _) = socket.split();
+                let reason = (CloseCode::ServerFull, "server is full".to_owned());
+                return connection::close(&mut sink, client, Some(reason), &state.ctx.stats).await;
+            };
+            connection::serve(socket, client, state.ctx).await;
+        })
+    })
+}
+
+async fn healthz(State(state): State<AppState>) -> Json<serde_json::Value> {
+    Json(state.ctx.stats.to_json())
+}

@@ -1,0 +1,50 @@
+//! What connections hand the tick loop: joins on one shared queue, then each client's messages
+//! on a queue of its own, already parsed and range-checked.
+//!
+//! Queue policies:
+//! - joins: bounded ([`JOIN_CAPACITY`]); a connection awaits room (the tick loop drains it every
+//!   tick), so a burst of joins slows handshakes down, never the tick.
+//! - per-client inbound: bounded ([`INBOUND_CAPACITY`]); the reader never waits: when full, the
+//!   client has sent more than the tick loop drains between ticks and is closed as `Flooding`.
+//!   One queue per client means a flooder can only fill its own.
+
+use std::sync::Arc;
+
+use snapwire_shared::Tick;
+use snapwire_shared::sim::PlayerInput;
+use tokio::sync::mpsc;
+
+use crate::outbox::Outbox;
+
+pub const JOIN_CAPACITY: usize = 256;
+
+/// About half a second of inputs and acks at 60 Hz: a client only fills it by sending faster
+/// than it plays, or by stalling the server for that long.
+pub const INBOUND_CAPACITY: usize = 64;
+
+/// Identifies one connection for its whole life; never reused.
+pub type ClientId = u64;
+
+#[derive(Debug)]
+pub struct Join {
+    pub client: ClientId,
+    pub name: String,
+    pub spectate: bool,
+    pub inbound: mpsc::Receiver<Inbound>,
+    pub outbox: Arc<Outbox>,
+}
+
+/// One parsed client message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Inbound {
+    Input { seq: u32, input: PlayerInput },
+    Ack(Tick),
+}
+
+pub fn join_queue() -> (mpsc::Sender<Join>, mpsc::Receiver<Join>) {
+    mpsc::channel(JOIN_CAPACITY)
+}
+
+pub fn inbound_queue() -> (mpsc::Sender<Inbound>, mpsc::Receiver<Inbound>) {
+    mpsc::channel(INBOUND_CAPACITY)
+}

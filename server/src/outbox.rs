@@ -1,0 +1,142 @@
+//! Per-client outbox between the tick loop (producer) and the connection's writer (consumer).
+//!
+//! Two lanes: a small reliable queue for messages that must arrive (`Welcome`), and a
+//! latest-wins slot for snapshots. A slow client skips stale snapshots instead of queueing them,
+//! which is safe because every snapshot is encoded against a tick the client acknowledged. The
+//! tick loop never waits: every method here is a short, non-async critical section.
+
+use std::collections::VecDeque;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Mutex, MutexGuard, PoisonError};
+
+use axum::body::Bytes;
+use snapwire_shared::CloseCode;
+use tokio::sync::Notify;
+
+/// Reliable messages allowed to wait. Only the handshake uses this lane today, so reaching the
+/// cap means the writer is stuck: the push fails and the tick loop drops the client.
+pub const RELIABLE_CAPACITY: usize = 8;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum OutItem {
+    Frame(Bytes),
+    /// Send a close frame (when there is a reason) and stop.
+    Close(Option<(CloseCode, String)>),
+}
+
+#[derive(Debug, Default)]
+pub struct Outbox {
+    state: Mutex<State>,
+    notify: Notify,
+    /// Snapshots replaced before the writer took them.
+    pub skipped: AtomicU64,
+}
+
+#[derive(Debug, Default)]
+struct State {
+    reliable: VecDeque<Bytes>,
+    latest: Option<Bytes>,
+    close: Option<Option<(CloseCode, String)>>,
+}
+
+#[derive(Debug, PartialEq, Eq)]
+pub struct Full;
+
+impl Outbox {
+    pub fn new() -> Outbox {
+        Outbox::default()
+    }
+
+    pub fn push_reliable(&self, frame: Bytes) -> Result<(), Full> {
+        let mut s = self.lock();
+        if s.reliable.len() >= RELIABLE_CAPACITY {
+            return Err(Full);
+        }
+        s.reliable.push_back(frame);
+        drop(s);
+        self.notify.notify_one();
+        Ok(())
+    }
+
+    /// Replaces any snapshot the writer has not taken yet.
+    pub fn put_latest(&self, frame: Bytes) {
+        let mut s = self.lock();
+        if s.latest.replace(frame).is_some() {
+            self.skipped.fetch_add(1, Ordering::Relaxed);
+        }
+        drop(s);
+        self.notify.notify_one();
+    }
+
+    /// Asks the writer to close after what is queued. The first reason wins.
+    pub fn close(&self, reason: Option<(CloseCode, String)>) {
+        let mut s = self.lock();
+        if s.close.is_none() {
+            s.close = Some(reason);
+        }
+        drop(s);
+        self.notify.notify_one();
+    }
+
+    pub fn is_closing(&self) -> bool {
+        self.lock().close.is_some()
+    }
+
+    /// The next item to send: reliable frames first, then the latest snapshot, then a close.
+    /// Once a close is requested, queued snapshots are dropped (they are stale by definition).
+    ///
+    /// Cancel safe: an item is removed only in the same poll that returns it.
+    pub async fn next(&self) -> OutItem {
+        loop {
+            {
+                let mut s = self.lock();
+                if let Some(frame) = s.reliable.pop_front() {
+                    return OutItem::Frame(frame);
+                }
+                if let Some(reason) = s.close.clone() {
+                    return OutItem::Close(reason);
+                }
+                if let Some(frame) = s.latest.take() {
+                    return OutItem::Frame(frame);
+                }
+            }
+            // `notify_one` stores a permit when nobody waits, so a push between the unlock
+            // above and this await is not lost.
+            self.notify.notified().await;
+        }
+    }
+
+    fn lock(&self) -> MutexGuard<'_, State> {
+        // Every critical section leaves `State` consistent, so a panic elsewhere cannot poison
+        // it in a way that matters.
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn latest_wins_and_reliable_goes_first() {
+        let outbox = Outbox::new();
+        outbox.put_latest(Bytes::from_static(b"s1"));
+        outbox.put_latest(Bytes::from_static(b"s2"));
+        outbox.push_reliable(Bytes::from_static(b"welcome")).expect("room");
+        assert_eq!(outbox.next().await, OutItem::Frame(Bytes::from_static(b"welcome")));
+        assert_eq!(outbox.next().await, OutItem::Frame(Bytes::from_static(b"s2")));
+        assert_eq!(outbox.skipped.load(Ordering::Relaxed), 1);
+        outbox.close(Some((CloseCode::BadAck, "x".into())));
+        outbox.close(None);
+        assert_eq!(outbox.next().await, OutItem::Close(Some((CloseCode::BadAck, "x".into()))));
+    }
+
+    #[test]
+    fn the_reliable_lane_is_bounded() {
+        let outbox = Outbox::new();
+        for _ in 0..RELIABLE_CAPACITY {
+            assert_eq!(outbox.push_reliable(Bytes::new()), Ok(()));
+        }
+        assert_eq!(outbox.push_reliable(Bytes::new()), Err(Full));
+    }
+}

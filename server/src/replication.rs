@@ -1,0 +1,122 @@
+//! Per-client snapshot messages: pick the client's view and baseline, encode the delta, wrap it.
+//!
+//! Shared work happens once per tick before this runs (the [`Frame`] with every entity's state and
+//! hash, and the [`Grid`]); here each client costs a grid query and an encode against its own
+//! baseline. Spectators all see the whole world, so those with the same baseline share one
+//! encoded message.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use axum::body::Bytes;
+use snapwire_shared::codec;
+use snapwire_shared::protocol::{PlayerName, ServerMsg, SnapshotMsg};
+use snapwire_shared::sim::{EntityId, World};
+use snapwire_shared::snapshot::{EntityKind, View, encode};
+use snapwire_shared::Tick;
+
+use crate::clients::ClientState;
+use crate::config::Config;
+use crate::interest::{Area, Grid};
+use crate::snapshot_history::{Frame, SnapshotHistory};
+
+/// Per-tick encoder state shared across clients.
+#[derive(Debug)]
+pub struct Replicator<'a> {
+    frame: &'a Frame,
+    grid: &'a Grid,
+    history: &'a SnapshotHistory,
+    world: &'a World,
+    config: &'a Config,
+    all_indices: Vec<u32>,
+    all_ids: Arc<[EntityId]>,
+    /// Spectator messages by baseline tick.
+    spectator_cache: HashMap<Option<Tick>, Bytes>,
+    scratch: Vec<u32>,
+}
+
+impl<'a> Replicator<'a> {
+    pub fn new(frame: &'a Frame, grid: &'a Grid, history: &'a SnapshotHistory, world: &'a World, config: &'a Config) -> Replicator<'a> {
+        Replicator {
+            frame,
+            grid,
+            history,
+            world,
+            config,
+            all_indices: (0..frame.entities.len() as u32).collect(),
+            all_ids: frame.entities.iter().map(|e| e.id).collect(),
+            spectator_cache: HashMap::new(),
+            scratch: Vec::new(),
+        }
+    }
+
+    /// The encoded snapshot for `client`, recording what it was sent.
+    pub fn message_for(&mut self, client: &mut ClientState) -> Bytes {
+        let tick = self.frame.tick;
+        let baseline_tick = self.baseline_tick_for(client);
+        let spectator = client.entity.is_none();
+        if spectator && let Some(cached) = self.spectator_cache.get(&baseline_tick) {
+            client.record_sent(tick, Arc::clone(&self.all_ids), self.config.history);
+            return cached.clone();
+        }
+
+        let indices = match client.entity.and_then(|id| self.world.player(id)) {
+            Some(p) => {
+                let center = snapwire_shared::map::Point { x: p.body.x, y: p.body.y };
+                let area = Area::around(center, self.config.view_width, self.config.view_height);
+                let mut out = std::mem::take(&mut self.scratch);
+                self.grid.query(self.frame, area, &mut out);
+                out
+            }
+            None => self.all_indices.clone(),
+        };
+        let view = self.frame.view_at(&indices);
+        let checksum = indices.iter().fold(0u32, |acc, &i| acc.wrapping_add(self.frame.entities[i as usize].hash));
+        let ids: Arc<[EntityId]> = if spectator { Arc::clone(&self.all_ids) } else { view.entities().iter().map(|(id, _)| *id).collect() };
+        self.scratch = indices;
+
+        let (base_view, gap) = match baseline_tick {
+            Some(t) => (self.baseline_view(client, t), tick.since(t).max(0) as u32),
+            None => (View::default(), 0),
+        };
+        let body = encode(&base_view, gap, &view);
+        let names = view
+            .entities()
+            .iter()
+            .filter(|(id, s)| s.kind == EntityKind::Player && base_view.get(*id).is_none())
+            .filter_map(|(id, _)| self.world.player(*id).map(|p| PlayerName { id: id.0, name: p.name.clone() }))
+            .collect();
+        let msg = ServerMsg::Snapshot(SnapshotMsg {
+            tick,
+            baseline: baseline_tick,
+            last_input_seq: client.last_applied_seq,
+            checksum,
+            names,
+            body,
+        });
+        let bytes = Bytes::from(codec::encode_server(&msg));
+        client.record_sent(tick, ids, self.config.history);
+        if spectator {
+            self.spectator_cache.insert(baseline_tick, bytes.clone());
+        }
+        bytes
+    }
+
+    /// The newest acknowledged snapshot still in history, if delta encoding is on.
+    fn baseline_tick_for(&self, client: &ClientState) -> Option<Tick> {
+        if self.config.full_snapshots {
+            return None;
+        }
+        let (tick, _) = client.acked_ids()?;
+        self.history.get(tick).map(|f| f.tick)
+    }
+
+    /// The view the client holds for `tick`: what it was sent then, as the history recorded it.
+    fn baseline_view(&self, client: &ClientState, tick: Tick) -> View {
+        match (client.acked_ids(), self.history.get(tick)) {
+            (Some((t, ids)), Some(frame)) if t == tick => frame.view_of(ids),
+            // `baseline_tick_for` returned `tick` from these same two lookups.
+            _ => unreachable!("baseline {tick} vanished within one tick"),
+        }
+    }
+}

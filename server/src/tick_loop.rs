@@ -1,0 +1,226 @@
+//! The fixed-rate simulation loop, on a thread of its own. It owns the world and every
+//! client's tick-side state; it talks to connections only through non-blocking queues
+//! (`ingress`) and latest-wins slots (`outbox`), so it never awaits a socket.
+//!
+//! Every tick runs these stages, in this order (see [`TickLoop::tick`]):
+//! 1. drain ingress: joins, leaves, and each client's parsed messages;
+//! 2. apply inputs: each player's queued inputs, in sequence order, within its budget;
+//! 3. step simulation: projectiles, respawns, drifters; the tick number advances;
+//! 4. record snapshot: every entity's quantized state and hash once, into history; the grid;
+//! 5. build each client's message: its view, delta-encoded against its acknowledged baseline;
+//! 6. hand to outboxes: replace each client's pending snapshot.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::thread;
+use std::time::Instant;
+
+use axum::body::Bytes;
+use snapwire_shared::codec;
+use snapwire_shared::protocol::{ServerMsg, Welcome};
+use snapwire_shared::sim::{Rules, World};
+use snapwire_shared::{CloseCode, Tick};
+use tokio::sync::mpsc::{self, error::TryRecvError};
+use tokio_util::sync::CancellationToken;
+use tracing::{debug, info, warn};
+
+use crate::clients::{AckOutcome, ClientState, MAX_BAD_ACKS};
+use crate::config::{Config, Scene};
+use crate::ingress::{ClientId, Inbound, Join};
+use crate::interest::Grid;
+use crate::replication::Replicator;
+use crate::snapshot_history::{Frame, SnapshotHistory};
+use crate::stats::ServerStats;
+
+/// Falling further behind than this many ticks skips them instead of running them back to back.
+const MAX_CATCH_UP_TICKS: u32 = 5;
+
+#[derive(Debug)]
+pub struct TickLoop {
+    world: World,
+    clients: BTreeMap<ClientId, ClientState>,
+    history: SnapshotHistory,
+    joins: mpsc::Receiver<Join>,
+    config: Arc<Config>,
+    stats: Arc<ServerStats>,
+}
+
+impl TickLoop {
+    pub fn new(config: Arc<Config>, joins: mpsc::Receiver<Join>, stats: Arc<ServerStats>) -> TickLoop {
+        let mut world = World::new(Arc::new(config.map.clone()), Rules::for_tick_rate(config.tick_rate), Tick(0));
+        match config.scene {
+            Scene::Empty => {}
+            Scene::Drift(n) => world.add_drifters(n),
+        }
+        TickLoop { world, clients: BTreeMap::new(), history: SnapshotHistory::new(config.history), joins, config, stats }
+    }
+
+    /// Runs the loop on a new thread until `shutdown` is cancelled, then closes every client
+    /// with `GoingAway`.
+    pub fn spawn(self, shutdown: CancellationToken) -> std::io::Result<thread::JoinHandle<()>> {
+        thread::Builder::new().name("snapwire-tick".into()).spawn(move || self.run(shutdown))
+    }
+
+    fn run(mut self, shutdown: CancellationToken) {
+        let period = self.config.tick_period();
+        let mut next = Instant::now() + period;
+        while !shutdown.is_cancelled() {
+            let now = Instant::now();
+            if next > now {
+                thread::sleep(next - now);
+            }
+            let started = Instant::now();
+            self.tick();
+            self.stats.last_tick_us.store(started.elapsed().as_micros() as u64, Ordering::Relaxed);
+            // Deadlines advance by whole periods from the start, so the rate never drifts.
+            next += period;
+            let now = Instant::now();
+            if now > next {
+                self.stats.overruns.fetch_add(1, Ordering::Relaxed);
+                let behind = (now - next).as_nanos() / period.as_nanos().max(1);
+                if behind > u128::from(MAX_CATCH_UP_TICKS) {
+                    self.stats.skipped_ticks.fetch_add(behind as u64, Ordering::Relaxed);
+                    next = now + period;
+                    warn!(behind, "tick loop fell behind; skipping ticks");
+                }
+            }
+        }
+        for client in self.clients.values() {
+            client.outbox.close(Some((CloseCode::GoingAway, "server shutting down".into())));
+        }
+        info!(tick = %self.world.tick(), "tick loop stopped");
+    }
+
+    /// One tick: the stages in order.
+    pub fn tick(&mut self) {
+        self.drain_ingress();
+        self.apply_inputs();
+        self.step_simulation();
+        let (frame, grid) = self.record_snapshot();
+        let messages = self.build_client_messages(&frame, &grid);
+        self.hand_to_outboxes(messages);
+        self.publish_stats();
+    }
+
+    pub fn world(&self) -> &World {
+        &self.world
+    }
+
+    fn drain_ingress(&mut self) {
+        while let Ok(join) = self.joins.try_recv() {
+            self.admit(join);
+        }
+        let now = self.world.tick();
+        let mut gone = Vec::new();
+        for (id, client) in &mut self.clients {
+            loop {
+                match client.inbound.try_recv() {
+                    Ok(Inbound::Input { seq, input }) => {
+                        if client.entity.is_some() && !client.queue_input(seq, input) {
+                            debug!(client = id, seq, "dropped out-of-order input");
+                        }
+                    }
+                    Ok(Inbound::Ack(tick)) => match client.on_ack(tick, now) {
+                        AckOutcome::Accepted | AckOutcome::TooOld => {}
+                        AckOutcome::Bad(why) => {
+                            warn!(client = id, %tick, why, bad_acks = client.bad_acks, "bad ack ignored");
+                            if client.bad_acks > MAX_BAD_ACKS {
+                                let reason = format!("{why} ({} bad acks)", client.bad_acks);
+                                client.outbox.close(Some((CloseCode::BadAck, reason)));
+                                self.stats.connections_closed_for_bad_input.fetch_add(1, Ordering::Relaxed);
+                                gone.push(*id);
+                                break;
+                            }
+                        }
+                    },
+                    Err(TryRecvError::Empty) => break,
+                    Err(TryRecvError::Disconnected) => {
+                        gone.push(*id);
+                        break;
+                    }
+                }
+            }
+            if client.outbox.is_closing() && !gone.contains(id) {
+                gone.push(*id);
+            }
+        }
+        for id in gone {
+            self.leave(id);
+        }
+    }
+
+    fn apply_inputs(&mut self) {
+        for client in self.clients.values_mut() {
+            let Some(entity) = client.entity else { continue };
+            let mut last = None;
+            for (seq, input) in client.take_inputs() {
+                self.world.apply_input(entity, &input);
+                last = Some(seq);
+            }
+            if let Some(seq) = last {
+                client.last_applied_seq = seq;
+            }
+        }
+    }
+
+    fn step_simulation(&mut self) {
+        self.world.step();
+    }
+
+    fn record_snapshot(&mut self) -> (Arc<Frame>, Grid) {
+        let frame = Arc::new(Frame::capture(&self.world));
+        let grid = Grid::build(&self.config.map, &frame);
+        self.history.record(Arc::clone(&frame));
+        (frame, grid)
+    }
+
+    fn build_client_messages(&mut self, frame: &Frame, grid: &Grid) -> Vec<(ClientId, Bytes)> {
+        let mut replicator = Replicator::new(frame, grid, &self.history, &self.world, &self.config);
+        self.clients.iter_mut().map(|(id, client)| (*id, replicator.message_for(client))).collect()
+    }
+
+    fn hand_to_outboxes(&mut self, messages: Vec<(ClientId, Bytes)>) {
+        for (id, bytes) in messages {
+            if let Some(client) = self.clients.get(&id) {
+                client.outbox.put_latest(bytes);
+            }
+        }
+    }
+
+    fn admit(&mut self, join: Join) {
+        let entity = (!join.spectate).then(|| self.world.spawn_player(join.name.clone()));
+        let welcome = ServerMsg::Welcome(Welcome {
+            player_id: entity.map(|e| e.0),
+            tick: self.world.tick(),
+            tick_rate: self.config.tick_rate,
+            map: self.config.map.clone(),
+        });
+        if join.outbox.push_reliable(Bytes::from(codec::encode_server(&welcome))).is_err() {
+            // A fresh outbox has room; failing here means the connection is already gone.
+            if let Some(e) = entity {
+                self.world.remove(e);
+            }
+            return;
+        }
+        info!(client = join.client, name = %join.name, spectate = join.spectate, entity = ?entity, "joined");
+        let client = ClientState::new(join.client, join.name, entity, join.inbound, join.outbox);
+        self.clients.insert(join.client, client);
+    }
+
+    fn leave(&mut self, id: ClientId) {
+        if let Some(client) = self.clients.remove(&id) {
+            if let Some(e) = client.entity {
+                self.world.remove(e);
+            }
+            client.outbox.close(None);
+            info!(client = id, name = %client.name, "left");
+        }
+    }
+
+    fn publish_stats(&self) {
+        self.stats.tick.store(self.world.tick().0, Ordering::Relaxed);
+        self.stats.ticks.fetch_add(1, Ordering::Relaxed);
+        self.stats.clients.store(self.clients.len() as u64, Ordering::Relaxed);
+    }
+}
