@@ -1,0 +1,177 @@
+//! One headless bot: connects, plays with random-walk inputs at the tick rate, rebuilds every
+//! snapshot with the shared client logic, acknowledges, and measures.
+
+use std::collections::VecDeque;
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::{Duration, Instant};
+
+use futures_util::{SinkExt, StreamExt};
+use rand::rngs::SmallRng;
+use rand::{Rng, SeedableRng};
+use snapwire_shared::client::{ClientSession, SessionError, SessionEvent};
+use snapwire_shared::codec;
+use snapwire_shared::protocol::ClientMsg;
+use snapwire_shared::quantize::pos_to_units;
+use tokio_tungstenite::tungstenite::Message;
+
+use crate::report::BotResult;
+use crate::{BotOptions, Live};
+
+/// How long a bot waits for the connection and `Welcome`.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Runs bot number `index` until `deadline`.
+pub async fn run_bot(index: usize, opts: Arc<BotOptions>, live: Arc<Live>, deadline: Instant) -> BotResult {
+    let mut result = BotResult::default();
+    if let Err(e) = play(index, &opts, &live, deadline, &mut result).await {
+        result.error = Some(e);
+    }
+    result
+}
+
+async fn play(index: usize, opts: &BotOptions, live: &Live, deadline: Instant, result: &mut BotResult) -> Result<(), String> {
+    let connect = tokio_tungstenite::connect_async(opts.url.as_str());
+    let (ws, _) = tokio::time::timeout(CONNECT_TIMEOUT, connect)
+        .await
+        .map_err(|_| "connect timed out".to_owned())?
+        .map_err(|e| format!("connect failed: {e}"))?;
+    let (mut sink, mut stream) = ws.split();
+    let (mut session, hello) = ClientSession::new(&format!("bot{index}"), opts.spectate);
+    send(&mut sink, &hello, result).await?;
+
+    let welcome = tokio::time::timeout(CONNECT_TIMEOUT, stream.next()).await.map_err(|_| "no Welcome".to_owned())?;
+    match welcome {
+        Some(Ok(Message::Binary(b))) => match session.handle(&b) {
+            Ok(SessionEvent::Welcome(_)) => {}
+            other => return Err(format!("expected Welcome, got {other:?}")),
+        },
+        Some(Ok(Message::Close(frame))) => {
+            result.close_code = frame.as_ref().map(|f| u16::from(f.code));
+            return Err(format!("closed during handshake: {frame:?}"));
+        }
+        other => return Err(format!("expected Welcome, got {other:?}")),
+    }
+    result.connected = true;
+    live.connected.fetch_add(1, Ordering::Relaxed);
+    let started = Instant::now();
+    let tick_rate = session.welcome().map_or(60, |w| w.tick_rate);
+    let mut inputs = tokio::time::interval(Duration::from_secs(1) / u32::from(tick_rate.max(1)));
+    inputs.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut walker = Walker::new(index as u64 ^ opts.seed);
+    let mut sent_at: VecDeque<(u32, Instant)> = VecDeque::new();
+    let mut origin = None;
+    let end = tokio::time::Instant::from_std(deadline);
+
+    let outcome = loop {
+        tokio::select! {
+            frame = stream.next() => {
+                let bytes = match frame {
+                    Some(Ok(Message::Binary(b))) => b,
+                    Some(Ok(Message::Close(frame))) => {
+                        result.close_code = frame.as_ref().map(|f| u16::from(f.code));
+                        break Err(format!("server closed: {}", frame.map_or(String::new(), |f| f.reason.to_string())));
+                    }
+                    Some(Ok(_)) => continue,
+                    Some(Err(e)) => break Err(format!("websocket error: {e}")),
+                    None => break Err("connection ended".to_owned()),
+                };
+                result.bytes_in += bytes.len() as u64;
+                match session.handle(&bytes) {
+                    Ok(SessionEvent::Snapshot { tick, last_input_seq, ack }) => {
+                        live.snapshots.fetch_add(1, Ordering::Relaxed);
+                        let now = Instant::now();
+                        while let Some(&(seq, at)) = sent_at.front() {
+                            if last_input_seq.wrapping_sub(seq) as i32 >= 0 && last_input_seq != 0 {
+                                let _ = result.input_to_ack_us.record((now - at).as_micros().max(1) as u64);
+                                sent_at.pop_front();
+                            } else {
+                                break;
+                            }
+                        }
+                        track_travel(&session, &mut origin, result);
+                        if opts.acks.should_ack(tick.0, started.elapsed()) {
+                            send(&mut sink, &ack, result).await?;
+                        }
+                    }
+                    Ok(_) => {}
+                    Err(SessionError::Desync(e)) => {
+                        live.desyncs.fetch_add(1, Ordering::Relaxed);
+                        tracing::warn!(bot = index, "desync: {e}");
+                    }
+                    Err(e) => break Err(e.to_string()),
+                }
+            }
+            _ = inputs.tick(), if !opts.spectate => {
+                let (mx, my, aim, fire) = walker.next();
+                if let Some(msg) = session.input(mx, my, aim, fire && opts.fire) {
+                    if let ClientMsg::Input(i) = &msg {
+                        sent_at.push_back((i.seq, Instant::now()));
+                        if sent_at.len() > 1024 {
+                            sent_at.pop_front();
+                        }
+                    }
+                    result.inputs_sent += 1;
+                    send(&mut sink, &msg, result).await?;
+                }
+            }
+            _ = tokio::time::sleep_until(end) => break Ok(()),
+        }
+    };
+    result.active_s = started.elapsed().as_secs_f64();
+    result.snapshots = session.stats.snapshots;
+    result.full_snapshots = session.stats.full_snapshots;
+    result.desyncs = session.stats.desyncs;
+    result.last_acked_input = session.last_input_seq();
+    if let Some(p) = session.predictor() {
+        result.prediction_checks = p.checked;
+        result.mispredictions = p.mispredictions;
+    }
+    let _ = sink.send(Message::Close(None)).await;
+    outcome
+}
+
+async fn send<S>(sink: &mut S, msg: &ClientMsg, result: &mut BotResult) -> Result<(), String>
+where
+    S: futures_util::Sink<Message> + Unpin,
+    S::Error: std::fmt::Display,
+{
+    let bytes = codec::encode_client(msg);
+    result.bytes_out += bytes.len() as u64;
+    sink.send(Message::Binary(bytes.into())).await.map_err(|e| format!("send failed: {e}"))
+}
+
+fn track_travel(session: &ClientSession, origin: &mut Option<(i32, i32)>, result: &mut BotResult) {
+    let (Some(id), Some((_, view))) = (session.player_id(), session.replica().latest()) else { return };
+    let Some(me) = view.get(id) else { return };
+    let (ox, oy) = *origin.get_or_insert((me.x, me.y));
+    let d = pos_to_units(me.x - ox).hypot(pos_to_units(me.y - oy));
+    result.max_travel_units = result.max_travel_units.max(d);
+}
+
+/// Random-walk inputs: hold a direction for a while, sweep the aim, fire in bursts.
+#[derive(Debug)]
+struct Walker {
+    rng: SmallRng,
+    dir: (f32, f32),
+    aim: f32,
+    firing: bool,
+}
+
+impl Walker {
+    fn new(seed: u64) -> Walker {
+        Walker { rng: SmallRng::seed_from_u64(seed), dir: (1.0, 0.0), aim: 0.0, firing: false }
+    }
+
+    fn next(&mut self) -> (f32, f32, f32, bool) {
+        if self.rng.random_ratio(1, 30) {
+            let a: f32 = self.rng.random_range(0.0..std::f32::consts::TAU);
+            self.dir = (a.cos(), a.sin());
+        }
+        if self.rng.random_ratio(1, 20) {
+            self.firing = !self.firing;
+        }
+        self.aim = (self.aim + self.rng.random_range(-0.2..0.2)).rem_euclid(std::f32::consts::TAU);
+        (self.dir.0, self.dir.1, self.aim, self.firing)
+    }
+}

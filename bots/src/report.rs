@@ -1,0 +1,172 @@
+//! The load run's JSON report and its pass/fail verdict.
+
+use std::collections::BTreeMap;
+
+use hdrhistogram::Histogram;
+use serde::Serialize;
+
+/// Figures of one bot's run.
+#[derive(Debug, Clone)]
+pub struct BotResult {
+    pub connected: bool,
+    /// Why the bot failed, if it did (connection error, unexpected close, bad frame).
+    pub error: Option<String>,
+    /// The server's close code, if the server closed the connection.
+    pub close_code: Option<u16>,
+    pub active_s: f64,
+    pub snapshots: u64,
+    pub full_snapshots: u64,
+    pub bytes_in: u64,
+    pub bytes_out: u64,
+    pub desyncs: u64,
+    pub inputs_sent: u64,
+    pub last_acked_input: u32,
+    pub prediction_checks: u64,
+    pub mispredictions: u64,
+    /// Straight-line distance between the first and the farthest position of the bot's
+    /// player, in world units.
+    pub max_travel_units: f64,
+    /// Input send to server acknowledgement, in microseconds.
+    pub input_to_ack_us: Histogram<u64>,
+}
+
+impl Default for BotResult {
+    fn default() -> BotResult {
+        BotResult {
+            connected: false,
+            error: None,
+            close_code: None,
+            active_s: 0.0,
+            snapshots: 0,
+            full_snapshots: 0,
+            bytes_in: 0,
+            bytes_out: 0,
+            desyncs: 0,
+            inputs_sent: 0,
+            last_acked_input: 0,
+            prediction_checks: 0,
+            mispredictions: 0,
+            max_travel_units: 0.0,
+            input_to_ack_us: latency_histogram(),
+        }
+    }
+}
+
+/// One microsecond to one minute at three significant figures: a few tens of KiB per bot.
+pub fn latency_histogram() -> Histogram<u64> {
+    // The bounds are constants that hdrhistogram accepts.
+    Histogram::new_with_bounds(1, 60_000_000, 3).unwrap_or_else(|e| unreachable!("histogram bounds: {e}"))
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Latency {
+    pub p50: f64,
+    pub p99: f64,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Report {
+    pub bots_requested: usize,
+    pub bots_connected: usize,
+    pub errors: usize,
+    pub desyncs: u64,
+    /// Medians over bots.
+    pub snapshots_per_bot_per_s: f64,
+    pub bytes_per_bot_per_s: f64,
+    pub kbps_per_bot: f64,
+    pub bytes_per_snapshot: f64,
+    pub full_snapshot_fraction: f64,
+    pub input_to_ack_ms: Latency,
+    pub prediction_checks: u64,
+    pub mispredictions: u64,
+    pub duration_s: f64,
+    /// Errors by message, for a quick look at what went wrong.
+    pub error_kinds: BTreeMap<String, usize>,
+    pub pass: bool,
+}
+
+impl Report {
+    pub fn from_results(requested: usize, results: &[BotResult], duration_s: f64) -> Report {
+        let connected = results.iter().filter(|r| r.connected).count();
+        let errors = results.iter().filter(|r| r.error.is_some()).count();
+        let desyncs = results.iter().map(|r| r.desyncs).sum();
+        let active: Vec<_> = results.iter().filter(|r| r.connected && r.active_s > 0.0).collect();
+        let rate = |f: &dyn Fn(&BotResult) -> f64| median(active.iter().map(|r| f(r) / r.active_s).collect());
+        let bytes_per_s = rate(&|r| r.bytes_in as f64);
+        let snapshots: u64 = active.iter().map(|r| r.snapshots).sum();
+        let full: u64 = active.iter().map(|r| r.full_snapshots).sum();
+        let mut latencies = latency_histogram();
+        for r in results {
+            // Same bounds on both sides, so adding cannot fail.
+            let _ = latencies.add(&r.input_to_ack_us);
+        }
+        let mut error_kinds = BTreeMap::new();
+        for e in results.iter().filter_map(|r| r.error.as_ref()) {
+            *error_kinds.entry(e.clone()).or_insert(0) += 1;
+        }
+        Report {
+            bots_requested: requested,
+            bots_connected: connected,
+            errors,
+            desyncs,
+            snapshots_per_bot_per_s: rate(&|r| r.snapshots as f64),
+            bytes_per_bot_per_s: bytes_per_s,
+            kbps_per_bot: bytes_per_s * 8.0 / 1000.0,
+            bytes_per_snapshot: median(
+                active.iter().filter(|r| r.snapshots > 0).map(|r| r.bytes_in as f64 / r.snapshots as f64).collect(),
+            ),
+            full_snapshot_fraction: if snapshots == 0 { 0.0 } else { full as f64 / snapshots as f64 },
+            input_to_ack_ms: Latency { p50: percentile_ms(&latencies, 50.0), p99: percentile_ms(&latencies, 99.0) },
+            prediction_checks: results.iter().map(|r| r.prediction_checks).sum(),
+            mispredictions: results.iter().map(|r| r.mispredictions).sum(),
+            duration_s,
+            error_kinds,
+            pass: connected == requested && errors == 0 && desyncs == 0,
+        }
+    }
+}
+
+fn median(mut v: Vec<f64>) -> f64 {
+    if v.is_empty() {
+        return 0.0;
+    }
+    v.sort_by(f64::total_cmp);
+    let mid = v.len() / 2;
+    if v.len() % 2 == 1 { v[mid] } else { (v[mid - 1] + v[mid]) / 2.0 }
+}
+
+fn percentile_ms(h: &Histogram<u64>, p: f64) -> f64 {
+    if h.is_empty() { 0.0 } else { h.value_at_percentile(p) as f64 / 1000.0 }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn medians_and_verdict() {
+        let bot = |snapshots, desyncs| BotResult {
+            connected: true,
+            active_s: 2.0,
+            snapshots,
+            desyncs,
+            bytes_in: snapshots * 100,
+            ..BotResult::default()
+        };
+        let bot = |snapshots, desyncs| {
+            let mut b = bot(snapshots, desyncs);
+            for us in [1000, 2000, 30_000] {
+                let _ = b.input_to_ack_us.record(us);
+            }
+            b
+        };
+        let r = Report::from_results(3, &[bot(100, 0), bot(120, 0), bot(140, 0)], 2.0);
+        assert_eq!(r.snapshots_per_bot_per_s, 60.0);
+        assert_eq!(r.kbps_per_bot, 48.0);
+        assert!((r.input_to_ack_ms.p50 - 2.0).abs() < 0.01);
+        assert!((r.input_to_ack_ms.p99 - 30.0).abs() < 0.05);
+        assert!(r.pass);
+        let r = Report::from_results(4, &[bot(100, 1), bot(120, 0), bot(140, 0)], 2.0);
+        assert!(!r.pass);
+    }
+}
