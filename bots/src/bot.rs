@@ -31,7 +31,8 @@ pub async fn run_bot(index: usize, opts: Arc<BotOptions>, live: Arc<Live>, deadl
 }
 
 async fn play(index: usize, opts: &BotOptions, live: &Live, deadline: Instant, result: &mut BotResult) -> Result<(), String> {
-    let connect = tokio_tungstenite::connect_async(opts.url.as_str());
+    // Nagle off: an input must leave the moment it is made.
+    let connect = tokio_tungstenite::connect_async_with_config(opts.url.as_str(), None, true);
     let (ws, _) = tokio::time::timeout(CONNECT_TIMEOUT, connect)
         .await
         .map_err(|_| "connect timed out".to_owned())?

@@ -18,6 +18,12 @@ pub const MAX_QUEUED_INPUTS: usize = 32;
 /// applied quickly, but never faster on average than one per tick (no speed hacks).
 pub const MAX_INPUT_BUDGET: u32 = 3;
 
+/// Ticks a queue of inputs may stand (never empty after applying) before one extra input is
+/// applied to drain it. Without this, one burst of network jitter would add a tick of input
+/// latency for the rest of the connection; with it, a client sending too fast gains at most one
+/// step in this many.
+pub const STANDING_QUEUE_TICKS: u32 = 30;
+
 /// Bad acknowledgements tolerated (and logged) before the connection is closed.
 pub const MAX_BAD_ACKS: u32 = 16;
 
@@ -33,6 +39,8 @@ pub struct ClientState {
     pub last_received_seq: u32,
     pub last_applied_seq: u32,
     pub input_budget: u32,
+    /// Consecutive ticks that ended with inputs still queued.
+    pub standing_ticks: u32,
     /// Newest snapshot tick the client acknowledged.
     pub acked: Option<Tick>,
     pub bad_acks: u32,
@@ -63,6 +71,7 @@ impl ClientState {
             last_received_seq: 0,
             last_applied_seq: 0,
             input_budget: 1,
+            standing_ticks: 0,
             acked: None,
             bad_acks: 0,
             sent: VecDeque::new(),
@@ -83,11 +92,21 @@ impl ClientState {
         true
     }
 
-    /// Inputs to apply this tick, in order: at most the banked budget.
+    /// Inputs to apply this tick, in order: at most the banked budget, plus one when a queue
+    /// has stood for [`STANDING_QUEUE_TICKS`].
     pub fn take_inputs(&mut self) -> impl Iterator<Item = (u32, PlayerInput)> + '_ {
         self.input_budget = (self.input_budget + 1).min(MAX_INPUT_BUDGET);
-        let n = (self.input_budget as usize).min(self.inputs.len());
+        let mut n = (self.input_budget as usize).min(self.inputs.len());
         self.input_budget -= n as u32;
+        if self.inputs.len() > n {
+            self.standing_ticks += 1;
+            if self.standing_ticks >= STANDING_QUEUE_TICKS {
+                n += 1;
+                self.standing_ticks = 0;
+            }
+        } else {
+            self.standing_ticks = 0;
+        }
         self.inputs.drain(..n)
     }
 
@@ -157,5 +176,16 @@ mod tests {
         assert!(!c.queue_input(3, PlayerInput::default()));
         let applied: usize = (0..10).map(|_| c.take_inputs().count()).sum();
         assert!(applied <= 10 + MAX_INPUT_BUDGET as usize, "applied {applied}");
+        // A client sending two inputs per tick still moves at most 1 + 1/30 steps per tick.
+        let mut seq = 100;
+        let mut applied = 0;
+        for _ in 0..300 {
+            for _ in 0..2 {
+                seq += 1;
+                c.queue_input(seq, PlayerInput::default());
+            }
+            applied += c.take_inputs().count();
+        }
+        assert!(applied <= 300 + 300 / STANDING_QUEUE_TICKS as usize + MAX_INPUT_BUDGET as usize, "applied {applied}");
     }
 }

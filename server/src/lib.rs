@@ -32,6 +32,7 @@ use std::sync::Arc;
 use std::sync::atomic::AtomicU64;
 use std::time::Duration;
 
+use axum::serve::ListenerExt;
 use thiserror::Error;
 use tokio::net::TcpListener;
 use tokio::sync::Semaphore;
@@ -84,6 +85,12 @@ pub async fn run_with_stats(
         next_client: Arc::new(AtomicU64::new(1)),
     };
     info!(addr = %listener.local_addr()?, tick_rate = config.tick_rate, scene = ?config.scene, "serving /ws and /healthz");
+    // Snapshots and inputs are small frames that must leave at once: no Nagle batching.
+    let listener = listener.tap_io(|tcp| {
+        if let Err(e) = tcp.set_nodelay(true) {
+            warn!("TCP_NODELAY: {e}");
+        }
+    });
     let served = axum::serve(listener, http::router(state)).with_graceful_shutdown(shutdown.clone().cancelled_owned()).await;
 
     tasks.close();
