@@ -22,7 +22,12 @@ use crate::{BotOptions, Live};
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Runs bot number `index` until `deadline`.
-pub async fn run_bot(index: usize, opts: Arc<BotOptions>, live: Arc<Live>, deadline: Instant) -> BotResult {
+pub async fn run_bot(
+    index: usize,
+    opts: Arc<BotOptions>,
+    live: Arc<Live>,
+    deadline: Instant,
+) -> BotResult {
     let mut result = BotResult::default();
     if let Err(e) = play(index, &opts, &live, deadline, &mut result).await {
         result.error = Some(e);
@@ -30,7 +35,13 @@ pub async fn run_bot(index: usize, opts: Arc<BotOptions>, live: Arc<Live>, deadl
     result
 }
 
-async fn play(index: usize, opts: &BotOptions, live: &Live, deadline: Instant, result: &mut BotResult) -> Result<(), String> {
+async fn play(
+    index: usize,
+    opts: &BotOptions,
+    live: &Live,
+    deadline: Instant,
+    result: &mut BotResult,
+) -> Result<(), String> {
     // Nagle off: an input must leave the moment it is made.
     let connect = tokio_tungstenite::connect_async_with_config(opts.url.as_str(), None, true);
     let (ws, _) = tokio::time::timeout(CONNECT_TIMEOUT, connect)
@@ -41,7 +52,9 @@ async fn play(index: usize, opts: &BotOptions, live: &Live, deadline: Instant, r
     let (mut session, hello) = ClientSession::new(&format!("bot{index}"), opts.spectate);
     send(&mut sink, &hello, result).await?;
 
-    let welcome = tokio::time::timeout(CONNECT_TIMEOUT, stream.next()).await.map_err(|_| "no Welcome".to_owned())?;
+    let welcome = tokio::time::timeout(CONNECT_TIMEOUT, stream.next())
+        .await
+        .map_err(|_| "no Welcome".to_owned())?;
     match welcome {
         Some(Ok(Message::Binary(b))) => match session.handle(&b) {
             Ok(SessionEvent::Welcome(_)) => {}
@@ -139,11 +152,15 @@ where
 {
     let bytes = codec::encode_client(msg);
     result.bytes_out += bytes.len() as u64;
-    sink.send(Message::Binary(bytes.into())).await.map_err(|e| format!("send failed: {e}"))
+    sink.send(Message::Binary(bytes.into()))
+        .await
+        .map_err(|e| format!("send failed: {e}"))
 }
 
 fn track_travel(session: &ClientSession, origin: &mut Option<(i32, i32)>, result: &mut BotResult) {
-    let (Some(id), Some((_, view))) = (session.player_id(), session.replica().latest()) else { return };
+    let (Some(id), Some((_, view))) = (session.player_id(), session.replica().latest()) else {
+        return;
+    };
     let Some(me) = view.get(id) else { return };
     let (ox, oy) = *origin.get_or_insert((me.x, me.y));
     let d = pos_to_units(me.x - ox).hypot(pos_to_units(me.y - oy));
@@ -161,7 +178,12 @@ struct Walker {
 
 impl Walker {
     fn new(seed: u64) -> Walker {
-        Walker { rng: SmallRng::seed_from_u64(seed), dir: (1.0, 0.0), aim: 0.0, firing: false }
+        Walker {
+            rng: SmallRng::seed_from_u64(seed),
+            dir: (1.0, 0.0),
+            aim: 0.0,
+            firing: false,
+        }
     }
 
     fn next(&mut self) -> (f32, f32, f32, bool) {

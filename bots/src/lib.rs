@@ -45,7 +45,7 @@ impl AckPolicy {
     pub fn should_ack(&self, tick: u32, since_start: Duration) -> bool {
         match *self {
             AckPolicy::Every => true,
-            AckPolicy::EveryKth(k) => tick % k.max(1) == 0,
+            AckPolicy::EveryKth(k) => tick.is_multiple_of(k.max(1)),
             AckPolicy::PauseBetween(from, to) => !(from..to).contains(&since_start),
             AckPolicy::Never => false,
         }
@@ -88,13 +88,17 @@ pub async fn run_bots(opts: BotOptions, live: Arc<Live>) -> (Report, Vec<BotResu
         tasks.spawn(async move {
             tokio::time::sleep(delay).await;
             let r = bot::run_bot(i, opts, Arc::clone(&live), deadline).await;
-            live.finished.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            live.finished
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
             r
         });
     }
     let mut results = Vec::with_capacity(opts.bots);
     while let Some(joined) = tasks.join_next().await {
-        results.push(joined.unwrap_or_else(|e| BotResult { error: Some(format!("bot task failed: {e}")), ..BotResult::default() }));
+        results.push(joined.unwrap_or_else(|e| BotResult {
+            error: Some(format!("bot task failed: {e}")),
+            ..BotResult::default()
+        }));
     }
     let report = Report::from_results(opts.bots, &results, start.elapsed().as_secs_f64());
     (report, results)

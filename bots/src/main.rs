@@ -40,12 +40,20 @@ struct Args {
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     tracing_subscriber::fmt()
-        .with_env_filter(EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("warn")))
+        .with_env_filter(
+            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("warn")),
+        )
         .with_writer(std::io::stderr)
         .init();
     let args = Args::parse();
-    anyhow::ensure!(args.duration.is_finite() && args.duration > 0.0 && args.duration <= 86_400.0, "--duration must be in (0, 86400]");
-    anyhow::ensure!((1..=100_000).contains(&args.bots), "--bots must be in 1..=100000");
+    anyhow::ensure!(
+        args.duration.is_finite() && args.duration > 0.0 && args.duration <= 86_400.0,
+        "--duration must be in (0, 86400]"
+    );
+    anyhow::ensure!(
+        (1..=100_000).contains(&args.bots),
+        "--bots must be in 1..=100000"
+    );
     let mut opts = BotOptions::new(args.url, args.bots, Duration::from_secs_f64(args.duration));
     opts.spectate = args.spectate;
     opts.fire = !args.no_fire;
@@ -56,7 +64,10 @@ async fn main() -> anyhow::Result<()> {
     let live = Arc::new(Live::default());
     let progress = std::io::stderr().is_terminal().then(|| {
         let bar = ProgressBar::new_spinner();
-        bar.set_style(ProgressStyle::with_template("{spinner} {elapsed} {msg}").unwrap_or_else(|_| ProgressStyle::default_spinner()));
+        bar.set_style(
+            ProgressStyle::with_template("{spinner} {elapsed} {msg}")
+                .unwrap_or_else(|_| ProgressStyle::default_spinner()),
+        );
         bar.enable_steady_tick(Duration::from_millis(200));
         bar
     });
@@ -93,7 +104,10 @@ async fn main() -> anyhow::Result<()> {
         std::fs::write(path, &json).with_context(|| format!("writing {}", path.display()))?;
     }
     if !report.pass {
-        eprintln!("FAIL: {} of {} bots connected, {} errors, {} desyncs", report.bots_connected, report.bots_requested, report.errors, report.desyncs);
+        eprintln!(
+            "FAIL: {} of {} bots connected, {} errors, {} desyncs",
+            report.bots_connected, report.bots_requested, report.errors, report.desyncs
+        );
         std::process::exit(1);
     }
     Ok(())

@@ -30,6 +30,16 @@ pub struct BotResult {
     pub input_to_ack_us: Histogram<u64>,
 }
 
+impl BotResult {
+    pub fn snapshots_per_s(&self) -> f64 {
+        if self.active_s > 0.0 {
+            self.snapshots as f64 / self.active_s
+        } else {
+            0.0
+        }
+    }
+}
+
 impl Default for BotResult {
     fn default() -> BotResult {
         BotResult {
@@ -55,7 +65,8 @@ impl Default for BotResult {
 /// One microsecond to one minute at three significant figures: a few tens of KiB per bot.
 pub fn latency_histogram() -> Histogram<u64> {
     // The bounds are constants that hdrhistogram accepts.
-    Histogram::new_with_bounds(1, 60_000_000, 3).unwrap_or_else(|e| unreachable!("histogram bounds: {e}"))
+    Histogram::new_with_bounds(1, 60_000_000, 3)
+        .unwrap_or_else(|e| unreachable!("histogram bounds: {e}"))
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -90,8 +101,13 @@ impl Report {
         let connected = results.iter().filter(|r| r.connected).count();
         let errors = results.iter().filter(|r| r.error.is_some()).count();
         let desyncs = results.iter().map(|r| r.desyncs).sum();
-        let active: Vec<_> = results.iter().filter(|r| r.connected && r.active_s > 0.0).collect();
-        let rate = |f: &dyn Fn(&BotResult) -> f64| median(active.iter().map(|r| f(r) / r.active_s).collect());
+        let active: Vec<_> = results
+            .iter()
+            .filter(|r| r.connected && r.active_s > 0.0)
+            .collect();
+        let rate = |f: &dyn Fn(&BotResult) -> f64| {
+            median(active.iter().map(|r| f(r) / r.active_s).collect())
+        };
         let bytes_per_s = rate(&|r| r.bytes_in as f64);
         let snapshots: u64 = active.iter().map(|r| r.snapshots).sum();
         let full: u64 = active.iter().map(|r| r.full_snapshots).sum();
@@ -113,10 +129,21 @@ impl Report {
             bytes_per_bot_per_s: bytes_per_s,
             kbps_per_bot: bytes_per_s * 8.0 / 1000.0,
             bytes_per_snapshot: median(
-                active.iter().filter(|r| r.snapshots > 0).map(|r| r.bytes_in as f64 / r.snapshots as f64).collect(),
+                active
+                    .iter()
+                    .filter(|r| r.snapshots > 0)
+                    .map(|r| r.bytes_in as f64 / r.snapshots as f64)
+                    .collect(),
             ),
-            full_snapshot_fraction: if snapshots == 0 { 0.0 } else { full as f64 / snapshots as f64 },
-            input_to_ack_ms: Latency { p50: percentile_ms(&latencies, 50.0), p99: percentile_ms(&latencies, 99.0) },
+            full_snapshot_fraction: if snapshots == 0 {
+                0.0
+            } else {
+                full as f64 / snapshots as f64
+            },
+            input_to_ack_ms: Latency {
+                p50: percentile_ms(&latencies, 50.0),
+                p99: percentile_ms(&latencies, 99.0),
+            },
             prediction_checks: results.iter().map(|r| r.prediction_checks).sum(),
             mispredictions: results.iter().map(|r| r.mispredictions).sum(),
             duration_s,
@@ -132,11 +159,19 @@ fn median(mut v: Vec<f64>) -> f64 {
     }
     v.sort_by(f64::total_cmp);
     let mid = v.len() / 2;
-    if v.len() % 2 == 1 { v[mid] } else { (v[mid - 1] + v[mid]) / 2.0 }
+    if v.len() % 2 == 1 {
+        v[mid]
+    } else {
+        (v[mid - 1] + v[mid]) / 2.0
+    }
 }
 
 fn percentile_ms(h: &Histogram<u64>, p: f64) -> f64 {
-    if h.is_empty() { 0.0 } else { h.value_at_percentile(p) as f64 / 1000.0 }
+    if h.is_empty() {
+        0.0
+    } else {
+        h.value_at_percentile(p) as f64 / 1000.0
+    }
 }
 
 #[cfg(test)]

@@ -60,7 +60,13 @@ pub enum AckOutcome {
 }
 
 impl ClientState {
-    pub fn new(id: ClientId, name: String, entity: Option<EntityId>, inbound: mpsc::Receiver<Inbound>, outbox: Arc<Outbox>) -> ClientState {
+    pub fn new(
+        id: ClientId,
+        name: String,
+        entity: Option<EntityId>,
+        inbound: mpsc::Receiver<Inbound>,
+        outbox: Arc<Outbox>,
+    ) -> ClientState {
         ClientState {
             id,
             name,
@@ -140,7 +146,10 @@ impl ClientState {
     /// The ids the client holds for its acknowledged tick, if that is still remembered.
     pub fn acked_ids(&self) -> Option<(Tick, &Arc<[EntityId]>)> {
         let acked = self.acked?;
-        self.sent.iter().find(|(t, _)| *t == acked).map(|(t, ids)| (*t, ids))
+        self.sent
+            .iter()
+            .find(|(t, _)| *t == acked)
+            .map(|(t, ids)| (*t, ids))
     }
 }
 
@@ -159,7 +168,10 @@ mod tests {
         for t in 10..20 {
             c.record_sent(Tick(t), Arc::from(Vec::new()), 64);
         }
-        assert_eq!(c.on_ack(Tick(25), Tick(20)), AckOutcome::Bad("acknowledged a tick from the future"));
+        assert_eq!(
+            c.on_ack(Tick(25), Tick(20)),
+            AckOutcome::Bad("acknowledged a tick from the future")
+        );
         assert_eq!(c.on_ack(Tick(5), Tick(20)), AckOutcome::TooOld);
         assert_eq!(c.on_ack(Tick(15), Tick(20)), AckOutcome::Accepted);
         assert!(matches!(c.on_ack(Tick(12), Tick(20)), AckOutcome::Bad(_)));
@@ -175,7 +187,10 @@ mod tests {
         }
         assert!(!c.queue_input(3, PlayerInput::default()));
         let applied: usize = (0..10).map(|_| c.take_inputs().count()).sum();
-        assert!(applied <= 10 + MAX_INPUT_BUDGET as usize, "applied {applied}");
+        assert!(
+            applied <= 10 + MAX_INPUT_BUDGET as usize,
+            "applied {applied}"
+        );
         // A client sending two inputs per tick still moves at most 1 + 1/30 steps per tick.
         let mut seq = 100;
         let mut applied = 0;
@@ -186,6 +201,9 @@ mod tests {
             }
             applied += c.take_inputs().count();
         }
-        assert!(applied <= 300 + 300 / STANDING_QUEUE_TICKS as usize + MAX_INPUT_BUDGET as usize, "applied {applied}");
+        assert!(
+            applied <= 300 + 300 / STANDING_QUEUE_TICKS as usize + MAX_INPUT_BUDGET as usize,
+            "applied {applied}"
+        );
     }
 }

@@ -52,7 +52,13 @@ pub async fn serve(socket: WebSocket, client: ClientId, ctx: ConnectionContext) 
     };
     let (inbound_tx, inbound) = inbound_queue();
     let outbox = Arc::new(Outbox::new());
-    let join = Join { client, name, spectate, inbound, outbox: Arc::clone(&outbox) };
+    let join = Join {
+        client,
+        name,
+        spectate,
+        inbound,
+        outbox: Arc::clone(&outbox),
+    };
     let joined = tokio::select! {
         sent = ctx.joins.send(join) => sent.is_ok(),
         _ = ctx.shutdown.cancelled() => false,
@@ -80,13 +86,23 @@ pub async fn serve(socket: WebSocket, client: ClientId, ctx: ConnectionContext) 
 }
 
 /// Sends a close frame when there is a reason, then ends the socket.
-pub async fn close(sink: &mut Sink, client: ClientId, reason: Option<CloseReason>, stats: &ServerStats) {
+pub async fn close(
+    sink: &mut Sink,
+    client: ClientId,
+    reason: Option<CloseReason>,
+    stats: &ServerStats,
+) {
     if let Some((code, text)) = reason {
         if is_bad_input(code) {
-            stats.connections_closed_for_bad_input.fetch_add(1, Ordering::Relaxed);
+            stats
+                .connections_closed_for_bad_input
+                .fetch_add(1, Ordering::Relaxed);
         }
         info!(client, code = code.code(), reason = %text, "closing connection");
-        let frame = CloseFrame { code: code.code(), reason: truncate(&text, 123).into() };
+        let frame = CloseFrame {
+            code: code.code(),
+            reason: truncate(&text, 123).into(),
+        };
         let _ = tokio::time::timeout(SEND_TIMEOUT, sink.send(Message::Close(Some(frame)))).await;
     }
     let _ = tokio::time::timeout(SEND_TIMEOUT, sink.close()).await;
@@ -96,28 +112,49 @@ pub async fn close(sink: &mut Sink, client: ClientId, reason: Option<CloseReason
 async fn handshake(stream: &mut Stream, config: &Config) -> Result<(String, bool), CloseReason> {
     let first = tokio::time::timeout(config.hello_timeout, stream.next())
         .await
-        .map_err(|_| (CloseCode::Handshake, format!("no Hello within {:?}", config.hello_timeout)))?;
+        .map_err(|_| {
+            (
+                CloseCode::Handshake,
+                format!("no Hello within {:?}", config.hello_timeout),
+            )
+        })?;
     let bytes = match first {
         Some(Ok(Message::Binary(bytes))) => bytes,
         Some(Ok(Message::Text(_))) => return Err(text_frame()),
-        Some(Ok(_)) => return Err((CloseCode::Handshake, "the first message must be a binary Hello".into())),
+        Some(Ok(_)) => {
+            return Err((
+                CloseCode::Handshake,
+                "the first message must be a binary Hello".into(),
+            ));
+        }
         Some(Err(e)) => return Err((CloseCode::Malformed, format!("websocket error: {e}"))),
         None => return Err((CloseCode::Handshake, "closed before Hello".into())),
     };
     match decode(&bytes)? {
-        ClientMsg::Hello { protocol_version, .. } if protocol_version != PROTOCOL_VERSION => Err((
+        ClientMsg::Hello {
+            protocol_version, ..
+        } if protocol_version != PROTOCOL_VERSION => Err((
             CloseCode::VersionMismatch,
-            format!("client protocol {protocol_version}, server {PROTOCOL_VERSION}: a new version is deployed, reload"),
+            format!(
+                "client protocol {protocol_version}, server {PROTOCOL_VERSION}: a new version is deployed, reload"
+            ),
         )),
         ClientMsg::Hello { name, spectate, .. } => Ok((parse_name(name)?, spectate)),
-        _ => Err((CloseCode::Handshake, "the first message must be Hello".into())),
+        _ => Err((
+            CloseCode::Handshake,
+            "the first message must be Hello".into(),
+        )),
     }
 }
 
 /// Reads frames until the peer closes (`None`) or breaks a rule (`Some(reason)`).
 ///
 /// Cancel safe: each frame is fully handled in the poll that receives it.
-async fn read_loop(stream: &mut Stream, inbound: &mpsc::Sender<Inbound>, ctx: &ConnectionContext) -> Option<CloseReason> {
+async fn read_loop(
+    stream: &mut Stream,
+    inbound: &mpsc::Sender<Inbound>,
+    ctx: &ConnectionContext,
+) -> Option<CloseReason> {
     while let Some(frame) = stream.next().await {
         let bytes = match frame {
             Ok(Message::Binary(bytes)) => bytes,
@@ -127,7 +164,9 @@ async fn read_loop(stream: &mut Stream, inbound: &mpsc::Sender<Inbound>, ctx: &C
             Err(e) => return Some((CloseCode::Malformed, format!("websocket error: {e}"))),
         };
         let inbound_msg = match decode(&bytes) {
-            Ok(ClientMsg::Hello { .. }) => return Some((CloseCode::Handshake, "Hello sent twice".into())),
+            Ok(ClientMsg::Hello { .. }) => {
+                return Some((CloseCode::Handshake, "Hello sent twice".into()));
+            }
             Ok(ClientMsg::Ack { tick }) => Inbound::Ack(tick),
             Ok(ClientMsg::Input(input)) => match parse_input(&input, ctx) {
                 Ok(parsed) => parsed,
@@ -138,7 +177,10 @@ async fn read_loop(stream: &mut Stream, inbound: &mpsc::Sender<Inbound>, ctx: &C
         match inbound.try_send(inbound_msg) {
             Ok(()) => {}
             Err(TrySendError::Full(_)) => {
-                return Some((CloseCode::Flooding, "more messages than the server drains per tick".into()));
+                return Some((
+                    CloseCode::Flooding,
+                    "more messages than the server drains per tick".into(),
+                ));
             }
             // The tick loop dropped this client (shutdown or a bad ack).
             Err(TrySendError::Closed(_)) => return None,
@@ -172,36 +214,54 @@ async fn write_loop(sink: &mut Sink, client: ClientId, outbox: &Outbox, ctx: &Co
 
 fn decode(bytes: &[u8]) -> Result<ClientMsg, CloseReason> {
     codec::decode_client(bytes).map_err(|e| match e {
-        DecodeError::TooLarge { len, limit } => {
-            (CloseCode::TooLarge, format!("message of {len} bytes is over the {limit}-byte limit"))
-        }
+        DecodeError::TooLarge { len, limit } => (
+            CloseCode::TooLarge,
+            format!("message of {len} bytes is over the {limit}-byte limit"),
+        ),
         other => (CloseCode::Malformed, other.to_string()),
     })
 }
 
 fn parse_input(msg: &InputMsg, ctx: &ConnectionContext) -> Result<Inbound, CloseReason> {
-    let input = PlayerInput::parse(msg).map_err(|e| (CloseCode::InvalidValue, format!("input {}: {e}", msg.seq)))?;
+    let input = PlayerInput::parse(msg)
+        .map_err(|e| (CloseCode::InvalidValue, format!("input {}: {e}", msg.seq)))?;
     let now = Tick(ctx.stats.tick.load(Ordering::Relaxed));
     let skew = msg.tick.since(now).unsigned_abs();
     if skew > ctx.config.max_tick_skew() {
         return Err((
             CloseCode::TickOutOfRange,
-            format!("input tick {} is {skew} ticks from the server's {now}", msg.tick),
+            format!(
+                "input tick {} is {skew} ticks from the server's {now}",
+                msg.tick
+            ),
         ));
     }
-    Ok(Inbound::Input { seq: msg.seq, input })
+    Ok(Inbound::Input {
+        seq: msg.seq,
+        input,
+    })
 }
 
 fn parse_name(name: String) -> Result<String, CloseReason> {
     if name.len() > MAX_NAME_BYTES || name.chars().any(char::is_control) {
-        return Err((CloseCode::InvalidValue, format!("name must be at most {MAX_NAME_BYTES} bytes without control characters")));
+        return Err((
+            CloseCode::InvalidValue,
+            format!("name must be at most {MAX_NAME_BYTES} bytes without control characters"),
+        ));
     }
     let name = name.trim();
-    Ok(if name.is_empty() { "player".to_owned() } else { name.to_owned() })
+    Ok(if name.is_empty() {
+        "player".to_owned()
+    } else {
+        name.to_owned()
+    })
 }
 
 fn text_frame() -> CloseReason {
-    (CloseCode::TextFrame, "text frames are not part of the protocol; send binary".into())
+    (
+        CloseCode::TextFrame,
+        "text frames are not part of the protocol; send binary".into(),
+    )
 }
 
 fn is_bad_input(code: CloseCode) -> bool {

@@ -29,12 +29,17 @@ pub struct AppState {
 }
 
 pub fn router(state: AppState) -> Router {
-    Router::new().route("/ws", get(websocket)).route("/healthz", get(healthz)).with_state(state)
+    Router::new()
+        .route("/ws", get(websocket))
+        .route("/healthz", get(healthz))
+        .with_state(state)
 }
 
 async fn websocket(ws: WebSocketUpgrade, State(state): State<AppState>) -> impl IntoResponse {
     let client = state.next_client.fetch_add(1, Ordering::Relaxed);
-    let ws = ws.max_message_size(TRANSPORT_MAX_MESSAGE).max_frame_size(TRANSPORT_MAX_MESSAGE);
+    let ws = ws
+        .max_message_size(TRANSPORT_MAX_MESSAGE)
+        .max_frame_size(TRANSPORT_MAX_MESSAGE);
     ws.on_upgrade(move |socket| {
         state.tasks.track_future(async move {
             let Ok(_permit) = Arc::clone(&state.slots).try_acquire_owned() else {

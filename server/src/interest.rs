@@ -26,8 +26,14 @@ pub struct Area {
 impl Area {
     pub fn around(center: Point, width: i32, height: i32) -> Area {
         Area {
-            min: Point { x: center.x.saturating_sub(width / 2), y: center.y.saturating_sub(height / 2) },
-            max: Point { x: center.x.saturating_add(width / 2), y: center.y.saturating_add(height / 2) },
+            min: Point {
+                x: center.x.saturating_sub(width / 2),
+                y: center.y.saturating_sub(height / 2),
+            },
+            max: Point {
+                x: center.x.saturating_add(width / 2),
+                y: center.y.saturating_add(height / 2),
+            },
         }
     }
 
@@ -40,7 +46,11 @@ impl Grid {
     pub fn build(map: &MapDef, frame: &Frame) -> Grid {
         let cols = (map.width / CELL + 1).max(1);
         let rows = (map.height / CELL + 1).max(1);
-        let mut grid = Grid { cols, rows, cells: vec![Vec::new(); (cols * rows) as usize] };
+        let mut grid = Grid {
+            cols,
+            rows,
+            cells: vec![Vec::new(); (cols * rows) as usize],
+        };
         for (i, e) in frame.entities.iter().enumerate() {
             let c = grid.cell_of(e.pos);
             grid.cells[c].push(i as u32);
@@ -56,14 +66,20 @@ impl Grid {
         for r in r0..=r1 {
             for c in c0..=c1 {
                 let cell = &self.cells[(r * self.cols + c) as usize];
-                out.extend(cell.iter().filter(|&&i| area.contains(frame.entities[i as usize].pos)));
+                out.extend(
+                    cell.iter()
+                        .filter(|&&i| area.contains(frame.entities[i as usize].pos)),
+                );
             }
         }
         out.sort_unstable();
     }
 
     fn col_row(&self, p: Point) -> (i32, i32) {
-        ((p.x / CELL).clamp(0, self.cols - 1), (p.y / CELL).clamp(0, self.rows - 1))
+        (
+            (p.x / CELL).clamp(0, self.cols - 1),
+            (p.y / CELL).clamp(0, self.rows - 1),
+        )
     }
 
     fn cell_of(&self, p: Point) -> usize {

@@ -62,7 +62,11 @@ pub enum ServerError {
 
 /// Serves the game on `listener` until `shutdown` is cancelled, then closes every client with
 /// `GoingAway` and returns once connections have drained.
-pub async fn run(listener: TcpListener, config: Config, shutdown: CancellationToken) -> Result<(), ServerError> {
+pub async fn run(
+    listener: TcpListener,
+    config: Config,
+    shutdown: CancellationToken,
+) -> Result<(), ServerError> {
     run_with_stats(listener, config, shutdown, Arc::new(ServerStats::default())).await
 }
 
@@ -75,11 +79,17 @@ pub async fn run_with_stats(
 ) -> Result<(), ServerError> {
     let config = Arc::new(config.validate()?);
     let (joins_tx, joins_rx) = ingress::join_queue();
-    let tick_thread = TickLoop::new(Arc::clone(&config), joins_rx, Arc::clone(&stats)).spawn(shutdown.clone())?;
+    let tick_thread =
+        TickLoop::new(Arc::clone(&config), joins_rx, Arc::clone(&stats)).spawn(shutdown.clone())?;
 
     let tasks = TaskTracker::new();
     let state = AppState {
-        ctx: ConnectionContext { config: Arc::clone(&config), joins: joins_tx, stats, shutdown: shutdown.clone() },
+        ctx: ConnectionContext {
+            config: Arc::clone(&config),
+            joins: joins_tx,
+            stats,
+            shutdown: shutdown.clone(),
+        },
         slots: Arc::new(Semaphore::new(config.max_clients)),
         tasks: tasks.clone(),
         next_client: Arc::new(AtomicU64::new(1)),
@@ -91,10 +101,15 @@ pub async fn run_with_stats(
             warn!("TCP_NODELAY: {e}");
         }
     });
-    let served = axum::serve(listener, http::router(state)).with_graceful_shutdown(shutdown.clone().cancelled_owned()).await;
+    let served = axum::serve(listener, http::router(state))
+        .with_graceful_shutdown(shutdown.clone().cancelled_owned())
+        .await;
 
     tasks.close();
-    if tokio::time::timeout(DRAIN_TIMEOUT, tasks.wait()).await.is_err() {
+    if tokio::time::timeout(DRAIN_TIMEOUT, tasks.wait())
+        .await
+        .is_err()
+    {
         warn!("connections did not drain within {DRAIN_TIMEOUT:?}");
     }
     let joined = tokio::task::spawn_blocking(move || tick_thread.join()).await;

@@ -45,7 +45,10 @@ struct Args {
 fn parse_view(s: &str) -> Result<(f64, f64), String> {
     let err = || format!("view must be WxH in world units, like 40x24, not `{s}`");
     let (w, h) = s.split_once('x').ok_or_else(err)?;
-    let (w, h) = (w.parse::<f64>().map_err(|_| err())?, h.parse::<f64>().map_err(|_| err())?);
+    let (w, h) = (
+        w.parse::<f64>().map_err(|_| err())?,
+        h.parse::<f64>().map_err(|_| err())?,
+    );
     if !(w.is_finite() && h.is_finite() && w > 0.0 && h > 0.0 && w <= 10_000.0 && h <= 10_000.0) {
         return Err(err());
     }
@@ -55,12 +58,15 @@ fn parse_view(s: &str) -> Result<(f64, f64), String> {
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     tracing_subscriber::fmt()
-        .with_env_filter(EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")))
+        .with_env_filter(
+            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
+        )
         .init();
     let args = Args::parse();
     let mut config = Config::new(args.tick_rate);
     if let Some(path) = &args.map {
-        let json = std::fs::read_to_string(path).with_context(|| format!("reading map {}", path.display()))?;
+        let json = std::fs::read_to_string(path)
+            .with_context(|| format!("reading map {}", path.display()))?;
         config.map = MapDef::from_json(&json).with_context(|| format!("map {}", path.display()))?;
     }
     config.max_clients = args.max_clients;
@@ -70,7 +76,9 @@ async fn main() -> anyhow::Result<()> {
     config.history = args.history;
     config.full_snapshots = args.full_snapshots;
 
-    let listener = TcpListener::bind(args.bind).await.with_context(|| format!("binding {}", args.bind))?;
+    let listener = TcpListener::bind(args.bind)
+        .await
+        .with_context(|| format!("binding {}", args.bind))?;
     let shutdown = CancellationToken::new();
     let on_signal = shutdown.clone();
     tokio::spawn(async move {
@@ -86,10 +94,11 @@ async fn wait_for_signal() {
     let ctrl_c = tokio::signal::ctrl_c();
     #[cfg(unix)]
     {
-        let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(s) => s,
-            Err(_) => return std::future::pending().await,
-        };
+        let mut term =
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(s) => s,
+                Err(_) => return std::future::pending().await,
+            };
         tokio::select! {
             _ = ctrl_c => {}
             _ = term.recv() => {}

@@ -122,13 +122,24 @@ mod tests {
         let outbox = Outbox::new();
         outbox.put_latest(Bytes::from_static(b"s1"));
         outbox.put_latest(Bytes::from_static(b"s2"));
-        outbox.push_reliable(Bytes::from_static(b"welcome")).expect("room");
-        assert_eq!(outbox.next().await, OutItem::Frame(Bytes::from_static(b"welcome")));
-        assert_eq!(outbox.next().await, OutItem::Frame(Bytes::from_static(b"s2")));
+        outbox
+            .push_reliable(Bytes::from_static(b"welcome"))
+            .expect("room");
+        assert_eq!(
+            outbox.next().await,
+            OutItem::Frame(Bytes::from_static(b"welcome"))
+        );
+        assert_eq!(
+            outbox.next().await,
+            OutItem::Frame(Bytes::from_static(b"s2"))
+        );
         assert_eq!(outbox.skipped.load(Ordering::Relaxed), 1);
         outbox.close(Some((CloseCode::BadAck, "x".into())));
         outbox.close(None);
-        assert_eq!(outbox.next().await, OutItem::Close(Some((CloseCode::BadAck, "x".into()))));
+        assert_eq!(
+            outbox.next().await,
+            OutItem::Close(Some((CloseCode::BadAck, "x".into())))
+        );
     }
 
     #[test]

@@ -9,11 +9,11 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use axum::body::Bytes;
+use snapwire_shared::Tick;
 use snapwire_shared::codec;
 use snapwire_shared::protocol::{PlayerName, ServerMsg, SnapshotMsg};
 use snapwire_shared::sim::{EntityId, World};
 use snapwire_shared::snapshot::{EntityKind, View, encode};
-use snapwire_shared::Tick;
 
 use crate::clients::ClientState;
 use crate::config::Config;
@@ -36,7 +36,13 @@ pub struct Replicator<'a> {
 }
 
 impl<'a> Replicator<'a> {
-    pub fn new(frame: &'a Frame, grid: &'a Grid, history: &'a SnapshotHistory, world: &'a World, config: &'a Config) -> Replicator<'a> {
+    pub fn new(
+        frame: &'a Frame,
+        grid: &'a Grid,
+        history: &'a SnapshotHistory,
+        world: &'a World,
+        config: &'a Config,
+    ) -> Replicator<'a> {
         Replicator {
             frame,
             grid,
@@ -62,7 +68,10 @@ impl<'a> Replicator<'a> {
 
         let indices = match client.entity.and_then(|id| self.world.player(id)) {
             Some(p) => {
-                let center = snapwire_shared::map::Point { x: p.body.x, y: p.body.y };
+                let center = snapwire_shared::map::Point {
+                    x: p.body.x,
+                    y: p.body.y,
+                };
                 let area = Area::around(center, self.config.view_width, self.config.view_height);
                 let mut out = std::mem::take(&mut self.scratch);
                 self.grid.query(self.frame, area, &mut out);
@@ -71,8 +80,14 @@ impl<'a> Replicator<'a> {
             None => self.all_indices.clone(),
         };
         let view = self.frame.view_at(&indices);
-        let checksum = indices.iter().fold(0u32, |acc, &i| acc.wrapping_add(self.frame.entities[i as usize].hash));
-        let ids: Arc<[EntityId]> = if spectator { Arc::clone(&self.all_ids) } else { view.entities().iter().map(|(id, _)| *id).collect() };
+        let checksum = indices.iter().fold(0u32, |acc, &i| {
+            acc.wrapping_add(self.frame.entities[i as usize].hash)
+        });
+        let ids: Arc<[EntityId]> = if spectator {
+            Arc::clone(&self.all_ids)
+        } else {
+            view.entities().iter().map(|(id, _)| *id).collect()
+        };
         self.scratch = indices;
 
         let (base_view, gap) = match baseline_tick {
@@ -84,7 +99,12 @@ impl<'a> Replicator<'a> {
             .entities()
             .iter()
             .filter(|(id, s)| s.kind == EntityKind::Player && base_view.get(*id).is_none())
-            .filter_map(|(id, _)| self.world.player(*id).map(|p| PlayerName { id: id.0, name: p.name.clone() }))
+            .filter_map(|(id, _)| {
+                self.world.player(*id).map(|p| PlayerName {
+                    id: id.0,
+                    name: p.name.clone(),
+                })
+            })
             .collect();
         let msg = ServerMsg::Snapshot(SnapshotMsg {
             tick,

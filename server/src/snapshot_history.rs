@@ -32,16 +32,32 @@ impl Frame {
             .entities()
             .map(|(id, e)| {
                 let state = e.net_state();
-                FrameEntity { id, state, pos: e.position(), hash: entity_hash(id, &state) }
+                FrameEntity {
+                    id,
+                    state,
+                    pos: e.position(),
+                    hash: entity_hash(id, &state),
+                }
             })
             .collect();
-        Frame { tick: world.tick(), entities }
+        Frame {
+            tick: world.tick(),
+            entities,
+        }
     }
 
     /// The view made of the entities at `indices` (ascending indices into `entities`).
     pub fn view_at(&self, indices: &[u32]) -> View {
         View::from_sorted(
-            indices.iter().map(|&i| (self.entities[i as usize].id, self.entities[i as usize].state)).collect(),
+            indices
+                .iter()
+                .map(|&i| {
+                    (
+                        self.entities[i as usize].id,
+                        self.entities[i as usize].state,
+                    )
+                })
+                .collect(),
         )
     }
 
@@ -67,7 +83,10 @@ pub struct SnapshotHistory {
 
 impl SnapshotHistory {
     pub fn new(capacity: usize) -> SnapshotHistory {
-        SnapshotHistory { frames: VecDeque::with_capacity(capacity), capacity }
+        SnapshotHistory {
+            frames: VecDeque::with_capacity(capacity),
+            capacity,
+        }
     }
 
     /// Keeps `frame`, dropping the oldest beyond capacity.

@@ -2,7 +2,6 @@
 
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 
-
 /// Shared by every task; each counter is updated with relaxed atomics because readers only
 /// report them and never synchronise on them.
 #[derive(Debug, Default)]

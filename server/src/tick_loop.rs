@@ -47,19 +47,36 @@ pub struct TickLoop {
 }
 
 impl TickLoop {
-    pub fn new(config: Arc<Config>, joins: mpsc::Receiver<Join>, stats: Arc<ServerStats>) -> TickLoop {
-        let mut world = World::new(Arc::new(config.map.clone()), Rules::for_tick_rate(config.tick_rate), Tick(0));
+    pub fn new(
+        config: Arc<Config>,
+        joins: mpsc::Receiver<Join>,
+        stats: Arc<ServerStats>,
+    ) -> TickLoop {
+        let mut world = World::new(
+            Arc::new(config.map.clone()),
+            Rules::for_tick_rate(config.tick_rate),
+            Tick(0),
+        );
         match config.scene {
             Scene::Empty => {}
             Scene::Drift(n) => world.add_drifters(n),
         }
-        TickLoop { world, clients: BTreeMap::new(), history: SnapshotHistory::new(config.history), joins, config, stats }
+        TickLoop {
+            world,
+            clients: BTreeMap::new(),
+            history: SnapshotHistory::new(config.history),
+            joins,
+            config,
+            stats,
+        }
     }
 
     /// Runs the loop on a new thread until `shutdown` is cancelled, then closes every client
     /// with `GoingAway`.
     pub fn spawn(self, shutdown: CancellationToken) -> std::io::Result<thread::JoinHandle<()>> {
-        thread::Builder::new().name("snapwire-tick".into()).spawn(move || self.run(shutdown))
+        thread::Builder::new()
+            .name("snapwire-tick".into())
+            .spawn(move || self.run(shutdown))
     }
 
     fn run(mut self, shutdown: CancellationToken) {
@@ -72,7 +89,9 @@ impl TickLoop {
             }
             let started = Instant::now();
             self.tick();
-            self.stats.last_tick_us.store(started.elapsed().as_micros() as u64, Ordering::Relaxed);
+            self.stats
+                .last_tick_us
+                .store(started.elapsed().as_micros() as u64, Ordering::Relaxed);
             // Deadlines advance by whole periods from the start, so the rate never drifts.
             next += period;
             let now = Instant::now();
@@ -80,14 +99,18 @@ impl TickLoop {
                 self.stats.overruns.fetch_add(1, Ordering::Relaxed);
                 let behind = (now - next).as_nanos() / period.as_nanos().max(1);
                 if behind > u128::from(MAX_CATCH_UP_TICKS) {
-                    self.stats.skipped_ticks.fetch_add(behind as u64, Ordering::Relaxed);
+                    self.stats
+                        .skipped_ticks
+                        .fetch_add(behind as u64, Ordering::Relaxed);
                     next = now + period;
                     warn!(behind, "tick loop fell behind; skipping ticks");
                 }
             }
         }
         for client in self.clients.values() {
-            client.outbox.close(Some((CloseCode::GoingAway, "server shutting down".into())));
+            client
+                .outbox
+                .close(Some((CloseCode::GoingAway, "server shutting down".into())));
         }
         info!(tick = %self.world.tick(), "tick loop stopped");
     }
@@ -128,7 +151,9 @@ impl TickLoop {
                             if client.bad_acks > MAX_BAD_ACKS {
                                 let reason = format!("{why} ({} bad acks)", client.bad_acks);
                                 client.outbox.close(Some((CloseCode::BadAck, reason)));
-                                self.stats.connections_closed_for_bad_input.fetch_add(1, Ordering::Relaxed);
+                                self.stats
+                                    .connections_closed_for_bad_input
+                                    .fetch_add(1, Ordering::Relaxed);
                                 gone.push(*id);
                                 break;
                             }
@@ -152,7 +177,9 @@ impl TickLoop {
 
     fn apply_inputs(&mut self) {
         for client in self.clients.values_mut() {
-            let Some(entity) = client.entity else { continue };
+            let Some(entity) = client.entity else {
+                continue;
+            };
             let mut last = None;
             for (seq, input) in client.take_inputs() {
                 self.world.apply_input(entity, &input);
@@ -177,7 +204,10 @@ impl TickLoop {
 
     fn build_client_messages(&mut self, frame: &Frame, grid: &Grid) -> Vec<(ClientId, Bytes)> {
         let mut replicator = Replicator::new(frame, grid, &self.history, &self.world, &self.config);
-        self.clients.iter_mut().map(|(id, client)| (*id, replicator.message_for(client))).collect()
+        self.clients
+            .iter_mut()
+            .map(|(id, client)| (*id, replicator.message_for(client)))
+            .collect()
     }
 
     fn hand_to_outboxes(&mut self, messages: Vec<(ClientId, Bytes)>) {
@@ -196,7 +226,11 @@ impl TickLoop {
             tick_rate: self.config.tick_rate,
             map: self.config.map.clone(),
         });
-        if join.outbox.push_reliable(Bytes::from(codec::encode_server(&welcome))).is_err() {
+        if join
+            .outbox
+            .push_reliable(Bytes::from(codec::encode_server(&welcome)))
+            .is_err()
+        {
             // A fresh outbox has room; failing here means the connection is already gone.
             if let Some(e) = entity {
                 self.world.remove(e);
@@ -219,8 +253,12 @@ impl TickLoop {
     }
 
     fn publish_stats(&self) {
-        self.stats.tick.store(self.world.tick().0, Ordering::Relaxed);
+        self.stats
+            .tick
+            .store(self.world.tick().0, Ordering::Relaxed);
         self.stats.ticks.fetch_add(1, Ordering::Relaxed);
-        self.stats.clients.store(self.clients.len() as u64, Ordering::Relaxed);
+        self.stats
+            .clients
+            .store(self.clients.len() as u64, Ordering::Relaxed);
     }
 }

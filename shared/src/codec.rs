@@ -41,12 +41,18 @@ pub fn encode_server(msg: &ServerMsg) -> Vec<u8> {
 /// Decodes one client frame; never allocates more than [`MAX_CLIENT_MSG_BYTES`].
 pub fn decode_client(bytes: &[u8]) -> Result<ClientMsg, DecodeError> {
     check_len(bytes, MAX_CLIENT_MSG_BYTES)?;
-    finish(bincode::serde::decode_from_slice(bytes, limited::<MAX_CLIENT_MSG_BYTES>()), bytes)
+    finish(
+        bincode::serde::decode_from_slice(bytes, limited::<MAX_CLIENT_MSG_BYTES>()),
+        bytes,
+    )
 }
 
 pub fn decode_server(bytes: &[u8]) -> Result<ServerMsg, DecodeError> {
     check_len(bytes, MAX_SERVER_MSG_BYTES)?;
-    finish(bincode::serde::decode_from_slice(bytes, limited::<MAX_SERVER_MSG_BYTES>()), bytes)
+    finish(
+        bincode::serde::decode_from_slice(bytes, limited::<MAX_SERVER_MSG_BYTES>()),
+        bytes,
+    )
 }
 
 fn encode<T: Serialize>(msg: &T) -> Vec<u8> {
@@ -56,7 +62,10 @@ fn encode<T: Serialize>(msg: &T) -> Vec<u8> {
 
 fn check_len(bytes: &[u8], limit: usize) -> Result<(), DecodeError> {
     if bytes.len() > limit {
-        return Err(DecodeError::TooLarge { len: bytes.len(), limit });
+        return Err(DecodeError::TooLarge {
+            len: bytes.len(),
+            limit,
+        });
     }
     Ok(())
 }
@@ -80,9 +89,23 @@ mod tests {
     use proptest::prelude::*;
 
     fn input() -> impl Strategy<Value = ClientMsg> {
-        (any::<u32>(), any::<u32>(), -1.0f32..1.0, -1.0f32..1.0, -10.0f32..10.0, any::<bool>())
+        (
+            any::<u32>(),
+            any::<u32>(),
+            -1.0f32..1.0,
+            -1.0f32..1.0,
+            -10.0f32..10.0,
+            any::<bool>(),
+        )
             .prop_map(|(seq, tick, move_x, move_y, aim, fire)| {
-                ClientMsg::Input(InputMsg { seq, tick: Tick(tick), move_x, move_y, aim, fire })
+                ClientMsg::Input(InputMsg {
+                    seq,
+                    tick: Tick(tick),
+                    move_x,
+                    move_y,
+                    aim,
+                    fire,
+                })
             })
     }
 
@@ -111,19 +134,28 @@ mod tests {
         // Hello with protocol_version 1 and a name claiming u64::MAX bytes.
         let mut bytes = vec![0u8, 1, 253];
         bytes.extend_from_slice(&u64::MAX.to_le_bytes());
-        assert!(matches!(decode_client(&bytes), Err(DecodeError::Malformed(_))));
+        assert!(matches!(
+            decode_client(&bytes),
+            Err(DecodeError::Malformed(_))
+        ));
     }
 
     #[test]
     fn oversized_frames_are_refused() {
         let bytes = vec![2u8; MAX_CLIENT_MSG_BYTES + 1];
-        assert!(matches!(decode_client(&bytes), Err(DecodeError::TooLarge { .. })));
+        assert!(matches!(
+            decode_client(&bytes),
+            Err(DecodeError::TooLarge { .. })
+        ));
     }
 
     #[test]
     fn trailing_bytes_are_refused() {
         let mut bytes = encode_client(&ClientMsg::Ack { tick: Tick(5) });
         bytes.push(0);
-        assert!(matches!(decode_client(&bytes), Err(DecodeError::TrailingBytes(1))));
+        assert!(matches!(
+            decode_client(&bytes),
+            Err(DecodeError::TrailingBytes(1))
+        ));
     }
 }

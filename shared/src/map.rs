@@ -40,7 +40,9 @@ pub struct Point {
 pub enum MapError {
     #[error("map is not valid JSON of the expected shape: {0}")]
     Json(String),
-    #[error("map size {width} x {height} must be finite, positive and at most {MAX_MAP_SIDE} units")]
+    #[error(
+        "map size {width} x {height} must be finite, positive and at most {MAX_MAP_SIDE} units"
+    )]
     Size { width: f64, height: f64 },
     #[error("wall {index} must have finite coordinates, positive size and lie inside the map")]
     Wall { index: usize },
@@ -57,7 +59,8 @@ impl MapDef {
     }
 
     pub fn from_json(json: &str) -> Result<MapDef, MapError> {
-        let file: MapFile = serde_json::from_str(json).map_err(|e| MapError::Json(e.to_string()))?;
+        let file: MapFile =
+            serde_json::from_str(json).map_err(|e| MapError::Json(e.to_string()))?;
         file.validate()
     }
 
@@ -114,18 +117,27 @@ impl MapFile {
     fn validate(self) -> Result<MapDef, MapError> {
         let side_ok = |s: f64| s.is_finite() && s > 0.0 && s <= MAX_MAP_SIDE;
         if !side_ok(self.width) || !side_ok(self.height) {
-            return Err(MapError::Size { width: self.width, height: self.height });
+            return Err(MapError::Size {
+                width: self.width,
+                height: self.height,
+            });
         }
         let (width, height) = (pos_from_units(self.width), pos_from_units(self.height));
         let mut walls = Vec::with_capacity(self.walls.len());
         for (index, r) in self.walls.iter().enumerate() {
             let finite = [r.x, r.y, r.w, r.h].iter().all(|v| v.is_finite());
-            let inside = r.x >= 0.0 && r.y >= 0.0 && r.x + r.w <= self.width && r.y + r.h <= self.height;
+            let inside =
+                r.x >= 0.0 && r.y >= 0.0 && r.x + r.w <= self.width && r.y + r.h <= self.height;
             if !finite || !inside || r.w <= 0.0 || r.h <= 0.0 {
                 return Err(MapError::Wall { index });
             }
             let (x, y) = (pos_from_units(r.x), pos_from_units(r.y));
-            walls.push(Rect { x, y, w: pos_from_units(r.x + r.w) - x, h: pos_from_units(r.y + r.h) - y });
+            walls.push(Rect {
+                x,
+                y,
+                w: pos_from_units(r.x + r.w) - x,
+                h: pos_from_units(r.y + r.h) - y,
+            });
         }
         if self.spawns.is_empty() {
             return Err(MapError::NoSpawns);
@@ -136,7 +148,10 @@ impl MapFile {
             if !s.x.is_finite() || !s.y.is_finite() {
                 return Err(MapError::Spawn { index });
             }
-            let p = Point { x: pos_from_units(s.x), y: pos_from_units(s.y) };
+            let p = Point {
+                x: pos_from_units(s.x),
+                y: pos_from_units(s.y),
+            };
             let room = (PLAYER_RADIUS..width - PLAYER_RADIUS).contains(&p.x)
                 && (PLAYER_RADIUS..height - PLAYER_RADIUS).contains(&p.y);
             if !room || walls.iter().any(|w| w.distance_sq(p) < clearance) {
@@ -144,7 +159,13 @@ impl MapFile {
             }
             spawns.push(p);
         }
-        Ok(MapDef { name: self.name, width, height, walls, spawns })
+        Ok(MapDef {
+            name: self.name,
+            width,
+            height,
+            walls,
+            spawns,
+        })
     }
 }
 
@@ -164,12 +185,23 @@ mod tests {
     #[test]
     fn bad_maps_say_what_is_wrong() {
         let base = r#"{"name":"m","width":10,"height":10,"walls":[WALLS],"spawns":[SPAWNS]}"#;
-        let map = |walls: &str, spawns: &str| MapDef::from_json(&base.replace("WALLS", walls).replace("SPAWNS", spawns));
+        let map = |walls: &str, spawns: &str| {
+            MapDef::from_json(&base.replace("WALLS", walls).replace("SPAWNS", spawns))
+        };
         assert!(map("", r#"{"x":5,"y":5}"#).is_ok());
         assert_eq!(map("", ""), Err(MapError::NoSpawns));
-        assert_eq!(map(r#"{"x":8,"y":0,"w":5,"h":1}"#, r#"{"x":5,"y":5}"#), Err(MapError::Wall { index: 0 }));
-        assert_eq!(map(r#"{"x":4,"y":4,"w":2,"h":2}"#, r#"{"x":5,"y":5}"#), Err(MapError::Spawn { index: 0 }));
-        assert_eq!(map("", r#"{"x":0.1,"y":5}"#), Err(MapError::Spawn { index: 0 }));
+        assert_eq!(
+            map(r#"{"x":8,"y":0,"w":5,"h":1}"#, r#"{"x":5,"y":5}"#),
+            Err(MapError::Wall { index: 0 })
+        );
+        assert_eq!(
+            map(r#"{"x":4,"y":4,"w":2,"h":2}"#, r#"{"x":5,"y":5}"#),
+            Err(MapError::Spawn { index: 0 })
+        );
+        assert_eq!(
+            map("", r#"{"x":0.1,"y":5}"#),
+            Err(MapError::Spawn { index: 0 })
+        );
         assert!(matches!(MapDef::from_json("{}"), Err(MapError::Json(_))));
         assert!(matches!(
             MapDef::from_json(r#"{"name":"m","width":-1,"height":10,"walls":[],"spawns":[]}"#),

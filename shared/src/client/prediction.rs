@@ -35,7 +35,15 @@ pub struct Predictor {
 
 impl Predictor {
     pub fn new(rules: Rules, map: MapDef) -> Predictor {
-        Predictor { rules, map, pending: VecDeque::new(), authoritative: None, predicted: None, mispredictions: 0, checked: 0 }
+        Predictor {
+            rules,
+            map,
+            pending: VecDeque::new(),
+            authoritative: None,
+            predicted: None,
+            mispredictions: 0,
+            checked: 0,
+        }
     }
 
     /// The predicted body after every input sent so far.
@@ -62,7 +70,13 @@ impl Predictor {
     /// Takes the server's state of the player after input `last_input_seq` (0: none yet).
     pub fn reconcile(&mut self, auth: EntityState, last_input_seq: u32) {
         let previous = self.authoritative.replace(auth);
-        let auth_body = Body { x: auth.x, y: auth.y, vx: auth.vx, vy: auth.vy, angle: auth.angle };
+        let auth_body = Body {
+            x: auth.x,
+            y: auth.y,
+            vx: auth.vx,
+            vy: auth.vy,
+            angle: auth.angle,
+        };
         let mut acked = None;
         while let Some(&(seq, _, body)) = self.pending.front() {
             // Wrap-aware: `seq` is at or before the acknowledged one.
@@ -73,7 +87,8 @@ impl Predictor {
                 break;
             }
         }
-        let explained = previous.is_none_or(|p| p.life != auth.life || p.health == 0) || auth.health == 0;
+        let explained =
+            previous.is_none_or(|p| p.life != auth.life || p.health == 0) || auth.health == 0;
         if let Some((seq, body)) = acked
             && seq == last_input_seq
             && self.predicted.is_some()

@@ -69,10 +69,15 @@ impl Replica {
                 (view, tick.since(b).max(0) as u32)
             }
         };
-        let view = decode(base_view, gap, &msg.body).map_err(|source| ReplicaError::Body { tick, source })?;
+        let view = decode(base_view, gap, &msg.body)
+            .map_err(|source| ReplicaError::Body { tick, source })?;
         let got = checksum(&view);
         if got != msg.checksum {
-            return Err(ReplicaError::Checksum { tick, got, expected: msg.checksum });
+            return Err(ReplicaError::Checksum {
+                tick,
+                got,
+                expected: msg.checksum,
+            });
         }
         // The server's baseline only moves forward, so older snapshots will never be used again.
         if let Some(b) = msg.baseline {
@@ -87,7 +92,8 @@ impl Replica {
         if self.names.len() > 64 + 4 * self.kept.back().map_or(0, |(_, v)| v.len()) {
             // A name may be needed again for any kept baseline, so prune only what none holds.
             let kept = &self.kept;
-            self.names.retain(|id, _| kept.iter().any(|(_, v)| v.get(EntityId(*id)).is_some()));
+            self.names
+                .retain(|id, _| kept.iter().any(|(_, v)| v.get(EntityId(*id)).is_some()));
         }
         while self.kept.len() > KEPT_SNAPSHOTS {
             self.kept.pop_front();

@@ -29,7 +29,11 @@ pub enum SessionError {
 pub enum SessionEvent {
     Welcome(Welcome),
     /// A verified snapshot: send `ack`.
-    Snapshot { tick: Tick, last_input_seq: u32, ack: ClientMsg },
+    Snapshot {
+        tick: Tick,
+        last_input_seq: u32,
+        ack: ClientMsg,
+    },
     /// An old snapshot, ignored.
     Stale,
 }
@@ -56,7 +60,11 @@ pub struct ClientSession {
 impl ClientSession {
     /// A new session and the `Hello` to send first.
     pub fn new(name: &str, spectate: bool) -> (ClientSession, ClientMsg) {
-        let hello = ClientMsg::Hello { protocol_version: PROTOCOL_VERSION, name: name.to_owned(), spectate };
+        let hello = ClientMsg::Hello {
+            protocol_version: PROTOCOL_VERSION,
+            name: name.to_owned(),
+            spectate,
+        };
         let session = ClientSession {
             welcome: None,
             replica: Replica::new(),
@@ -74,7 +82,10 @@ impl ClientSession {
     }
 
     pub fn player_id(&self) -> Option<EntityId> {
-        self.welcome.as_ref().and_then(|w| w.player_id).map(EntityId)
+        self.welcome
+            .as_ref()
+            .and_then(|w| w.player_id)
+            .map(EntityId)
     }
 
     pub fn replica(&self) -> &Replica {
@@ -104,7 +115,10 @@ impl ClientSession {
                 }
                 self.latest_tick = w.tick;
                 if w.player_id.is_some() {
-                    self.predictor = Some(Predictor::new(Rules::for_tick_rate(w.tick_rate), w.map.clone()));
+                    self.predictor = Some(Predictor::new(
+                        Rules::for_tick_rate(w.tick_rate),
+                        w.map.clone(),
+                    ));
                 }
                 self.welcome = Some(w.clone());
                 Ok(SessionEvent::Welcome(w))
@@ -114,14 +128,23 @@ impl ClientSession {
                     return Err(SessionError::BeforeWelcome("a snapshot"));
                 }
                 self.stats.last_snapshot_bytes = frame.len();
-                let applied = self.replica.apply(&s).inspect_err(|_| self.stats.desyncs += 1)?;
-                let Applied::Fresh(tick) = applied else { return Ok(SessionEvent::Stale) };
+                let applied = self
+                    .replica
+                    .apply(&s)
+                    .inspect_err(|_| self.stats.desyncs += 1)?;
+                let Applied::Fresh(tick) = applied else {
+                    return Ok(SessionEvent::Stale);
+                };
                 self.stats.snapshots += 1;
                 self.stats.full_snapshots += u64::from(s.baseline.is_none());
                 self.latest_tick = tick;
                 self.last_input_seq = s.last_input_seq;
                 self.reconcile();
-                Ok(SessionEvent::Snapshot { tick, last_input_seq: s.last_input_seq, ack: ClientMsg::Ack { tick } })
+                Ok(SessionEvent::Snapshot {
+                    tick,
+                    last_input_seq: s.last_input_seq,
+                    ack: ClientMsg::Ack { tick },
+                })
             }
         }
     }
@@ -147,8 +170,12 @@ impl ClientSession {
     }
 
     fn reconcile(&mut self) {
-        let (Some(id), Some(p)) = (self.player_id(), self.predictor.as_mut()) else { return };
-        let Some((_, view)) = self.replica.latest() else { return };
+        let (Some(id), Some(p)) = (self.player_id(), self.predictor.as_mut()) else {
+            return;
+        };
+        let Some((_, view)) = self.replica.latest() else {
+            return;
+        };
         if let Some(auth) = view.get(id) {
             p.reconcile(*auth, self.last_input_seq);
         }

@@ -51,7 +51,14 @@ mod tests {
     use crate::tick::Tick;
 
     fn msg(move_x: f32, move_y: f32, aim: f32) -> InputMsg {
-        InputMsg { seq: 1, tick: Tick(0), move_x, move_y, aim, fire: false }
+        InputMsg {
+            seq: 1,
+            tick: Tick(0),
+            move_x,
+            move_y,
+            aim,
+            fire: false,
+        }
     }
 
     #[test]

@@ -19,7 +19,10 @@ pub struct Body {
 /// feeds the result, so every platform computes the same integers.
 pub fn step(body: &mut Body, input: &PlayerInput, rules: &Rules, map: &MapDef) {
     body.angle = input.aim;
-    let (mut ax, mut ay) = (f64::from(input.move_x) / 127.0, f64::from(input.move_y) / 127.0);
+    let (mut ax, mut ay) = (
+        f64::from(input.move_x) / 127.0,
+        f64::from(input.move_y) / 127.0,
+    );
     let len = (ax * ax + ay * ay).sqrt();
     if len > 1.0 {
         ax /= len;
@@ -45,7 +48,10 @@ pub fn step(body: &mut Body, input: &PlayerInput, rules: &Rules, map: &MapDef) {
 fn collide(body: &mut Body, map: &MapDef) {
     let r = i64::from(PLAYER_RADIUS);
     for wall in &map.walls {
-        let p = Point { x: body.x, y: body.y };
+        let p = Point {
+            x: body.x,
+            y: body.y,
+        };
         let d2 = wall.distance_sq(p);
         if d2 >= r * r {
             continue;
@@ -60,14 +66,25 @@ fn collide(body: &mut Body, map: &MapDef) {
                 (0.0, -1.0, body.y - wall.y),
                 (0.0, 1.0, wall.bottom() - body.y),
             ];
-            let (nx, ny, inside) = exits.into_iter().min_by_key(|e| e.2).unwrap_or((0.0, -1.0, 0));
+            let (nx, ny, inside) = exits
+                .into_iter()
+                .min_by_key(|e| e.2)
+                .unwrap_or((0.0, -1.0, 0));
             (nx, ny, f64::from(inside) + r as f64)
         } else {
             let dist = (d2 as f64).sqrt();
-            (f64::from(body.x - cx) / dist, f64::from(body.y - cy) / dist, r as f64 - dist)
+            (
+                f64::from(body.x - cx) / dist,
+                f64::from(body.y - cy) / dist,
+                r as f64 - dist,
+            )
         };
-        body.x = body.x.saturating_add((nx.abs() * depth).ceil() as i32 * sign(nx));
-        body.y = body.y.saturating_add((ny.abs() * depth).ceil() as i32 * sign(ny));
+        body.x = body
+            .x
+            .saturating_add((nx.abs() * depth).ceil() as i32 * sign(nx));
+        body.y = body
+            .y
+            .saturating_add((ny.abs() * depth).ceil() as i32 * sign(ny));
         let into = f64::from(body.vx) * nx + f64::from(body.vy) * ny;
         if into < 0.0 {
             body.vx = (f64::from(body.vx) - into * nx).round() as i32;
@@ -90,29 +107,49 @@ mod tests {
     use crate::quantize::POS_SCALE;
 
     fn input(move_x: i8, move_y: i8) -> PlayerInput {
-        PlayerInput { move_x, move_y, aim: 0, fire: false }
+        PlayerInput {
+            move_x,
+            move_y,
+            aim: 0,
+            fire: false,
+        }
     }
 
     #[test]
     fn accelerates_to_max_speed_and_no_further() {
         let (map, rules) = (MapDef::arena(), Rules::for_tick_rate(60));
-        let mut body = Body { x: 5 * POS_SCALE, y: 5 * POS_SCALE, ..Body::default() };
+        let mut body = Body {
+            x: 5 * POS_SCALE,
+            y: 5 * POS_SCALE,
+            ..Body::default()
+        };
         for _ in 0..40 {
             step(&mut body, &input(127, 127), &rules, &map);
         }
         let speed = f64::from(body.vx).hypot(f64::from(body.vy));
-        assert!(speed <= rules.max_speed + 1.0 && speed > rules.max_speed * 0.9, "speed {speed}");
+        assert!(
+            speed <= rules.max_speed + 1.0 && speed > rules.max_speed * 0.9,
+            "speed {speed}"
+        );
     }
 
     #[test]
     fn walls_stop_a_player() {
         let (map, rules) = (MapDef::arena(), Rules::for_tick_rate(60));
-        let mut body = Body { x: 5 * POS_SCALE, y: 5 * POS_SCALE, ..Body::default() };
+        let mut body = Body {
+            x: 5 * POS_SCALE,
+            y: 5 * POS_SCALE,
+            ..Body::default()
+        };
         for _ in 0..600 {
             step(&mut body, &input(-127, 0), &rules, &map);
         }
         // The left wall is one unit thick: the player rests against it.
-        assert!((body.x - (POS_SCALE + PLAYER_RADIUS)).abs() <= 2, "x {}", body.x);
+        assert!(
+            (body.x - (POS_SCALE + PLAYER_RADIUS)).abs() <= 2,
+            "x {}",
+            body.x
+        );
         assert_eq!(body.vx, 0);
     }
 }

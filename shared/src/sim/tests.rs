@@ -7,14 +7,22 @@ use crate::map::MapDef;
 use crate::tick::Tick;
 
 fn inputs() -> impl Strategy<Value = Vec<[PlayerInput; 4]>> {
-    let one = (any::<i8>(), any::<i8>(), any::<u16>(), any::<bool>())
-        .prop_map(|(move_x, move_y, aim, fire)| PlayerInput { move_x: move_x.max(-127), move_y: move_y.max(-127), aim, fire });
+    let one = (any::<i8>(), any::<i8>(), any::<u16>(), any::<bool>()).prop_map(
+        |(move_x, move_y, aim, fire)| PlayerInput {
+            move_x: move_x.max(-127),
+            move_y: move_y.max(-127),
+            aim,
+            fire,
+        },
+    );
     proptest::collection::vec(proptest::array::uniform4(one), 1..300)
 }
 
 fn run(steps: &[[PlayerInput; 4]]) -> World {
     let mut world = World::new(Arc::new(MapDef::arena()), Rules::for_tick_rate(60), Tick(7));
-    let ids: Vec<_> = (0..4).map(|i| world.spawn_player(format!("p{i}"))).collect();
+    let ids: Vec<_> = (0..4)
+        .map(|i| world.spawn_player(format!("p{i}")))
+        .collect();
     world.add_drifters(10);
     for step in steps {
         for (id, input) in ids.iter().zip(step) {
@@ -52,7 +60,10 @@ fn projectiles_hit_kill_and_players_respawn() {
         t.body.x = sx.x + 3 * crate::quantize::POS_SCALE;
         t.body.y = sx.y;
     }
-    let fire = PlayerInput { fire: true, ..PlayerInput::default() };
+    let fire = PlayerInput {
+        fire: true,
+        ..PlayerInput::default()
+    };
     for _ in 0..200 {
         world.apply_input(shooter, &fire);
         world.step();
@@ -66,7 +77,10 @@ fn projectiles_hit_kill_and_players_respawn() {
     for _ in 0..world.rules().respawn_ticks {
         world.step();
     }
-    assert_eq!(world.player(target).map(|t| t.health), Some(rules::MAX_HEALTH));
+    assert_eq!(
+        world.player(target).map(|t| t.health),
+        Some(rules::MAX_HEALTH)
+    );
 }
 
 #[test]

@@ -66,7 +66,13 @@ pub struct World {
 
 impl World {
     pub fn new(map: Arc<MapDef>, rules: Rules, tick: Tick) -> World {
-        World { tick, rules, map, entities: BTreeMap::new(), next_id: 1 }
+        World {
+            tick,
+            rules,
+            map,
+            entities: BTreeMap::new(),
+            next_id: 1,
+        }
     }
 
     pub fn tick(&self) -> Tick {
@@ -111,9 +117,20 @@ impl World {
     pub fn spawn_player(&mut self, name: String) -> EntityId {
         let id = self.allocate_id();
         let spawn = self.spawn_point(id, 0);
-        let body = Body { x: spawn.x, y: spawn.y, ..Body::default() };
-        let player =
-            Player { name, body, health: MAX_HEALTH, life: 0, score: 0, cooldown: 0, respawn_in: 0 };
+        let body = Body {
+            x: spawn.x,
+            y: spawn.y,
+            ..Body::default()
+        };
+        let player = Player {
+            name,
+            body,
+            health: MAX_HEALTH,
+            life: 0,
+            score: 0,
+            cooldown: 0,
+            respawn_in: 0,
+        };
         self.entities.insert(id, Entity::Player(player));
         id
     }
@@ -130,7 +147,12 @@ impl World {
             // A low-discrepancy spread (golden-ratio steps) that is pure integer arithmetic.
             let x = (i * 618_034 % 1_000_000) * w / 1_000_000;
             let y = (i * 414_214 % 1_000_000) * h / 1_000_000;
-            let drifter = Drifter { x: x as i32, y: y as i32, vx: POS_SCALE / 10, vy: -POS_SCALE / 20 };
+            let drifter = Drifter {
+                x: x as i32,
+                y: y as i32,
+                vx: POS_SCALE / 10,
+                vy: -POS_SCALE / 20,
+            };
             self.entities.insert(id, Entity::Drifter(drifter));
         }
     }
@@ -139,7 +161,9 @@ impl World {
     /// server accepts, in sequence order; a dead player's inputs are consumed without effect.
     pub fn apply_input(&mut self, id: EntityId, input: &PlayerInput) {
         let (rules, map) = (self.rules, Arc::clone(&self.map));
-        let Some(Entity::Player(player)) = self.entities.get_mut(&id) else { return };
+        let Some(Entity::Player(player)) = self.entities.get_mut(&id) else {
+            return;
+        };
         if player.health == 0 {
             return;
         }
@@ -182,7 +206,10 @@ impl World {
             p.ttl = p.ttl.saturating_sub(1);
             let at = Point { x: p.x, y: p.y };
             let r2 = i64::from(PROJECTILE_RADIUS).pow(2);
-            if p.ttl == 0 || !self.map.contains(at) || self.map.walls.iter().any(|w| w.distance_sq(at) < r2) {
+            if p.ttl == 0
+                || !self.map.contains(at)
+                || self.map.walls.iter().any(|w| w.distance_sq(at) < r2)
+            {
                 spent.push(*id);
             }
         }
@@ -207,7 +234,9 @@ impl World {
         for (pid, owner, target) in hits {
             self.entities.remove(&pid);
             let respawn_ticks = self.rules.respawn_ticks;
-            let Some(Entity::Player(victim)) = self.entities.get_mut(&target) else { continue };
+            let Some(Entity::Player(victim)) = self.entities.get_mut(&target) else {
+                continue;
+            };
             if victim.health == 0 {
                 continue;
             }
@@ -240,7 +269,12 @@ impl World {
             let spawn = self.spawn_point(id, life);
             if let Some(Entity::Player(p)) = self.entities.get_mut(&id) {
                 p.health = MAX_HEALTH;
-                p.body = Body { x: spawn.x, y: spawn.y, angle: p.body.angle, ..Body::default() };
+                p.body = Body {
+                    x: spawn.x,
+                    y: spawn.y,
+                    angle: p.body.angle,
+                    ..Body::default()
+                };
             }
         }
     }
@@ -306,7 +340,10 @@ impl Entity {
     /// Where the entity is, for interest management.
     pub fn position(&self) -> Point {
         match self {
-            Entity::Player(p) => Point { x: p.body.x, y: p.body.y },
+            Entity::Player(p) => Point {
+                x: p.body.x,
+                y: p.body.y,
+            },
             Entity::Projectile(p) => Point { x: p.x, y: p.y },
             Entity::Drifter(d) => Point { x: d.x, y: d.y },
         }

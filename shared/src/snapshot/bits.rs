@@ -25,7 +25,11 @@ impl BitWriter {
     /// Appends the low `n` bits of `value` (`n` <= 32).
     pub fn write(&mut self, value: u32, n: u32) {
         debug_assert!(n <= 32);
-        let mut value = if n == 32 { u64::from(value) } else { u64::from(value) & ((1u64 << n) - 1) };
+        let mut value = if n == 32 {
+            u64::from(value)
+        } else {
+            u64::from(value) & ((1u64 << n) - 1)
+        };
         let mut left = n;
         while left > 0 {
             if self.used == 0 {
@@ -59,7 +63,12 @@ impl BitWriter {
     }
 
     pub fn bit_len(&self) -> usize {
-        self.bytes.len() * 8 - if self.used == 0 { 0 } else { (8 - self.used) as usize }
+        self.bytes.len() * 8
+            - if self.used == 0 {
+                0
+            } else {
+                (8 - self.used) as usize
+            }
     }
 
     pub fn finish(self) -> Vec<u8> {
@@ -117,7 +126,10 @@ impl<'a> BitReader<'a> {
     /// True when only zero padding bits of the last byte remain.
     pub fn at_end(&self) -> bool {
         self.bytes.len() * 8 - self.pos < 8
-            && self.bytes.get(self.pos / 8).is_none_or(|b| b >> (self.pos % 8) == 0)
+            && self
+                .bytes
+                .get(self.pos / 8)
+                .is_none_or(|b| b >> (self.pos % 8) == 0)
     }
 }
 

@@ -16,5 +16,7 @@ pub fn entity_hash(id: EntityId, state: &EntityState) -> u32 {
 }
 
 pub fn checksum(view: &View) -> u32 {
-    view.entities().iter().fold(0u32, |acc, (id, s)| acc.wrapping_add(entity_hash(*id, s)))
+    view.entities()
+        .iter()
+        .fold(0u32, |acc, (id, s)| acc.wrapping_add(entity_hash(*id, s)))
 }

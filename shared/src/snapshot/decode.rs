@@ -44,7 +44,11 @@ pub fn decode(baseline: &View, gap: u32, body: &[u8]) -> Result<View, BodyError>
             continue;
         }
         let predicted = predict(base, gap);
-        let fields = if r.read_bit()? { read_fields(&mut r, &predicted)? } else { predicted };
+        let fields = if r.read_bit()? {
+            read_fields(&mut r, &predicted)?
+        } else {
+            predicted
+        };
         kept.push((*id, EntityState::from_fields(base.kind, fields)));
     }
     if let Some(id) = removed_iter.next() {

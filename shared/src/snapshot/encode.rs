@@ -2,7 +2,9 @@
 
 use crate::sim::EntityId;
 use crate::snapshot::bits::{BitWriter, zigzag};
-use crate::snapshot::format::{COUNT_CHUNK, FIELD_CHUNK, FIELD_WIDTH, KIND_BITS, predict, residual};
+use crate::snapshot::format::{
+    COUNT_CHUNK, FIELD_CHUNK, FIELD_WIDTH, KIND_BITS, predict, residual,
+};
 use crate::snapshot::state::{EntityState, View};
 
 /// Encodes `current` as changes from `baseline`, which the client holds from `gap` ticks earlier.
@@ -84,7 +86,12 @@ fn write_ids(w: &mut BitWriter, ids: impl Iterator<Item = EntityId>) {
 
 /// Writes a change mask and the non-zero residuals. With `flagged`, a leading bit says whether
 /// anything changed and nothing more is written when not. Returns whether anything changed.
-fn write_fields(w: &mut BitWriter, state: &EntityState, predicted: &[u32; EntityState::FIELDS], flagged: bool) -> bool {
+fn write_fields(
+    w: &mut BitWriter,
+    state: &EntityState,
+    predicted: &[u32; EntityState::FIELDS],
+    flagged: bool,
+) -> bool {
     let actual = state.fields();
     let residuals: [i32; EntityState::FIELDS] =
         std::array::from_fn(|k| residual(actual[k], predicted[k], FIELD_WIDTH[k]));

@@ -37,5 +37,9 @@ pub fn residual(actual: u32, predicted: u32, width: u32) -> i32 {
 /// Inverse of [`residual`].
 pub fn apply_residual(predicted: u32, residual: i32, width: u32) -> u32 {
     let sum = predicted.wrapping_add(residual as u32);
-    if width == 32 { sum } else { sum & ((1 << width) - 1) }
+    if width == 32 {
+        sum
+    } else {
+        sum & ((1 << width) - 1)
+    }
 }

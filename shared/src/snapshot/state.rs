@@ -61,7 +61,10 @@ impl View {
     }
 
     pub fn get(&self, id: EntityId) -> Option<&EntityState> {
-        self.entities.binary_search_by_key(&id, |e| e.0).ok().map(|i| &self.entities[i].1)
+        self.entities
+            .binary_search_by_key(&id, |e| e.0)
+            .ok()
+            .map(|i| &self.entities[i].1)
     }
 
     pub fn len(&self) -> usize {

@@ -4,20 +4,29 @@ use super::*;
 use crate::sim::EntityId;
 
 fn state() -> impl Strategy<Value = EntityState> {
-    (0u32..3, any::<[i32; 4]>(), any::<u16>(), any::<u8>(), any::<u8>(), any::<i32>(), any::<u32>()).prop_map(
-        |(kind, [x, y, vx, vy], angle, health, life, score, owner)| EntityState {
-            kind: EntityKind::from_bits(kind).unwrap_or_default(),
-            x,
-            y,
-            vx,
-            vy,
-            angle,
-            health,
-            life,
-            score,
-            owner,
-        },
+    (
+        0u32..3,
+        any::<[i32; 4]>(),
+        any::<u16>(),
+        any::<u8>(),
+        any::<u8>(),
+        any::<i32>(),
+        any::<u32>(),
     )
+        .prop_map(
+            |(kind, [x, y, vx, vy], angle, health, life, score, owner)| EntityState {
+                kind: EntityKind::from_bits(kind).unwrap_or_default(),
+                x,
+                y,
+                vx,
+                vy,
+                angle,
+                health,
+                life,
+                score,
+                owner,
+            },
+        )
 }
 
 fn view() -> impl Strategy<Value = View> {
@@ -44,7 +53,14 @@ fn constant_motion_costs_one_bit_per_entity() {
         View::from_sorted(
             (1..=100)
                 .map(|i| {
-                    let s = EntityState { kind: EntityKind::Drifter, x: i * 10 + 100 * t, y: 5000 - 50 * t, vx: 100, vy: -50, ..Default::default() };
+                    let s = EntityState {
+                        kind: EntityKind::Drifter,
+                        x: i * 10 + 100 * t,
+                        y: 5000 - 50 * t,
+                        vx: 100,
+                        vy: -50,
+                        ..Default::default()
+                    };
                     (EntityId(i as u32), s)
                 })
                 .collect(),

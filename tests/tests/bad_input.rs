@@ -1,0 +1,198 @@
+//! Hostile clients: each bad input closes only its own connection, with the expected close
+//! code and a reason naming the problem, while bots on the same server keep playing.
+
+mod support;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures_util::SinkExt;
+use snapwire_bots::{BotOptions, Live, run_bots};
+use snapwire_server::Config;
+use snapwire_shared::protocol::{ClientMsg, InputMsg, MAX_CLIENT_MSG_BYTES};
+use snapwire_shared::{CloseCode, Tick, codec};
+use support::{TestServer, close_of, connect, joined, send};
+use tokio_tungstenite::tungstenite::Message;
+
+fn input(move_x: f32, aim: f32, tick: u32) -> ClientMsg {
+    ClientMsg::Input(InputMsg {
+        seq: 1,
+        tick: Tick(tick),
+        move_x,
+        move_y: 0.0,
+        aim,
+        fire: false,
+    })
+}
+
+async fn expect_close(ws: &mut support::Ws, code: CloseCode, reason_has: &str) {
+    eprintln!("expecting {code:?}");
+    let (got, reason) = close_of(ws).await;
+    assert_eq!(got, code.code(), "expected {code:?}, got {got} ({reason})");
+    assert!(
+        reason.contains(reason_has),
+        "reason `{reason}` should mention `{reason_has}`"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn each_bad_input_closes_only_its_own_connection() {
+    let server = TestServer::start(Config::new(60)).await;
+    let url = server.url();
+    let mut opts = BotOptions::new(url.clone(), 4, Duration::from_secs(5));
+    opts.ramp = Duration::from_millis(200);
+    let bots = tokio::spawn(run_bots(opts, Arc::new(Live::default())));
+    tokio::time::sleep(Duration::from_millis(500)).await;
+
+    let mut ws = joined(&url).await;
+    ws.send(Message::Binary(
+        vec![0xde, 0xad, 0xbe, 0xef, 0x00, 0x01].into(),
+    ))
+    .await
+    .expect("send");
+    expect_close(&mut ws, CloseCode::Malformed, "undecodable").await;
+
+    let mut ws = joined(&url).await;
+    ws.send(Message::Text("{\"hello\":1}".into()))
+        .await
+        .expect("send");
+    expect_close(&mut ws, CloseCode::TextFrame, "text frames").await;
+
+    let mut ws = joined(&url).await;
+    ws.send(Message::Binary(vec![2u8; MAX_CLIENT_MSG_BYTES * 2].into()))
+        .await
+        .expect("send");
+    expect_close(&mut ws, CloseCode::TooLarge, "over the 1024-byte limit").await;
+
+    // Variant index 7: no such message.
+    let mut ws = joined(&url).await;
+    ws.send(Message::Binary(vec![7u8, 0, 0].into()))
+        .await
+        .expect("send");
+    expect_close(&mut ws, CloseCode::Malformed, "undecodable").await;
+
+    let mut ws = joined(&url).await;
+    send(&mut ws, &input(f32::NAN, 0.0, 0)).await;
+    expect_close(&mut ws, CloseCode::InvalidValue, "NaN").await;
+
+    let mut ws = joined(&url).await;
+    send(&mut ws, &input(0.0, f32::INFINITY, 0)).await;
+    expect_close(&mut ws, CloseCode::InvalidValue, "inf").await;
+
+    let mut ws = joined(&url).await;
+    send(&mut ws, &input(0.5, 0.0, u32::MAX / 2)).await;
+    expect_close(
+        &mut ws,
+        CloseCode::TickOutOfRange,
+        "ticks from the server's",
+    )
+    .await;
+
+    let mut ws = connect(&url).await;
+    send(&mut ws, &ClientMsg::Ack { tick: Tick(1) }).await;
+    expect_close(&mut ws, CloseCode::Handshake, "Hello").await;
+
+    let mut ws = joined(&url).await;
+    send(&mut ws, &support::hello("again")).await;
+    expect_close(&mut ws, CloseCode::Handshake, "twice").await;
+
+    let mut ws = connect(&url).await;
+    let long_name = ClientMsg::Hello {
+        protocol_version: snapwire_shared::PROTOCOL_VERSION,
+        name: "x".repeat(200),
+        spectate: false,
+    };
+    send(&mut ws, &long_name).await;
+    expect_close(&mut ws, CloseCode::InvalidValue, "name").await;
+
+    // Acks of ticks never sent, repeated: logged, then the connection is closed.
+    let mut ws = joined(&url).await;
+    for _ in 0..40 {
+        send(
+            &mut ws,
+            &ClientMsg::Ack {
+                tick: Tick(1_000_000),
+            },
+        )
+        .await;
+    }
+    expect_close(&mut ws, CloseCode::BadAck, "future").await;
+
+    // A flood: far more messages than one tick drains, written without waiting.
+    let mut ws = joined(&url).await;
+    let ack = Message::Binary(codec::encode_client(&ClientMsg::Ack { tick: Tick(0) }).into());
+    for _ in 0..5000 {
+        if ws.feed(ack.clone()).await.is_err() {
+            break;
+        }
+    }
+    let _ = ws.flush().await;
+    let (code, reason) = close_of(&mut ws).await;
+    assert!(
+        code == CloseCode::Flooding.code() || code == CloseCode::BadAck.code(),
+        "flood closed with {code} ({reason})"
+    );
+
+    let (report, results) = bots.await.expect("bots task");
+    assert!(report.pass, "bots were disturbed: {report:#?}");
+    for r in &results {
+        assert!(
+            r.snapshots_per_s() >= 50.0,
+            "a bot's snapshot rate fell to {}",
+            r.snapshots_per_s()
+        );
+    }
+    assert!(
+        server
+            .stats
+            .load(&server.stats.connections_closed_for_bad_input)
+            >= 12
+    );
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn a_version_mismatch_gets_its_own_code_and_says_reload() {
+    let server = TestServer::start(Config::new(60)).await;
+    let mut ws = connect(&server.url()).await;
+    send(
+        &mut ws,
+        &ClientMsg::Hello {
+            protocol_version: 9999,
+            name: "old".into(),
+            spectate: false,
+        },
+    )
+    .await;
+    let (code, reason) = close_of(&mut ws).await;
+    assert_eq!(code, CloseCode::VersionMismatch.code());
+    assert!(
+        reason.contains("reload") && reason.contains("9999"),
+        "reason: {reason}"
+    );
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn a_full_server_says_so() {
+    let mut config = Config::new(60);
+    config.max_clients = 1;
+    let server = TestServer::start(config).await;
+    let _first = joined(&server.url()).await;
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let mut second = connect(&server.url()).await;
+    let (code, _) = close_of(&mut second).await;
+    assert_eq!(code, CloseCode::ServerFull.code());
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn shutdown_closes_clients_with_going_away() {
+    let server = TestServer::start(Config::new(60)).await;
+    let mut ws = joined(&server.url()).await;
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let stopping = tokio::spawn(server.stop());
+    let (code, _) = close_of(&mut ws).await;
+    assert_eq!(code, CloseCode::GoingAway.code());
+    stopping.await.expect("server stops");
+}

@@ -1,0 +1,68 @@
+//! Bots play against a real server over real WebSockets, and every snapshot must verify.
+
+mod support;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use snapwire_bots::{BotOptions, Live, run_bots};
+use snapwire_server::{Config, Scene};
+use support::TestServer;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn eight_bots_play_300_ticks_without_a_desync() {
+    let mut config = Config::new(60);
+    config.scene = Scene::Drift(20);
+    let server = TestServer::start(config).await;
+    let mut opts = BotOptions::new(server.url(), 8, Duration::from_secs(6));
+    opts.ramp = Duration::from_millis(400);
+    let (report, results) = run_bots(opts, Arc::new(Live::default())).await;
+
+    assert_eq!(report.bots_connected, 8, "{report:#?}");
+    assert_eq!(report.errors, 0, "{report:#?}");
+    assert_eq!(report.desyncs, 0, "{report:#?}");
+    assert!(report.pass);
+    for (i, r) in results.iter().enumerate() {
+        // 6 s at 60 Hz is 360 ticks; a loaded CI machine may skip some, never most.
+        assert!(
+            r.snapshots >= 300,
+            "bot {i} verified only {} snapshots",
+            r.snapshots
+        );
+        // Acks advance: the server applied nearly every input the bot sent.
+        assert!(
+            r.last_acked_input as u64 + 30 >= r.inputs_sent,
+            "bot {i}: acked {} of {}",
+            r.last_acked_input,
+            r.inputs_sent
+        );
+        // Moved consistently with its inputs: every reconciliation matched the prediction made
+        // from the same inputs with the shared rules (deaths and respawns excepted).
+        assert!(
+            r.prediction_checks >= 200,
+            "bot {i}: only {} prediction checks",
+            r.prediction_checks
+        );
+        assert_eq!(r.mispredictions, 0, "bot {i} mispredicted");
+        assert!(
+            r.max_travel_units > 2.0,
+            "bot {i} barely moved: {}",
+            r.max_travel_units
+        );
+    }
+    assert!(server.stats.load(&server.stats.ticks) >= 300);
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn spectators_see_the_whole_drift_scene() {
+    let mut config = Config::new(60);
+    config.scene = Scene::Drift(100);
+    let server = TestServer::start(config).await;
+    let mut opts = BotOptions::new(server.url(), 2, Duration::from_secs(2));
+    opts.spectate = true;
+    let (report, results) = run_bots(opts, Arc::new(Live::default())).await;
+    assert!(report.pass, "{report:#?}");
+    assert!(results.iter().all(|r| r.snapshots >= 90), "{results:#?}");
+    server.stop().await;
+}
