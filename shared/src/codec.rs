@@ -169,22 +169,42 @@ mod protocol_examples {
 
     #[test]
     fn hello() {
-        let msg = ClientMsg::Hello { protocol_version: 1, name: "ann".into(), spectate: false };
-        assert_eq!(encode_client(&msg), [0x00, 0x01, 0x03, b'a', b'n', b'n', 0x00]);
+        let msg = ClientMsg::Hello {
+            protocol_version: 1,
+            name: "ann".into(),
+            spectate: false,
+        };
+        assert_eq!(
+            encode_client(&msg),
+            [0x00, 0x01, 0x03, b'a', b'n', b'n', 0x00]
+        );
     }
 
     #[test]
     fn input() {
-        let msg = ClientMsg::Input(InputMsg { seq: 300, tick: Tick(70), move_x: 1.0, move_y: -0.5, aim: 0.0, fire: true });
+        let msg = ClientMsg::Input(InputMsg {
+            seq: 300,
+            tick: Tick(70),
+            move_x: 1.0,
+            move_y: -0.5,
+            aim: 0.0,
+            fire: true,
+        });
         assert_eq!(
             encode_client(&msg),
-            [0x01, 0xfb, 0x2c, 0x01, 0x46, 0x00, 0x00, 0x80, 0x3f, 0x00, 0x00, 0x00, 0xbf, 0x00, 0x00, 0x00, 0x00, 0x01]
+            [
+                0x01, 0xfb, 0x2c, 0x01, 0x46, 0x00, 0x00, 0x80, 0x3f, 0x00, 0x00, 0x00, 0xbf, 0x00,
+                0x00, 0x00, 0x00, 0x01
+            ]
         );
     }
 
     #[test]
     fn ack() {
-        assert_eq!(encode_client(&ClientMsg::Ack { tick: Tick(1000) }), [0x02, 0xfb, 0xe8, 0x03]);
+        assert_eq!(
+            encode_client(&ClientMsg::Ack { tick: Tick(1000) }),
+            [0x02, 0xfb, 0xe8, 0x03]
+        );
     }
 
     #[test]
@@ -194,12 +214,18 @@ mod protocol_examples {
             baseline: Some(Tick(3)),
             last_input_seq: 2,
             checksum: 0x0102_0304,
-            names: vec![PlayerName { id: 1, name: "al".into() }],
+            names: vec![PlayerName {
+                id: 1,
+                name: "al".into(),
+            }],
             body: vec![0xaa],
         });
         assert_eq!(
             encode_server(&msg),
-            [0x01, 0x05, 0x01, 0x03, 0x02, 0xfc, 0x04, 0x03, 0x02, 0x01, 0x01, 0x01, 0x02, b'a', b'l', 0x01, 0xaa]
+            [
+                0x01, 0x05, 0x01, 0x03, 0x02, 0xfc, 0x04, 0x03, 0x02, 0x01, 0x01, 0x01, 0x02, b'a',
+                b'l', 0x01, 0xaa
+            ]
         );
     }
 }

@@ -1,0 +1,167 @@
+//! Delta snapshots against acknowledged baselines, over real sockets: lost acks never desync,
+//! a client that never acks gets full snapshots, and interest management adds and removes
+//! entities as they cross a player's view.
+
+mod support;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures_util::StreamExt;
+use snapwire_bots::{AckPolicy, BotOptions, Live, run_bots};
+use snapwire_server::{Config, Scene};
+use snapwire_shared::client::{ClientSession, SessionEvent};
+use snapwire_shared::map::MapDef;
+use snapwire_shared::quantize::pos_from_units;
+use snapwire_shared::sim::EntityId;
+use support::{TestServer, Ws, connect, send};
+use tokio_tungstenite::tungstenite::Message;
+
+async fn bots_with(
+    server: &TestServer,
+    n: usize,
+    acks: AckPolicy,
+    spectate: bool,
+) -> (snapwire_bots::Report, Vec<snapwire_bots::BotResult>) {
+    let mut opts = BotOptions::new(server.url(), n, Duration::from_secs(4));
+    opts.ramp = Duration::from_millis(200);
+    opts.acks = acks;
+    opts.spectate = spectate;
+    run_bots(opts, Arc::new(Live::default())).await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn lost_acks_never_desync() {
+    let mut config = Config::new(60);
+    config.scene = Scene::Drift(50);
+    let server = TestServer::start(config).await;
+    let pause = AckPolicy::PauseBetween(Duration::from_millis(500), Duration::from_millis(2000));
+    let (every_3rd, pausing, players) = tokio::join!(
+        bots_with(&server, 3, AckPolicy::EveryKth(3), true),
+        bots_with(&server, 3, pause, true),
+        bots_with(&server, 4, AckPolicy::EveryKth(7), false),
+    );
+    for (report, _) in [&every_3rd, &pausing, &players] {
+        assert!(report.pass, "{report:#?}");
+        assert_eq!(report.desyncs, 0);
+    }
+    // Acking every k-th snapshot still leaves a baseline in history: all deltas but the first.
+    for (report, _) in [&every_3rd, &players] {
+        assert!(report.full_snapshot_fraction < 0.05, "{report:#?}");
+    }
+    // A bot that stops acking for 1.5 s outlives its last baseline (history is 64 ticks, about
+    // 1 s): it gets full snapshots for a while, then deltas again once it acks.
+    let (report, results) = &pausing;
+    assert!(results.iter().all(|r| r.full_snapshots > 5), "{results:#?}");
+    assert!(report.full_snapshot_fraction < 0.3, "{report:#?}");
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_client_that_never_acks_gets_full_snapshots() {
+    let mut config = Config::new(60);
+    config.scene = Scene::Drift(20);
+    let server = TestServer::start(config).await;
+    let (report, results) = bots_with(&server, 2, AckPolicy::Never, true).await;
+    assert!(report.pass, "{report:#?}");
+    assert_eq!(report.full_snapshot_fraction, 1.0);
+    assert!(results.iter().all(|r| r.snapshots > 100));
+    server.stop().await;
+}
+
+/// A corridor map, 100 x 10 units, both players spawning at (5, 5).
+fn corridor() -> MapDef {
+    MapDef::from_json(
+        r#"{"name":"corridor","width":100,"height":10,"walls":[],"spawns":[{"x":5,"y":5}]}"#,
+    )
+    .expect("valid map")
+}
+
+struct Player {
+    ws: Ws,
+    session: ClientSession,
+}
+
+impl Player {
+    async fn join(url: &str, name: &str) -> Player {
+        let mut ws = connect(url).await;
+        let (session, hello) = ClientSession::new(name, false);
+        send(&mut ws, &hello).await;
+        let mut p = Player { ws, session };
+        p.next_event().await;
+        p
+    }
+
+    /// Handles frames until one snapshot has been applied and acknowledged.
+    async fn next_event(&mut self) {
+        loop {
+            let frame = tokio::time::timeout(Duration::from_secs(5), self.ws.next())
+                .await
+                .expect("a frame within 5 s");
+            let Some(Ok(Message::Binary(bytes))) = frame else {
+                panic!("unexpected frame {frame:?}")
+            };
+            match self.session.handle(&bytes).expect("valid frame") {
+                SessionEvent::Welcome(_) => return,
+                SessionEvent::Snapshot { ack, .. } => {
+                    send(&mut self.ws, &ack).await;
+                    return;
+                }
+                SessionEvent::Stale => {}
+            }
+        }
+    }
+
+    fn sees(&self, id: EntityId) -> bool {
+        self.session
+            .replica()
+            .latest()
+            .is_some_and(|(_, v)| v.get(id).is_some())
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_entity_leaving_the_view_is_removed_and_comes_back_as_new() {
+    let mut config = Config::new(60);
+    config.map = corridor();
+    config.view_width = pos_from_units(20.0);
+    config.view_height = pos_from_units(20.0);
+    let server = TestServer::start(config).await;
+    let url = server.url();
+    let mut watcher = Player::join(&url, "watcher").await;
+    let mut walker = Player::join(&url, "walker").await;
+    let walker_id = walker.session.player_id().expect("walker is a player");
+
+    let mut phases = Vec::new();
+    // Walk right (out of the watcher's 20-unit view), then back left, polling with a bound.
+    for (direction, want_seen) in [(1.0, false), (-1.0, true)] {
+        let mut ok = false;
+        for _ in 0..600 {
+            if let Some(input) = walker.session.input(direction, 0.0, 0.0, false) {
+                send(&mut walker.ws, &input).await;
+            }
+            walker.next_event().await;
+            watcher.next_event().await;
+            if watcher.sees(walker_id) == want_seen {
+                ok = true;
+                break;
+            }
+        }
+        assert!(
+            ok,
+            "walker never became {} to the watcher",
+            if want_seen { "visible" } else { "invisible" }
+        );
+        phases.push(
+            watcher
+                .session
+                .replica()
+                .name(walker_id.0)
+                .map(str::to_owned),
+        );
+    }
+    // Coming back, the walker arrived as a new entity, with its name.
+    assert_eq!(phases.last().cloned().flatten().as_deref(), Some("walker"));
+    assert_eq!(watcher.session.stats.desyncs, 0);
+    server.stop().await;
+}
