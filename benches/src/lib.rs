@@ -1,0 +1,116 @@
+//! Scenes for the benchmarks in `benches/benches/`: the drift scene and a play scene, built
+//! with the real rules and the server's real replication code.
+
+use std::sync::Arc;
+
+use rand::rngs::SmallRng;
+use rand::{Rng, SeedableRng};
+use snapwire_server::Config;
+use snapwire_server::clients::ClientState;
+use snapwire_server::interest::Grid;
+use snapwire_server::outbox::Outbox;
+use snapwire_server::replication::Replicator;
+use snapwire_server::snapshot_history::{Frame, SnapshotHistory};
+use snapwire_shared::Tick;
+use snapwire_shared::map::MapDef;
+use snapwire_shared::sim::{EntityId, PlayerInput, Rules, World};
+
+/// A world, its history, and clients that acknowledge every snapshot.
+#[derive(Debug)]
+pub struct Scene {
+    pub world: World,
+    pub history: SnapshotHistory,
+    pub clients: Vec<ClientState>,
+    pub config: Config,
+    rng: SmallRng,
+}
+
+impl Scene {
+    /// `drifters` drift entities and `spectators` spectator clients.
+    pub fn drift(drifters: u32, spectators: usize, full: bool) -> Scene {
+        let mut world = World::new(Arc::new(MapDef::arena()), Rules::for_tick_rate(60), Tick(0));
+        world.add_drifters(drifters);
+        let clients = (0..spectators).map(|i| client(i as u64, None)).collect();
+        Scene::new(world, clients, full)
+    }
+
+    /// `players` player clients moving at random and firing.
+    pub fn play(players: usize, full: bool) -> Scene {
+        let mut world = World::new(Arc::new(MapDef::arena()), Rules::for_tick_rate(60), Tick(0));
+        let clients = (0..players)
+            .map(|i| client(i as u64, Some(world.spawn_player(format!("p{i}")))))
+            .collect();
+        Scene::new(world, clients, full)
+    }
+
+    fn new(world: World, clients: Vec<ClientState>, full: bool) -> Scene {
+        let mut config = Config::new(60);
+        config.full_snapshots = full;
+        let history = SnapshotHistory::new(config.history);
+        let mut scene = Scene {
+            world,
+            history,
+            clients,
+            config,
+            rng: SmallRng::seed_from_u64(7),
+        };
+        // Warm up so every client has a baseline and the play scene is spread out.
+        for _ in 0..120 {
+            scene.tick();
+        }
+        scene
+    }
+
+    /// Steps the world and builds every client's message, as the tick loop does; returns the
+    /// message sizes.
+    pub fn tick(&mut self) -> Vec<usize> {
+        self.step_world();
+        let (frame, grid) = self.record();
+        let sizes = self.build(&frame, &grid);
+        self.ack_all();
+        sizes
+    }
+
+    pub fn step_world(&mut self) {
+        for c in &self.clients {
+            if let Some(id) = c.entity {
+                let input = PlayerInput {
+                    move_x: self.rng.random_range(-127..=127),
+                    move_y: self.rng.random_range(-127..=127),
+                    aim: self.rng.random(),
+                    fire: self.rng.random_ratio(1, 4),
+                };
+                self.world.apply_input(id, &input);
+            }
+        }
+        self.world.step();
+    }
+
+    pub fn record(&mut self) -> (Arc<Frame>, Grid) {
+        let frame = Arc::new(Frame::capture(&self.world));
+        let grid = Grid::build(&self.config.map, &frame);
+        self.history.record(Arc::clone(&frame));
+        (frame, grid)
+    }
+
+    pub fn build(&mut self, frame: &Frame, grid: &Grid) -> Vec<usize> {
+        let mut replicator = Replicator::new(frame, grid, &self.history, &self.world, &self.config);
+        self.clients
+            .iter_mut()
+            .map(|c| replicator.message_for(c).len())
+            .collect()
+    }
+
+    pub fn ack_all(&mut self) {
+        let now = self.world.tick();
+        for c in &mut self.clients {
+            c.on_ack(now, now);
+        }
+    }
+}
+
+fn client(id: u64, entity: Option<EntityId>) -> ClientState {
+    // The receiver is never read: the bench drives the client's tick-side state directly.
+    let (_tx, rx) = tokio::sync::mpsc::channel(1);
+    ClientState::new(id, format!("c{id}"), entity, rx, Arc::new(Outbox::new()))
+}
