@@ -92,7 +92,7 @@ async fn play(
                 };
                 result.bytes_in += bytes.len() as u64;
                 match session.handle(&bytes) {
-                    Ok(SessionEvent::Snapshot { tick, last_input_seq, ack }) => {
+                    Ok(SessionEvent::Snapshot { tick, last_input_seq, ack, .. }) => {
                         live.snapshots.fetch_add(1, Ordering::Relaxed);
                         let now = Instant::now();
                         while let Some(&(seq, at)) = sent_at.front() {

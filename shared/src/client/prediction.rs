@@ -31,6 +31,8 @@ pub struct Predictor {
     pub mispredictions: u64,
     /// Reconciliations that checked a prediction.
     pub checked: u64,
+    /// Reconciliations that moved the predicted present (for any reason).
+    pub corrections: u64,
 }
 
 impl Predictor {
@@ -43,6 +45,7 @@ impl Predictor {
             predicted: None,
             mispredictions: 0,
             checked: 0,
+            corrections: 0,
         }
     }
 
@@ -68,7 +71,9 @@ impl Predictor {
     }
 
     /// Takes the server's state of the player after input `last_input_seq` (0: none yet).
-    pub fn reconcile(&mut self, auth: EntityState, last_input_seq: u32) {
+    /// Returns how far the predicted present moved, in position quanta (0 when the prediction
+    /// held), for smoothing the correction on screen.
+    pub fn reconcile(&mut self, auth: EntityState, last_input_seq: u32) -> (i32, i32) {
         let previous = self.authoritative.replace(auth);
         let auth_body = Body {
             x: auth.x,
@@ -106,7 +111,15 @@ impl Predictor {
             }
             entry.2 = body;
         }
+        let moved = match self.predicted {
+            Some(old) if previous.is_some() => (body.x - old.x, body.y - old.y),
+            _ => (0, 0),
+        };
+        if moved != (0, 0) {
+            self.corrections += 1;
+        }
         self.predicted = Some(body);
+        moved
     }
 
     fn trim(&mut self) {

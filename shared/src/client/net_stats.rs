@@ -1,0 +1,112 @@
+//! The numbers of the net graph overlay, over a sliding one-second window. Times are
+//! milliseconds on any monotonic clock the caller chooses.
+
+use std::collections::VecDeque;
+
+const WINDOW_MS: f64 = 1000.0;
+
+#[derive(Debug, Default)]
+pub struct NetStats {
+    snapshots_in: VecDeque<(f64, usize)>,
+    bytes_out: VecDeque<(f64, usize)>,
+    corrections: VecDeque<f64>,
+    /// Send time of inputs not yet acknowledged: (seq, ms).
+    inputs: VecDeque<(u32, f64)>,
+    /// Exponential average of input send to acknowledgement, in ms.
+    ping_ms: Option<f64>,
+    pub last_snapshot_bytes: usize,
+    pub checksum_failures: u64,
+}
+
+/// What the overlay shows.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct NetGraph {
+    pub ping_ms: Option<f64>,
+    pub snapshots_per_s: usize,
+    pub kbps_in: f64,
+    pub kbps_out: f64,
+    pub last_snapshot_bytes: usize,
+    pub corrections_per_s: usize,
+    pub checksum_failures: u64,
+}
+
+impl NetStats {
+    pub fn on_snapshot(&mut self, now: f64, bytes: usize, last_input_seq: u32, corrected: bool) {
+        self.snapshots_in.push_back((now, bytes));
+        self.last_snapshot_bytes = bytes;
+        if corrected {
+            self.corrections.push_back(now);
+        }
+        while let Some(&(seq, sent)) = self.inputs.front() {
+            if last_input_seq == 0 || (last_input_seq.wrapping_sub(seq) as i32) < 0 {
+                break;
+            }
+            self.inputs.pop_front();
+            if seq == last_input_seq {
+                let rtt = now - sent;
+                self.ping_ms = Some(self.ping_ms.map_or(rtt, |p| p + (rtt - p) * 0.1));
+            }
+        }
+        self.expire(now);
+    }
+
+    pub fn on_send(&mut self, now: f64, bytes: usize, input_seq: Option<u32>) {
+        self.bytes_out.push_back((now, bytes));
+        if let Some(seq) = input_seq {
+            self.inputs.push_back((seq, now));
+            if self.inputs.len() > 256 {
+                self.inputs.pop_front();
+            }
+        }
+        self.expire(now);
+    }
+
+    pub fn graph(&mut self, now: f64) -> NetGraph {
+        self.expire(now);
+        let kbps = |q: &VecDeque<(f64, usize)>| {
+            q.iter().map(|(_, b)| *b as f64).sum::<f64>() * 8.0 / 1000.0
+        };
+        NetGraph {
+            ping_ms: self.ping_ms,
+            snapshots_per_s: self.snapshots_in.len(),
+            kbps_in: kbps(&self.snapshots_in),
+            kbps_out: kbps(&self.bytes_out),
+            last_snapshot_bytes: self.last_snapshot_bytes,
+            corrections_per_s: self.corrections.len(),
+            checksum_failures: self.checksum_failures,
+        }
+    }
+
+    fn expire(&mut self, now: f64) {
+        let cutoff = now - WINDOW_MS;
+        while self.snapshots_in.front().is_some_and(|(t, _)| *t < cutoff) {
+            self.snapshots_in.pop_front();
+        }
+        while self.bytes_out.front().is_some_and(|(t, _)| *t < cutoff) {
+            self.bytes_out.pop_front();
+        }
+        while self.corrections.front().is_some_and(|t| *t < cutoff) {
+            self.corrections.pop_front();
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rates_cover_the_last_second() {
+        let mut s = NetStats::default();
+        for i in 0..120 {
+            let now = f64::from(i) * 1000.0 / 60.0;
+            s.on_send(now, 18, Some(i + 1));
+            s.on_snapshot(now + 20.0, 100, i + 1, i % 30 == 0);
+        }
+        let g = s.graph(119.0 * 1000.0 / 60.0 + 20.0);
+        assert!((59..=61).contains(&g.snapshots_per_s), "{g:?}");
+        assert!((g.kbps_in - 48.0).abs() < 1.0, "{g:?}");
+        assert_eq!(g.corrections_per_s, 2);
+        assert!((g.ping_ms.unwrap_or_default() - 20.0).abs() < 1e-6);
+    }
+}
