@@ -1,5 +1,6 @@
 //! Server configuration, parsed by `main.rs` from the command line and built directly by tests.
 
+use std::path::PathBuf;
 use std::str::FromStr;
 use std::time::Duration;
 
@@ -24,6 +25,8 @@ pub struct Config {
     pub full_snapshots: bool,
     /// How long a new connection has to send `Hello`.
     pub hello_timeout: Duration,
+    /// Directory served at `/` (the browser client); none serves only the API.
+    pub assets: Option<PathBuf>,
 }
 
 #[derive(Debug, Error, PartialEq)]
@@ -49,6 +52,7 @@ impl Config {
             history: 64,
             full_snapshots: false,
             hello_timeout: Duration::from_secs(5),
+            assets: None,
         }
     }
 

@@ -1,4 +1,5 @@
-//! The one listener's routes: `/ws` (the game) and `/healthz` (liveness and counters).
+//! The one listener's routes: `/ws` (the game), `/healthz` (liveness and counters),
+//! `/players` (who is playing where), and the browser client's files for everything else.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -12,6 +13,7 @@ use futures_util::StreamExt;
 use snapwire_shared::CloseCode;
 use tokio::sync::Semaphore;
 use tokio_util::task::TaskTracker;
+use tower_http::services::ServeDir;
 
 use crate::connection::{self, ConnectionContext};
 
@@ -29,10 +31,16 @@ pub struct AppState {
 }
 
 pub fn router(state: AppState) -> Router {
-    Router::new()
+    let assets = state.ctx.config.assets.clone();
+    let router = Router::new()
         .route("/ws", get(websocket))
         .route("/healthz", get(healthz))
-        .with_state(state)
+        .route("/players", get(players))
+        .with_state(state);
+    match assets {
+        Some(dir) => router.fallback_service(ServeDir::new(dir)),
+        None => router,
+    }
 }
 
 async fn websocket(ws: WebSocketUpgrade, State(state): State<AppState>) -> impl IntoResponse {
@@ -50,6 +58,10 @@ async fn websocket(ws: WebSocketUpgrade, State(state): State<AppState>) -> impl 
             connection::serve(socket, client, state.ctx).await;
         })
     })
+}
+
+async fn players(State(state): State<AppState>) -> Json<serde_json::Value> {
+    Json(state.ctx.stats.players_json())
 }
 
 async fn healthz(State(state): State<AppState>) -> Json<serde_json::Value> {

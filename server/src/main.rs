@@ -40,6 +40,9 @@ struct Args {
     /// Send full snapshots instead of deltas (to measure what deltas save).
     #[arg(long)]
     full_snapshots: bool,
+    /// Directory of the browser client served at `/` (`cargo xtask serve` builds it).
+    #[arg(long, default_value = "assets")]
+    assets: PathBuf,
 }
 
 fn parse_view(s: &str) -> Result<(f64, f64), String> {
@@ -75,6 +78,10 @@ async fn main() -> anyhow::Result<()> {
     config.view_height = pos_from_units(args.view.1);
     config.history = args.history;
     config.full_snapshots = args.full_snapshots;
+    if !args.assets.join("pkg").is_dir() {
+        tracing::warn!(dir = %args.assets.display(), "no built browser client under {}/pkg: run `cargo xtask serve` to build it", args.assets.display());
+    }
+    config.assets = Some(args.assets);
 
     let listener = TcpListener::bind(args.bind)
         .await

@@ -19,7 +19,8 @@ use std::time::Instant;
 use axum::body::Bytes;
 use snapwire_shared::codec;
 use snapwire_shared::protocol::{ServerMsg, Welcome};
-use snapwire_shared::sim::{Rules, World};
+use snapwire_shared::quantize::pos_to_units;
+use snapwire_shared::sim::{Entity, Rules, World};
 use snapwire_shared::{CloseCode, Tick};
 use tokio::sync::mpsc::{self, error::TryRecvError};
 use tokio_util::sync::CancellationToken;
@@ -31,7 +32,10 @@ use crate::ingress::{ClientId, Inbound, Join};
 use crate::interest::Grid;
 use crate::replication::Replicator;
 use crate::snapshot_history::{Frame, SnapshotHistory};
-use crate::stats::ServerStats;
+use crate::stats::{PlayerSummary, ServerStats};
+
+/// How often the player list for `/players` is republished: ten times a second at 60 Hz.
+const PLAYERS_EVERY_TICKS: u32 = 6;
 
 /// Falling further behind than this many ticks skips them instead of running them back to back.
 const MAX_CATCH_UP_TICKS: u32 = 5;
@@ -253,6 +257,24 @@ impl TickLoop {
     }
 
     fn publish_stats(&self) {
+        if self.world.tick().0.is_multiple_of(PLAYERS_EVERY_TICKS) {
+            let players = self
+                .world
+                .entities()
+                .filter_map(|(id, e)| match e {
+                    Entity::Player(p) => Some(PlayerSummary {
+                        id: id.0,
+                        name: p.name.clone(),
+                        x: pos_to_units(p.body.x),
+                        y: pos_to_units(p.body.y),
+                        health: p.health,
+                        score: p.score,
+                    }),
+                    _ => None,
+                })
+                .collect();
+            self.stats.publish_players(players);
+        }
         self.stats
             .tick
             .store(self.world.tick().0, Ordering::Relaxed);

@@ -28,10 +28,12 @@ pub enum SessionError {
 #[derive(Debug)]
 pub enum SessionEvent {
     Welcome(Welcome),
-    /// A verified snapshot: send `ack`.
+    /// A verified snapshot: send `ack`. `correction` is how far reconciliation moved the
+    /// predicted local player, in position quanta.
     Snapshot {
         tick: Tick,
         last_input_seq: u32,
+        correction: (i32, i32),
         ack: ClientMsg,
     },
     /// An old snapshot, ignored.
@@ -139,8 +141,9 @@ impl ClientSession {
                 self.stats.full_snapshots += u64::from(s.baseline.is_none());
                 self.latest_tick = tick;
                 self.last_input_seq = s.last_input_seq;
-                self.reconcile();
+                let correction = self.reconcile();
                 Ok(SessionEvent::Snapshot {
+                    correction,
                     tick,
                     last_input_seq: s.last_input_seq,
                     ack: ClientMsg::Ack { tick },
@@ -169,15 +172,15 @@ impl ClientSession {
         Some(ClientMsg::Input(msg))
     }
 
-    fn reconcile(&mut self) {
+    /// Returns how far the predicted present moved, in position quanta.
+    fn reconcile(&mut self) -> (i32, i32) {
         let (Some(id), Some(p)) = (self.player_id(), self.predictor.as_mut()) else {
-            return;
+            return (0, 0);
         };
         let Some((_, view)) = self.replica.latest() else {
-            return;
+            return (0, 0);
         };
-        if let Some(auth) = view.get(id) {
-            p.reconcile(*auth, self.last_input_seq);
-        }
+        view.get(id)
+            .map_or((0, 0), |auth| p.reconcile(*auth, self.last_input_seq))
     }
 }

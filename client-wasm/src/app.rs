@@ -1,0 +1,270 @@
+//! The browser client's state and decisions, free of any browser API so it is tested natively:
+//! frames in, messages out, what to draw. `web.rs` feeds it events; `render.rs` draws it.
+
+use snapwire_shared::client::{
+    ClientSession, Drawn, Interpolator, NetGraph, NetStats, SessionError, SessionEvent, Smoother,
+};
+use snapwire_shared::protocol::ClientMsg;
+use snapwire_shared::snapshot::{EntityKind, EntityState};
+use snapwire_shared::{CloseCode, codec};
+
+/// Inputs generated per frame at most: after a stall (a hidden tab) the client does not burst.
+const MAX_INPUTS_PER_FRAME: u32 = 4;
+
+/// Keys held and mouse state, as the shell reports them.
+#[derive(Debug, Default, Clone, Copy, PartialEq)]
+pub struct Controls {
+    pub up: bool,
+    pub down: bool,
+    pub left: bool,
+    pub right: bool,
+    pub fire: bool,
+    /// Aim in radians, from the local player towards the mouse.
+    pub aim: f32,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Status {
+    Connecting,
+    Playing,
+    Closed(String),
+}
+
+/// The local player, where it is drawn this frame.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Me {
+    pub state: EntityState,
+    pub x: f64,
+    pub y: f64,
+}
+
+#[derive(Debug)]
+pub struct App {
+    pub name: String,
+    pub session: ClientSession,
+    pub status: Status,
+    pub controls: Controls,
+    pub show_net_graph: bool,
+    interpolator: Option<Interpolator>,
+    smoother: Smoother,
+    stats: NetStats,
+    input_clock_ms: Option<f64>,
+    last_frame_ms: Option<f64>,
+}
+
+impl App {
+    /// A new app and the encoded `Hello` to send once the socket opens.
+    pub fn new(name: &str, spectate: bool) -> (App, Vec<u8>) {
+        let (session, hello) = ClientSession::new(name, spectate);
+        let app = App {
+            name: name.to_owned(),
+            session,
+            status: Status::Connecting,
+            controls: Controls::default(),
+            show_net_graph: true,
+            interpolator: None,
+            smoother: Smoother::default(),
+            stats: NetStats::default(),
+            input_clock_ms: None,
+            last_frame_ms: None,
+        };
+        (app, codec::encode_client(&hello))
+    }
+
+    /// Handles one frame from the server; returns frames to send back.
+    pub fn on_frame(&mut self, bytes: &[u8], now_ms: f64) -> Vec<Vec<u8>> {
+        match self.session.handle(bytes) {
+            Ok(SessionEvent::Welcome(w)) => {
+                self.status = Status::Playing;
+                self.interpolator = Some(Interpolator::new(w.tick_rate));
+                Vec::new()
+            }
+            Ok(SessionEvent::Snapshot {
+                tick,
+                last_input_seq,
+                correction,
+                ack,
+            }) => {
+                self.smoother.correct(correction);
+                self.stats
+                    .on_snapshot(now_ms, bytes.len(), last_input_seq, correction != (0, 0));
+                if let (Some(i), Some((_, view))) =
+                    (self.interpolator.as_mut(), self.session.replica().latest())
+                {
+                    i.push(tick, view, now_ms);
+                }
+                vec![self.sent(now_ms, &ack)]
+            }
+            Ok(SessionEvent::Stale) => Vec::new(),
+            Err(SessionError::Desync(_)) => {
+                self.stats.checksum_failures += 1;
+                Vec::new()
+            }
+            Err(e) => {
+                self.status = Status::Closed(format!("bad data from server: {e}"));
+                Vec::new()
+            }
+        }
+    }
+
+    pub fn on_close(&mut self, code: u16, reason: &str) {
+        self.status = Status::Closed(match CloseCode::from_code(code) {
+            Some(CloseCode::VersionMismatch) => {
+                "A new version is deployed: reload the page.".to_owned()
+            }
+            Some(CloseCode::ServerFull) => "The server is full; try again later.".to_owned(),
+            Some(CloseCode::GoingAway) => "The server shut down.".to_owned(),
+            _ if reason.is_empty() => format!("Disconnected (code {code})."),
+            _ => format!("Disconnected: {reason} (code {code})."),
+        });
+    }
+
+    /// Called every animation frame: makes the inputs due since the last frame (one per tick)
+    /// and returns them encoded.
+    pub fn on_animation_frame(&mut self, now_ms: f64) -> Vec<Vec<u8>> {
+        let Some(tick_rate) = self.session.welcome().map(|w| w.tick_rate) else {
+            return Vec::new();
+        };
+        if self.status != Status::Playing || self.session.player_id().is_none() {
+            return Vec::new();
+        }
+        let tick_ms = 1000.0 / f64::from(tick_rate.max(1));
+        let mut clock = self.input_clock_ms.unwrap_or(now_ms - tick_ms);
+        clock = clock.max(now_ms - tick_ms * f64::from(MAX_INPUTS_PER_FRAME));
+        let mut out = Vec::new();
+        while now_ms - clock >= tick_ms {
+            clock += tick_ms;
+            let c = self.controls;
+            let mx = f32::from(i8::from(c.right) - i8::from(c.left));
+            let my = f32::from(i8::from(c.down) - i8::from(c.up));
+            if let Some(msg) = self.session.input(mx, my, c.aim, c.fire) {
+                out.push(self.sent(now_ms, &msg));
+            }
+        }
+        self.input_clock_ms = Some(clock);
+        out
+    }
+
+    /// Remote entities interpolated, the local player predicted and smoothed.
+    pub fn drawn(&mut self, now_ms: f64) -> (Vec<Drawn>, Option<Me>) {
+        let dt = self.last_frame_ms.map_or(0.0, |t| now_ms - t);
+        self.last_frame_ms = Some(now_ms);
+        let mut drawn = self
+            .interpolator
+            .as_ref()
+            .map_or_else(Vec::new, |i| i.sample(now_ms));
+        let me_id = self.session.player_id();
+        let me = me_id.and_then(|id| {
+            let state = *self.session.replica().latest()?.1.get(id)?;
+            let body = self.session.predictor()?.predicted()?;
+            let (x, y) = self.smoother.draw(f64::from(body.x), f64::from(body.y), dt);
+            Some(Me {
+                state: EntityState {
+                    angle: body.angle,
+                    ..state
+                },
+                x,
+                y,
+            })
+        });
+        drawn.retain(|d| Some(d.id) != me_id);
+        (drawn, me)
+    }
+
+    pub fn net_graph(&mut self, now_ms: f64) -> NetGraph {
+        self.stats.graph(now_ms)
+    }
+
+    pub fn interpolation_delay_ms(&self) -> f64 {
+        self.interpolator
+            .as_ref()
+            .map_or(0.0, Interpolator::delay_ms)
+    }
+
+    /// Names and scores of the players the client knows, best first.
+    pub fn scoreboard(&self) -> Vec<(String, i32)> {
+        let Some((_, view)) = self.session.replica().latest() else {
+            return Vec::new();
+        };
+        let mut rows: Vec<_> = view
+            .entities()
+            .iter()
+            .filter(|(_, s)| s.kind == EntityKind::Player)
+            .map(|(id, s)| {
+                (
+                    self.session.replica().name(id.0).unwrap_or("?").to_owned(),
+                    s.score,
+                )
+            })
+            .collect();
+        rows.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+        rows
+    }
+
+    fn sent(&mut self, now_ms: f64, msg: &ClientMsg) -> Vec<u8> {
+        let bytes = codec::encode_client(msg);
+        let seq = match msg {
+            ClientMsg::Input(i) => Some(i.seq),
+            _ => None,
+        };
+        self.stats.on_send(now_ms, bytes.len(), seq);
+        bytes
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use snapwire_shared::map::MapDef;
+    use snapwire_shared::protocol::{ServerMsg, Welcome};
+    use snapwire_shared::{PROTOCOL_VERSION, Tick};
+
+    fn welcomed() -> App {
+        let (mut app, hello) = App::new("ann", false);
+        assert!(matches!(
+            codec::decode_client(&hello),
+            Ok(ClientMsg::Hello {
+                protocol_version: PROTOCOL_VERSION,
+                ..
+            })
+        ));
+        let welcome = ServerMsg::Welcome(Welcome {
+            player_id: Some(1),
+            tick: Tick(10),
+            tick_rate: 60,
+            map: MapDef::arena(),
+        });
+        app.on_frame(&codec::encode_server(&welcome), 0.0);
+        app
+    }
+
+    #[test]
+    fn one_input_per_tick_and_no_burst_after_a_stall() {
+        let mut app = welcomed();
+        app.controls.right = true;
+        let mut sent = 0;
+        for frame in 0..60 {
+            sent += app
+                .on_animation_frame(f64::from(frame) * 1000.0 / 60.0)
+                .len();
+        }
+        assert!((59..=61).contains(&sent), "sent {sent}");
+        let after_stall = app.on_animation_frame(60_000.0).len();
+        assert_eq!(after_stall, MAX_INPUTS_PER_FRAME as usize);
+        let Ok(ClientMsg::Input(i)) = codec::decode_client(&app.on_animation_frame(60_020.0)[0])
+        else {
+            panic!("an input")
+        };
+        assert_eq!((i.move_x, i.move_y), (1.0, 0.0));
+    }
+
+    #[test]
+    fn a_version_mismatch_says_reload() {
+        let mut app = welcomed();
+        app.on_close(
+            CloseCode::VersionMismatch.code(),
+            "client protocol 0, server 1",
+        );
+        assert!(matches!(&app.status, Status::Closed(m) if m.contains("reload")));
+    }
+}

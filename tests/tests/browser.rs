@@ -1,0 +1,249 @@
+//! End to end in real headless Chromium: the built wasm client joins a real server, a held key
+//! moves the player (checked on the server), and a second page sees the first player.
+//!
+//! Needs Debian's `chromium` and `chromium-driver` and the client built into `assets/pkg`
+//! (`cargo xtask test` builds it). Without them the test says so and passes, except when `CI`
+//! is set, where it fails instead.
+
+mod support;
+
+use std::net::TcpListener as StdListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use snapwire_server::Config;
+use snapwire_server::stats::PlayerSummary;
+use snapwire_shared::quantize::pos_to_units;
+use support::TestServer;
+use thirtyfour::prelude::*;
+
+const BOUND: Duration = Duration::from_secs(20);
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_browser_pages_play_in_one_arena() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("workspace root")
+        .to_path_buf();
+    let Some((chromium, chromedriver)) = browser_tools() else {
+        return skip_or_fail(
+            "chromium and chromedriver are not installed (apt-get install chromium chromium-driver)",
+        );
+    };
+    if !root.join("assets/pkg/snapwire_client_bg.wasm").is_file() {
+        return skip_or_fail("the wasm client is not built: run `cargo xtask test`");
+    }
+
+    let mut config = Config::new(60);
+    config.assets = Some(root.join("assets"));
+    // Everyone sees the whole arena, so the second page must see the first player.
+    config.view_width = config.map.width * 2;
+    config.view_height = config.map.height * 2;
+    let server = TestServer::start(config).await;
+    let page_url = format!("http://{}/", server.addr);
+    let driver_proc = ChromeDriver::start(&chromedriver);
+
+    let alice = browser(&driver_proc.url, &chromium).await;
+    join(&alice, &page_url, "alice").await;
+    let start = poll(|| player(&server, "alice"))
+        .await
+        .expect("alice joined on the server");
+
+    // Hold the key that walks away from the nearer side wall, and watch the server.
+    let map_mid = pos_to_units(server_config_width()) / 2.0;
+    let (key, sign) = if start.x > map_mid {
+        ('a', -1.0)
+    } else {
+        ('d', 1.0)
+    };
+    alice
+        .action_chain()
+        .key_down(key)
+        .perform()
+        .await
+        .expect("key down");
+    let moved = poll(|| player(&server, "alice").filter(|p| (p.x - start.x) * sign > 2.0)).await;
+    alice
+        .action_chain()
+        .key_up(key)
+        .perform()
+        .await
+        .expect("key up");
+    let moved = moved.unwrap_or_else(|| {
+        panic!(
+            "alice did not move {key:?} from {start:?}: now {:?}",
+            player(&server, "alice")
+        )
+    });
+    assert!(
+        (moved.y - start.y).abs() < 1.0,
+        "moved sideways: {start:?} -> {moved:?}"
+    );
+
+    let bob = browser(&driver_proc.url, &chromium).await;
+    join(&bob, &page_url, "bob").await;
+    let deadline = Instant::now() + BOUND;
+    let seen = loop {
+        let names = bob
+            .execute("return window.snapwire.visiblePlayers();", vec![])
+            .await
+            .expect("script runs");
+        let names = names.json().as_str().unwrap_or("[]").to_owned();
+        if names.contains("\"alice\"") && names.contains("\"bob\"") {
+            break names;
+        }
+        assert!(Instant::now() < deadline, "bob never saw alice: {names}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    let shots = root.join("target/e2e");
+    std::fs::create_dir_all(&shots).expect("target/e2e");
+    bob.screenshot(&shots.join("bob.png"))
+        .await
+        .expect("screenshot");
+    alice
+        .screenshot(&shots.join("alice.png"))
+        .await
+        .expect("screenshot");
+    eprintln!("bob sees {seen}; screenshots in {}", shots.display());
+
+    alice.quit().await.expect("quit");
+    bob.quit().await.expect("quit");
+    server.stop().await;
+}
+
+fn server_config_width() -> i32 {
+    Config::new(60).map.width
+}
+
+fn player(server: &TestServer, name: &str) -> Option<PlayerSummary> {
+    server
+        .stats
+        .players()
+        .iter()
+        .find(|p| p.name == name)
+        .cloned()
+}
+
+/// Polls `f` every 50 ms until it returns something, for at most [`BOUND`].
+async fn poll<T>(mut f: impl FnMut() -> Option<T>) -> Option<T> {
+    let deadline = Instant::now() + BOUND;
+    while Instant::now() < deadline {
+        if let Some(v) = f() {
+            return Some(v);
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    None
+}
+
+async fn browser(driver_url: &str, chromium: &Path) -> WebDriver {
+    let mut caps = DesiredCapabilities::chrome();
+    caps.set_binary(&chromium.to_string_lossy())
+        .expect("binary");
+    for arg in [
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--no-first-run",
+        "--disable-sync",
+        "--disable-dev-shm-usage",
+        "--window-size=1280,800",
+    ] {
+        caps.add_arg(arg).expect("arg");
+    }
+    let deadline = Instant::now() + BOUND;
+    loop {
+        match WebDriver::new(driver_url, caps.clone()).await {
+            Ok(d) => return d,
+            Err(e) if Instant::now() < deadline => {
+                eprintln!("waiting for chromedriver: {e}");
+                tokio::time::sleep(Duration::from_millis(200)).await;
+            }
+            Err(e) => panic!("chromedriver session: {e}"),
+        }
+    }
+}
+
+async fn join(driver: &WebDriver, url: &str, name: &str) {
+    driver.goto(url).await.expect("page loads");
+    driver
+        .find(By::Id("name"))
+        .await
+        .expect("name field")
+        .send_keys(name)
+        .await
+        .expect("type name");
+    driver
+        .find(By::Id("play"))
+        .await
+        .expect("play button")
+        .click()
+        .await
+        .expect("click play");
+    // Focus the page body so held keys reach the window's listeners.
+    let canvas = driver.find(By::Id("game")).await.expect("canvas");
+    canvas.click().await.expect("click canvas");
+}
+
+fn browser_tools() -> Option<(PathBuf, PathBuf)> {
+    let find = |names: &[&str]| {
+        names
+            .iter()
+            .map(PathBuf::from)
+            .find(|p| p.is_file())
+            .or_else(|| {
+                std::env::var_os("PATH").and_then(|path| {
+                    std::env::split_paths(&path)
+                        .flat_map(|dir| names.iter().map(move |n| dir.join(n)))
+                        .find(|p| p.is_file())
+                })
+            })
+    };
+    Some((
+        find(&["/usr/bin/chromium", "chromium", "chromium-browser"])?,
+        find(&["/usr/bin/chromedriver", "chromedriver"])?,
+    ))
+}
+
+fn skip_or_fail(why: &str) {
+    if std::env::var_os("CI").is_some() {
+        panic!("browser test cannot run in CI: {why}");
+    }
+    eprintln!("SKIPPED browser test: {why}");
+}
+
+/// A chromedriver process on a free loopback port, killed on drop.
+struct ChromeDriver {
+    child: Child,
+    url: String,
+}
+
+impl ChromeDriver {
+    fn start(binary: &Path) -> ChromeDriver {
+        let port = StdListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .expect("free port")
+            .port();
+        let child = Command::new(binary)
+            .arg(format!("--port={port}"))
+            .arg("--allowed-ips=127.0.0.1")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("chromedriver starts");
+        ChromeDriver {
+            child,
+            url: format!("http://127.0.0.1:{port}"),
+        }
+    }
+}
+
+impl Drop for ChromeDriver {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}

@@ -1,0 +1,119 @@
+//! `cargo xtask`: the project's build tasks, so a fresh machine needs only cargo.
+//!
+//! - `cargo xtask serve [SERVER ARGS]`: build the browser client, then run the server on
+//!   http://127.0.0.1:8080 (extra arguments go to `snapwire-server`).
+//! - `cargo xtask test [CARGO TEST ARGS]`: build the browser client, then run every test.
+//! - `cargo xtask web`: only build the browser client into `assets/pkg/`.
+//!
+//! The client is compiled for `wasm32-unknown-unknown` (the target is added with rustup when
+//! missing) and its JS glue generated with the `wasm-bindgen-cli-support` library pinned to the
+//! same version as `wasm-bindgen`: no separately installed CLI, trunk or wasm-pack.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use anyhow::{Context, bail};
+
+const TARGET: &str = "wasm32-unknown-unknown";
+
+fn main() -> anyhow::Result<()> {
+    let mut args = std::env::args().skip(1);
+    let task = args.next().unwrap_or_default();
+    let rest: Vec<String> = args.collect();
+    let root = workspace_root();
+    match task.as_str() {
+        "serve" => {
+            build_web(&root)?;
+            let mut cmd = cargo();
+            cmd.current_dir(&root)
+                .args(["run", "--release", "-p", "snapwire-server", "--"])
+                .args(&rest);
+            run(&mut cmd)
+        }
+        "test" => {
+            build_web(&root)?;
+            let mut cmd = cargo();
+            cmd.current_dir(&root)
+                .args(["test", "--workspace"])
+                .args(&rest);
+            run(&mut cmd)
+        }
+        "web" => build_web(&root),
+        _ => bail!("usage: cargo xtask <serve|test|web> [args]"),
+    }
+}
+
+/// Builds `client-wasm` and writes `assets/pkg/snapwire_client.js` and `_bg.wasm`.
+fn build_web(root: &Path) -> anyhow::Result<()> {
+    ensure_wasm_target()?;
+    let mut build = cargo();
+    build.current_dir(root).args([
+        "build",
+        "--release",
+        "-p",
+        "snapwire-client-wasm",
+        "--target",
+        TARGET,
+    ]);
+    run(&mut build)?;
+    let target_dir =
+        std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| root.join("target"), PathBuf::from);
+    let wasm = target_dir
+        .join(TARGET)
+        .join("release")
+        .join("snapwire_client_wasm.wasm");
+    let out = root.join("assets").join("pkg");
+    std::fs::create_dir_all(&out).with_context(|| format!("creating {}", out.display()))?;
+    wasm_bindgen_cli_support::Bindgen::new()
+        .input_path(&wasm)
+        .out_name("snapwire_client")
+        .web(true)?
+        .typescript(false)
+        // The library's default differs from the CLI's: without this, `init()` loads nothing.
+        .omit_default_module_path(false)
+        .generate(&out)
+        .with_context(|| format!("generating JS glue for {}", wasm.display()))?;
+    let size = std::fs::metadata(out.join("snapwire_client_bg.wasm"))
+        .map(|m| m.len())
+        .unwrap_or(0);
+    eprintln!(
+        "xtask: browser client in {} ({} KiB of wasm)",
+        out.display(),
+        size / 1024
+    );
+    Ok(())
+}
+
+/// `rustc --print target-libdir` prints a path even for a target that is not installed, so
+/// check that the directory exists.
+fn ensure_wasm_target() -> anyhow::Result<()> {
+    let rustc = std::env::var("RUSTC").unwrap_or_else(|_| "rustc".into());
+    let out = Command::new(&rustc)
+        .args(["--print", "target-libdir", "--target", TARGET])
+        .output()
+        .context("running rustc")?;
+    let libdir = String::from_utf8_lossy(&out.stdout).trim().to_owned();
+    if out.status.success() && Path::new(&libdir).is_dir() {
+        return Ok(());
+    }
+    eprintln!("xtask: adding the {TARGET} target with rustup");
+    run(Command::new("rustup").args(["target", "add", TARGET]))
+}
+
+fn cargo() -> Command {
+    Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
+}
+
+fn run(cmd: &mut Command) -> anyhow::Result<()> {
+    let status = cmd.status().with_context(|| format!("starting {cmd:?}"))?;
+    if !status.success() {
+        bail!("{cmd:?} failed: {status}");
+    }
+    Ok(())
+}
+
+fn workspace_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .map_or_else(|| PathBuf::from("."), Path::to_path_buf)
+}
