@@ -13,7 +13,7 @@ use axum::extract::ws::{CloseFrame, Message, WebSocket};
 use futures_util::stream::{SplitSink, SplitStream};
 use futures_util::{SinkExt, StreamExt};
 use snapwire_shared::codec::{self, DecodeError};
-use snapwire_shared::protocol::{ClientMsg, InputMsg, MAX_CLIENT_MSG_BYTES, MAX_NAME_BYTES};
+use snapwire_shared::protocol::{ClientMsg, InputMsg, MAX_NAME_BYTES};
 use snapwire_shared::sim::PlayerInput;
 use snapwire_shared::{CloseCode, PROTOCOL_VERSION, Tick};
 use tokio::sync::mpsc::{self, error::TrySendError};
@@ -275,5 +275,3 @@ fn truncate(s: &str, max: usize) -> String {
     }
     s[..end].to_owned()
 }
-
-const _: () = assert!(MAX_CLIENT_MSG_BYTES >= 64);

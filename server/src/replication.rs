@@ -59,7 +59,8 @@ impl<'a> Replicator<'a> {
     /// The encoded snapshot for `client`, recording what it was sent.
     pub fn message_for(&mut self, client: &mut ClientState) -> Bytes {
         let tick = self.frame.tick;
-        let baseline_tick = self.baseline_tick_for(client);
+        let baseline = self.baseline_for(client);
+        let baseline_tick = baseline.as_ref().map(|(t, _, _)| *t);
         let spectator = client.entity.is_none();
         if spectator && let Some(cached) = self.spectator_cache.get(&baseline_tick) {
             client.record_sent(tick, Arc::clone(&self.all_ids), self.config.history);
@@ -90,8 +91,8 @@ impl<'a> Replicator<'a> {
         };
         self.scratch = indices;
 
-        let (base_view, gap) = match baseline_tick {
-            Some(t) => (self.baseline_view(client, t), tick.since(t).max(0) as u32),
+        let (base_view, gap) = match baseline {
+            Some((t, ids, frame)) => (frame.view_of(&ids), tick.since(t).max(0) as u32),
             None => (View::default(), 0),
         };
         let body = encode(&base_view, gap, &view);
@@ -122,21 +123,14 @@ impl<'a> Replicator<'a> {
         bytes
     }
 
-    /// The newest acknowledged snapshot still in history, if delta encoding is on.
-    fn baseline_tick_for(&self, client: &ClientState) -> Option<Tick> {
+    /// The newest acknowledged snapshot still in history (if delta encoding is on): its tick,
+    /// the ids the client was sent then, and the frame holding their states.
+    fn baseline_for(&self, client: &ClientState) -> Option<(Tick, Arc<[EntityId]>, &'a Frame)> {
         if self.config.full_snapshots {
             return None;
         }
-        let (tick, _) = client.acked_ids()?;
-        self.history.get(tick).map(|f| f.tick)
-    }
-
-    /// The view the client holds for `tick`: what it was sent then, as the history recorded it.
-    fn baseline_view(&self, client: &ClientState, tick: Tick) -> View {
-        match (client.acked_ids(), self.history.get(tick)) {
-            (Some((t, ids)), Some(frame)) if t == tick => frame.view_of(ids),
-            // `baseline_tick_for` returned `tick` from these same two lookups.
-            _ => unreachable!("baseline {tick} vanished within one tick"),
-        }
+        let (tick, ids) = client.acked_ids()?;
+        let frame: &'a Frame = self.history.get(tick)?;
+        Some((tick, Arc::clone(ids), frame))
     }
 }
