@@ -13,6 +13,7 @@ use snapwire_server::replication::Replicator;
 use snapwire_server::snapshot_history::{Frame, SnapshotHistory};
 use snapwire_shared::Tick;
 use snapwire_shared::map::MapDef;
+use snapwire_shared::quantize::angle_from_radians;
 use snapwire_shared::sim::{EntityId, PlayerInput, Rules, World};
 
 /// A world, its history, and clients that acknowledge every snapshot.
@@ -23,6 +24,8 @@ pub struct Scene {
     pub clients: Vec<ClientState>,
     pub config: Config,
     rng: SmallRng,
+    /// Per client: held direction, aim, firing (the bots' random walk).
+    walkers: Vec<(i8, i8, f32, bool)>,
 }
 
 impl Scene {
@@ -47,12 +50,14 @@ impl Scene {
         let mut config = Config::new(60);
         config.full_snapshots = full;
         let history = SnapshotHistory::new(config.history);
+        let walkers = vec![(127, 0, 0.0, false); clients.len()];
         let mut scene = Scene {
             world,
             history,
             clients,
             config,
             rng: SmallRng::seed_from_u64(7),
+            walkers,
         };
         // Warm up so every client has a baseline and the play scene is spread out.
         for _ in 0..120 {
@@ -71,17 +76,26 @@ impl Scene {
         sizes
     }
 
+    /// Players walk like the bots: hold a direction for about half a second, sweep the aim,
+    /// fire in bursts.
     pub fn step_world(&mut self) {
-        for c in &self.clients {
-            if let Some(id) = c.entity {
-                let input = PlayerInput {
-                    move_x: self.rng.random_range(-127..=127),
-                    move_y: self.rng.random_range(-127..=127),
-                    aim: self.rng.random(),
-                    fire: self.rng.random_ratio(1, 4),
-                };
-                self.world.apply_input(id, &input);
+        for (c, w) in self.clients.iter().zip(&mut self.walkers) {
+            let Some(id) = c.entity else { continue };
+            if self.rng.random_ratio(1, 30) {
+                let a: f32 = self.rng.random_range(0.0..std::f32::consts::TAU);
+                *w = ((a.cos() * 127.0) as i8, (a.sin() * 127.0) as i8, w.2, w.3);
             }
+            if self.rng.random_ratio(1, 20) {
+                w.3 = !w.3;
+            }
+            w.2 = (w.2 + self.rng.random_range(-0.2..0.2)).rem_euclid(std::f32::consts::TAU);
+            let input = PlayerInput {
+                move_x: w.0,
+                move_y: w.1,
+                aim: angle_from_radians(w.2),
+                fire: w.3,
+            };
+            self.world.apply_input(id, &input);
         }
         self.world.step();
     }

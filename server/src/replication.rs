@@ -109,7 +109,7 @@ impl<'a> Replicator<'a> {
             .collect();
         let msg = ServerMsg::Snapshot(SnapshotMsg {
             tick,
-            baseline: baseline_tick,
+            baseline_age: SnapshotMsg::age(tick, baseline_tick),
             last_input_seq: client.last_applied_seq,
             checksum,
             names,

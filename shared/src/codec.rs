@@ -211,7 +211,7 @@ mod protocol_examples {
     fn snapshot_envelope() {
         let msg = ServerMsg::Snapshot(SnapshotMsg {
             tick: Tick(5),
-            baseline: Some(Tick(3)),
+            baseline_age: 2,
             last_input_seq: 2,
             checksum: 0x0102_0304,
             names: vec![PlayerName {
@@ -223,8 +223,8 @@ mod protocol_examples {
         assert_eq!(
             encode_server(&msg),
             [
-                0x01, 0x05, 0x01, 0x03, 0x02, 0xfc, 0x04, 0x03, 0x02, 0x01, 0x01, 0x01, 0x02, b'a',
-                b'l', 0x01, 0xaa
+                0x01, 0x05, 0x02, 0x02, 0xfc, 0x04, 0x03, 0x02, 0x01, 0x01, 0x01, 0x02, b'a', b'l',
+                0x01, 0xaa
             ]
         );
     }

@@ -68,12 +68,13 @@ pub struct Welcome {
     pub map: MapDef,
 }
 
-/// One snapshot, delta-encoded against `baseline` (a snapshot tick the client acknowledged), or
-/// against the empty world when `baseline` is `None`.
+/// One snapshot, delta-encoded against a snapshot the client acknowledged `baseline_age` ticks
+/// before `tick`, or against the empty world when `baseline_age` is 0.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SnapshotMsg {
     pub tick: Tick,
-    pub baseline: Option<Tick>,
+    /// `tick - baseline`, or 0 for a full snapshot. One byte on the wire up to 250 ticks.
+    pub baseline_age: u16,
     /// Sequence number of the last input the server applied for this client (0 before any).
     pub last_input_seq: u32,
     /// [`crate::snapshot::checksum`] of the client's view after applying `body`.
@@ -82,6 +83,20 @@ pub struct SnapshotMsg {
     pub names: Vec<PlayerName>,
     /// Bit-packed entity changes; see [`crate::snapshot::decode`].
     pub body: Vec<u8>,
+}
+
+impl SnapshotMsg {
+    /// The tick this snapshot is relative to; `None` for a full snapshot.
+    pub fn baseline(&self) -> Option<Tick> {
+        (self.baseline_age != 0)
+            .then(|| Tick(self.tick.0.wrapping_sub(u32::from(self.baseline_age))))
+    }
+
+    /// The `baseline_age` for a snapshot of `tick` against `baseline`. Baselines are at most the
+    /// server's history (1024 ticks) old.
+    pub fn age(tick: Tick, baseline: Option<Tick>) -> u16 {
+        baseline.map_or(0, |b| tick.since(b).clamp(1, i32::from(u16::MAX)) as u16)
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -117,7 +117,7 @@ proptest! {
             let gap = baseline.map_or(0, |b| tick.since(b) as u32);
             let msg = SnapshotMsg {
                 tick,
-                baseline,
+                baseline_age: SnapshotMsg::age(tick, baseline),
                 last_input_seq: 0,
                 checksum: checksum(&current),
                 names: Vec::new(),

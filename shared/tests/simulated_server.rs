@@ -82,7 +82,7 @@ impl SimServer {
         );
         let msg = SnapshotMsg {
             tick,
-            baseline,
+            baseline_age: SnapshotMsg::age(tick, baseline),
             last_input_seq: self.last_applied,
             checksum: checksum(&view),
             names: Vec::new(),

@@ -61,7 +61,7 @@ impl Replica {
             return Ok(Applied::Stale);
         }
         let empty = View::default();
-        let (base_view, gap) = match msg.baseline {
+        let (base_view, gap) = match msg.baseline() {
             None => (&empty, 0),
             Some(b) => {
                 let found = self.kept.iter().find(|(t, _)| *t == b);
@@ -80,7 +80,7 @@ impl Replica {
             });
         }
         // The server's baseline only moves forward, so older snapshots will never be used again.
-        if let Some(b) = msg.baseline {
+        if let Some(b) = msg.baseline() {
             while self.kept.front().is_some_and(|(t, _)| *t < b) {
                 self.kept.pop_front();
             }

@@ -138,7 +138,7 @@ impl ClientSession {
                     return Ok(SessionEvent::Stale);
                 };
                 self.stats.snapshots += 1;
-                self.stats.full_snapshots += u64::from(s.baseline.is_none());
+                self.stats.full_snapshots += u64::from(s.baseline().is_none());
                 self.latest_tick = tick;
                 self.last_input_seq = s.last_input_seq;
                 let correction = self.reconcile();

@@ -5,7 +5,8 @@ use thiserror::Error;
 use crate::sim::EntityId;
 use crate::snapshot::bits::{BitReader, BitsError, unzigzag};
 use crate::snapshot::format::{
-    COUNT_CHUNK, FIELD_CHUNK, FIELD_WIDTH, KIND_BITS, MAX_ENTITIES, apply_residual, predict,
+    COUNT_CHUNK, FIELD_CHUNK, FIELD_GROUPS, FIELD_WIDTH, KIND_BITS, MAX_ENTITIES, apply_residual,
+    predict,
 };
 use crate::snapshot::state::{EntityKind, EntityState, View};
 
@@ -21,6 +22,8 @@ pub enum BodyError {
     TooMany,
     #[error("unknown entity kind {0}")]
     Kind(u32),
+    #[error("body changes a kept entity past the end")]
+    ChangedOutOfRange,
     #[error("entity ids overflow")]
     IdOverflow,
     #[error("body has bytes after its end")]
@@ -39,21 +42,14 @@ pub fn decode(baseline: &View, gap: u32, body: &[u8]) -> Result<View, BodyError>
     let mut kept = Vec::with_capacity(baseline.len() - removed.len());
     let mut removed_iter = removed.iter().peekable();
     for (id, base) in baseline.entities() {
-        if removed_iter.peek() == Some(&id) {
-            removed_iter.next();
-            continue;
+        if removed_iter.next_if(|r| *r == id).is_none() {
+            kept.push((*id, *base));
         }
-        let predicted = predict(base, gap);
-        let fields = if r.read_bit()? {
-            read_fields(&mut r, &predicted)?
-        } else {
-            predicted
-        };
-        kept.push((*id, EntityState::from_fields(base.kind, fields)));
     }
     if let Some(id) = removed_iter.next() {
         return Err(BodyError::UnknownRemoved(id.0));
     }
+    read_kept(&mut r, &mut kept, gap)?;
 
     let added_count = r.read_varu(COUNT_CHUNK)?;
     if added_count > MAX_ENTITIES || kept.len() + added_count as usize > MAX_ENTITIES as usize {
@@ -71,6 +67,58 @@ pub fn decode(baseline: &View, gap: u32, body: &[u8]) -> Result<View, BodyError>
         return Err(BodyError::Trailing);
     }
     merge(kept, added).map(View::from_sorted)
+}
+
+/// Applies the kept entities' changes (either form, see `encode::write_kept`) in place.
+fn read_kept(
+    r: &mut BitReader<'_>,
+    kept: &mut [(EntityId, EntityState)],
+    gap: u32,
+) -> Result<(), BodyError> {
+    let mut changed = vec![false; kept.len()];
+    if r.read_bit()? {
+        let count = r.read_varu(COUNT_CHUNK)?;
+        if count as usize > kept.len() {
+            return Err(BodyError::ChangedOutOfRange);
+        }
+        let mut next = 0usize;
+        for _ in 0..count {
+            let i = next
+                .checked_add(r.read_varu(COUNT_CHUNK)? as usize)
+                .ok_or(BodyError::ChangedOutOfRange)?;
+            *changed.get_mut(i).ok_or(BodyError::ChangedOutOfRange)? = true;
+            apply(r, &mut kept[i].1, gap, true)?;
+            next = i + 1;
+        }
+        for (i, (_, state)) in kept.iter_mut().enumerate() {
+            if !changed[i] {
+                apply(r, state, gap, false)?;
+            }
+        }
+    } else {
+        for (_, state) in kept.iter_mut() {
+            let is_changed = r.read_bit()?;
+            apply(r, state, gap, is_changed)?;
+        }
+    }
+    Ok(())
+}
+
+/// Replaces a baseline state with its prediction, plus residuals when `changed`.
+fn apply(
+    r: &mut BitReader<'_>,
+    state: &mut EntityState,
+    gap: u32,
+    changed: bool,
+) -> Result<(), BodyError> {
+    let predicted = predict(state, gap);
+    let fields = if changed {
+        read_fields(r, &predicted)?
+    } else {
+        predicted
+    };
+    *state = EntityState::from_fields(state.kind, fields);
+    Ok(())
 }
 
 fn read_ids(r: &mut BitReader<'_>, count: u32) -> Result<Vec<EntityId>, BodyError> {
@@ -94,8 +142,17 @@ fn read_fields(
     predicted: &[u32; EntityState::FIELDS],
 ) -> Result<[u32; EntityState::FIELDS], BodyError> {
     let mut mask = [false; EntityState::FIELDS];
-    for m in &mut mask {
-        *m = r.read_bit()?;
+    for group in FIELD_GROUPS {
+        if !r.read_bit()? {
+            continue;
+        }
+        if group.len() == 1 {
+            mask[group.start] = true;
+            continue;
+        }
+        for k in group {
+            mask[k] = r.read_bit()?;
+        }
     }
     let mut fields = *predicted;
     for k in 0..EntityState::FIELDS {

@@ -3,7 +3,7 @@
 use crate::sim::EntityId;
 use crate::snapshot::bits::{BitWriter, zigzag};
 use crate::snapshot::format::{
-    COUNT_CHUNK, FIELD_CHUNK, FIELD_WIDTH, KIND_BITS, predict, residual,
+    COUNT_CHUNK, FIELD_CHUNK, FIELD_GROUPS, FIELD_WIDTH, KIND_BITS, predict, residual,
 };
 use crate::snapshot::state::{EntityState, View};
 
@@ -16,17 +16,13 @@ pub fn encode(baseline: &View, gap: u32, current: &View) -> Vec<u8> {
     w.write_varu(removed.len() as u32, COUNT_CHUNK);
     write_ids(&mut w, removed.iter().copied());
 
-    for (base, cur) in &kept {
-        let predicted = predict(base, gap);
-        let changed = write_fields(&mut w, cur, &predicted, true);
-        debug_assert!(changed || cur.fields() == predicted);
-    }
+    write_kept(&mut w, &kept, gap);
 
     w.write_varu(added.len() as u32, COUNT_CHUNK);
     write_ids(&mut w, added.iter().map(|(id, _)| *id));
     for (_, state) in &added {
         w.write(state.kind as u32, KIND_BITS);
-        write_fields(&mut w, state, &EntityState::default().fields(), false);
+        write_residuals(&mut w, &residuals(state, &EntityState::default().fields()));
     }
     w.finish()
 }
@@ -84,26 +80,58 @@ fn write_ids(w: &mut BitWriter, ids: impl Iterator<Item = EntityId>) {
     }
 }
 
-/// Writes a change mask and the non-zero residuals. With `flagged`, a leading bit says whether
-/// anything changed and nothing more is written when not. Returns whether anything changed.
-fn write_fields(
-    w: &mut BitWriter,
-    state: &EntityState,
-    predicted: &[u32; EntityState::FIELDS],
-    flagged: bool,
-) -> bool {
-    let actual = state.fields();
-    let residuals: [i32; EntityState::FIELDS] =
-        std::array::from_fn(|k| residual(actual[k], predicted[k], FIELD_WIDTH[k]));
-    let changed = residuals.iter().any(|r| *r != 0);
-    if flagged {
-        w.write_bit(changed);
-        if !changed {
-            return false;
+/// The kept entities' changes, in whichever of two forms is shorter (a leading bit says which):
+/// a "changed" bit per entity (most entities change: players), or a list of the changed ones
+/// by index gap (few change: constant motion, which prediction makes free).
+fn write_kept(w: &mut BitWriter, kept: &Kept<'_>, gap: u32) {
+    let mut bitmap = BitWriter::new();
+    let mut list = BitWriter::new();
+    let mut changed = 0u32;
+    let mut last_changed: Option<usize> = None;
+    for (i, (base, cur)) in kept.iter().enumerate() {
+        let r = residuals(cur, &predict(base, gap));
+        let is_changed = r.iter().any(|v| *v != 0);
+        bitmap.write_bit(is_changed);
+        if is_changed {
+            write_residuals(&mut bitmap, &r);
+            list.write_varu(last_changed.map_or(i, |l| i - l - 1) as u32, COUNT_CHUNK);
+            write_residuals(&mut list, &r);
+            last_changed = Some(i);
+            changed += 1;
         }
     }
-    for r in &residuals {
-        w.write_bit(*r != 0);
+    let mut counted = BitWriter::new();
+    counted.write_varu(changed, COUNT_CHUNK);
+    let use_list = counted.bit_len() + list.bit_len() < bitmap.bit_len();
+    w.write_bit(use_list);
+    if use_list {
+        w.append(&counted);
+        w.append(&list);
+    } else {
+        w.append(&bitmap);
+    }
+}
+
+/// Each field's difference from its prediction, wrapped to the field's width.
+fn residuals(
+    state: &EntityState,
+    predicted: &[u32; EntityState::FIELDS],
+) -> [i32; EntityState::FIELDS] {
+    let actual = state.fields();
+    std::array::from_fn(|k| residual(actual[k], predicted[k], FIELD_WIDTH[k]))
+}
+
+/// Writes a change mask (grouped, see [`FIELD_GROUPS`]) and the non-zero residuals.
+fn write_residuals(w: &mut BitWriter, residuals: &[i32; EntityState::FIELDS]) {
+    for group in FIELD_GROUPS {
+        let present = group.clone().map(|k| residuals[k] != 0);
+        let any = present.clone().any(|p| p);
+        w.write_bit(any);
+        if any && group.len() > 1 {
+            for p in present {
+                w.write_bit(p);
+            }
+        }
     }
     for (k, r) in residuals.iter().enumerate() {
         if *r != 0 {
@@ -111,5 +139,4 @@ fn write_fields(
             w.write_varu(zigzag(*r) - 1, FIELD_CHUNK[k]);
         }
     }
-    changed
 }

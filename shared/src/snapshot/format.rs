@@ -15,6 +15,11 @@ pub const MAX_ENTITIES: u32 = 1 << 16;
 /// Width in bits of each field, in [`EntityState::fields`] order: residuals wrap at this width.
 pub const FIELD_WIDTH: [u32; EntityState::FIELDS] = [32, 32, 32, 32, 16, 8, 8, 32, 32];
 
+/// The change mask is written per group: one bit for "anything in this group changed", then
+/// (for groups of more than one field) a bit per field. Motion changes together, aim changes
+/// alone, the rest rarely: an aim-only change costs 3 mask bits instead of 9.
+pub const FIELD_GROUPS: [std::ops::Range<usize>; 3] = [0..4, 4..5, 5..9];
+
 /// Varint chunk size of each field's residual.
 pub const FIELD_CHUNK: [u32; EntityState::FIELDS] = [5, 5, 4, 4, 6, 4, 2, 3, 6];
 
