@@ -34,9 +34,18 @@ fn main() {
         per(totals.projectiles_added),
         per(totals.removed)
     );
-    let fields = ["x", "y", "vx", "vy", "angle", "health", "life", "score", "owner"];
-    let changes: Vec<String> = fields.iter().zip(totals.field_changes).map(|(f, c)| format!("{f} {:.1}", per(c))).collect();
-    println!("fields differing from prediction per snapshot: {}", changes.join(", "));
+    let fields = [
+        "x", "y", "vx", "vy", "angle", "health", "life", "score", "owner",
+    ];
+    let changes: Vec<String> = fields
+        .iter()
+        .zip(totals.field_changes)
+        .map(|(f, c)| format!("{f} {:.1}", per(c)))
+        .collect();
+    println!(
+        "fields differing from prediction per snapshot: {}",
+        changes.join(", ")
+    );
 }
 
 #[derive(Default)]
@@ -66,6 +75,10 @@ impl Totals {
                 *count += usize::from(actual[k] != predicted[k]);
             }
         }
-        self.removed += prev.entities().iter().filter(|(id, _)| view.get(*id).is_none()).count();
+        self.removed += prev
+            .entities()
+            .iter()
+            .filter(|(id, _)| view.get(*id).is_none())
+            .count();
     }
 }

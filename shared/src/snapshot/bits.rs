@@ -62,17 +62,6 @@ impl BitWriter {
         }
     }
 
-    /// Appends everything `other` holds.
-    pub fn append(&mut self, other: &BitWriter) {
-        let full = other.bit_len() / 8;
-        for &b in &other.bytes[..full] {
-            self.write(u32::from(b), 8);
-        }
-        if other.used != 0 {
-            self.write(u32::from(other.bytes[full]), other.used);
-        }
-    }
-
     pub fn bit_len(&self) -> usize {
         self.bytes.len() * 8
             - if self.used == 0 {

@@ -82,34 +82,53 @@ fn write_ids(w: &mut BitWriter, ids: impl Iterator<Item = EntityId>) {
 
 /// The kept entities' changes, in whichever of two forms is shorter (a leading bit says which):
 /// a "changed" bit per entity (most entities change: players), or a list of the changed ones
-/// by index gap (few change: constant motion, which prediction makes free).
+/// by index gap (few change: constant motion, which prediction makes free). Sizes are counted
+/// first so only the chosen form is written.
 fn write_kept(w: &mut BitWriter, kept: &Kept<'_>, gap: u32) {
-    let mut bitmap = BitWriter::new();
-    let mut list = BitWriter::new();
-    let mut changed = 0u32;
-    let mut last_changed: Option<usize> = None;
-    for (i, (base, cur)) in kept.iter().enumerate() {
-        let r = residuals(cur, &predict(base, gap));
-        let is_changed = r.iter().any(|v| *v != 0);
-        bitmap.write_bit(is_changed);
-        if is_changed {
-            write_residuals(&mut bitmap, &r);
-            list.write_varu(last_changed.map_or(i, |l| i - l - 1) as u32, COUNT_CHUNK);
-            write_residuals(&mut list, &r);
-            last_changed = Some(i);
-            changed += 1;
-        }
+    let changed: Vec<(usize, [i32; EntityState::FIELDS])> = kept
+        .iter()
+        .enumerate()
+        .map(|(i, (base, cur))| (i, residuals(cur, &predict(base, gap))))
+        .filter(|(_, r)| r.iter().any(|v| *v != 0))
+        .collect();
+    let bitmap_bits = kept.len();
+    let mut list_bits = varu_bits(changed.len() as u32, COUNT_CHUNK);
+    let mut previous: Option<usize> = None;
+    for (i, _) in &changed {
+        list_bits += varu_bits(skip(previous, *i), COUNT_CHUNK);
+        previous = Some(*i);
     }
-    let mut counted = BitWriter::new();
-    counted.write_varu(changed, COUNT_CHUNK);
-    let use_list = counted.bit_len() + list.bit_len() < bitmap.bit_len();
+    let use_list = list_bits < bitmap_bits;
     w.write_bit(use_list);
     if use_list {
-        w.append(&counted);
-        w.append(&list);
+        w.write_varu(changed.len() as u32, COUNT_CHUNK);
+        let mut previous = None;
+        for (i, r) in &changed {
+            w.write_varu(skip(previous, *i), COUNT_CHUNK);
+            write_residuals(w, r);
+            previous = Some(*i);
+        }
     } else {
-        w.append(&bitmap);
+        let mut next = changed.iter().peekable();
+        for i in 0..kept.len() {
+            let entry = next.next_if(|(c, _)| *c == i);
+            w.write_bit(entry.is_some());
+            if let Some((_, r)) = entry {
+                write_residuals(w, r);
+            }
+        }
     }
+}
+
+/// Kept entities passed over between the previous listed one and `i`.
+fn skip(previous: Option<usize>, i: usize) -> u32 {
+    previous.map_or(i, |p| i - p - 1) as u32
+}
+
+/// Bits `BitWriter::write_varu` spends on `value`.
+fn varu_bits(value: u32, chunk: u32) -> usize {
+    let significant = (32 - value.leading_zeros()).max(1);
+    (significant.div_ceil(chunk) * (chunk + 1)) as usize
 }
 
 /// Each field's difference from its prediction, wrapped to the field's width.
@@ -137,6 +156,26 @@ fn write_residuals(w: &mut BitWriter, residuals: &[i32; EntityState::FIELDS]) {
         if *r != 0 {
             // Zero is never written here, so shift the zigzag code down by one.
             w.write_varu(zigzag(*r) - 1, FIELD_CHUNK[k]);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn varu_bits_counts_what_write_varu_writes() {
+        for chunk in 1..=8 {
+            for value in [0u32, 1, 2, 7, 8, 15, 16, 255, 256, 65_535, u32::MAX] {
+                let mut w = BitWriter::new();
+                w.write_varu(value, chunk);
+                assert_eq!(
+                    varu_bits(value, chunk),
+                    w.bit_len(),
+                    "value {value} chunk {chunk}"
+                );
+            }
         }
     }
 }
