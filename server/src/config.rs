@@ -73,9 +73,11 @@ impl Config {
         Duration::from_secs(1) / u32::from(self.tick_rate)
     }
 
-    /// An input whose tick is further than this from the server's is refused: two seconds.
+    /// An input whose tick is further than this from the server's is refused: five seconds,
+    /// so a client that stalled for a few seconds is not thrown out when its queued inputs
+    /// (stamped with the last tick it saw) finally arrive.
     pub fn max_tick_skew(&self) -> u32 {
-        2 * u32::from(self.tick_rate)
+        5 * u32::from(self.tick_rate)
     }
 }
 

@@ -18,9 +18,9 @@ use crate::outbox::Outbox;
 
 pub const JOIN_CAPACITY: usize = 256;
 
-/// About half a second of inputs and acks at 60 Hz: a client only fills it by sending faster
-/// than it plays, or by stalling the server for that long.
-pub const INBOUND_CAPACITY: usize = 64;
+/// Two seconds of inputs and acks at 60 Hz, so a burst after a network stall fits; the tick
+/// loop drains it every tick, so only a client sending far faster than it plays fills it.
+pub const INBOUND_CAPACITY: usize = 256;
 
 /// Identifies one connection for its whole life; never reused.
 pub type ClientId = u64;
