@@ -1,9 +1,40 @@
 //! Interest management: a uniform grid over the map, built once per tick, answering "which
-//! entities are inside this rectangle" in time proportional to the answer.
+//! entities are inside this rectangle" in time proportional to the answer, and a player's view
+//! with hysteresis at its edges.
 
 use snapwire_shared::map::{MapDef, Point};
+use snapwire_shared::sim::EntityId;
 
 use crate::snapshot_history::Frame;
+
+/// An entity already in a view stays in it until it is this far (position quanta) past the
+/// view's edge, so one hovering on the edge is not removed and re-sent in full every few ticks.
+pub const VIEW_MARGIN: i32 = 2000;
+
+/// Indices (ascending) of the entities a player at `center` sees: those inside the view
+/// rectangle, plus those within [`VIEW_MARGIN`] beyond it that were in its `previous` view
+/// (ascending ids).
+pub fn player_view(
+    grid: &Grid,
+    frame: &Frame,
+    center: Point,
+    width: i32,
+    height: i32,
+    previous: &[EntityId],
+    out: &mut Vec<u32>,
+) {
+    let inner = Area::around(center, width, height);
+    let outer = Area::around(
+        center,
+        width.saturating_add(2 * VIEW_MARGIN),
+        height.saturating_add(2 * VIEW_MARGIN),
+    );
+    grid.query(frame, outer, out);
+    out.retain(|&i| {
+        let e = &frame.entities[i as usize];
+        inner.contains(e.pos) || previous.binary_search(&e.id).is_ok()
+    });
+}
 
 /// Grid cell side in position quanta (4 units): a 40 x 24 view touches about 11 x 7 cells.
 pub const CELL: i32 = 4000;
@@ -85,5 +116,50 @@ impl Grid {
     fn cell_of(&self, p: Point) -> usize {
         let (c, r) = self.col_row(p);
         (r * self.cols + c) as usize
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use snapwire_shared::Tick;
+    use snapwire_shared::snapshot::EntityState;
+
+    use crate::snapshot_history::FrameEntity;
+
+    fn frame(xs: &[i32]) -> Frame {
+        let entities = xs
+            .iter()
+            .enumerate()
+            .map(|(i, &x)| FrameEntity {
+                id: EntityId(i as u32 + 1),
+                state: EntityState::default(),
+                pos: Point { x, y: 5000 },
+                hash: 0,
+            })
+            .collect();
+        Frame {
+            tick: Tick(0),
+            entities,
+        }
+    }
+
+    #[test]
+    fn views_keep_entities_a_little_past_the_edge() {
+        let map = MapDef::arena();
+        // A 10-unit view centred at x = 20: edges at 15 and 25 units.
+        let f = frame(&[20_000, 26_000, 28_000, 40_000]);
+        let grid = Grid::build(&map, &f);
+        let center = Point { x: 20_000, y: 5000 };
+        let mut out = Vec::new();
+        player_view(&grid, &f, center, 10_000, 10_000, &[], &mut out);
+        assert_eq!(out, [0], "a newcomer must be inside the view");
+        let before = [EntityId(1), EntityId(2), EntityId(3), EntityId(4)];
+        player_view(&grid, &f, center, 10_000, 10_000, &before, &mut out);
+        assert_eq!(
+            out,
+            [0, 1],
+            "one unit past the edge stays; three units past leaves"
+        );
     }
 }

@@ -11,13 +11,14 @@ use std::sync::Arc;
 use axum::body::Bytes;
 use snapwire_shared::Tick;
 use snapwire_shared::codec;
+use snapwire_shared::map::Point;
 use snapwire_shared::protocol::{PlayerName, ServerMsg, SnapshotMsg};
 use snapwire_shared::sim::{EntityId, World};
 use snapwire_shared::snapshot::{EntityKind, View, encode};
 
 use crate::clients::ClientState;
 use crate::config::Config;
-use crate::interest::{Area, Grid};
+use crate::interest::{Grid, player_view};
 use crate::snapshot_history::{Frame, SnapshotHistory};
 
 /// Per-tick encoder state shared across clients.
@@ -69,13 +70,14 @@ impl<'a> Replicator<'a> {
 
         let indices = match client.entity.and_then(|id| self.world.player(id)) {
             Some(p) => {
-                let center = snapwire_shared::map::Point {
+                let center = Point {
                     x: p.body.x,
                     y: p.body.y,
                 };
-                let area = Area::around(center, self.config.view_width, self.config.view_height);
+                let previous = client.sent.back().map_or(&[][..], |(_, ids)| &ids[..]);
                 let mut out = std::mem::take(&mut self.scratch);
-                self.grid.query(self.frame, area, &mut out);
+                let (w, h) = (self.config.view_width, self.config.view_height);
+                player_view(self.grid, self.frame, center, w, h, previous, &mut out);
                 out
             }
             None => self.all_indices.clone(),
