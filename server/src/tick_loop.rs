@@ -76,11 +76,15 @@ impl TickLoop {
     }
 
     /// Runs the loop on a new thread until `shutdown` is cancelled, then closes every client
-    /// with `GoingAway`.
+    /// with `GoingAway`. If the loop dies (a panic in the rules), it cancels `shutdown` itself:
+    /// a server that no longer ticks must not keep accepting players.
     pub fn spawn(self, shutdown: CancellationToken) -> std::io::Result<thread::JoinHandle<()>> {
         thread::Builder::new()
             .name("snapwire-tick".into())
-            .spawn(move || self.run(shutdown))
+            .spawn(move || {
+                let _stop_server = shutdown.clone().drop_guard();
+                self.run(shutdown);
+            })
     }
 
     fn run(mut self, shutdown: CancellationToken) {
