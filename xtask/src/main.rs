@@ -25,9 +25,11 @@ fn main() -> anyhow::Result<()> {
         "serve" => {
             build_web(&root)?;
             let mut cmd = cargo();
+            // `cargo xtask serve -- --flag` and `cargo xtask serve --flag` mean the same.
+            let server_args = rest.iter().skip_while(|a| *a == "--");
             cmd.current_dir(&root)
                 .args(["run", "--release", "-p", "snapwire-server", "--"])
-                .args(&rest);
+                .args(server_args);
             run(&mut cmd)
         }
         "test" => {
