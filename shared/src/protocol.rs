@@ -77,7 +77,9 @@ pub struct SnapshotMsg {
     pub baseline_age: u16,
     /// Sequence number of the last input the server applied for this client (0 before any).
     pub last_input_seq: u32,
-    /// [`crate::snapshot::checksum`] of the client's view after applying `body`.
+    /// [`crate::snapshot::checksum`] of the client's view after applying `body`; 4 bytes on
+    /// the wire (as a varint it would nearly always take 5).
+    #[serde(with = "fixed_u32")]
     pub checksum: u32,
     /// Names of the players this snapshot adds to the client's view (relative to `baseline`).
     pub names: Vec<PlayerName>,
@@ -157,5 +159,18 @@ impl CloseCode {
         ]
         .into_iter()
         .find(|c| c.code() == code)
+    }
+}
+
+/// A `u32` as 4 little-endian bytes instead of a varint.
+mod fixed_u32 {
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+    pub fn serialize<S: Serializer>(v: &u32, s: S) -> Result<S::Ok, S::Error> {
+        v.to_le_bytes().serialize(s)
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<u32, D::Error> {
+        <[u8; 4]>::deserialize(d).map(u32::from_le_bytes)
     }
 }

@@ -11,8 +11,24 @@ use serde::{Deserialize, Serialize};
 /// is wrap-aware: `a < b` when `b` is less than half the range ahead of `a`. Two ticks exactly half
 /// the range apart compare by their raw value, which keeps `Ord` total; callers never hold ticks
 /// that far apart.
+///
+/// On the wire a tick is 4 bytes, little-endian: a varint would grow from 3 to 5 bytes after
+/// 18 minutes at 60 Hz, and every snapshot carries one.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[serde(from = "[u8; 4]", into = "[u8; 4]")]
 pub struct Tick(pub u32);
+
+impl From<[u8; 4]> for Tick {
+    fn from(bytes: [u8; 4]) -> Tick {
+        Tick(u32::from_le_bytes(bytes))
+    }
+}
+
+impl From<Tick> for [u8; 4] {
+    fn from(tick: Tick) -> [u8; 4] {
+        tick.0.to_le_bytes()
+    }
+}
 
 impl Tick {
     /// The next tick.
