@@ -9,7 +9,7 @@ use crate::snapshot_history::Frame;
 
 /// An entity already in a view stays in it until it is this far (position quanta) past the
 /// view's edge, so one hovering on the edge is not removed and re-sent in full every few ticks.
-pub const VIEW_MARGIN: i32 = 2000;
+pub const VIEW_MARGIN: i32 = 1000;
 
 /// Indices (ascending) of the entities a player at `center` sees: those inside the view
 /// rectangle, plus those within [`VIEW_MARGIN`] beyond it that were in its `previous` view
