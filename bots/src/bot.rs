@@ -11,7 +11,7 @@ use rand::rngs::SmallRng;
 use rand::{Rng, SeedableRng};
 use snapwire_shared::client::{ClientSession, SessionError, SessionEvent};
 use snapwire_shared::codec;
-use snapwire_shared::protocol::ClientMsg;
+use snapwire_shared::protocol::{ClientMsg, input_acked};
 use snapwire_shared::quantize::pos_to_units;
 use tokio_tungstenite::tungstenite::Message;
 
@@ -96,7 +96,7 @@ async fn play(
                         live.snapshots.fetch_add(1, Ordering::Relaxed);
                         let now = Instant::now();
                         while let Some(&(seq, at)) = sent_at.front() {
-                            if last_input_seq.wrapping_sub(seq) as i32 >= 0 && last_input_seq != 0 {
+                            if input_acked(seq, last_input_seq) {
                                 let _ = result.input_to_ack_us.record((now - at).as_micros().max(1) as u64);
                                 sent_at.pop_front();
                             } else {

@@ -49,6 +49,12 @@ pub struct InputMsg {
     pub fire: bool,
 }
 
+/// Whether input `seq` is covered by a snapshot's `last_input_seq`: at or before it, wrap-aware
+/// (sequence numbers skip 0, so 0 means "none applied yet").
+pub fn input_acked(seq: u32, last_input_seq: u32) -> bool {
+    last_input_seq != 0 && last_input_seq.wrapping_sub(seq) as i32 >= 0
+}
+
 /// Messages the server sends.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub enum ServerMsg {

@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use futures_util::StreamExt;
 use snapwire_bots::{AckPolicy, BotOptions, Live, run_bots};
-use snapwire_server::{Config, Scene};
+use snapwire_server::Config;
 use snapwire_shared::client::{ClientSession, SessionEvent};
 use snapwire_shared::map::MapDef;
 use snapwire_shared::quantize::pos_from_units;
@@ -32,9 +32,7 @@ async fn bots_with(
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn lost_acks_never_desync() {
-    let mut config = Config::new(60);
-    config.scene = Scene::Drift(50);
-    let server = TestServer::start(config).await;
+    let server = TestServer::drift(50).await;
     let pause = AckPolicy::PauseBetween(Duration::from_millis(500), Duration::from_millis(2000));
     let (every_3rd, pausing, players) = tokio::join!(
         bots_with(&server, 3, AckPolicy::EveryKth(3), true),
@@ -59,9 +57,7 @@ async fn lost_acks_never_desync() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_client_that_never_acks_gets_full_snapshots() {
-    let mut config = Config::new(60);
-    config.scene = Scene::Drift(20);
-    let server = TestServer::start(config).await;
+    let server = TestServer::drift(20).await;
     let (report, results) = bots_with(&server, 2, AckPolicy::Never, true).await;
     assert!(report.pass, "{report:#?}");
     assert_eq!(report.full_snapshot_fraction, 1.0);

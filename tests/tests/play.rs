@@ -6,14 +6,11 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use snapwire_bots::{BotOptions, Live, run_bots};
-use snapwire_server::{Config, Scene};
 use support::TestServer;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn eight_bots_play_300_ticks_without_a_desync() {
-    let mut config = Config::new(60);
-    config.scene = Scene::Drift(20);
-    let server = TestServer::start(config).await;
+    let server = TestServer::drift(20).await;
     let mut opts = BotOptions::new(server.url(), 8, Duration::from_secs(6));
     opts.ramp = Duration::from_millis(400);
     let (report, results) = run_bots(opts, Arc::new(Live::default())).await;
@@ -56,9 +53,7 @@ async fn eight_bots_play_300_ticks_without_a_desync() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn spectators_see_the_whole_drift_scene() {
-    let mut config = Config::new(60);
-    config.scene = Scene::Drift(100);
-    let server = TestServer::start(config).await;
+    let server = TestServer::drift(100).await;
     let mut opts = BotOptions::new(server.url(), 2, Duration::from_secs(2));
     opts.spectate = true;
     let (report, results) = run_bots(opts, Arc::new(Live::default())).await;

@@ -3,6 +3,8 @@
 
 use std::collections::VecDeque;
 
+use crate::protocol::input_acked;
+
 const WINDOW_MS: f64 = 1000.0;
 
 #[derive(Debug, Default)]
@@ -38,7 +40,7 @@ impl NetStats {
             self.corrections.push_back(now);
         }
         while let Some(&(seq, sent)) = self.inputs.front() {
-            if last_input_seq == 0 || (last_input_seq.wrapping_sub(seq) as i32) < 0 {
+            if !input_acked(seq, last_input_seq) {
                 break;
             }
             self.inputs.pop_front();

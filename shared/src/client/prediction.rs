@@ -8,6 +8,7 @@
 use std::collections::VecDeque;
 
 use crate::map::MapDef;
+use crate::protocol::input_acked;
 use crate::sim::movement::{self, Body};
 use crate::sim::{PlayerInput, Rules};
 use crate::snapshot::EntityState;
@@ -84,8 +85,7 @@ impl Predictor {
         };
         let mut acked = None;
         while let Some(&(seq, _, body)) = self.pending.front() {
-            // Wrap-aware: `seq` is at or before the acknowledged one.
-            if last_input_seq.wrapping_sub(seq) as i32 >= 0 && last_input_seq != 0 {
+            if input_acked(seq, last_input_seq) {
                 acked = Some((seq, body));
                 self.pending.pop_front();
             } else {

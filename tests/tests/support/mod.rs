@@ -52,6 +52,13 @@ impl TestServer {
         }
     }
 
+    /// A 60 Hz server on the arena with `drifters` drift entities.
+    pub async fn drift(drifters: u32) -> TestServer {
+        let mut config = Config::new(60);
+        config.scene = snapwire_server::Scene::Drift(drifters);
+        TestServer::start(config).await
+    }
+
     pub fn url(&self) -> String {
         format!("ws://{}/ws", self.addr)
     }
