@@ -51,6 +51,11 @@ fn replication(c: &mut Criterion) {
             &format!("play_64_players_{name}"),
             Scene::play(64, full),
         );
+        bench_scene(
+            &mut group,
+            &format!("play_256_players_{name}"),
+            Scene::play(256, full),
+        );
     }
     group.finish();
 }
@@ -66,9 +71,9 @@ fn bench_scene(
             let mut total = Duration::ZERO;
             for _ in 0..iters {
                 scene.step_world();
-                let (frame, grid) = scene.record();
+                let frame = scene.record();
                 let started = Instant::now();
-                black_box(scene.build(&frame, &grid));
+                black_box(scene.build(&frame));
                 total += started.elapsed();
                 scene.ack_all();
             }

@@ -16,7 +16,7 @@ fn main() {
     let mut previous: Option<View> = None;
     for _ in 0..TICKS {
         scene.step_world();
-        let (frame, _) = scene.record();
+        let frame = scene.record();
         let view = View::from_sorted(frame.entities.iter().map(|e| (e.id, e.state)).collect());
         if let Some(prev) = &previous {
             totals.add(prev, &view);

@@ -9,7 +9,7 @@ use snapwire_server::Config;
 use snapwire_server::clients::ClientState;
 use snapwire_server::interest::Grid;
 use snapwire_server::outbox::Outbox;
-use snapwire_server::replication::Replicator;
+use snapwire_server::replication::{Replicator, TickContext};
 use snapwire_server::snapshot_history::{Frame, SnapshotHistory};
 use snapwire_shared::Tick;
 use snapwire_shared::map::MapDef;
@@ -23,6 +23,8 @@ pub struct Scene {
     pub history: SnapshotHistory,
     pub clients: Vec<ClientState>,
     pub config: Config,
+    pub grid: Grid,
+    replicator: Replicator,
     rng: SmallRng,
     /// Per client: held direction, aim, firing (the bots' random walk).
     walkers: Vec<(i8, i8, f32, bool)>,
@@ -56,6 +58,8 @@ impl Scene {
             history,
             clients,
             config,
+            grid: Grid::default(),
+            replicator: Replicator::new(),
             rng: SmallRng::seed_from_u64(7),
             walkers,
         };
@@ -70,8 +74,8 @@ impl Scene {
     /// message sizes.
     pub fn tick(&mut self) -> Vec<usize> {
         self.step_world();
-        let (frame, grid) = self.record();
-        let sizes = self.build(&frame, &grid);
+        let frame = self.record();
+        let sizes = self.build(&frame);
         self.ack_all();
         sizes
     }
@@ -100,18 +104,24 @@ impl Scene {
         self.world.step();
     }
 
-    pub fn record(&mut self) -> (Arc<Frame>, Grid) {
+    pub fn record(&mut self) -> Arc<Frame> {
         let frame = Arc::new(Frame::capture(&self.world));
-        let grid = Grid::build(&self.config.map, &frame);
+        self.grid.rebuild(&self.config.map, &frame);
         self.history.record(Arc::clone(&frame));
-        (frame, grid)
+        frame
     }
 
-    pub fn build(&mut self, frame: &Frame, grid: &Grid) -> Vec<usize> {
-        let mut replicator = Replicator::new(frame, grid, &self.history, &self.world, &self.config);
+    pub fn build(&mut self, frame: &Frame) -> Vec<usize> {
+        let ctx = TickContext {
+            frame,
+            grid: &self.grid,
+            history: &self.history,
+            world: &self.world,
+            config: &self.config,
+        };
         self.clients
             .iter_mut()
-            .map(|c| replicator.message_for(c).len())
+            .map(|c| self.replicator.message_for(&ctx, c).len())
             .collect()
     }
 

@@ -14,6 +14,7 @@ use snapwire_shared::codec;
 use snapwire_shared::protocol::{ClientMsg, input_acked};
 use snapwire_shared::quantize::pos_to_units;
 use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 
 use crate::report::BotResult;
 use crate::{BotOptions, Live};
@@ -43,7 +44,8 @@ async fn play(
     result: &mut BotResult,
 ) -> Result<(), String> {
     // Nagle off: an input must leave the moment it is made.
-    let connect = tokio_tungstenite::connect_async_with_config(opts.url.as_str(), None, true);
+    let connect =
+        tokio_tungstenite::connect_async_with_config(opts.url.as_str(), Some(ws_config()), true);
     let (ws, _) = tokio::time::timeout(CONNECT_TIMEOUT, connect)
         .await
         .map_err(|_| "connect timed out".to_owned())?
@@ -92,7 +94,7 @@ async fn play(
                 };
                 result.bytes_in += bytes.len() as u64;
                 match session.handle(&bytes) {
-                    Ok(SessionEvent::Snapshot { tick, last_input_seq, ack, .. }) => {
+                    Ok(SessionEvent::Snapshot { tick, last_input_seq, .. }) => {
                         live.snapshots.fetch_add(1, Ordering::Relaxed);
                         let now = Instant::now();
                         while let Some(&(seq, at)) = sent_at.front() {
@@ -104,7 +106,9 @@ async fn play(
                             }
                         }
                         track_travel(&session, &mut origin, result);
-                        if opts.acks.should_ack(tick.0, started.elapsed()) {
+                        if !opts.acks.should_ack(tick.0, started.elapsed()) {
+                            session.withhold_ack();
+                        } else if let Some(ack) = session.take_ack() {
                             send(&mut sink, &ack, result).await?;
                         }
                     }
@@ -144,6 +148,19 @@ async fn play(
     let _ = sink.send(Message::Close(None)).await;
     outcome
 }
+
+/// Small socket buffers, for the reasons the server's `http.rs` gives: tungstenite zero-fills
+/// its read buffer before every read (128 KiB by default), which at a thousand bots filled a
+/// core by itself. Snapshots are a few hundred bytes; a larger one grows the buffer as needed.
+fn ws_config() -> WebSocketConfig {
+    WebSocketConfig::default()
+        .read_buffer_size(READ_BUFFER)
+        .write_buffer_size(0)
+        .max_write_buffer_size(64 * 1024)
+}
+
+/// Bytes a bot reads from its socket at once.
+const READ_BUFFER: usize = 4 * 1024;
 
 async fn send<S>(sink: &mut S, msg: &ClientMsg, result: &mut BotResult) -> Result<(), String>
 where

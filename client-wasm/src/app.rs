@@ -83,7 +83,6 @@ impl App {
                 tick,
                 last_input_seq,
                 correction,
-                ack,
             }) => {
                 self.smoother.correct(correction);
                 self.stats
@@ -93,7 +92,11 @@ impl App {
                 {
                     i.push(tick, view, now_ms);
                 }
-                vec![self.sent(now_ms, &ack)]
+                // A playing client's next input carries the acknowledgement.
+                match self.session.take_ack() {
+                    Some(ack) => vec![self.sent(now_ms, &ack)],
+                    None => Vec::new(),
+                }
             }
             Ok(SessionEvent::Stale) => Vec::new(),
             Err(SessionError::Desync(_)) => {

@@ -44,10 +44,26 @@ pub struct ClientState {
     /// Newest snapshot tick the client acknowledged.
     pub acked: Option<Tick>,
     pub bad_acks: u32,
-    /// Ids in each snapshot sent, oldest first, for rebuilding a baseline view; as long as the
-    /// server's snapshot history.
-    pub sent: VecDeque<(Tick, Arc<[EntityId]>)>,
+    /// What each snapshot sent since the acknowledged one held, oldest first: the baseline
+    /// for the next delta is one of these. At most the server's snapshot history long.
+    pub sent: VecDeque<SentView>,
+    /// Index lists of records already dropped, reused for new ones (no allocation per tick).
+    spare: Vec<Vec<u32>>,
 }
+
+/// The entities one snapshot sent to a client held.
+#[derive(Debug)]
+pub struct SentView {
+    pub tick: Tick,
+    /// The whole frame of `tick` (spectators); `indices` is then empty.
+    pub all: bool,
+    /// Ascending indices into the entities of the frame of `tick`.
+    pub indices: Vec<u32>,
+}
+
+/// Dropped index lists a client keeps for reuse: a client acknowledging every tick frees one
+/// and needs one per tick.
+const SPARE_LISTS: usize = 4;
 
 /// What an acknowledgement turned out to be.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -81,6 +97,7 @@ impl ClientState {
             acked: None,
             bad_acks: 0,
             sent: VecDeque::new(),
+            spare: Vec::new(),
         }
     }
 
@@ -121,12 +138,16 @@ impl ClientState {
             AckOutcome::Bad("acknowledged a tick from the future")
         } else if self.acked.is_some_and(|a| tick <= a) {
             AckOutcome::Bad("acknowledged ticks out of order")
-        } else if self.sent.front().is_none_or(|(oldest, _)| tick < *oldest) {
+        } else if self.sent.front().is_none_or(|s| tick < s.tick) {
             AckOutcome::TooOld
-        } else if !self.sent.iter().any(|(t, _)| *t == tick) {
+        } else if !self.sent.iter().any(|s| s.tick == tick) {
             AckOutcome::Bad("acknowledged a tick it was never sent")
         } else {
             self.acked = Some(tick);
+            // Acknowledgements only move forward, so older records can never be a baseline.
+            while self.sent.front().is_some_and(|s| s.tick < tick) {
+                self.drop_oldest();
+            }
             AckOutcome::Accepted
         };
         if matches!(outcome, AckOutcome::Bad(_)) {
@@ -135,21 +156,35 @@ impl ClientState {
         outcome
     }
 
-    /// Remembers the ids sent in the snapshot of `tick`.
-    pub fn record_sent(&mut self, tick: Tick, ids: Arc<[EntityId]>, keep: usize) {
-        while self.sent.len() >= keep {
-            self.sent.pop_front();
+    /// Remembers what the snapshot of `tick` held: the whole frame, or `indices` of it.
+    pub fn record_sent(&mut self, tick: Tick, all: bool, indices: &[u32], keep: usize) {
+        while self.sent.len() >= keep.max(1) {
+            self.drop_oldest();
         }
-        self.sent.push_back((tick, ids));
+        let mut list = self.spare.pop().unwrap_or_default();
+        list.clear();
+        if !all {
+            list.extend_from_slice(indices);
+        }
+        self.sent.push_back(SentView {
+            tick,
+            all,
+            indices: list,
+        });
     }
 
-    /// The ids the client holds for its acknowledged tick, if that is still remembered.
-    pub fn acked_ids(&self) -> Option<(Tick, &Arc<[EntityId]>)> {
+    /// What the client holds for its acknowledged tick, if that is still remembered.
+    pub fn acked_view(&self) -> Option<&SentView> {
         let acked = self.acked?;
-        self.sent
-            .iter()
-            .find(|(t, _)| *t == acked)
-            .map(|(t, ids)| (*t, ids))
+        self.sent.iter().find(|s| s.tick == acked)
+    }
+
+    fn drop_oldest(&mut self) {
+        if let Some(old) = self.sent.pop_front()
+            && self.spare.len() < SPARE_LISTS
+        {
+            self.spare.push(old.indices);
+        }
     }
 }
 
@@ -166,7 +201,7 @@ mod tests {
     fn hostile_acks_are_refused_and_counted() {
         let mut c = client();
         for t in 10..20 {
-            c.record_sent(Tick(t), Arc::from(Vec::new()), 64);
+            c.record_sent(Tick(t), false, &[], 64);
         }
         assert_eq!(
             c.on_ack(Tick(25), Tick(20)),
@@ -177,6 +212,11 @@ mod tests {
         assert!(matches!(c.on_ack(Tick(12), Tick(20)), AckOutcome::Bad(_)));
         assert_eq!(c.bad_acks, 2);
         assert_eq!(c.acked, Some(Tick(15)));
+        assert_eq!(
+            c.sent.front().map(|s| s.tick),
+            Some(Tick(15)),
+            "records older than the acknowledged tick are dropped"
+        );
     }
 
     #[test]

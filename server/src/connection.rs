@@ -239,6 +239,7 @@ fn parse_input(msg: &InputMsg, ctx: &ConnectionContext) -> Result<Inbound, Close
     Ok(Inbound::Input {
         seq: msg.seq,
         input,
+        ack: msg.ack.then_some(msg.tick),
     })
 }
 

@@ -37,7 +37,12 @@ pub struct Join {
 /// One parsed client message.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Inbound {
-    Input { seq: u32, input: PlayerInput },
+    /// An input, and the snapshot tick it acknowledges when it carries an acknowledgement.
+    Input {
+        seq: u32,
+        input: PlayerInput,
+        ack: Option<Tick>,
+    },
     Ack(Tick),
 }
 

@@ -3,24 +3,22 @@
 //! with hysteresis at its edges.
 
 use snapwire_shared::map::{MapDef, Point};
-use snapwire_shared::sim::EntityId;
 
-use crate::snapshot_history::Frame;
+use crate::snapshot_history::{Frame, FrameView};
 
 /// An entity already in a view stays in it until it is this far (position quanta) past the
 /// view's edge, so one hovering on the edge is not removed and re-sent in full every few ticks.
 pub const VIEW_MARGIN: i32 = 1000;
 
 /// Indices (ascending) of the entities a player at `center` sees: those inside the view
-/// rectangle, plus those within [`VIEW_MARGIN`] beyond it that were in its `previous` view
-/// (ascending ids).
+/// rectangle, plus those within [`VIEW_MARGIN`] beyond it that were in its `previous` view.
 pub fn player_view(
     grid: &Grid,
     frame: &Frame,
     center: Point,
     width: i32,
     height: i32,
-    previous: &[EntityId],
+    previous: Option<FrameView<'_>>,
     out: &mut Vec<u32>,
 ) {
     let inner = Area::around(center, width, height);
@@ -32,19 +30,21 @@ pub fn player_view(
     grid.query(frame, outer, out);
     out.retain(|&i| {
         let e = &frame.entities[i as usize];
-        inner.contains(e.pos) || previous.binary_search(&e.id).is_ok()
+        inner.contains(e.pos) || previous.is_some_and(|p| p.contains(e.id))
     });
 }
 
 /// Grid cell side in position quanta (4 units): a 40 x 24 view touches about 11 x 7 cells.
 pub const CELL: i32 = 4000;
 
-#[derive(Debug)]
+/// Entity indices bucketed by cell, rebuilt every tick into the same two buffers.
+#[derive(Debug, Default)]
 pub struct Grid {
     cols: i32,
     rows: i32,
-    /// Per cell, indices into the frame's entity list, ascending.
-    cells: Vec<Vec<u32>>,
+    /// Cell `c` holds `items[starts[c]..starts[c + 1]]`, ascending.
+    starts: Vec<u32>,
+    items: Vec<u32>,
 }
 
 /// An axis-aligned query rectangle in position quanta, edges inclusive.
@@ -74,18 +74,38 @@ impl Area {
 }
 
 impl Grid {
-    pub fn build(map: &MapDef, frame: &Frame) -> Grid {
-        let cols = (map.width / CELL + 1).max(1);
-        let rows = (map.height / CELL + 1).max(1);
-        let mut grid = Grid {
-            cols,
-            rows,
-            cells: vec![Vec::new(); (cols * rows) as usize],
-        };
-        for (i, e) in frame.entities.iter().enumerate() {
-            let c = grid.cell_of(e.pos);
-            grid.cells[c].push(i as u32);
+    /// Buckets `frame`'s entities (a counting sort: two passes, no per-cell allocation).
+    pub fn rebuild(&mut self, map: &MapDef, frame: &Frame) {
+        self.cols = (map.width / CELL + 1).max(1);
+        self.rows = (map.height / CELL + 1).max(1);
+        let cells = (self.cols * self.rows) as usize;
+        self.starts.clear();
+        self.starts.resize(cells + 1, 0);
+        for e in &frame.entities {
+            let c = self.cell_of(e.pos);
+            self.starts[c + 1] += 1;
         }
+        for c in 0..cells {
+            self.starts[c + 1] += self.starts[c];
+        }
+        self.items.clear();
+        self.items.resize(frame.entities.len(), 0);
+        // `starts[c]` walks forward as cell `c` fills; restored below.
+        for (i, e) in frame.entities.iter().enumerate() {
+            let c = self.cell_of(e.pos);
+            let slot = self.starts[c] as usize;
+            self.items[slot] = i as u32;
+            self.starts[c] += 1;
+        }
+        for c in (1..=cells).rev() {
+            self.starts[c] = self.starts[c - 1];
+        }
+        self.starts[0] = 0;
+    }
+
+    pub fn build(map: &MapDef, frame: &Frame) -> Grid {
+        let mut grid = Grid::default();
+        grid.rebuild(map, frame);
         grid
     }
 
@@ -95,13 +115,17 @@ impl Grid {
         let (c0, r0) = self.col_row(area.min);
         let (c1, r1) = self.col_row(area.max);
         for r in r0..=r1 {
-            for c in c0..=c1 {
-                let cell = &self.cells[(r * self.cols + c) as usize];
-                out.extend(
-                    cell.iter()
-                        .filter(|&&i| area.contains(frame.entities[i as usize].pos)),
-                );
-            }
+            let row = (r * self.cols) as usize;
+            // Cells of one row are adjacent in `items`.
+            let (from, to) = (
+                self.starts[row + c0 as usize] as usize,
+                self.starts[row + c1 as usize + 1] as usize,
+            );
+            out.extend(
+                self.items[from..to]
+                    .iter()
+                    .filter(|&&i| area.contains(frame.entities[i as usize].pos)),
+            );
         }
         out.sort_unstable();
     }
@@ -123,6 +147,7 @@ impl Grid {
 mod tests {
     use super::*;
     use snapwire_shared::Tick;
+    use snapwire_shared::sim::EntityId;
     use snapwire_shared::snapshot::EntityState;
 
     use crate::snapshot_history::FrameEntity;
@@ -152,14 +177,36 @@ mod tests {
         let grid = Grid::build(&map, &f);
         let center = Point { x: 20_000, y: 5000 };
         let mut out = Vec::new();
-        player_view(&grid, &f, center, 10_000, 10_000, &[], &mut out);
+        player_view(&grid, &f, center, 10_000, 10_000, None, &mut out);
         assert_eq!(out, [0], "a newcomer must be inside the view");
-        let before = [EntityId(1), EntityId(2), EntityId(3), EntityId(4)];
-        player_view(&grid, &f, center, 10_000, 10_000, &before, &mut out);
+        let before = f.view(None);
+        player_view(&grid, &f, center, 10_000, 10_000, Some(before), &mut out);
         assert_eq!(
             out,
             [0, 1],
             "one unit past the edge stays; three units past leaves"
         );
+    }
+
+    #[test]
+    fn queries_find_exactly_the_entities_inside() {
+        let map = MapDef::arena();
+        let xs: Vec<i32> = (0..200).map(|i| (i * 7919) % map.width).collect();
+        let f = frame(&xs);
+        let grid = Grid::build(&map, &f);
+        let area = Area {
+            min: Point { x: 9_000, y: 0 },
+            max: Point {
+                x: 30_500,
+                y: 9_000,
+            },
+        };
+        let mut out = Vec::new();
+        grid.query(&f, area, &mut out);
+        let expected: Vec<u32> = (0..200u32)
+            .filter(|&i| area.contains(f.entities[i as usize].pos))
+            .collect();
+        assert!(!expected.is_empty());
+        assert_eq!(out, expected);
     }
 }

@@ -2,137 +2,145 @@
 //!
 //! Shared work happens once per tick before this runs (the [`Frame`] with every entity's state and
 //! hash, and the [`Grid`]); here each client costs a grid query and an encode against its own
-//! baseline. Spectators all see the whole world, so those with the same baseline share one
-//! encoded message.
-
-use std::collections::HashMap;
-use std::sync::Arc;
+//! baseline, both read in place from frames through index lists. Spectators all see the whole
+//! world, so those with the same baseline share one encoded message. The [`Replicator`] keeps its
+//! buffers from tick to tick: in steady state a client's message allocates only its own bytes.
 
 use axum::body::Bytes;
 use snapwire_shared::Tick;
 use snapwire_shared::codec;
 use snapwire_shared::map::Point;
-use snapwire_shared::protocol::{PlayerName, ServerMsg, SnapshotMsg};
-use snapwire_shared::sim::{EntityId, World};
-use snapwire_shared::snapshot::{EntityKind, View, encode};
+use snapwire_shared::protocol::{PlayerNameRef, SnapshotMsg, SnapshotRef};
+use snapwire_shared::sim::World;
+use snapwire_shared::snapshot::{Encoder, Entities, EntityKind};
 
 use crate::clients::ClientState;
 use crate::config::Config;
 use crate::interest::{Grid, player_view};
-use crate::snapshot_history::{Frame, SnapshotHistory};
+use crate::snapshot_history::{Frame, FrameView, SnapshotHistory};
 
-/// Per-tick encoder state shared across clients.
-#[derive(Debug)]
-pub struct Replicator<'a> {
-    frame: &'a Frame,
-    grid: &'a Grid,
-    history: &'a SnapshotHistory,
-    world: &'a World,
-    config: &'a Config,
-    all_indices: Vec<u32>,
-    all_ids: Arc<[EntityId]>,
-    /// Spectator messages by baseline tick.
-    spectator_cache: HashMap<Option<Tick>, Bytes>,
-    scratch: Vec<u32>,
+/// What every client's message this tick is built from.
+#[derive(Debug, Clone, Copy)]
+pub struct TickContext<'a> {
+    pub frame: &'a Frame,
+    pub grid: &'a Grid,
+    pub history: &'a SnapshotHistory,
+    pub world: &'a World,
+    pub config: &'a Config,
 }
 
-impl<'a> Replicator<'a> {
-    pub fn new(
-        frame: &'a Frame,
-        grid: &'a Grid,
-        history: &'a SnapshotHistory,
-        world: &'a World,
-        config: &'a Config,
-    ) -> Replicator<'a> {
-        Replicator {
-            frame,
-            grid,
-            history,
-            world,
-            config,
-            all_indices: (0..frame.entities.len() as u32).collect(),
-            all_ids: frame.entities.iter().map(|e| e.id).collect(),
-            spectator_cache: HashMap::new(),
-            scratch: Vec::new(),
-        }
+/// Encoder state kept across ticks.
+#[derive(Debug, Default)]
+pub struct Replicator {
+    encoder: Encoder,
+    /// The current client's view: indices into this tick's frame.
+    view: Vec<u32>,
+    /// The current client's message bytes, before they are copied out.
+    message: Vec<u8>,
+    /// This tick's spectator messages, by baseline tick (spectators acknowledge in step, so
+    /// there are few).
+    spectator_messages: Vec<(Option<Tick>, Bytes)>,
+    spectator_tick: Option<Tick>,
+}
+
+impl Replicator {
+    pub fn new() -> Replicator {
+        Replicator::default()
     }
 
     /// The encoded snapshot for `client`, recording what it was sent.
-    pub fn message_for(&mut self, client: &mut ClientState) -> Bytes {
-        let tick = self.frame.tick;
-        let baseline = self.baseline_for(client);
-        let baseline_tick = baseline.as_ref().map(|(t, _, _)| *t);
+    pub fn message_for(&mut self, ctx: &TickContext<'_>, client: &mut ClientState) -> Bytes {
+        let tick = ctx.frame.tick;
+        if self.spectator_tick != Some(tick) {
+            self.spectator_messages.clear();
+            self.spectator_tick = Some(tick);
+        }
+        let baseline = baseline_for(ctx, client);
+        let baseline_tick = baseline.map(|(t, _)| t);
         let spectator = client.entity.is_none();
-        if spectator && let Some(cached) = self.spectator_cache.get(&baseline_tick) {
-            client.record_sent(tick, Arc::clone(&self.all_ids), self.config.history);
-            return cached.clone();
+        if spectator
+            && let Some((_, cached)) = self
+                .spectator_messages
+                .iter()
+                .find(|(b, _)| *b == baseline_tick)
+        {
+            let bytes = cached.clone();
+            client.record_sent(tick, true, &[], ctx.config.history);
+            return bytes;
         }
 
-        let indices = match client.entity.and_then(|id| self.world.player(id)) {
-            Some(p) => {
-                let center = Point {
-                    x: p.body.x,
-                    y: p.body.y,
-                };
-                let previous = client.sent.back().map_or(&[][..], |(_, ids)| &ids[..]);
-                let mut out = std::mem::take(&mut self.scratch);
-                let (w, h) = (self.config.view_width, self.config.view_height);
-                player_view(self.grid, self.frame, center, w, h, previous, &mut out);
-                out
-            }
-            None => self.all_indices.clone(),
-        };
-        let view = self.frame.view_at(&indices);
-        let checksum = indices.iter().fold(0u32, |acc, &i| {
-            acc.wrapping_add(self.frame.entities[i as usize].hash)
-        });
-        let ids: Arc<[EntityId]> = if spectator {
-            Arc::clone(&self.all_ids)
-        } else {
-            view.entities().iter().map(|(id, _)| *id).collect()
-        };
-        self.scratch = indices;
+        let center = client
+            .entity
+            .and_then(|id| ctx.world.player(id))
+            .map(|p| Point {
+                x: p.body.x,
+                y: p.body.y,
+            });
+        if let Some(center) = center {
+            let previous = client
+                .sent
+                .back()
+                .and_then(|s| Some(sent_view(ctx.history.get(s.tick)?, s.all, &s.indices)));
+            let (w, h) = (ctx.config.view_width, ctx.config.view_height);
+            player_view(ctx.grid, ctx.frame, center, w, h, previous, &mut self.view);
+        }
+        let view = ctx.frame.view(center.map(|_| &self.view[..]));
 
-        let (base_view, gap) = match baseline {
-            Some((t, ids, frame)) => (frame.view_of(&ids), tick.since(t).max(0) as u32),
-            None => (View::default(), 0),
-        };
-        let body = encode(&base_view, gap, &view);
-        let names = view
-            .entities()
+        match baseline {
+            Some((t, base)) => {
+                let gap = tick.since(t).max(0) as u32;
+                self.encoder.encode(&base, gap, &view);
+            }
+            None => {
+                self.encoder.encode(&ctx.frame.view(Some(&[])), 0, &view);
+            }
+        }
+        // Names of players new to this client; rarely any, so usually no allocation.
+        let names: Vec<PlayerNameRef<'_>> = self
+            .encoder
+            .added()
             .iter()
-            .filter(|(id, s)| s.kind == EntityKind::Player && base_view.get(*id).is_none())
-            .filter_map(|(id, _)| {
-                self.world.player(*id).map(|p| PlayerName {
+            .filter(|&&i| view.state(i as usize).kind == EntityKind::Player)
+            .filter_map(|&i| {
+                let id = view.id(i as usize);
+                ctx.world.player(id).map(|p| PlayerNameRef {
                     id: id.0,
-                    name: p.name.clone(),
+                    name: &p.name,
                 })
             })
             .collect();
-        let msg = ServerMsg::Snapshot(SnapshotMsg {
+        let snapshot = SnapshotRef {
             tick,
             baseline_age: SnapshotMsg::age(tick, baseline_tick),
             last_input_seq: client.last_applied_seq,
-            checksum,
-            names,
-            body,
-        });
-        let bytes = Bytes::from(codec::encode_server(&msg));
-        client.record_sent(tick, ids, self.config.history);
+            checksum: view.checksum(),
+            names: &names,
+            body: self.encoder.body(),
+        };
+        codec::encode_snapshot_into(&mut self.message, &snapshot);
+        let bytes = Bytes::copy_from_slice(&self.message);
+        client.record_sent(tick, center.is_none(), &self.view, ctx.config.history);
         if spectator {
-            self.spectator_cache.insert(baseline_tick, bytes.clone());
+            self.spectator_messages.push((baseline_tick, bytes.clone()));
         }
         bytes
     }
+}
 
-    /// The newest acknowledged snapshot still in history (if delta encoding is on): its tick,
-    /// the ids the client was sent then, and the frame holding their states.
-    fn baseline_for(&self, client: &ClientState) -> Option<(Tick, Arc<[EntityId]>, &'a Frame)> {
-        if self.config.full_snapshots {
-            return None;
-        }
-        let (tick, ids) = client.acked_ids()?;
-        let frame: &'a Frame = self.history.get(tick)?;
-        Some((tick, Arc::clone(ids), frame))
+/// The newest acknowledged snapshot still in history (if delta encoding is on): its tick and
+/// what the client holds of it.
+fn baseline_for<'a>(
+    ctx: &TickContext<'a>,
+    client: &'a ClientState,
+) -> Option<(Tick, FrameView<'a>)> {
+    if ctx.config.full_snapshots {
+        return None;
     }
+    let sent = client.acked_view()?;
+    let frame = ctx.history.get(sent.tick)?;
+    Some((sent.tick, sent_view(frame, sent.all, &sent.indices)))
+}
+
+fn sent_view<'a>(frame: &'a Frame, all: bool, indices: &'a [u32]) -> FrameView<'a> {
+    frame.view((!all).then_some(indices))
 }

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use snapwire_shared::Tick;
 use snapwire_shared::map::Point;
 use snapwire_shared::sim::{EntityId, World};
-use snapwire_shared::snapshot::{EntityState, View, entity_hash};
+use snapwire_shared::snapshot::{Entities, EntityState, entity_hash};
 
 /// One tick of the world, computed once and shared by every client's encoder.
 #[derive(Debug)]
@@ -46,32 +46,62 @@ impl Frame {
         }
     }
 
-    /// The view made of the entities at `indices` (ascending indices into `entities`).
-    pub fn view_at(&self, indices: &[u32]) -> View {
-        View::from_sorted(
-            indices
-                .iter()
-                .map(|&i| {
-                    (
-                        self.entities[i as usize].id,
-                        self.entities[i as usize].state,
-                    )
-                })
-                .collect(),
-        )
+    /// The whole frame, or the entities at `indices` (ascending), as the encoder reads them.
+    pub fn view<'a>(&'a self, indices: Option<&'a [u32]>) -> FrameView<'a> {
+        FrameView {
+            frame: self,
+            indices,
+        }
+    }
+}
+
+/// Some or all of a frame's entities, read in place: a client's view or baseline costs a list
+/// of indices, never a copy of entity states.
+#[derive(Debug, Clone, Copy)]
+pub struct FrameView<'a> {
+    frame: &'a Frame,
+    /// `None` is the whole frame.
+    indices: Option<&'a [u32]>,
+}
+
+impl FrameView<'_> {
+    fn entity(&self, i: usize) -> &FrameEntity {
+        // Indices are the server's own, taken from this frame; never peer data.
+        let i = self.indices.map_or(i, |ix| ix[i] as usize);
+        &self.frame.entities[i]
     }
 
-    /// The view made of `ids` (ascending) that still exist in this frame.
-    pub fn view_of(&self, ids: &[EntityId]) -> View {
-        let mut out = Vec::with_capacity(ids.len());
-        let mut it = self.entities.iter().peekable();
-        for id in ids {
-            while it.next_if(|e| e.id < *id).is_some() {}
-            if let Some(e) = it.next_if(|e| e.id == *id) {
-                out.push((e.id, e.state));
+    /// Whether the view holds `id` (binary search: the view is in id order).
+    pub fn contains(&self, id: EntityId) -> bool {
+        let (mut lo, mut hi) = (0, self.count());
+        while lo < hi {
+            let mid = (lo + hi) / 2;
+            match self.entity(mid).id.cmp(&id) {
+                std::cmp::Ordering::Less => lo = mid + 1,
+                std::cmp::Ordering::Greater => hi = mid,
+                std::cmp::Ordering::Equal => return true,
             }
         }
-        View::from_sorted(out)
+        false
+    }
+
+    /// The view's checksum: the sum of its entities' hashes, computed once per tick.
+    pub fn checksum(&self) -> u32 {
+        (0..self.count()).fold(0u32, |acc, i| acc.wrapping_add(self.entity(i).hash))
+    }
+}
+
+impl Entities for FrameView<'_> {
+    fn count(&self) -> usize {
+        self.indices.map_or(self.frame.entities.len(), <[u32]>::len)
+    }
+
+    fn id(&self, i: usize) -> EntityId {
+        self.entity(i).id
+    }
+
+    fn state(&self, i: usize) -> &EntityState {
+        &self.entity(i).state
     }
 }
 

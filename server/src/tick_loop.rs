@@ -30,7 +30,7 @@ use crate::clients::{AckOutcome, ClientState, MAX_BAD_ACKS};
 use crate::config::{Config, Scene};
 use crate::ingress::{ClientId, Inbound, Join};
 use crate::interest::Grid;
-use crate::replication::Replicator;
+use crate::replication::{Replicator, TickContext};
 use crate::snapshot_history::{Frame, SnapshotHistory};
 use crate::stats::{PlayerSummary, ServerStats};
 
@@ -45,6 +45,10 @@ pub struct TickLoop {
     world: World,
     clients: BTreeMap<ClientId, ClientState>,
     history: SnapshotHistory,
+    grid: Grid,
+    replicator: Replicator,
+    /// This tick's messages between stages 5 and 6; kept to reuse its buffer.
+    outgoing: Vec<(ClientId, Bytes)>,
     joins: mpsc::Receiver<Join>,
     config: Arc<Config>,
     stats: Arc<ServerStats>,
@@ -69,6 +73,9 @@ impl TickLoop {
             world,
             clients: BTreeMap::new(),
             history: SnapshotHistory::new(config.history),
+            grid: Grid::default(),
+            replicator: Replicator::new(),
+            outgoing: Vec::new(),
             joins,
             config,
             stats,
@@ -128,9 +135,9 @@ impl TickLoop {
         self.drain_ingress();
         self.apply_inputs();
         self.step_simulation();
-        let (frame, grid) = self.record_snapshot();
-        let messages = self.build_client_messages(&frame, &grid);
-        self.hand_to_outboxes(messages);
+        let frame = self.record_snapshot();
+        self.build_client_messages(&frame);
+        self.hand_to_outboxes();
         self.publish_stats();
     }
 
@@ -146,29 +153,29 @@ impl TickLoop {
         let mut gone = Vec::new();
         for (id, client) in &mut self.clients {
             loop {
-                match client.inbound.try_recv() {
-                    Ok(Inbound::Input { seq, input }) => {
+                let ack = match client.inbound.try_recv() {
+                    Ok(Inbound::Input { seq, input, ack }) => {
                         if client.entity.is_some() && !client.queue_input(seq, input) {
                             debug!(client = id, seq, "dropped out-of-order input");
                         }
+                        ack
                     }
-                    Ok(Inbound::Ack(tick)) => match client.on_ack(tick, now) {
-                        AckOutcome::Accepted | AckOutcome::TooOld => {}
-                        AckOutcome::Bad(why) => {
-                            warn!(client = id, %tick, why, bad_acks = client.bad_acks, "bad ack ignored");
-                            if client.bad_acks > MAX_BAD_ACKS {
-                                let reason = format!("{why} ({} bad acks)", client.bad_acks);
-                                client.outbox.close(Some((CloseCode::BadAck, reason)));
-                                self.stats
-                                    .connections_closed_for_bad_input
-                                    .fetch_add(1, Ordering::Relaxed);
-                                gone.push(*id);
-                                break;
-                            }
-                        }
-                    },
+                    Ok(Inbound::Ack(tick)) => Some(tick),
                     Err(TryRecvError::Empty) => break,
                     Err(TryRecvError::Disconnected) => {
+                        gone.push(*id);
+                        break;
+                    }
+                };
+                let Some(tick) = ack else { continue };
+                if let AckOutcome::Bad(why) = client.on_ack(tick, now) {
+                    warn!(client = id, %tick, why, bad_acks = client.bad_acks, "bad ack ignored");
+                    if client.bad_acks > MAX_BAD_ACKS {
+                        let reason = format!("{why} ({} bad acks)", client.bad_acks);
+                        client.outbox.close(Some((CloseCode::BadAck, reason)));
+                        self.stats
+                            .connections_closed_for_bad_input
+                            .fetch_add(1, Ordering::Relaxed);
                         gone.push(*id);
                         break;
                     }
@@ -203,23 +210,30 @@ impl TickLoop {
         self.world.step();
     }
 
-    fn record_snapshot(&mut self) -> (Arc<Frame>, Grid) {
+    fn record_snapshot(&mut self) -> Arc<Frame> {
         let frame = Arc::new(Frame::capture(&self.world));
-        let grid = Grid::build(&self.config.map, &frame);
+        self.grid.rebuild(&self.config.map, &frame);
         self.history.record(Arc::clone(&frame));
-        (frame, grid)
+        frame
     }
 
-    fn build_client_messages(&mut self, frame: &Frame, grid: &Grid) -> Vec<(ClientId, Bytes)> {
-        let mut replicator = Replicator::new(frame, grid, &self.history, &self.world, &self.config);
-        self.clients
-            .iter_mut()
-            .map(|(id, client)| (*id, replicator.message_for(client)))
-            .collect()
+    fn build_client_messages(&mut self, frame: &Frame) {
+        let ctx = TickContext {
+            frame,
+            grid: &self.grid,
+            history: &self.history,
+            world: &self.world,
+            config: &self.config,
+        };
+        self.outgoing.clear();
+        for (id, client) in &mut self.clients {
+            let bytes = self.replicator.message_for(&ctx, client);
+            self.outgoing.push((*id, bytes));
+        }
     }
 
-    fn hand_to_outboxes(&mut self, messages: Vec<(ClientId, Bytes)>) {
-        for (id, bytes) in messages {
+    fn hand_to_outboxes(&mut self) {
+        for (id, bytes) in self.outgoing.drain(..) {
             if let Some(client) = self.clients.get(&id) {
                 client.outbox.put_latest(bytes);
             }

@@ -5,7 +5,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use thiserror::Error;
 
-use crate::protocol::{ClientMsg, MAX_CLIENT_MSG_BYTES, ServerMsg};
+use crate::protocol::{ClientMsg, MAX_CLIENT_MSG_BYTES, ServerMsg, SnapshotRef};
 
 /// Largest server message a client accepts: a full snapshot of a big world fits with room to spare.
 pub const MAX_SERVER_MSG_BYTES: usize = 1 << 20;
@@ -36,6 +36,19 @@ pub fn encode_client(msg: &ClientMsg) -> Vec<u8> {
 
 pub fn encode_server(msg: &ServerMsg) -> Vec<u8> {
     encode(msg)
+}
+
+/// Bincode's variant index of [`ServerMsg::Snapshot`] (a one-byte varint).
+const SNAPSHOT_VARIANT: u8 = 1;
+
+/// Replaces `out` with the bytes of `ServerMsg::Snapshot` holding `snapshot`: the same bytes as
+/// [`encode_server`] of the owned message, into a buffer the caller reuses.
+pub fn encode_snapshot_into(out: &mut Vec<u8>, snapshot: &SnapshotRef<'_>) {
+    out.clear();
+    out.push(SNAPSHOT_VARIANT);
+    // Writing plain data into a Vec cannot fail.
+    bincode::serde::encode_into_std_write(snapshot, out, standard())
+        .unwrap_or_else(|e| unreachable!("encode: {e}"));
 }
 
 /// Decodes one client frame; never allocates more than [`MAX_CLIENT_MSG_BYTES`].
@@ -96,8 +109,9 @@ mod tests {
             -1.0f32..1.0,
             -10.0f32..10.0,
             any::<bool>(),
+            any::<bool>(),
         )
-            .prop_map(|(seq, tick, move_x, move_y, aim, fire)| {
+            .prop_map(|(seq, tick, move_x, move_y, aim, fire, ack)| {
                 ClientMsg::Input(InputMsg {
                     seq,
                     tick: Tick(tick),
@@ -105,6 +119,7 @@ mod tests {
                     move_y,
                     aim,
                     fire,
+                    ack,
                 })
             })
     }
@@ -126,6 +141,35 @@ mod tests {
         fn garbage_never_panics(bytes in proptest::collection::vec(any::<u8>(), 0..2048)) {
             let _ = decode_client(&bytes);
             let _ = decode_server(&bytes);
+        }
+    }
+
+    proptest! {
+        #[test]
+        fn borrowed_snapshots_encode_like_owned_ones(
+            tick: u32, age: u16, seq: u32, checksum: u32,
+            names in proptest::collection::vec((any::<u32>(), "[a-zé]{0,8}"), 0..4),
+            body in proptest::collection::vec(any::<u8>(), 0..300),
+        ) {
+            let owned = ServerMsg::Snapshot(crate::protocol::SnapshotMsg {
+                tick: Tick(tick),
+                baseline_age: age,
+                last_input_seq: seq,
+                checksum,
+                names: names.iter().map(|(id, name)| crate::protocol::PlayerName { id: *id, name: name.clone() }).collect(),
+                body: body.clone(),
+            });
+            let refs: Vec<_> = names.iter().map(|(id, name)| crate::protocol::PlayerNameRef { id: *id, name }).collect();
+            let mut out = vec![9, 9];
+            encode_snapshot_into(&mut out, &SnapshotRef {
+                tick: Tick(tick),
+                baseline_age: age,
+                last_input_seq: seq,
+                checksum,
+                names: &refs,
+                body: &body,
+            });
+            prop_assert_eq!(out, encode_server(&owned));
         }
     }
 
@@ -170,13 +214,13 @@ mod protocol_examples {
     #[test]
     fn hello() {
         let msg = ClientMsg::Hello {
-            protocol_version: 1,
+            protocol_version: 2,
             name: "ann".into(),
             spectate: false,
         };
         assert_eq!(
             encode_client(&msg),
-            [0x00, 0x01, 0x03, b'a', b'n', b'n', 0x00]
+            [0x00, 0x02, 0x03, b'a', b'n', b'n', 0x00]
         );
     }
 
@@ -189,12 +233,13 @@ mod protocol_examples {
             move_y: -0.5,
             aim: 0.0,
             fire: true,
+            ack: true,
         });
         assert_eq!(
             encode_client(&msg),
             [
                 0x01, 0xfb, 0x2c, 0x01, 0x46, 0x00, 0x00, 0x00, 0x00, 0x00, 0x80, 0x3f, 0x00, 0x00,
-                0x00, 0xbf, 0x00, 0x00, 0x00, 0x00, 0x01
+                0x00, 0xbf, 0x00, 0x00, 0x00, 0x00, 0x01, 0x01
             ]
         );
     }

@@ -9,7 +9,7 @@ use crate::map::MapDef;
 use crate::tick::Tick;
 
 /// Bumped on every incompatible change to messages, snapshot bodies or game rules a client predicts.
-pub const PROTOCOL_VERSION: u32 = 1;
+pub const PROTOCOL_VERSION: u32 = 2;
 
 /// Largest client message the server accepts, in bytes. A real `Input` is under 20 bytes.
 pub const MAX_CLIENT_MSG_BYTES: usize = 1024;
@@ -29,7 +29,8 @@ pub enum ClientMsg {
     },
     /// One tick's worth of player input; the server applies each sequence number once, in order.
     Input(InputMsg),
-    /// "I received the snapshot of this tick": the server may delta-encode against it.
+    /// "I received the snapshot of this tick": the server may delta-encode against it. Players
+    /// usually acknowledge inside their next [`InputMsg`] instead.
     Ack { tick: Tick },
 }
 
@@ -47,6 +48,9 @@ pub struct InputMsg {
     /// Aim angle in radians, any finite value (it is wrapped).
     pub aim: f32,
     pub fire: bool,
+    /// This input also acknowledges the snapshot of `tick` (as an [`ClientMsg::Ack`] would):
+    /// a playing client sends one frame per tick, not two.
+    pub ack: bool,
 }
 
 /// Whether input `seq` is covered by a snapshot's `last_input_seq`: at or before it, wrap-aware
@@ -105,6 +109,26 @@ impl SnapshotMsg {
     pub fn age(tick: Tick, baseline: Option<Tick>) -> u16 {
         baseline.map_or(0, |b| tick.since(b).clamp(1, i32::from(u16::MAX)) as u16)
     }
+}
+
+/// A [`SnapshotMsg`] made of borrowed parts: the server builds one per client per tick and
+/// encodes it with [`crate::codec::encode_snapshot_into`] without copying names or body.
+/// Field for field the same as [`SnapshotMsg`], so the bytes are the same.
+#[derive(Debug, Clone, Copy, Serialize)]
+pub struct SnapshotRef<'a> {
+    pub tick: Tick,
+    pub baseline_age: u16,
+    pub last_input_seq: u32,
+    #[serde(with = "fixed_u32")]
+    pub checksum: u32,
+    pub names: &'a [PlayerNameRef<'a>],
+    pub body: &'a [u8],
+}
+
+#[derive(Debug, Clone, Copy, Serialize)]
+pub struct PlayerNameRef<'a> {
+    pub id: u32,
+    pub name: &'a str,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -172,6 +196,8 @@ impl CloseCode {
 mod fixed_u32 {
     use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
+    // serde's `with` passes a reference.
+    #[allow(clippy::trivially_copy_pass_by_ref)]
     pub fn serialize<S: Serializer>(v: &u32, s: S) -> Result<S::Ok, S::Error> {
         v.to_le_bytes().serialize(s)
     }

@@ -58,6 +58,9 @@ impl SimServer {
                     let parsed = PlayerInput::parse(&i).expect("client sends valid input");
                     self.world.apply_input(self.player, &parsed);
                     self.last_applied = i.seq;
+                    if i.ack {
+                        self.acked = Some(i.tick);
+                    }
                 }
                 ClientMsg::Ack { tick } => self.acked = Some(tick),
                 ClientMsg::Hello { .. } => {}
@@ -116,10 +119,10 @@ fn prediction_replays_and_interpolation_follows_a_simulated_server() {
         outgoing.extend(client.input(mx, my, 0.5, false));
         if let Some(Some(frame)) = to_client.pop_front() {
             match client.handle(&frame).expect("valid snapshot") {
-                SessionEvent::Snapshot { tick, ack, .. } => {
+                SessionEvent::Snapshot { tick, .. } => {
                     let (_, view) = client.replica().latest().expect("a snapshot");
                     interpolator.push(tick, view, f64::from(t) * 1000.0 / 60.0);
-                    outgoing.push(ack);
+                    outgoing.extend(client.take_ack());
                 }
                 other => panic!("unexpected {other:?}"),
             }

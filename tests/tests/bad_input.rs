@@ -22,6 +22,7 @@ fn input(move_x: f32, aim: f32, tick: u32) -> ClientMsg {
         move_y: 0.0,
         aim,
         fire: false,
+        ack: false,
     })
 }
 

@@ -12,6 +12,7 @@ use snapwire_bots::{AckPolicy, BotOptions, Live, run_bots};
 use snapwire_server::Config;
 use snapwire_shared::client::{ClientSession, SessionEvent};
 use snapwire_shared::map::MapDef;
+use snapwire_shared::protocol::ClientMsg;
 use snapwire_shared::quantize::pos_from_units;
 use snapwire_shared::sim::EntityId;
 use support::{TestServer, Ws, connect, send};
@@ -99,8 +100,10 @@ impl Player {
             };
             match self.session.handle(&bytes).expect("valid frame") {
                 SessionEvent::Welcome(_) => return,
-                SessionEvent::Snapshot { ack, .. } => {
-                    send(&mut self.ws, &ack).await;
+                SessionEvent::Snapshot { tick, .. } => {
+                    // Acknowledge at once rather than with the next input.
+                    self.session.withhold_ack();
+                    send(&mut self.ws, &ClientMsg::Ack { tick }).await;
                     return;
                 }
                 SessionEvent::Stale => {}

@@ -28,13 +28,14 @@ pub enum SessionError {
 #[derive(Debug)]
 pub enum SessionEvent {
     Welcome(Welcome),
-    /// A verified snapshot: send `ack`. `correction` is how far reconciliation moved the
-    /// predicted local player, in position quanta.
+    /// A verified snapshot. `correction` is how far reconciliation moved the predicted local
+    /// player, in position quanta. Acknowledge it: [`ClientSession::take_ack`] says whether a
+    /// separate `Ack` must go now (otherwise the next input carries it), or
+    /// [`ClientSession::withhold_ack`] never acknowledges it.
     Snapshot {
         tick: Tick,
         last_input_seq: u32,
         correction: (i32, i32),
-        ack: ClientMsg,
     },
     /// An old snapshot, ignored.
     Stale,
@@ -56,8 +57,29 @@ pub struct ClientSession {
     next_seq: u32,
     latest_tick: Tick,
     last_input_seq: u32,
+    acks: AckState,
     pub stats: SessionStats,
 }
+
+/// Which verified snapshot still needs acknowledging, and how.
+#[derive(Debug, Default)]
+struct AckState {
+    /// The newest verified snapshot not yet acknowledged.
+    pending: Option<Tick>,
+    /// A snapshot arrived while another was still pending: no input went out in between, so
+    /// the acknowledgement must go on its own.
+    overdue: bool,
+    /// Spectators acknowledge one snapshot in this many.
+    spectator_every: u32,
+    /// Snapshots since a spectator's last acknowledgement.
+    since_last: u32,
+}
+
+/// How many snapshots a spectator receives per acknowledgement by default. A spectator never
+/// sends inputs, so every acknowledgement is a frame of its own; one in four keeps the
+/// server's baseline at most a few ticks old (deltas barely grow) while cutting the inbound
+/// frames the server reads per spectator to a quarter.
+pub const SPECTATOR_ACK_EVERY: u32 = 4;
 
 impl ClientSession {
     /// A new session and the `Hello` to send first.
@@ -74,6 +96,10 @@ impl ClientSession {
             next_seq: 1,
             latest_tick: Tick(0),
             last_input_seq: 0,
+            acks: AckState {
+                spectator_every: SPECTATOR_ACK_EVERY,
+                ..AckState::default()
+            },
             stats: SessionStats::default(),
         };
         (session, hello)
@@ -142,20 +168,53 @@ impl ClientSession {
                 self.latest_tick = tick;
                 self.last_input_seq = s.last_input_seq;
                 let correction = self.reconcile();
+                self.acks.overdue |= self.acks.pending.is_some();
+                self.acks.pending = Some(tick);
+                self.acks.since_last += 1;
                 Ok(SessionEvent::Snapshot {
                     correction,
                     tick,
                     last_input_seq: s.last_input_seq,
-                    ack: ClientMsg::Ack { tick },
                 })
             }
         }
     }
 
+    /// A separate `Ack` to send now for the newest verified snapshot, if one is due: always
+    /// for a player that sent no input since the previous snapshot (otherwise the next input
+    /// carries the acknowledgement), every [`SPECTATOR_ACK_EVERY`]-th snapshot for a spectator.
+    pub fn take_ack(&mut self) -> Option<ClientMsg> {
+        let due = if self.player_id().is_some() {
+            self.acks.overdue
+        } else {
+            self.acks.since_last >= self.acks.spectator_every.max(1)
+        };
+        if !due {
+            return None;
+        }
+        self.acks.overdue = false;
+        self.acks.since_last = 0;
+        self.acks.pending.take().map(|tick| ClientMsg::Ack { tick })
+    }
+
+    /// Never acknowledges the newest snapshot (tests and bots simulate lost acks with this).
+    pub fn withhold_ack(&mut self) {
+        self.acks.pending = None;
+        self.acks.overdue = false;
+    }
+
+    /// Spectators acknowledge one snapshot in `every` (default [`SPECTATOR_ACK_EVERY`]).
+    pub fn set_spectator_ack_every(&mut self, every: u32) {
+        self.acks.spectator_every = every.max(1);
+    }
+
     /// Builds the next input message and predicts it; `None` for spectators or before `Welcome`.
-    /// Axes outside `[-1, 1]` are clamped; the server would refuse them.
+    /// Axes outside `[-1, 1]` are clamped; the server would refuse them. The input acknowledges
+    /// the newest verified snapshot when that is still pending.
     pub fn input(&mut self, move_x: f32, move_y: f32, aim: f32, fire: bool) -> Option<ClientMsg> {
         self.player_id()?;
+        // `pending` is always `latest_tick`: a newer verified snapshot replaces it.
+        let ack = self.acks.pending.is_some_and(|t| t == self.latest_tick);
         let msg = InputMsg {
             seq: self.next_seq,
             tick: self.latest_tick,
@@ -163,8 +222,13 @@ impl ClientSession {
             move_y: move_y.clamp(-1.0, 1.0),
             aim,
             fire,
+            ack,
         };
         let parsed = PlayerInput::parse(&msg).ok()?;
+        if ack {
+            self.acks.pending = None;
+            self.acks.overdue = false;
+        }
         self.next_seq = self.next_seq.wrapping_add(1).max(1);
         if let Some(p) = &mut self.predictor {
             p.push(msg.seq, parsed);

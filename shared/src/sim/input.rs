@@ -58,6 +58,7 @@ mod tests {
             move_y,
             aim,
             fire: false,
+            ack: false,
         }
     }
 

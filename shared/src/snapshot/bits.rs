@@ -13,8 +13,9 @@ pub enum BitsError {
 #[derive(Debug, Default)]
 pub struct BitWriter {
     bytes: Vec<u8>,
-    /// Bits used in the last byte; 0 means the last byte is full (or there is none).
-    used: u32,
+    /// Bits not yet moved to `bytes`, least significant first; fewer than 8 between calls.
+    acc: u64,
+    pending: u32,
 }
 
 impl BitWriter {
@@ -22,26 +23,24 @@ impl BitWriter {
         BitWriter::default()
     }
 
+    /// Empties the writer, keeping its buffer for the next body.
+    pub fn clear(&mut self) {
+        self.bytes.clear();
+        self.acc = 0;
+        self.pending = 0;
+    }
+
     /// Appends the low `n` bits of `value` (`n` <= 32).
     pub fn write(&mut self, value: u32, n: u32) {
         debug_assert!(n <= 32);
-        let mut value = if n == 32 {
-            u64::from(value)
-        } else {
-            u64::from(value) & ((1u64 << n) - 1)
-        };
-        let mut left = n;
-        while left > 0 {
-            if self.used == 0 {
-                self.bytes.push(0);
-            }
-            let room = 8 - self.used;
-            let take = room.min(left);
-            let last = self.bytes.len() - 1;
-            self.bytes[last] |= ((value & ((1 << take) - 1)) as u8) << self.used;
-            value >>= take;
-            left -= take;
-            self.used = (self.used + take) % 8;
+        let value = u64::from(value) & ((1u64 << n) - 1);
+        // `pending` < 8 and `n` <= 32, so the accumulator never overflows.
+        self.acc |= value << self.pending;
+        self.pending += n;
+        while self.pending >= 8 {
+            self.bytes.push(self.acc as u8);
+            self.acc >>= 8;
+            self.pending -= 8;
         }
     }
 
@@ -54,8 +53,8 @@ impl BitWriter {
         loop {
             let low = value & ((1 << chunk) - 1);
             value >>= chunk;
-            self.write(low, chunk);
-            self.write_bit(value != 0);
+            let more = u32::from(value != 0);
+            self.write(low | (more << chunk), chunk + 1);
             if value == 0 {
                 return;
             }
@@ -63,15 +62,26 @@ impl BitWriter {
     }
 
     pub fn bit_len(&self) -> usize {
-        self.bytes.len() * 8
-            - if self.used == 0 {
-                0
-            } else {
-                (8 - self.used) as usize
-            }
+        self.bytes.len() * 8 + self.pending as usize
     }
 
-    pub fn finish(self) -> Vec<u8> {
+    /// The body so far, its last byte zero-padded. Writing more after this is a bug.
+    pub fn padded(&mut self) -> &[u8] {
+        if self.pending > 0 {
+            self.bytes.push(self.acc as u8);
+            self.acc = 0;
+            self.pending = 0;
+        }
+        &self.bytes
+    }
+
+    /// The whole bytes written so far; after [`BitWriter::padded`], the body.
+    pub fn bytes(&self) -> &[u8] {
+        &self.bytes
+    }
+
+    pub fn finish(mut self) -> Vec<u8> {
+        self.padded();
         self.bytes
     }
 }
@@ -90,12 +100,15 @@ impl<'a> BitReader<'a> {
 
     pub fn read(&mut self, n: u32) -> Result<u32, BitsError> {
         debug_assert!(n <= 32);
-        let mut value = 0u64;
-        for i in 0..n {
+        let (mut value, mut got) = (0u64, 0u32);
+        while got < n {
             let byte = *self.bytes.get(self.pos / 8).ok_or(BitsError::Eof)?;
-            let bit = (byte >> (self.pos % 8)) & 1;
-            value |= u64::from(bit) << i;
-            self.pos += 1;
+            let offset = (self.pos % 8) as u32;
+            let take = (8 - offset).min(n - got);
+            let bits = (u64::from(byte) >> offset) & ((1u64 << take) - 1);
+            value |= bits << got;
+            got += take;
+            self.pos += take as usize;
         }
         Ok(value as u32)
     }

@@ -1,4 +1,7 @@
 //! Encoding a view against a baseline view into a bit-packed snapshot body.
+//!
+//! [`Encoder`] keeps its scratch space between calls, so a server encoding thousands of bodies
+//! per tick allocates nothing in steady state; [`encode`] is the one-off form.
 
 use crate::sim::EntityId;
 use crate::snapshot::bits::{BitWriter, zigzag};
@@ -7,64 +10,127 @@ use crate::snapshot::format::{
 };
 use crate::snapshot::state::{EntityState, View};
 
+/// Entities in strictly increasing id order: what the encoder reads. [`View`] is one; the
+/// server implements it over its per-tick frame so states are never copied per client.
+pub trait Entities {
+    fn count(&self) -> usize;
+    fn id(&self, i: usize) -> EntityId;
+    fn state(&self, i: usize) -> &EntityState;
+}
+
+impl Entities for View {
+    fn count(&self) -> usize {
+        self.len()
+    }
+
+    fn id(&self, i: usize) -> EntityId {
+        self.entities()[i].0
+    }
+
+    fn state(&self, i: usize) -> &EntityState {
+        &self.entities()[i].1
+    }
+}
+
 /// Encodes `current` as changes from `baseline`, which the client holds from `gap` ticks earlier.
 /// An empty baseline gives a full snapshot.
 pub fn encode(baseline: &View, gap: u32, current: &View) -> Vec<u8> {
-    let mut w = BitWriter::new();
-    let (removed, kept, added) = diff(baseline, current);
-
-    w.write_varu(removed.len() as u32, COUNT_CHUNK);
-    write_ids(&mut w, removed.iter().copied());
-
-    write_kept(&mut w, &kept, gap);
-
-    w.write_varu(added.len() as u32, COUNT_CHUNK);
-    write_ids(&mut w, added.iter().map(|(id, _)| *id));
-    for (_, state) in &added {
-        w.write(state.kind as u32, KIND_BITS);
-        write_residuals(&mut w, &residuals(state, &EntityState::default().fields()));
-    }
-    w.finish()
+    Encoder::default().encode(baseline, gap, current).to_vec()
 }
 
-type Kept<'a> = Vec<(&'a EntityState, &'a EntityState)>;
-type Added<'a> = Vec<(EntityId, &'a EntityState)>;
+/// A reusable snapshot body encoder.
+#[derive(Debug, Default)]
+pub struct Encoder {
+    removed: Vec<EntityId>,
+    /// (baseline index, current index) of entities in both.
+    kept: Vec<(u32, u32)>,
+    /// Current indices of entities new to the client.
+    added: Vec<u32>,
+    /// Position in `kept` and residuals of each kept entity that differs from its prediction.
+    changed: Vec<(u32, [i32; EntityState::FIELDS])>,
+    writer: BitWriter,
+}
 
-/// Splits the two sorted views into removed ids, kept pairs (baseline, current) and added entities.
-/// An id whose kind changed cannot happen (ids are never reused) but is handled as remove + add.
-fn diff<'a>(baseline: &'a View, current: &'a View) -> (Vec<EntityId>, Kept<'a>, Added<'a>) {
-    let (mut removed, mut kept, mut added) = (Vec::new(), Vec::new(), Vec::new());
-    let (b, c) = (baseline.entities(), current.entities());
-    let (mut i, mut j) = (0, 0);
-    while i < b.len() || j < c.len() {
-        match (b.get(i), c.get(j)) {
-            (Some((bid, bs)), Some((cid, cs))) if bid == cid && bs.kind == cs.kind => {
-                kept.push((bs, cs));
-                i += 1;
-                j += 1;
+impl Encoder {
+    /// Encodes `current` against `baseline` (see [`encode`]); the body stays valid until the
+    /// next call.
+    pub fn encode<B, C>(&mut self, baseline: &B, gap: u32, current: &C) -> &[u8]
+    where
+        B: Entities + ?Sized,
+        C: Entities + ?Sized,
+    {
+        self.diff(baseline, current);
+        self.changed.clear();
+        for (k, &(b, c)) in self.kept.iter().enumerate() {
+            let r = residuals(
+                current.state(c as usize),
+                &predict(baseline.state(b as usize), gap),
+            );
+            if r.iter().any(|v| *v != 0) {
+                self.changed.push((k as u32, r));
             }
-            (Some((bid, _)), Some((cid, cs))) if bid == cid => {
-                removed.push(*bid);
-                added.push((*cid, cs));
-                i += 1;
-                j += 1;
-            }
-            (Some((bid, _)), Some((cid, _))) if bid < cid => {
-                removed.push(*bid);
-                i += 1;
-            }
-            (Some((bid, _)), None) => {
-                removed.push(*bid);
-                i += 1;
-            }
-            (_, Some((cid, cs))) => {
-                added.push((*cid, cs));
-                j += 1;
-            }
-            (None, None) => break,
         }
+
+        let w = &mut self.writer;
+        w.clear();
+        w.write_varu(self.removed.len() as u32, COUNT_CHUNK);
+        write_ids(w, self.removed.iter().copied());
+        write_kept(w, self.kept.len(), &self.changed);
+        w.write_varu(self.added.len() as u32, COUNT_CHUNK);
+        write_ids(w, self.added.iter().map(|&i| current.id(i as usize)));
+        let zero = EntityState::default().fields();
+        for &i in &self.added {
+            let state = current.state(i as usize);
+            w.write(state.kind as u32, KIND_BITS);
+            write_residuals(w, &residuals(state, &zero));
+        }
+        w.padded()
     }
-    (removed, kept, added)
+
+    /// The last body encoded.
+    pub fn body(&self) -> &[u8] {
+        self.writer.bytes()
+    }
+
+    /// Indices into `current` of the entities the last body added (new to the client).
+    pub fn added(&self) -> &[u32] {
+        &self.added
+    }
+
+    /// Splits the two sorted lists into removed ids, kept pairs and added entities. An id whose
+    /// kind changed cannot happen (ids are never reused) but is handled as remove + add.
+    fn diff<B, C>(&mut self, baseline: &B, current: &C)
+    where
+        B: Entities + ?Sized,
+        C: Entities + ?Sized,
+    {
+        self.removed.clear();
+        self.kept.clear();
+        self.added.clear();
+        let (nb, nc) = (baseline.count(), current.count());
+        let (mut i, mut j) = (0, 0);
+        while i < nb && j < nc {
+            let (bid, cid) = (baseline.id(i), current.id(j));
+            if bid == cid {
+                if baseline.state(i).kind == current.state(j).kind {
+                    self.kept.push((i as u32, j as u32));
+                } else {
+                    self.removed.push(bid);
+                    self.added.push(j as u32);
+                }
+                i += 1;
+                j += 1;
+            } else if bid < cid {
+                self.removed.push(bid);
+                i += 1;
+            } else {
+                self.added.push(j as u32);
+                j += 1;
+            }
+        }
+        self.removed.extend((i..nb).map(|i| baseline.id(i)));
+        self.added.extend((j..nc).map(|j| j as u32));
+    }
 }
 
 /// Ids ascending, as the first id then gaps minus one.
@@ -84,34 +150,28 @@ fn write_ids(w: &mut BitWriter, ids: impl Iterator<Item = EntityId>) {
 /// a "changed" bit per entity (most entities change: players), or a list of the changed ones
 /// by index gap (few change: constant motion, which prediction makes free). Sizes are counted
 /// first so only the chosen form is written.
-fn write_kept(w: &mut BitWriter, kept: &Kept<'_>, gap: u32) {
-    let changed: Vec<(usize, [i32; EntityState::FIELDS])> = kept
-        .iter()
-        .enumerate()
-        .map(|(i, (base, cur))| (i, residuals(cur, &predict(base, gap))))
-        .filter(|(_, r)| r.iter().any(|v| *v != 0))
-        .collect();
-    let bitmap_bits = kept.len();
+fn write_kept(w: &mut BitWriter, kept: usize, changed: &[(u32, [i32; EntityState::FIELDS])]) {
+    let bitmap_bits = kept;
     let mut list_bits = varu_bits(changed.len() as u32, COUNT_CHUNK);
     let mut previous: Option<usize> = None;
-    for (i, _) in &changed {
-        list_bits += varu_bits(skip(previous, *i), COUNT_CHUNK);
-        previous = Some(*i);
+    for (i, _) in changed {
+        list_bits += varu_bits(skip(previous, *i as usize), COUNT_CHUNK);
+        previous = Some(*i as usize);
     }
     let use_list = list_bits < bitmap_bits;
     w.write_bit(use_list);
     if use_list {
         w.write_varu(changed.len() as u32, COUNT_CHUNK);
         let mut previous = None;
-        for (i, r) in &changed {
-            w.write_varu(skip(previous, *i), COUNT_CHUNK);
+        for (i, r) in changed {
+            w.write_varu(skip(previous, *i as usize), COUNT_CHUNK);
             write_residuals(w, r);
-            previous = Some(*i);
+            previous = Some(*i as usize);
         }
     } else {
         let mut next = changed.iter().peekable();
-        for i in 0..kept.len() {
-            let entry = next.next_if(|(c, _)| *c == i);
+        for i in 0..kept {
+            let entry = next.next_if(|(c, _)| *c as usize == i);
             w.write_bit(entry.is_some());
             if let Some((_, r)) = entry {
                 write_residuals(w, r);
@@ -142,16 +202,20 @@ fn residuals(
 
 /// Writes a change mask (grouped, see [`FIELD_GROUPS`]) and the non-zero residuals.
 fn write_residuals(w: &mut BitWriter, residuals: &[i32; EntityState::FIELDS]) {
+    // The whole mask is at most 3 + 4 + 4 bits: gather it and write it once.
+    let (mut mask, mut n) = (0u32, 0u32);
     for group in FIELD_GROUPS {
-        let present = group.clone().map(|k| residuals[k] != 0);
-        let any = present.clone().any(|p| p);
-        w.write_bit(any);
+        let any = residuals[group.clone()].iter().any(|r| *r != 0);
+        mask |= u32::from(any) << n;
+        n += 1;
         if any && group.len() > 1 {
-            for p in present {
-                w.write_bit(p);
+            for r in &residuals[group] {
+                mask |= u32::from(*r != 0) << n;
+                n += 1;
             }
         }
     }
+    w.write(mask, n);
     for (k, r) in residuals.iter().enumerate() {
         if *r != 0 {
             // Zero is never written here, so shift the zigzag code down by one.
