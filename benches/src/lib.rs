@@ -121,7 +121,7 @@ impl Scene {
         };
         self.clients
             .iter_mut()
-            .map(|c| self.replicator.message_for(&ctx, c).len())
+            .map(|c| self.replicator.message_for(&ctx, c).bytes.len())
             .collect()
     }
 

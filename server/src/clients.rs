@@ -41,6 +41,8 @@ pub struct ClientState {
     pub input_budget: u32,
     /// Consecutive ticks that ended with inputs still queued.
     pub standing_ticks: u32,
+    /// Inputs dropped from a full queue since the tick loop last asked.
+    overflowed: u64,
     /// Newest snapshot tick the client acknowledged.
     pub acked: Option<Tick>,
     pub bad_acks: u32,
@@ -94,6 +96,7 @@ impl ClientState {
             last_applied_seq: 0,
             input_budget: 1,
             standing_ticks: 0,
+            overflowed: 0,
             acked: None,
             bad_acks: 0,
             sent: VecDeque::new(),
@@ -110,9 +113,15 @@ impl ClientState {
         self.last_received_seq = seq;
         if self.inputs.len() == MAX_QUEUED_INPUTS {
             self.inputs.pop_front();
+            self.overflowed += 1;
         }
         self.inputs.push_back((seq, input));
         true
+    }
+
+    /// Inputs dropped from a full queue since the last call.
+    pub fn take_overflowed(&mut self) -> u64 {
+        std::mem::take(&mut self.overflowed)
     }
 
     /// Inputs to apply this tick, in order: at most the banked budget, plus one when a queue

@@ -46,7 +46,7 @@ type Stream = SplitStream<WebSocket>;
 /// Serves one upgraded socket until either side closes or the server shuts down.
 pub async fn serve(socket: WebSocket, client: ClientId, ctx: ConnectionContext) {
     let (mut sink, mut stream) = socket.split();
-    let (name, spectate) = match handshake(&mut stream, &ctx.config).await {
+    let (name, spectate) = match handshake(&mut stream, &ctx.config, &ctx.stats).await {
         Ok(hello) => hello,
         Err(reason) => return close(&mut sink, client, Some(reason), &ctx.stats).await,
     };
@@ -93,11 +93,7 @@ pub async fn close(
     stats: &ServerStats,
 ) {
     if let Some((code, text)) = reason {
-        if is_bad_input(code) {
-            stats
-                .connections_closed_for_bad_input
-                .fetch_add(1, Ordering::Relaxed);
-        }
+        stats.count_close(code.code(), is_bad_input(code));
         info!(client, code = code.code(), reason = %text, "closing connection");
         let frame = CloseFrame {
             code: code.code(),
@@ -109,7 +105,11 @@ pub async fn close(
 }
 
 /// Waits for `Hello`, checking version and name. Returns the name and spectate flag.
-async fn handshake(stream: &mut Stream, config: &Config) -> Result<(String, bool), CloseReason> {
+async fn handshake(
+    stream: &mut Stream,
+    config: &Config,
+    stats: &ServerStats,
+) -> Result<(String, bool), CloseReason> {
     let first = tokio::time::timeout(config.hello_timeout, stream.next())
         .await
         .map_err(|_| {
@@ -119,7 +119,11 @@ async fn handshake(stream: &mut Stream, config: &Config) -> Result<(String, bool
             )
         })?;
     let bytes = match first {
-        Some(Ok(Message::Binary(bytes))) => bytes,
+        Some(Ok(Message::Binary(bytes))) => {
+            stats.frames_in.inc();
+            stats.bytes_in.inc_by(bytes.len() as u64);
+            bytes
+        }
         Some(Ok(Message::Text(_))) => return Err(text_frame()),
         Some(Ok(_)) => {
             return Err((
@@ -157,7 +161,11 @@ async fn read_loop(
 ) -> Option<CloseReason> {
     while let Some(frame) = stream.next().await {
         let bytes = match frame {
-            Ok(Message::Binary(bytes)) => bytes,
+            Ok(Message::Binary(bytes)) => {
+                ctx.stats.frames_in.inc();
+                ctx.stats.bytes_in.inc_by(bytes.len() as u64);
+                bytes
+            }
             Ok(Message::Text(_)) => return Some(text_frame()),
             Ok(Message::Close(_)) => return None,
             Ok(Message::Ping(_) | Message::Pong(_)) => continue,
@@ -198,6 +206,8 @@ async fn write_loop(sink: &mut Sink, client: ClientId, outbox: &Outbox, ctx: &Co
         };
         match item {
             OutItem::Frame(bytes) => {
+                ctx.stats.frames_out.inc();
+                ctx.stats.bytes_out.inc_by(bytes.len() as u64);
                 let sent = tokio::select! {
                     sent = tokio::time::timeout(SEND_TIMEOUT, sink.send(Message::Binary(bytes))) => sent,
                     _ = ctx.shutdown.cancelled() => continue,

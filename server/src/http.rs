@@ -1,4 +1,5 @@
-//! The one listener's routes: `/ws` (the game), `/healthz` (liveness and counters),
+//! The one listener's routes: `/ws` (the game), `/healthz` (liveness and counters), `/metrics`
+//! (Prometheus),
 //! `/players` (who is playing where), and the browser client's files for everything else.
 
 use std::sync::Arc;
@@ -49,6 +50,7 @@ pub fn router(state: AppState) -> Router {
     let router = Router::new()
         .route("/ws", get(websocket))
         .route("/healthz", get(healthz))
+        .route("/metrics", get(metrics))
         .route("/players", get(players))
         .with_state(state);
     match assets {
@@ -79,6 +81,16 @@ async fn websocket(ws: WebSocketUpgrade, State(state): State<AppState>) -> impl 
 
 async fn players(State(state): State<AppState>) -> Json<serde_json::Value> {
     Json(state.ctx.stats.players_json())
+}
+
+async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
+    (
+        [(
+            axum::http::header::CONTENT_TYPE,
+            "application/openmetrics-text; version=1.0.0; charset=utf-8",
+        )],
+        state.ctx.stats.to_prometheus(),
+    )
 }
 
 async fn healthz(State(state): State<AppState>) -> Json<serde_json::Value> {

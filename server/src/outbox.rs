@@ -6,7 +6,6 @@
 //! tick loop never waits: every method here is a short, non-async critical section.
 
 use std::collections::VecDeque;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Mutex, MutexGuard, PoisonError};
 
 use axum::body::Bytes;
@@ -28,8 +27,6 @@ pub enum OutItem {
 pub struct Outbox {
     state: Mutex<State>,
     notify: Notify,
-    /// Snapshots replaced before the writer took them.
-    pub skipped: AtomicU64,
 }
 
 #[derive(Debug, Default)]
@@ -58,14 +55,14 @@ impl Outbox {
         Ok(())
     }
 
-    /// Replaces any snapshot the writer has not taken yet.
-    pub fn put_latest(&self, frame: Bytes) {
+    /// Replaces any snapshot the writer has not taken yet; true when one was replaced (the
+    /// client never gets it).
+    pub fn put_latest(&self, frame: Bytes) -> bool {
         let mut s = self.lock();
-        if s.latest.replace(frame).is_some() {
-            self.skipped.fetch_add(1, Ordering::Relaxed);
-        }
+        let replaced = s.latest.replace(frame).is_some();
         drop(s);
         self.notify.notify_one();
+        replaced
     }
 
     /// Asks the writer to close after what is queued. The first reason wins.
@@ -120,8 +117,8 @@ mod tests {
     #[tokio::test]
     async fn latest_wins_and_reliable_goes_first() {
         let outbox = Outbox::new();
-        outbox.put_latest(Bytes::from_static(b"s1"));
-        outbox.put_latest(Bytes::from_static(b"s2"));
+        assert!(!outbox.put_latest(Bytes::from_static(b"s1")));
+        assert!(outbox.put_latest(Bytes::from_static(b"s2")));
         outbox
             .push_reliable(Bytes::from_static(b"welcome"))
             .expect("room");
@@ -133,7 +130,6 @@ mod tests {
             outbox.next().await,
             OutItem::Frame(Bytes::from_static(b"s2"))
         );
-        assert_eq!(outbox.skipped.load(Ordering::Relaxed), 1);
         outbox.close(Some((CloseCode::BadAck, "x".into())));
         outbox.close(None);
         assert_eq!(

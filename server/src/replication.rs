@@ -29,6 +29,14 @@ pub struct TickContext<'a> {
     pub config: &'a Config,
 }
 
+/// One client's message.
+#[derive(Debug, Clone)]
+pub struct Snapshot {
+    pub bytes: Bytes,
+    /// Encoded against the empty world (no acknowledged baseline in history).
+    pub full: bool,
+}
+
 /// Encoder state kept across ticks.
 #[derive(Debug, Default)]
 pub struct Replicator {
@@ -49,7 +57,7 @@ impl Replicator {
     }
 
     /// The encoded snapshot for `client`, recording what it was sent.
-    pub fn message_for(&mut self, ctx: &TickContext<'_>, client: &mut ClientState) -> Bytes {
+    pub fn message_for(&mut self, ctx: &TickContext<'_>, client: &mut ClientState) -> Snapshot {
         let tick = ctx.frame.tick;
         if self.spectator_tick != Some(tick) {
             self.spectator_messages.clear();
@@ -66,7 +74,10 @@ impl Replicator {
         {
             let bytes = cached.clone();
             client.record_sent(tick, true, &[], ctx.config.history);
-            return bytes;
+            return Snapshot {
+                bytes,
+                full: baseline_tick.is_none(),
+            };
         }
 
         let center = client
@@ -123,7 +134,10 @@ impl Replicator {
         if spectator {
             self.spectator_messages.push((baseline_tick, bytes.clone()));
         }
-        bytes
+        Snapshot {
+            bytes,
+            full: baseline_tick.is_none(),
+        }
     }
 }
 

@@ -1,25 +1,75 @@
-//! Counters the tick loop and connections publish for `/healthz` and for tests.
+//! What the server counts, once, for `/metrics` (Prometheus text, through `prometheus-client`),
+//! `/healthz` (a few of the same numbers as JSON) and tests.
+//!
+//! Each number is updated in one place: the tick loop owns the tick, input, snapshot and outbox
+//! figures; connections own frames and bytes in and out and the close codes. Counters are atomics,
+//! so connection tasks never wait on the tick thread or each other.
 
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 
-/// Shared by every task; each counter is updated with relaxed atomics because readers only
-/// report them and never synchronise on them.
-#[derive(Debug, Default)]
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::histogram::Histogram;
+use prometheus_client::registry::Registry;
+
+/// Upper bounds of the tick duration histogram, in seconds: fine below the 16.7 ms period of
+/// 60 Hz, where a p99 is read.
+const TICK_BUCKETS: [f64; 18] = [
+    0.0001, 0.00025, 0.0005, 0.001, 0.002, 0.003, 0.004, 0.005, 0.006, 0.007, 0.008, 0.010, 0.0125,
+    0.0167, 0.025, 0.050, 0.1, 0.25,
+];
+
+/// Upper bounds of the snapshot size histogram, in bytes.
+const SNAPSHOT_BUCKETS: [f64; 12] = [
+    16.0, 32.0, 64.0, 128.0, 256.0, 512.0, 1024.0, 2048.0, 4096.0, 8192.0, 16384.0, 65536.0,
+];
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct CloseLabels {
+    /// The WebSocket close code.
+    pub code: u16,
+}
+
+/// Shared by every task.
+#[derive(Debug)]
 pub struct ServerStats {
-    /// The tick the simulation last completed.
+    /// The tick the simulation last completed (connections check input ticks against it).
     pub tick: AtomicU32,
-    pub clients: AtomicU64,
-    pub ticks: AtomicU64,
-    /// Ticks that finished after the next one was due.
-    pub overruns: AtomicU64,
-    /// Ticks skipped to catch up after falling far behind.
-    pub skipped_ticks: AtomicU64,
-    pub connections_closed_for_bad_input: AtomicU64,
     /// Time spent in the last tick's work, in microseconds.
     pub last_tick_us: AtomicU64,
+    pub ticks: Counter,
+    pub clients: Gauge,
+    /// Ticks that finished after the next one was due.
+    pub overruns: Counter,
+    /// Ticks skipped to catch up after falling far behind.
+    pub skipped_ticks: Counter,
+    /// Seconds of work per tick.
+    pub tick_duration: Histogram,
+    pub inputs_applied: Counter,
+    /// Inputs applied after their tick: a second or later input of one player in one tick.
+    pub inputs_late: Counter,
+    /// Inputs dropped: out of order, a full input queue, or sent by a spectator.
+    pub inputs_dropped: Counter,
+    /// Snapshots replaced in a client's outbox before its writer sent them (a slow reader).
+    pub outbox_skipped: Counter,
+    pub frames_in: Counter,
+    pub bytes_in: Counter,
+    pub frames_out: Counter,
+    pub bytes_out: Counter,
+    /// Bytes per snapshot message.
+    pub snapshot_bytes: Histogram,
+    pub snapshots_full: Counter,
+    pub snapshots_delta: Counter,
+    /// Connections the server closed, by close code.
+    pub closes: Family<CloseLabels, Counter>,
+    /// Closes for anything the client did wrong (every code but going-away and server-full).
+    pub connections_closed_for_bad_input: Counter,
     /// Every player, republished by the tick loop ten times a second.
     players: Mutex<Arc<Vec<PlayerSummary>>>,
+    registry: Registry,
 }
 
 /// One player as `/players` reports it.
@@ -34,9 +84,44 @@ pub struct PlayerSummary {
     pub score: i32,
 }
 
+impl Default for ServerStats {
+    fn default() -> ServerStats {
+        let mut s = ServerStats {
+            tick: AtomicU32::new(0),
+            last_tick_us: AtomicU64::new(0),
+            ticks: Counter::default(),
+            clients: Gauge::default(),
+            overruns: Counter::default(),
+            skipped_ticks: Counter::default(),
+            tick_duration: Histogram::new(TICK_BUCKETS),
+            inputs_applied: Counter::default(),
+            inputs_late: Counter::default(),
+            inputs_dropped: Counter::default(),
+            outbox_skipped: Counter::default(),
+            frames_in: Counter::default(),
+            bytes_in: Counter::default(),
+            frames_out: Counter::default(),
+            bytes_out: Counter::default(),
+            snapshot_bytes: Histogram::new(SNAPSHOT_BUCKETS),
+            snapshots_full: Counter::default(),
+            snapshots_delta: Counter::default(),
+            closes: Family::default(),
+            connections_closed_for_bad_input: Counter::default(),
+            players: Mutex::default(),
+            registry: Registry::with_prefix("snapwire"),
+        };
+        s.register();
+        s
+    }
+}
+
 impl ServerStats {
-    pub fn load(&self, counter: &AtomicU64) -> u64 {
-        counter.load(Ordering::Relaxed)
+    /// Records a close the server sent.
+    pub fn count_close(&self, code: u16, bad_input: bool) {
+        self.closes.get_or_create(&CloseLabels { code }).inc();
+        if bad_input {
+            self.connections_closed_for_bad_input.inc();
+        }
     }
 
     pub fn players(&self) -> Arc<Vec<PlayerSummary>> {
@@ -56,17 +141,135 @@ impl ServerStats {
         serde_json::Value::Array(players)
     }
 
+    /// `/healthz`: small, for liveness probes and a quick look.
     pub fn to_json(&self) -> serde_json::Value {
-        let r = |c: &AtomicU64| c.load(Ordering::Relaxed);
         serde_json::json!({
             "status": "ok",
             "tick": self.tick.load(Ordering::Relaxed),
-            "clients": r(&self.clients),
-            "ticks": r(&self.ticks),
-            "overruns": r(&self.overruns),
-            "skipped_ticks": r(&self.skipped_ticks),
-            "closed_for_bad_input": r(&self.connections_closed_for_bad_input),
-            "last_tick_us": r(&self.last_tick_us),
+            "clients": self.clients.get(),
+            "ticks": self.ticks.get(),
+            "overruns": self.overruns.get(),
+            "skipped_ticks": self.skipped_ticks.get(),
+            "closed_for_bad_input": self.connections_closed_for_bad_input.get(),
+            "last_tick_us": self.last_tick_us.load(Ordering::Relaxed),
         })
+    }
+
+    /// `/metrics`: every figure in the Prometheus text format.
+    pub fn to_prometheus(&self) -> String {
+        let mut out = String::with_capacity(8 * 1024);
+        // Writing into a String cannot fail.
+        let _ = prometheus_client::encoding::text::encode(&mut out, &self.registry);
+        out
+    }
+
+    fn register(&mut self) {
+        let r = &mut self.registry;
+        r.register("ticks", "Simulation ticks run", self.ticks.clone());
+        r.register("clients", "Clients joined", self.clients.clone());
+        r.register(
+            "tick_overruns",
+            "Ticks that finished after the next was due",
+            self.overruns.clone(),
+        );
+        r.register(
+            "ticks_skipped",
+            "Ticks skipped after falling more than five behind",
+            self.skipped_ticks.clone(),
+        );
+        r.register(
+            "tick_duration_seconds",
+            "Work per tick",
+            self.tick_duration.clone(),
+        );
+        r.register(
+            "inputs_applied",
+            "Player inputs applied",
+            self.inputs_applied.clone(),
+        );
+        r.register(
+            "inputs_late",
+            "Inputs applied as a second or later input of one player in one tick",
+            self.inputs_late.clone(),
+        );
+        r.register(
+            "inputs_dropped",
+            "Inputs dropped: out of order, queue full, or from a spectator",
+            self.inputs_dropped.clone(),
+        );
+        r.register(
+            "outbox_skipped",
+            "Snapshots replaced before a slow client's writer sent them",
+            self.outbox_skipped.clone(),
+        );
+        r.register(
+            "frames_in",
+            "WebSocket messages received",
+            self.frames_in.clone(),
+        );
+        r.register(
+            "bytes_in",
+            "Payload bytes of messages received",
+            self.bytes_in.clone(),
+        );
+        r.register(
+            "frames_out",
+            "WebSocket messages sent",
+            self.frames_out.clone(),
+        );
+        r.register(
+            "bytes_out",
+            "Payload bytes of messages sent",
+            self.bytes_out.clone(),
+        );
+        r.register(
+            "snapshot_bytes",
+            "Bytes per snapshot message",
+            self.snapshot_bytes.clone(),
+        );
+        r.register(
+            "snapshots_full",
+            "Snapshots sent against the empty world",
+            self.snapshots_full.clone(),
+        );
+        r.register(
+            "snapshots_delta",
+            "Snapshots sent as a delta against an acknowledged one",
+            self.snapshots_delta.clone(),
+        );
+        r.register(
+            "closes",
+            "Connections closed by the server, by close code",
+            self.closes.clone(),
+        );
+        r.register(
+            "closed_for_bad_input",
+            "Connections closed for a client's fault",
+            self.connections_closed_for_bad_input.clone(),
+        );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn metrics_render_in_prometheus_text() {
+        let s = ServerStats::default();
+        s.ticks.inc_by(3);
+        s.tick_duration.observe(0.0015);
+        s.count_close(4005, true);
+        let text = s.to_prometheus();
+        assert!(text.contains("snapwire_ticks_total 3"), "{text}");
+        assert!(
+            text.contains("snapwire_tick_duration_seconds_bucket{le=\"0.002\"} 1"),
+            "{text}"
+        );
+        assert!(
+            text.contains("snapwire_closes_total{code=\"4005\"} 1"),
+            "{text}"
+        );
+        assert_eq!(s.connections_closed_for_bad_input.get(), 1);
     }
 }

@@ -104,19 +104,19 @@ impl TickLoop {
             }
             let started = Instant::now();
             self.tick();
+            let took = started.elapsed();
             self.stats
                 .last_tick_us
-                .store(started.elapsed().as_micros() as u64, Ordering::Relaxed);
+                .store(took.as_micros() as u64, Ordering::Relaxed);
+            self.stats.tick_duration.observe(took.as_secs_f64());
             // Deadlines advance by whole periods from the start, so the rate never drifts.
             next += period;
             let now = Instant::now();
             if now > next {
-                self.stats.overruns.fetch_add(1, Ordering::Relaxed);
+                self.stats.overruns.inc();
                 let behind = (now - next).as_nanos() / period.as_nanos().max(1);
                 if behind > u128::from(MAX_CATCH_UP_TICKS) {
-                    self.stats
-                        .skipped_ticks
-                        .fetch_add(behind as u64, Ordering::Relaxed);
+                    self.stats.skipped_ticks.inc_by(behind as u64);
                     next = now + period;
                     warn!(behind, "tick loop fell behind; skipping ticks");
                 }
@@ -155,8 +155,12 @@ impl TickLoop {
             loop {
                 let ack = match client.inbound.try_recv() {
                     Ok(Inbound::Input { seq, input, ack }) => {
-                        if client.entity.is_some() && !client.queue_input(seq, input) {
-                            debug!(client = id, seq, "dropped out-of-order input");
+                        if client.entity.is_none() || !client.queue_input(seq, input) {
+                            debug!(
+                                client = id,
+                                seq, "dropped an out-of-order or spectator input"
+                            );
+                            self.stats.inputs_dropped.inc();
                         }
                         ack
                     }
@@ -171,11 +175,9 @@ impl TickLoop {
                 if let AckOutcome::Bad(why) = client.on_ack(tick, now) {
                     warn!(client = id, %tick, why, bad_acks = client.bad_acks, "bad ack ignored");
                     if client.bad_acks > MAX_BAD_ACKS {
+                        // The writer sends the close, and counts it.
                         let reason = format!("{why} ({} bad acks)", client.bad_acks);
                         client.outbox.close(Some((CloseCode::BadAck, reason)));
-                        self.stats
-                            .connections_closed_for_bad_input
-                            .fetch_add(1, Ordering::Relaxed);
                         gone.push(*id);
                         break;
                     }
@@ -191,19 +193,26 @@ impl TickLoop {
     }
 
     fn apply_inputs(&mut self) {
+        let (mut applied, mut late, mut dropped) = (0, 0, 0);
         for client in self.clients.values_mut() {
             let Some(entity) = client.entity else {
                 continue;
             };
+            dropped += client.take_overflowed();
             let mut last = None;
-            for (seq, input) in client.take_inputs() {
+            for (n, (seq, input)) in client.take_inputs().enumerate() {
                 self.world.apply_input(entity, &input);
                 last = Some(seq);
+                applied += 1;
+                late += u64::from(n > 0);
             }
             if let Some(seq) = last {
                 client.last_applied_seq = seq;
             }
         }
+        self.stats.inputs_applied.inc_by(applied);
+        self.stats.inputs_late.inc_by(late);
+        self.stats.inputs_dropped.inc_by(dropped);
     }
 
     fn step_simulation(&mut self) {
@@ -226,18 +235,31 @@ impl TickLoop {
             config: &self.config,
         };
         self.outgoing.clear();
+        let (mut full, mut delta) = (0, 0);
         for (id, client) in &mut self.clients {
-            let bytes = self.replicator.message_for(&ctx, client);
-            self.outgoing.push((*id, bytes));
+            let snapshot = self.replicator.message_for(&ctx, client);
+            if snapshot.full {
+                full += 1;
+            } else {
+                delta += 1;
+            }
+            self.stats
+                .snapshot_bytes
+                .observe(snapshot.bytes.len() as f64);
+            self.outgoing.push((*id, snapshot.bytes));
         }
+        self.stats.snapshots_full.inc_by(full);
+        self.stats.snapshots_delta.inc_by(delta);
     }
 
     fn hand_to_outboxes(&mut self) {
+        let mut skipped = 0;
         for (id, bytes) in self.outgoing.drain(..) {
             if let Some(client) = self.clients.get(&id) {
-                client.outbox.put_latest(bytes);
+                skipped += u64::from(client.outbox.put_latest(bytes));
             }
         }
+        self.stats.outbox_skipped.inc_by(skipped);
     }
 
     fn admit(&mut self, join: Join) {
@@ -296,9 +318,7 @@ impl TickLoop {
         self.stats
             .tick
             .store(self.world.tick().0, Ordering::Relaxed);
-        self.stats.ticks.fetch_add(1, Ordering::Relaxed);
-        self.stats
-            .clients
-            .store(self.clients.len() as u64, Ordering::Relaxed);
+        self.stats.ticks.inc();
+        self.stats.clients.set(self.clients.len() as i64);
     }
 }

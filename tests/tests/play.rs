@@ -47,7 +47,7 @@ async fn eight_bots_play_300_ticks_without_a_desync() {
             r.max_travel_units
         );
     }
-    assert!(server.stats.load(&server.stats.ticks) >= 300);
+    assert!(server.stats.ticks.get() >= 300);
     server.stop().await;
 }
 
