@@ -52,6 +52,9 @@ async fn play(
         .map_err(|e| format!("connect failed: {e}"))?;
     let (mut sink, mut stream) = ws.split();
     let (mut session, hello) = ClientSession::new(&format!("bot{index}"), opts.spectate);
+    if let Some(k) = opts.spectator_ack_every {
+        session.set_spectator_ack_every(k);
+    }
     send(&mut sink, &hello, result).await?;
 
     let welcome = tokio::time::timeout(CONNECT_TIMEOUT, stream.next())
@@ -93,13 +96,16 @@ async fn play(
                     None => break Err("connection ended".to_owned()),
                 };
                 result.bytes_in += bytes.len() as u64;
+                live.bytes_in.fetch_add(bytes.len() as u64, Ordering::Relaxed);
                 match session.handle(&bytes) {
                     Ok(SessionEvent::Snapshot { tick, last_input_seq, .. }) => {
                         live.snapshots.fetch_add(1, Ordering::Relaxed);
                         let now = Instant::now();
                         while let Some(&(seq, at)) = sent_at.front() {
                             if input_acked(seq, last_input_seq) {
-                                let _ = result.input_to_ack_us.record((now - at).as_micros().max(1) as u64);
+                                let us = (now - at).as_micros().max(1) as u64;
+                                let _ = result.input_to_ack_us.record(us);
+                                live.latency.record(us);
                                 sent_at.pop_front();
                             } else {
                                 break;

@@ -4,16 +4,25 @@
 //!
 //! - [`bot`]: one bot's connection loop.
 //! - [`report`]: per-bot results and the JSON [`Report`] with its pass/fail verdict.
+//! - [`assertion`]: `--assert KEY OP NUMBER` conditions on the report.
+//! - [`server_metrics`]: the server's tick p99 and overruns over the run, from its `/metrics`.
+//! - [`timeline`]: one sample a second, and the HTML chart of them.
 //! - [`run_bots`]: ramps up N bots, runs them for a bounded time, returns the report.
 
+pub mod assertion;
 pub mod bot;
 pub mod report;
+pub mod server_metrics;
+pub mod timeline;
 
 use std::sync::Arc;
 use std::sync::atomic::AtomicU64;
 use std::time::{Duration, Instant};
 
 pub use report::{BotResult, Report};
+
+use crate::server_metrics::{ServerFigures, metrics_url, scrape};
+use crate::timeline::{IntervalLatency, Sample, Sampler};
 
 #[derive(Debug, Clone)]
 pub struct BotOptions {
@@ -28,6 +37,10 @@ pub struct BotOptions {
     pub fire: bool,
     pub seed: u64,
     pub acks: AckPolicy,
+    /// Read the server's `/metrics` before and after the run (on the same host and port).
+    pub server_metrics: bool,
+    /// Spectators acknowledge one snapshot in this many (`None`: the client default).
+    pub spectator_ack_every: Option<u32>,
 }
 
 /// Which snapshots a bot acknowledges: lets tests simulate lost acks.
@@ -63,24 +76,59 @@ impl BotOptions {
             fire: true,
             seed: 0x5eed,
             acks: AckPolicy::Every,
+            server_metrics: true,
+            spectator_ack_every: None,
         }
     }
 }
 
-/// Counters for a live progress line.
+/// Counters for a live progress line and the timeline.
 #[derive(Debug, Default)]
 pub struct Live {
     pub connected: AtomicU64,
     pub snapshots: AtomicU64,
+    pub bytes_in: AtomicU64,
     pub desyncs: AtomicU64,
     pub finished: AtomicU64,
+    pub latency: IntervalLatency,
+}
+
+/// Everything a run produced.
+#[derive(Debug)]
+pub struct Run {
+    pub report: Report,
+    pub results: Vec<BotResult>,
+    /// One sample a second.
+    pub timeline: Vec<Sample>,
 }
 
 /// Runs `opts.bots` bots (ramped up) until `ramp + duration` has passed and reports.
-pub async fn run_bots(opts: BotOptions, live: Arc<Live>) -> (Report, Vec<BotResult>) {
+pub async fn run_bots(opts: BotOptions, live: Arc<Live>) -> Run {
     let opts = Arc::new(opts);
+    let metrics = opts
+        .server_metrics
+        .then(|| metrics_url(&opts.url))
+        .flatten();
+    let before = match &metrics {
+        Some(url) => scrape(url).await.ok(),
+        None => None,
+    };
     let start = Instant::now();
     let deadline = start + opts.ramp + opts.duration;
+    let sampler = {
+        let live = Arc::clone(&live);
+        tokio::spawn(async move {
+            let mut sampler = Sampler::default();
+            let mut every = tokio::time::interval(Duration::from_secs(1));
+            loop {
+                every.tick().await;
+                sampler.sample(start.elapsed().as_secs_f64(), &live);
+                if Instant::now() >= deadline {
+                    return sampler.samples;
+                }
+            }
+        })
+    };
     let mut tasks = tokio::task::JoinSet::new();
     for i in 0..opts.bots {
         let delay = opts.ramp.mul_f64(i as f64 / opts.bots.max(1) as f64);
@@ -100,6 +148,16 @@ pub async fn run_bots(opts: BotOptions, live: Arc<Live>) -> (Report, Vec<BotResu
             ..BotResult::default()
         }));
     }
-    let report = Report::from_results(opts.bots, &results, start.elapsed().as_secs_f64());
-    (report, results)
+    let mut report = Report::from_results(opts.bots, &results, start.elapsed().as_secs_f64());
+    if let (Some(url), Some(before)) = (&metrics, before)
+        && let Ok(after) = scrape(url).await
+    {
+        report.set_server(&ServerFigures::between(&before, &after));
+    }
+    let timeline = sampler.await.unwrap_or_default();
+    Run {
+        report,
+        results,
+        timeline,
+    }
 }

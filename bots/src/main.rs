@@ -1,5 +1,5 @@
 //! `snapwire-bots`: runs N headless bots against a server and writes a JSON pass/fail report.
-//! Exits non-zero when any bot failed to connect, errored or desynced.
+//! Exits non-zero when any bot failed to connect, errored or desynced, or an `--assert` failed.
 
 use std::io::IsTerminal;
 use std::path::PathBuf;
@@ -10,7 +10,9 @@ use std::time::Duration;
 use anyhow::Context;
 use clap::Parser;
 use indicatif::{ProgressBar, ProgressStyle};
-use snapwire_bots::{AckPolicy, BotOptions, Live, run_bots};
+use snapwire_bots::assertion::Assertion;
+use snapwire_bots::timeline::chart_html;
+use snapwire_bots::{AckPolicy, BotOptions, Live, Report, run_bots};
 use tracing_subscriber::EnvFilter;
 
 #[derive(Debug, Parser)]
@@ -35,17 +37,52 @@ struct Args {
     /// Where to write the JSON report (it is always printed too).
     #[arg(long)]
     report: Option<PathBuf>,
+    /// Bots started per second (default: all within min(duration / 5, 2 s)).
+    #[arg(long, value_name = "PER_SECOND")]
+    ramp: Option<f64>,
+    /// A condition on the report, like 'snapshots_per_bot_per_s>=59.5' or 'tick_p99_ms<=8'
+    /// (repeatable); any that fails makes the exit code 1.
+    #[arg(long = "assert", value_name = "KEY OP NUMBER")]
+    asserts: Vec<Assertion>,
+    /// Write an HTML chart of the run (connected, snapshots/s, kbps, input-to-ack over time).
+    #[arg(long, value_name = "FILE")]
+    chart: Option<PathBuf>,
+    /// Worker threads; 1 runs every bot on one thread (best when pinned to one core).
+    /// Default: the cores this process may run on.
+    #[arg(long)]
+    threads: Option<usize>,
+    /// Spectators acknowledge one snapshot in this many (default 4).
+    #[arg(long, value_name = "K")]
+    spectator_ack_every: Option<u32>,
 }
 
-#[tokio::main]
-async fn main() -> anyhow::Result<()> {
+fn main() -> anyhow::Result<()> {
+    let args = Args::parse();
+    let threads = args
+        .threads
+        .or_else(|| std::thread::available_parallelism().ok().map(|n| n.get()))
+        .unwrap_or(1)
+        .max(1);
+    let runtime = if threads == 1 {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()?
+    } else {
+        tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(threads)
+            .enable_all()
+            .build()?
+    };
+    runtime.block_on(run(args))
+}
+
+async fn run(args: Args) -> anyhow::Result<()> {
     tracing_subscriber::fmt()
         .with_env_filter(
             EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("warn")),
         )
         .with_writer(std::io::stderr)
         .init();
-    let args = Args::parse();
     anyhow::ensure!(
         args.duration.is_finite() && args.duration > 0.0 && args.duration <= 86_400.0,
         "--duration must be in (0, 86400]"
@@ -54,7 +91,23 @@ async fn main() -> anyhow::Result<()> {
         (1..=100_000).contains(&args.bots),
         "--bots must be in 1..=100000"
     );
-    let mut opts = BotOptions::new(args.url, args.bots, Duration::from_secs_f64(args.duration));
+    let template = serde_json::to_value(Report::template())?;
+    for a in &args.asserts {
+        a.check_key(&template)?;
+    }
+    let mut opts = BotOptions::new(
+        args.url.clone(),
+        args.bots,
+        Duration::from_secs_f64(args.duration),
+    );
+    if let Some(rate) = args.ramp {
+        anyhow::ensure!(
+            rate.is_finite() && rate > 0.0,
+            "--ramp must be a positive number of bots per second"
+        );
+        opts.ramp = Duration::from_secs_f64(args.bots as f64 / rate);
+    }
+    opts.spectator_ack_every = args.spectator_ack_every;
     opts.spectate = args.spectate;
     opts.fire = !args.no_fire;
     if let Some(k) = args.ack_every {
@@ -91,7 +144,9 @@ async fn main() -> anyhow::Result<()> {
         })
     });
 
-    let (report, _) = run_bots(opts, live).await;
+    let run = run_bots(opts, live).await;
+    let mut report = run.report;
+    report.apply(&args.asserts);
     if let Some(t) = ticker {
         t.abort();
     }
@@ -103,10 +158,25 @@ async fn main() -> anyhow::Result<()> {
     if let Some(path) = &args.report {
         std::fs::write(path, &json).with_context(|| format!("writing {}", path.display()))?;
     }
+    if let Some(path) = &args.chart {
+        let title = format!("snapwire-bots: {} bots against {}", args.bots, args.url);
+        std::fs::write(path, chart_html(&title, &json, &run.timeline))
+            .with_context(|| format!("writing {}", path.display()))?;
+    }
     if !report.pass {
+        let failed: Vec<_> = report
+            .assertions
+            .iter()
+            .filter(|c| !c.pass)
+            .map(|c| format!("{} (got {:?})", c.assertion, c.actual))
+            .collect();
         eprintln!(
-            "FAIL: {} of {} bots connected, {} errors, {} desyncs",
-            report.bots_connected, report.bots_requested, report.errors, report.desyncs
+            "FAIL: {} of {} bots connected, {} errors, {} desyncs; failed assertions: [{}]",
+            report.bots_connected,
+            report.bots_requested,
+            report.errors,
+            report.desyncs,
+            failed.join(", ")
         );
         std::process::exit(1);
     }

@@ -5,6 +5,9 @@ use std::collections::BTreeMap;
 use hdrhistogram::Histogram;
 use serde::Serialize;
 
+use crate::assertion::{Assertion, Checked};
+use crate::server_metrics::ServerFigures;
+
 /// Figures of one bot's run.
 #[derive(Debug, Clone)]
 pub struct BotResult {
@@ -91,8 +94,17 @@ pub struct Report {
     pub prediction_checks: u64,
     pub mispredictions: u64,
     pub duration_s: f64,
+    /// The server's own figures over the run, from its `/metrics` (absent if unreachable).
+    pub server_tick_p50_ms: Option<f64>,
+    pub server_tick_p99_ms: Option<f64>,
+    pub server_overruns: Option<f64>,
+    pub server_skipped_ticks: Option<f64>,
+    /// Snapshots the server replaced before a bot read them (the bots fell behind).
+    pub server_outbox_skipped: Option<f64>,
     /// Errors by message, for a quick look at what went wrong.
     pub error_kinds: BTreeMap<String, usize>,
+    /// `--assert` conditions and how they came out.
+    pub assertions: Vec<Checked>,
     pub pass: bool,
 }
 
@@ -147,9 +159,43 @@ impl Report {
             prediction_checks: results.iter().map(|r| r.prediction_checks).sum(),
             mispredictions: results.iter().map(|r| r.mispredictions).sum(),
             duration_s,
+            server_tick_p50_ms: None,
+            server_tick_p99_ms: None,
+            server_overruns: None,
+            server_skipped_ticks: None,
+            server_outbox_skipped: None,
             error_kinds,
+            assertions: Vec::new(),
             pass: connected == requested && errors == 0 && desyncs == 0,
         }
+    }
+
+    pub fn set_server(&mut self, f: &ServerFigures) {
+        self.server_tick_p50_ms = Some(f.tick_p50_ms);
+        self.server_tick_p99_ms = Some(f.tick_p99_ms);
+        self.server_overruns = Some(f.overruns);
+        self.server_skipped_ticks = Some(f.skipped_ticks);
+        self.server_outbox_skipped = Some(f.outbox_skipped);
+    }
+
+    /// A report with every field present, to check `--assert` keys before a run.
+    pub fn template() -> Report {
+        let mut r = Report::from_results(0, &[], 0.0);
+        r.set_server(&ServerFigures {
+            tick_p50_ms: 0.0,
+            tick_p99_ms: 0.0,
+            overruns: 0.0,
+            skipped_ticks: 0.0,
+            outbox_skipped: 0.0,
+        });
+        r
+    }
+
+    /// Checks each assertion; any that fails (or names a figure the run lacks) fails the run.
+    pub fn apply(&mut self, assertions: &[Assertion]) {
+        let json = serde_json::to_value(&*self).unwrap_or_default();
+        self.assertions = assertions.iter().map(|a| a.check(&json)).collect();
+        self.pass &= self.assertions.iter().all(|c| c.pass);
     }
 }
 

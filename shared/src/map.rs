@@ -182,6 +182,14 @@ mod tests {
     }
 
     #[test]
+    fn the_field_for_crowds_is_valid() {
+        let json = include_str!("../../assets/maps/field.json");
+        let map = MapDef::from_json(json).expect("field.json");
+        assert_eq!(map.width, 256 * POS_SCALE);
+        assert!(map.spawns.len() >= 256, "{} spawns", map.spawns.len());
+    }
+
+    #[test]
     fn bad_maps_say_what_is_wrong() {
         let base = r#"{"name":"m","width":10,"height":10,"walls":[WALLS],"spawns":[SPAWNS]}"#;
         let map = |walls: &str, spawns: &str| {

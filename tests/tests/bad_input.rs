@@ -134,7 +134,8 @@ async fn each_bad_input_closes_only_its_own_connection() {
         "flood closed with {code} ({reason})"
     );
 
-    let (report, results) = bots.await.expect("bots task");
+    let run = bots.await.expect("bots task");
+    let (report, results) = (run.report, run.results);
     assert!(report.pass, "bots were disturbed: {report:#?}");
     for r in &results {
         assert!(

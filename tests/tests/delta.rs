@@ -28,7 +28,8 @@ async fn bots_with(
     opts.ramp = Duration::from_millis(200);
     opts.acks = acks;
     opts.spectate = spectate;
-    run_bots(opts, Arc::new(Live::default())).await
+    let run = run_bots(opts, Arc::new(Live::default())).await;
+    (run.report, run.results)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

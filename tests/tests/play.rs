@@ -13,7 +13,8 @@ async fn eight_bots_play_300_ticks_without_a_desync() {
     let server = TestServer::drift(20).await;
     let mut opts = BotOptions::new(server.url(), 8, Duration::from_secs(6));
     opts.ramp = Duration::from_millis(400);
-    let (report, results) = run_bots(opts, Arc::new(Live::default())).await;
+    let run = run_bots(opts, Arc::new(Live::default())).await;
+    let (report, results) = (run.report, run.results);
 
     assert_eq!(report.bots_connected, 8, "{report:#?}");
     assert_eq!(report.errors, 0, "{report:#?}");
@@ -56,7 +57,8 @@ async fn spectators_see_the_whole_drift_scene() {
     let server = TestServer::drift(100).await;
     let mut opts = BotOptions::new(server.url(), 2, Duration::from_secs(2));
     opts.spectate = true;
-    let (report, results) = run_bots(opts, Arc::new(Live::default())).await;
+    let run = run_bots(opts, Arc::new(Live::default())).await;
+    let (report, results) = (run.report, run.results);
     assert!(report.pass, "{report:#?}");
     assert!(results.iter().all(|r| r.snapshots >= 90), "{results:#?}");
     server.stop().await;

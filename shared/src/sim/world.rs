@@ -217,17 +217,10 @@ impl World {
             self.entities.remove(id);
         }
         // Hits are found against player positions before any damage of this tick is applied.
-        let reach2 = i64::from(PLAYER_RADIUS + PROJECTILE_RADIUS).pow(2);
+        let targets = Targets::of(&self.entities);
         for (pid, e) in &self.entities {
             let Entity::Projectile(p) = e else { continue };
-            let target = self.entities.iter().find_map(|(tid, t)| match t {
-                Entity::Player(pl) if *tid != p.owner && pl.health > 0 => {
-                    let (dx, dy) = (i64::from(pl.body.x - p.x), i64::from(pl.body.y - p.y));
-                    (dx * dx + dy * dy < reach2).then_some(*tid)
-                }
-                _ => None,
-            });
-            if let Some(tid) = target {
+            if let Some(tid) = targets.first_hit(p) {
                 hits.push((*pid, p.owner, tid));
             }
         }
@@ -301,6 +294,68 @@ impl World {
     }
 }
 
+/// Living players bucketed by cell, so a projectile checks the few players near it instead of
+/// every entity: with 1,500 players and thousands of projectiles the plain scan was quadratic.
+/// The result is the same as the scan's: the lowest-id living player (not the owner) in reach.
+struct Targets {
+    /// (cell, id, x, y), sorted by cell then id.
+    players: Vec<(i64, EntityId, i32, i32)>,
+}
+
+/// Cell side in position quanta: larger than a hit's reach, so a hit is in one of 2 x 2 cells.
+const TARGET_CELL: i32 = 4 * POS_SCALE;
+
+const HIT_REACH: i32 = PLAYER_RADIUS + PROJECTILE_RADIUS;
+
+impl Targets {
+    fn of(entities: &BTreeMap<EntityId, Entity>) -> Targets {
+        let mut players: Vec<_> = entities
+            .iter()
+            .filter_map(|(id, e)| match e {
+                Entity::Player(p) if p.health > 0 => {
+                    Some((cell_key(p.body.x, p.body.y), *id, p.body.x, p.body.y))
+                }
+                _ => None,
+            })
+            .collect();
+        players.sort_unstable_by_key(|&(cell, id, _, _)| (cell, id));
+        Targets { players }
+    }
+
+    fn first_hit(&self, p: &Projectile) -> Option<EntityId> {
+        let reach2 = i64::from(HIT_REACH).pow(2);
+        let (x0, x1) = (
+            (p.x.saturating_sub(HIT_REACH)).div_euclid(TARGET_CELL),
+            (p.x.saturating_add(HIT_REACH)).div_euclid(TARGET_CELL),
+        );
+        let (y0, y1) = (
+            (p.y.saturating_sub(HIT_REACH)).div_euclid(TARGET_CELL),
+            (p.y.saturating_add(HIT_REACH)).div_euclid(TARGET_CELL),
+        );
+        let mut best: Option<EntityId> = None;
+        for cy in y0..=y1 {
+            for cx in x0..=x1 {
+                let key = (i64::from(cy) << 32) | i64::from(cx as u32);
+                let from = self.players.partition_point(|t| t.0 < key);
+                let to = self.players.partition_point(|t| t.0 <= key);
+                let hit = self.players[from..to].iter().find(|(_, id, x, y)| {
+                    let (dx, dy) = (i64::from(*x - p.x), i64::from(*y - p.y));
+                    *id != p.owner && dx * dx + dy * dy < reach2
+                });
+                if let Some(&(_, id, _, _)) = hit {
+                    best = Some(best.map_or(id, |b| b.min(id)));
+                }
+            }
+        }
+        best
+    }
+}
+
+fn cell_key(x: i32, y: i32) -> i64 {
+    let (cx, cy) = (x.div_euclid(TARGET_CELL), y.div_euclid(TARGET_CELL));
+    (i64::from(cy) << 32) | i64::from(cx as u32)
+}
+
 impl Entity {
     /// What clients see of this entity: the replicated, quantized fields.
     pub fn net_state(&self) -> EntityState {
@@ -346,6 +401,51 @@ impl Entity {
             },
             Entity::Projectile(p) => Point { x: p.x, y: p.y },
             Entity::Drifter(d) => Point { x: d.x, y: d.y },
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// The plain scan the grid replaced: the lowest-id living player, not the owner, in reach.
+    fn scan(entities: &BTreeMap<EntityId, Entity>, p: &Projectile) -> Option<EntityId> {
+        let reach2 = i64::from(HIT_REACH).pow(2);
+        entities.iter().find_map(|(tid, t)| match t {
+            Entity::Player(pl) if *tid != p.owner && pl.health > 0 => {
+                let (dx, dy) = (i64::from(pl.body.x - p.x), i64::from(pl.body.y - p.y));
+                (dx * dx + dy * dy < reach2).then_some(*tid)
+            }
+            _ => None,
+        })
+    }
+
+    proptest! {
+        #[test]
+        fn the_target_grid_finds_what_the_scan_finds(
+            players in proptest::collection::vec((-2000i32..12_000, -2000i32..12_000, 0u8..3), 0..60),
+            shots in proptest::collection::vec((-2000i32..12_000, -2000i32..12_000, 0u32..70), 1..40),
+        ) {
+            let mut entities = BTreeMap::new();
+            for (i, (x, y, h)) in players.into_iter().enumerate() {
+                let player = Player {
+                    name: String::new(),
+                    body: Body { x, y, ..Body::default() },
+                    health: h * 50,
+                    life: 0,
+                    score: 0,
+                    cooldown: 0,
+                    respawn_in: 0,
+                };
+                entities.insert(EntityId(i as u32 + 1), Entity::Player(player));
+            }
+            let targets = Targets::of(&entities);
+            for (x, y, owner) in shots {
+                let p = Projectile { owner: EntityId(owner), x, y, vx: 0, vy: 0, ttl: 1 };
+                prop_assert_eq!(targets.first_hit(&p), scan(&entities, &p));
+            }
         }
     }
 }
