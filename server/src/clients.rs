@@ -3,8 +3,8 @@
 use std::collections::VecDeque;
 use std::sync::Arc;
 
-use snapwire_shared::Tick;
 use snapwire_shared::sim::{EntityId, PlayerInput};
+use snapwire_shared::{CloseCode, Tick};
 use tokio::sync::mpsc;
 
 use crate::ingress::{ClientId, Inbound};
@@ -66,6 +66,18 @@ pub struct SentView {
 /// Dropped index lists a client keeps for reuse: a client acknowledging every tick frees one
 /// and needs one per tick.
 const SPARE_LISTS: usize = 4;
+
+impl Drop for ClientState {
+    /// A client record dropped without a close (the tick loop unwinding from a panic in the
+    /// rules) still ends its connection, with a reason; after a normal leave or shutdown the
+    /// outbox is already closing and this changes nothing (the first reason wins).
+    fn drop(&mut self) {
+        self.outbox.close(Some((
+            CloseCode::InternalError,
+            "the server's simulation stopped".into(),
+        )));
+    }
+}
 
 /// What an acknowledgement turned out to be.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -10,7 +10,6 @@ use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use axum::extract::ws::{CloseFrame, Message, WebSocket};
-use futures_util::stream::{SplitSink, SplitStream};
 use futures_util::{SinkExt, StreamExt};
 use snapwire_shared::codec::{self, DecodeError};
 use snapwire_shared::protocol::{ClientMsg, InputMsg, MAX_NAME_BYTES};
@@ -40,15 +39,15 @@ pub struct ConnectionContext {
     pub shutdown: CancellationToken,
 }
 
-type Sink = SplitSink<WebSocket, Message>;
-type Stream = SplitStream<WebSocket>;
-
 /// Serves one upgraded socket until either side closes or the server shuts down.
-pub async fn serve(socket: WebSocket, client: ClientId, ctx: ConnectionContext) {
-    let (mut sink, mut stream) = socket.split();
-    let (name, spectate) = match handshake(&mut stream, &ctx.config, &ctx.stats).await {
+///
+/// After the handshake one loop does both directions: it sends whatever the tick loop leaves in
+/// the outbox and handles each frame the client sends. One task, no split socket: each wake
+/// costs one poll, which is most of the server's own CPU per client at a thousand clients.
+pub async fn serve(mut ws: WebSocket, client: ClientId, ctx: ConnectionContext) {
+    let (name, spectate) = match handshake(&mut ws, &ctx.config, &ctx.stats).await {
         Ok(hello) => hello,
-        Err(reason) => return close(&mut sink, client, Some(reason), &ctx.stats).await,
+        Err(reason) => return close(&mut ws, client, Some(reason), &ctx.stats).await,
     };
     let (inbound_tx, inbound) = inbound_queue();
     let outbox = Arc::new(Outbox::new());
@@ -65,29 +64,55 @@ pub async fn serve(socket: WebSocket, client: ClientId, ctx: ConnectionContext) 
     };
     if !joined {
         let reason = (CloseCode::GoingAway, "server shutting down".to_owned());
-        return close(&mut sink, client, Some(reason), &ctx.stats).await;
+        return close(&mut ws, client, Some(reason), &ctx.stats).await;
     }
 
-    let writer_done = CancellationToken::new();
-    let reader = async {
-        let reason = tokio::select! {
-            reason = read_loop(&mut stream, &inbound_tx, &ctx) => reason,
-            _ = writer_done.cancelled() => None,
-        };
-        // Dropping the sender tells the tick loop this client left.
-        drop(inbound_tx);
-        outbox.close(reason);
+    // Shutdown reaches this loop through the outbox: the tick loop closes every outbox when it
+    // stops, and a client's record closes its outbox when dropped (even by a panic).
+    let reason = loop {
+        tokio::select! {
+            biased;
+            item = outbox.next() => match item {
+                OutItem::Frame(bytes) => {
+                    ctx.stats.frames_out.inc();
+                    ctx.stats.bytes_out.inc_by(bytes.len() as u64);
+                    let sent = tokio::time::timeout(SEND_TIMEOUT, ws.send(Message::Binary(bytes))).await;
+                    if !matches!(sent, Ok(Ok(()))) {
+                        debug!(client, "send failed or timed out; dropping connection");
+                        break Stopped::Gone;
+                    }
+                }
+                OutItem::Close(reason) => break Stopped::Close(reason),
+            },
+            frame = ws.next() => match on_frame(frame, &inbound_tx, &ctx) {
+                Ok(()) => {}
+                Err(reason) => {
+                    // Tell the tick loop at once, whatever the socket does next.
+                    outbox.close(reason.clone());
+                    break Stopped::Close(reason);
+                }
+            },
+        }
     };
-    let writer = async {
-        write_loop(&mut sink, client, &outbox, &ctx).await;
-        writer_done.cancel();
-    };
-    tokio::join!(reader, writer);
+    // Dropping the sender tells the tick loop this client left.
+    drop(inbound_tx);
+    match reason {
+        Stopped::Close(reason) => close(&mut ws, client, reason, &ctx.stats).await,
+        Stopped::Gone => outbox.close(None),
+    }
+}
+
+/// Why the connection loop ended.
+enum Stopped {
+    /// Send a close frame (when there is a reason) and end the socket.
+    Close(Option<CloseReason>),
+    /// The socket is unusable; nothing more can be sent.
+    Gone,
 }
 
 /// Sends a close frame when there is a reason, then ends the socket.
 pub async fn close(
-    sink: &mut Sink,
+    ws: &mut WebSocket,
     client: ClientId,
     reason: Option<CloseReason>,
     stats: &ServerStats,
@@ -99,18 +124,18 @@ pub async fn close(
             code: code.code(),
             reason: truncate(&text, 123).into(),
         };
-        let _ = tokio::time::timeout(SEND_TIMEOUT, sink.send(Message::Close(Some(frame)))).await;
+        let _ = tokio::time::timeout(SEND_TIMEOUT, ws.send(Message::Close(Some(frame)))).await;
     }
-    let _ = tokio::time::timeout(SEND_TIMEOUT, sink.close()).await;
+    let _ = tokio::time::timeout(SEND_TIMEOUT, SinkExt::close(ws)).await;
 }
 
 /// Waits for `Hello`, checking version and name. Returns the name and spectate flag.
 async fn handshake(
-    stream: &mut Stream,
+    ws: &mut WebSocket,
     config: &Config,
     stats: &ServerStats,
 ) -> Result<(String, bool), CloseReason> {
-    let first = tokio::time::timeout(config.hello_timeout, stream.next())
+    let first = tokio::time::timeout(config.hello_timeout, ws.next())
         .await
         .map_err(|_| {
             (
@@ -151,74 +176,44 @@ async fn handshake(
     }
 }
 
-/// Reads frames until the peer closes (`None`) or breaks a rule (`Some(reason)`).
-///
-/// Cancel safe: each frame is fully handled in the poll that receives it.
-async fn read_loop(
-    stream: &mut Stream,
+/// Handles one frame from the client: `Err` ends the connection, with a close reason when the
+/// client broke a rule (`None` when it closed or the tick loop already dropped it).
+fn on_frame(
+    frame: Option<Result<Message, axum::Error>>,
     inbound: &mpsc::Sender<Inbound>,
     ctx: &ConnectionContext,
-) -> Option<CloseReason> {
-    while let Some(frame) = stream.next().await {
-        let bytes = match frame {
-            Ok(Message::Binary(bytes)) => {
-                ctx.stats.frames_in.inc();
-                ctx.stats.bytes_in.inc_by(bytes.len() as u64);
-                bytes
-            }
-            Ok(Message::Text(_)) => return Some(text_frame()),
-            Ok(Message::Close(_)) => return None,
-            Ok(Message::Ping(_) | Message::Pong(_)) => continue,
-            Err(e) => return Some((CloseCode::Malformed, format!("websocket error: {e}"))),
-        };
-        let inbound_msg = match decode(&bytes) {
-            Ok(ClientMsg::Hello { .. }) => {
-                return Some((CloseCode::Handshake, "Hello sent twice".into()));
-            }
-            Ok(ClientMsg::Ack { tick }) => Inbound::Ack(tick),
-            Ok(ClientMsg::Input(input)) => match parse_input(&input, ctx) {
-                Ok(parsed) => parsed,
-                Err(reason) => return Some(reason),
-            },
-            Err(reason) => return Some(reason),
-        };
-        match inbound.try_send(inbound_msg) {
-            Ok(()) => {}
-            Err(TrySendError::Full(_)) => {
-                return Some((
-                    CloseCode::Flooding,
-                    "more messages than the server drains per tick".into(),
-                ));
-            }
-            // The tick loop dropped this client (shutdown or a bad ack).
-            Err(TrySendError::Closed(_)) => return None,
+) -> Result<(), Option<CloseReason>> {
+    let bytes = match frame {
+        Some(Ok(Message::Binary(bytes))) => {
+            ctx.stats.frames_in.inc();
+            ctx.stats.bytes_in.inc_by(bytes.len() as u64);
+            bytes
         }
-    }
-    None
-}
-
-/// Sends outbox items until a close, a send failure, or server shutdown.
-async fn write_loop(sink: &mut Sink, client: ClientId, outbox: &Outbox, ctx: &ConnectionContext) {
-    loop {
-        let item = tokio::select! {
-            item = outbox.next() => item,
-            _ = ctx.shutdown.cancelled() => OutItem::Close(Some((CloseCode::GoingAway, "server shutting down".into()))),
-        };
-        match item {
-            OutItem::Frame(bytes) => {
-                ctx.stats.frames_out.inc();
-                ctx.stats.bytes_out.inc_by(bytes.len() as u64);
-                let sent = tokio::select! {
-                    sent = tokio::time::timeout(SEND_TIMEOUT, sink.send(Message::Binary(bytes))) => sent,
-                    _ = ctx.shutdown.cancelled() => continue,
-                };
-                if !matches!(sent, Ok(Ok(()))) {
-                    debug!(client, "send failed or timed out; dropping connection");
-                    return;
-                }
-            }
-            OutItem::Close(reason) => return close(sink, client, reason, &ctx.stats).await,
+        Some(Ok(Message::Text(_))) => return Err(Some(text_frame())),
+        Some(Ok(Message::Close(_))) | None => return Err(None),
+        Some(Ok(Message::Ping(_) | Message::Pong(_))) => return Ok(()),
+        Some(Err(e)) => {
+            return Err(Some((
+                CloseCode::Malformed,
+                format!("websocket error: {e}"),
+            )));
         }
+    };
+    let inbound_msg = match decode(&bytes).map_err(Some)? {
+        ClientMsg::Hello { .. } => {
+            return Err(Some((CloseCode::Handshake, "Hello sent twice".into())));
+        }
+        ClientMsg::Ack { tick } => Inbound::Ack(tick),
+        ClientMsg::Input(input) => parse_input(&input, ctx).map_err(Some)?,
+    };
+    match inbound.try_send(inbound_msg) {
+        Ok(()) => Ok(()),
+        Err(TrySendError::Full(_)) => Err(Some((
+            CloseCode::Flooding,
+            "more messages than the server drains per tick".into(),
+        ))),
+        // The tick loop dropped this client (shutdown or a bad ack).
+        Err(TrySendError::Closed(_)) => Err(None),
     }
 }
 
@@ -276,7 +271,10 @@ fn text_frame() -> CloseReason {
 }
 
 fn is_bad_input(code: CloseCode) -> bool {
-    !matches!(code, CloseCode::GoingAway | CloseCode::ServerFull)
+    !matches!(
+        code,
+        CloseCode::GoingAway | CloseCode::ServerFull | CloseCode::InternalError
+    )
 }
 
 fn truncate(s: &str, max: usize) -> String {

@@ -10,7 +10,6 @@ use axum::extract::State;
 use axum::extract::ws::WebSocketUpgrade;
 use axum::response::{IntoResponse, Json};
 use axum::routing::get;
-use futures_util::StreamExt;
 use snapwire_shared::CloseCode;
 use tokio::sync::Semaphore;
 use tokio_util::task::TaskTracker;
@@ -70,9 +69,10 @@ async fn websocket(ws: WebSocketUpgrade, State(state): State<AppState>) -> impl 
     ws.on_upgrade(move |socket| {
         state.tasks.track_future(async move {
             let Ok(_permit) = Arc::clone(&state.slots).try_acquire_owned() else {
-                let (mut sink, _) = socket.split();
+                let mut socket = socket;
                 let reason = (CloseCode::ServerFull, "server is full".to_owned());
-                return connection::close(&mut sink, client, Some(reason), &state.ctx.stats).await;
+                return connection::close(&mut socket, client, Some(reason), &state.ctx.stats)
+                    .await;
             };
             connection::serve(socket, client, state.ctx).await;
         })

@@ -7,10 +7,10 @@
 
 use std::collections::VecDeque;
 use std::sync::{Mutex, MutexGuard, PoisonError};
+use std::task::{Poll, Waker};
 
 use axum::body::Bytes;
 use snapwire_shared::CloseCode;
-use tokio::sync::Notify;
 
 /// Reliable messages allowed to wait. Only the handshake uses this lane today, so reaching the
 /// cap means the writer is stuck: the push fails and the tick loop drops the client.
@@ -26,7 +26,6 @@ pub enum OutItem {
 #[derive(Debug, Default)]
 pub struct Outbox {
     state: Mutex<State>,
-    notify: Notify,
 }
 
 #[derive(Debug, Default)]
@@ -34,6 +33,9 @@ struct State {
     reliable: VecDeque<Bytes>,
     latest: Option<Bytes>,
     close: Option<Option<(CloseCode, String)>>,
+    /// The writer waiting for an item; woken (outside the lock) by whatever adds one. Kept in
+    /// the same lock as the items, so a push can never slip between a check and a wait.
+    waiter: Option<Waker>,
 }
 
 #[derive(Debug, PartialEq, Eq)]
@@ -50,8 +52,7 @@ impl Outbox {
             return Err(Full);
         }
         s.reliable.push_back(frame);
-        drop(s);
-        self.notify.notify_one();
+        wake(s);
         Ok(())
     }
 
@@ -60,8 +61,7 @@ impl Outbox {
     pub fn put_latest(&self, frame: Bytes) -> bool {
         let mut s = self.lock();
         let replaced = s.latest.replace(frame).is_some();
-        drop(s);
-        self.notify.notify_one();
+        wake(s);
         replaced
     }
 
@@ -71,8 +71,7 @@ impl Outbox {
         if s.close.is_none() {
             s.close = Some(reason);
         }
-        drop(s);
-        self.notify.notify_one();
+        wake(s);
     }
 
     pub fn is_closing(&self) -> bool {
@@ -84,29 +83,38 @@ impl Outbox {
     ///
     /// Cancel safe: an item is removed only in the same poll that returns it.
     pub async fn next(&self) -> OutItem {
-        loop {
-            {
-                let mut s = self.lock();
-                if let Some(frame) = s.reliable.pop_front() {
-                    return OutItem::Frame(frame);
-                }
-                if let Some(reason) = s.close.clone() {
-                    return OutItem::Close(reason);
-                }
-                if let Some(frame) = s.latest.take() {
-                    return OutItem::Frame(frame);
-                }
+        std::future::poll_fn(|cx| {
+            let mut s = self.lock();
+            if let Some(frame) = s.reliable.pop_front() {
+                return Poll::Ready(OutItem::Frame(frame));
             }
-            // `notify_one` stores a permit when nobody waits, so a push between the unlock
-            // above and this await is not lost.
-            self.notify.notified().await;
-        }
+            if let Some(reason) = s.close.clone() {
+                return Poll::Ready(OutItem::Close(reason));
+            }
+            if let Some(frame) = s.latest.take() {
+                return Poll::Ready(OutItem::Frame(frame));
+            }
+            if !s.waiter.as_ref().is_some_and(|w| w.will_wake(cx.waker())) {
+                s.waiter = Some(cx.waker().clone());
+            }
+            Poll::Pending
+        })
+        .await
     }
 
     fn lock(&self) -> MutexGuard<'_, State> {
         // Every critical section leaves `State` consistent, so a panic elsewhere cannot poison
         // it in a way that matters.
         self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+/// Releases the lock, then wakes the writer if it waits.
+fn wake(mut s: MutexGuard<'_, State>) {
+    let waiter = s.waiter.take();
+    drop(s);
+    if let Some(w) = waiter {
+        w.wake();
     }
 }
 

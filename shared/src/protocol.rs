@@ -149,6 +149,8 @@ pub enum CloseCode {
     TextFrame = 1003,
     /// A message over [`MAX_CLIENT_MSG_BYTES`].
     TooLarge = 1009,
+    /// The server's simulation failed; reconnecting later may work.
+    InternalError = 1011,
     /// The client speaks another protocol version: "a new version is deployed, reload".
     VersionMismatch = 4000,
     /// Bytes that do not decode as a [`ClientMsg`], including unknown message kinds.
@@ -178,6 +180,7 @@ impl CloseCode {
             GoingAway,
             TextFrame,
             TooLarge,
+            InternalError,
             VersionMismatch,
             Malformed,
             InvalidValue,
