@@ -12,7 +12,7 @@ use snapwire_shared::codec;
 use snapwire_shared::map::Point;
 use snapwire_shared::protocol::{PlayerNameRef, SnapshotMsg, SnapshotRef};
 use snapwire_shared::sim::World;
-use snapwire_shared::snapshot::{Encoder, Entities, EntityKind};
+use snapwire_shared::snapshot::{Encoder, Entities, EntityKind, SharedResiduals};
 
 use crate::clients::ClientState;
 use crate::config::Config;
@@ -41,6 +41,8 @@ pub struct Snapshot {
 #[derive(Debug, Default)]
 pub struct Replicator {
     encoder: Encoder,
+    /// Kept entities' residual bits, computed once per (entity, baseline tick) this tick.
+    shared: SharedResiduals,
     /// The current client's view: indices into this tick's frame.
     view: Vec<u32>,
     /// The current client's message bytes, before they are copied out.
@@ -48,7 +50,8 @@ pub struct Replicator {
     /// This tick's spectator messages, by baseline tick (spectators acknowledge in step, so
     /// there are few).
     spectator_messages: Vec<(Option<Tick>, Bytes)>,
-    spectator_tick: Option<Tick>,
+    /// The tick the per-tick state above belongs to.
+    tick: Option<Tick>,
 }
 
 impl Replicator {
@@ -59,9 +62,10 @@ impl Replicator {
     /// The encoded snapshot for `client`, recording what it was sent.
     pub fn message_for(&mut self, ctx: &TickContext<'_>, client: &mut ClientState) -> Snapshot {
         let tick = ctx.frame.tick;
-        if self.spectator_tick != Some(tick) {
+        if self.tick != Some(tick) {
             self.spectator_messages.clear();
-            self.spectator_tick = Some(tick);
+            self.shared.begin_tick(ctx.frame.entities.len());
+            self.tick = Some(tick);
         }
         let baseline = baseline_for(ctx, client);
         let baseline_tick = baseline.map(|(t, _)| t);
@@ -100,7 +104,8 @@ impl Replicator {
         match baseline {
             Some((t, base)) => {
                 let gap = tick.since(t).max(0) as u32;
-                self.encoder.encode(&base, gap, &view);
+                self.encoder
+                    .encode_shared(&base, gap, &view, &mut self.shared);
             }
             None => {
                 self.encoder.encode(&ctx.frame.view(Some(&[])), 0, &view);

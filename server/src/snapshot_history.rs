@@ -7,7 +7,7 @@ use std::sync::Arc;
 use snapwire_shared::Tick;
 use snapwire_shared::map::Point;
 use snapwire_shared::sim::{EntityId, World};
-use snapwire_shared::snapshot::{Entities, EntityState, entity_hash};
+use snapwire_shared::snapshot::{Entities, EntityState, KeyedEntities, entity_hash};
 
 /// One tick of the world, computed once and shared by every client's encoder.
 #[derive(Debug)]
@@ -88,6 +88,13 @@ impl FrameView<'_> {
     /// The view's checksum: the sum of its entities' hashes, computed once per tick.
     pub fn checksum(&self) -> u32 {
         (0..self.count()).fold(0u32, |acc, i| acc.wrapping_add(self.entity(i).hash))
+    }
+}
+
+impl KeyedEntities for FrameView<'_> {
+    /// The index into the frame: one entity state this tick, whichever client's view holds it.
+    fn key(&self, i: usize) -> usize {
+        self.indices.map_or(i, |ix| ix[i] as usize)
     }
 }
 

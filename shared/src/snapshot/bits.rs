@@ -49,16 +49,8 @@ impl BitWriter {
     }
 
     /// Writes `value` in groups of `chunk` bits, each followed by a "more" bit.
-    pub fn write_varu(&mut self, mut value: u32, chunk: u32) {
-        loop {
-            let low = value & ((1 << chunk) - 1);
-            value >>= chunk;
-            let more = u32::from(value != 0);
-            self.write(low | (more << chunk), chunk + 1);
-            if value == 0 {
-                return;
-            }
-        }
+    pub fn write_varu(&mut self, value: u32, chunk: u32) {
+        BitSink::write_varu(self, value, chunk);
     }
 
     pub fn bit_len(&self) -> usize {
@@ -83,6 +75,92 @@ impl BitWriter {
     pub fn finish(mut self) -> Vec<u8> {
         self.padded();
         self.bytes
+    }
+}
+
+/// Where bits can be written: the body itself, or an arena of pieces copied into bodies later.
+pub trait BitSink {
+    /// Appends the low `n` bits of `value` (`n` <= 32).
+    fn write(&mut self, value: u32, n: u32);
+
+    /// Writes `value` in groups of `chunk` bits, each followed by a "more" bit.
+    fn write_varu(&mut self, mut value: u32, chunk: u32) {
+        loop {
+            let low = value & ((1 << chunk) - 1);
+            value >>= chunk;
+            let more = u32::from(value != 0);
+            self.write(low | (more << chunk), chunk + 1);
+            if value == 0 {
+                return;
+            }
+        }
+    }
+}
+
+impl BitSink for BitWriter {
+    fn write(&mut self, value: u32, n: u32) {
+        BitWriter::write(self, value, n);
+    }
+}
+
+/// Bit strings written once and copied into many bodies (see [`BitWriter::append`]).
+#[derive(Debug, Default)]
+pub struct BitArena {
+    words: Vec<u64>,
+    len: usize,
+}
+
+impl BitArena {
+    pub fn clear(&mut self) {
+        self.words.clear();
+        self.len = 0;
+    }
+
+    /// Bits written so far: where the next piece starts.
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// `n` (<= 32) bits starting at bit `start`, which must lie inside what was written.
+    fn read(&self, start: usize, n: u32) -> u32 {
+        let (i, off) = (start / 64, (start % 64) as u32);
+        let mut v = self.words[i] >> off;
+        if off + n > 64 {
+            v |= self.words[i + 1] << (64 - off);
+        }
+        (v & ((1u64 << n) - 1)) as u32
+    }
+}
+
+impl BitSink for BitArena {
+    fn write(&mut self, value: u32, n: u32) {
+        debug_assert!(n <= 32);
+        let value = u64::from(value) & ((1u64 << n) - 1);
+        let (i, off) = (self.len / 64, (self.len % 64) as u32);
+        if self.words.len() < i + 2 {
+            self.words.resize(i + 2, 0);
+        }
+        self.words[i] |= value << off;
+        if off + n > 64 {
+            self.words[i + 1] |= value >> (64 - off);
+        }
+        self.len += n as usize;
+    }
+}
+
+impl BitWriter {
+    /// Appends `len` bits of `arena` starting at bit `start`.
+    pub fn append(&mut self, arena: &BitArena, start: usize, len: usize) {
+        let (mut at, end) = (start, start + len);
+        while at < end {
+            let n = (end - at).min(32) as u32;
+            self.write(arena.read(at, n), n);
+            at += n as usize;
+        }
     }
 }
 
@@ -177,6 +255,24 @@ mod tests {
                 prop_assert_eq!(r.read_varu(chunk).ok(), Some(v));
             }
             prop_assert!(r.at_end());
+        }
+
+        #[test]
+        fn arena_pieces_append_exactly(items in proptest::collection::vec((any::<u32>(), 1u32..=32), 1..64), lead in 0u32..8) {
+            let mut arena = BitArena::default();
+            let mut direct = BitWriter::new();
+            let mut copied = BitWriter::new();
+            direct.write(0, lead);
+            copied.write(0, lead);
+            for &(v, n) in &items {
+                let start = arena.len();
+                arena.write(v, n);
+                arena.write_varu(v, 5);
+                direct.write(v, n);
+                direct.write_varu(v, 5);
+                copied.append(&arena, start, arena.len() - start);
+            }
+            prop_assert_eq!(direct.finish(), copied.finish());
         }
 
         #[test]

@@ -4,7 +4,7 @@
 //! per tick allocates nothing in steady state; [`encode`] is the one-off form.
 
 use crate::sim::EntityId;
-use crate::snapshot::bits::{BitWriter, zigzag};
+use crate::snapshot::bits::{BitArena, BitSink, BitWriter, zigzag};
 use crate::snapshot::format::{
     COUNT_CHUNK, FIELD_CHUNK, FIELD_GROUPS, FIELD_WIDTH, KIND_BITS, predict, residual,
 };
@@ -32,6 +32,36 @@ impl Entities for View {
     }
 }
 
+/// Entities with a key that names the same entity state for every client this tick (the
+/// server's frame index), so residual bits can be shared between clients: see
+/// [`Encoder::encode_shared`].
+pub trait KeyedEntities: Entities {
+    fn key(&self, i: usize) -> usize;
+}
+
+/// Residual bits of this tick's kept entities, shared by every body encoded against the same
+/// baseline tick: entity `key` at `gap` ticks from its baseline gives the same bits for every
+/// client. Clients mostly acknowledge the same recent tick, so each entity is encoded about once
+/// per tick instead of once per client that sees it (bevy_replicon serializes each change once
+/// per tick in the same way). Call [`SharedResiduals::begin_tick`] before each tick.
+#[derive(Debug, Default)]
+pub struct SharedResiduals {
+    /// Per key: the gap its bits are for (`u32::MAX`: none yet), and where they are.
+    slots: Vec<(u32, u32, u32)>,
+    arena: BitArena,
+}
+
+const NO_GAP: u32 = u32::MAX;
+
+impl SharedResiduals {
+    /// Forgets the last tick's bits; `keys` is the number of entities in the new frame.
+    pub fn begin_tick(&mut self, keys: usize) {
+        self.slots.clear();
+        self.slots.resize(keys, (NO_GAP, 0, 0));
+        self.arena.clear();
+    }
+}
+
 /// Encodes `current` as changes from `baseline`, which the client holds from `gap` ticks earlier.
 /// An empty baseline gives a full snapshot.
 pub fn encode(baseline: &View, gap: u32, current: &View) -> Vec<u8> {
@@ -46,8 +76,11 @@ pub struct Encoder {
     kept: Vec<(u32, u32)>,
     /// Current indices of entities new to the client.
     added: Vec<u32>,
-    /// Position in `kept` and residuals of each kept entity that differs from its prediction.
-    changed: Vec<(u32, [i32; EntityState::FIELDS])>,
+    /// Position in `kept`, and where in an arena the bits of its changes are, of each kept
+    /// entity that differs from its prediction.
+    changed: Vec<(u32, u32, u32)>,
+    /// The arena of an unshared encode.
+    scratch: BitArena,
     writer: BitWriter,
 }
 
@@ -61,21 +94,65 @@ impl Encoder {
     {
         self.diff(baseline, current);
         self.changed.clear();
+        self.scratch.clear();
         for (k, &(b, c)) in self.kept.iter().enumerate() {
-            let r = residuals(
-                current.state(c as usize),
-                &predict(baseline.state(b as usize), gap),
-            );
-            if r.iter().any(|v| *v != 0) {
-                self.changed.push((k as u32, r));
+            let (base, cur) = (baseline.state(b as usize), current.state(c as usize));
+            let (start, len) = residual_bits(&mut self.scratch, base, gap, cur);
+            if len > 0 {
+                self.changed.push((k as u32, start, len));
             }
         }
+        let arena = std::mem::take(&mut self.scratch);
+        self.write_body(&arena, current);
+        self.scratch = arena;
+        self.writer.padded()
+    }
 
+    /// [`Encoder::encode`], reusing residual bits other clients' bodies computed this tick.
+    /// The bytes are exactly those [`Encoder::encode`] writes.
+    pub fn encode_shared<B, C>(
+        &mut self,
+        baseline: &B,
+        gap: u32,
+        current: &C,
+        shared: &mut SharedResiduals,
+    ) -> &[u8]
+    where
+        B: Entities + ?Sized,
+        C: KeyedEntities + ?Sized,
+    {
+        self.diff(baseline, current);
+        self.changed.clear();
+        for (k, &(b, c)) in self.kept.iter().enumerate() {
+            let key = current.key(c as usize);
+            let (start, len) = match shared.slots.get(key) {
+                Some(&(g, start, len)) if g == gap => (start, len),
+                slot => {
+                    let base = baseline.state(b as usize);
+                    let bits =
+                        residual_bits(&mut shared.arena, base, gap, current.state(c as usize));
+                    // The first gap asked for an entity keeps the slot; other gaps still share
+                    // the arena for this body.
+                    if matches!(slot, Some(&(NO_GAP, _, _))) {
+                        shared.slots[key] = (gap, bits.0, bits.1);
+                    }
+                    bits
+                }
+            };
+            if len > 0 {
+                self.changed.push((k as u32, start, len));
+            }
+        }
+        self.write_body(&shared.arena, current);
+        self.writer.padded()
+    }
+
+    fn write_body<C: Entities + ?Sized>(&mut self, arena: &BitArena, current: &C) {
         let w = &mut self.writer;
         w.clear();
         w.write_varu(self.removed.len() as u32, COUNT_CHUNK);
         write_ids(w, self.removed.iter().copied());
-        write_kept(w, self.kept.len(), &self.changed);
+        write_kept(w, self.kept.len(), &self.changed, arena);
         w.write_varu(self.added.len() as u32, COUNT_CHUNK);
         write_ids(w, self.added.iter().map(|&i| current.id(i as usize)));
         let zero = EntityState::default().fields();
@@ -84,7 +161,6 @@ impl Encoder {
             w.write(state.kind as u32, KIND_BITS);
             write_residuals(w, &residuals(state, &zero));
         }
-        w.padded()
     }
 
     /// The last body encoded.
@@ -150,34 +226,50 @@ fn write_ids(w: &mut BitWriter, ids: impl Iterator<Item = EntityId>) {
 /// a "changed" bit per entity (most entities change: players), or a list of the changed ones
 /// by index gap (few change: constant motion, which prediction makes free). Sizes are counted
 /// first so only the chosen form is written.
-fn write_kept(w: &mut BitWriter, kept: usize, changed: &[(u32, [i32; EntityState::FIELDS])]) {
+fn write_kept(w: &mut BitWriter, kept: usize, changed: &[(u32, u32, u32)], arena: &BitArena) {
     let bitmap_bits = kept;
     let mut list_bits = varu_bits(changed.len() as u32, COUNT_CHUNK);
     let mut previous: Option<usize> = None;
-    for (i, _) in changed {
-        list_bits += varu_bits(skip(previous, *i as usize), COUNT_CHUNK);
-        previous = Some(*i as usize);
+    for &(i, _, _) in changed {
+        list_bits += varu_bits(skip(previous, i as usize), COUNT_CHUNK);
+        previous = Some(i as usize);
     }
     let use_list = list_bits < bitmap_bits;
     w.write_bit(use_list);
     if use_list {
         w.write_varu(changed.len() as u32, COUNT_CHUNK);
         let mut previous = None;
-        for (i, r) in changed {
-            w.write_varu(skip(previous, *i as usize), COUNT_CHUNK);
-            write_residuals(w, r);
-            previous = Some(*i as usize);
+        for &(i, start, len) in changed {
+            w.write_varu(skip(previous, i as usize), COUNT_CHUNK);
+            w.append(arena, start as usize, len as usize);
+            previous = Some(i as usize);
         }
     } else {
         let mut next = changed.iter().peekable();
         for i in 0..kept {
-            let entry = next.next_if(|(c, _)| *c as usize == i);
+            let entry = next.next_if(|(c, _, _)| *c as usize == i);
             w.write_bit(entry.is_some());
-            if let Some((_, r)) = entry {
-                write_residuals(w, r);
+            if let Some(&(_, start, len)) = entry {
+                w.append(arena, start as usize, len as usize);
             }
         }
     }
+}
+
+/// Writes a kept entity's changes (mask and residuals against its prediction) into `arena`;
+/// returns where they are, with length 0 when it moved exactly as predicted.
+fn residual_bits(
+    arena: &mut BitArena,
+    base: &EntityState,
+    gap: u32,
+    current: &EntityState,
+) -> (u32, u32) {
+    let r = residuals(current, &predict(base, gap));
+    let start = arena.len();
+    if r.iter().any(|v| *v != 0) {
+        write_residuals(arena, &r);
+    }
+    (start as u32, (arena.len() - start) as u32)
 }
 
 /// Kept entities passed over between the previous listed one and `i`.
@@ -201,7 +293,7 @@ fn residuals(
 }
 
 /// Writes a change mask (grouped, see [`FIELD_GROUPS`]) and the non-zero residuals.
-fn write_residuals(w: &mut BitWriter, residuals: &[i32; EntityState::FIELDS]) {
+fn write_residuals<W: BitSink>(w: &mut W, residuals: &[i32; EntityState::FIELDS]) {
     // The whole mask is at most 3 + 4 + 4 bits: gather it and write it once.
     let (mut mask, mut n) = (0u32, 0u32);
     for group in FIELD_GROUPS {

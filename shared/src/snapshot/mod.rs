@@ -15,7 +15,7 @@ pub mod state;
 
 pub use checksum::{checksum, entity_hash};
 pub use decode::{BodyError, decode};
-pub use encode::{Encoder, Entities, encode};
+pub use encode::{Encoder, Entities, KeyedEntities, SharedResiduals, encode};
 pub use state::{EntityKind, EntityState, View};
 
 #[cfg(test)]
