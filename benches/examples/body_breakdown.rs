@@ -17,7 +17,14 @@ fn main() {
     for _ in 0..TICKS {
         scene.step_world();
         let frame = scene.record();
-        let view = View::from_sorted(frame.entities.iter().map(|e| (e.id, e.state)).collect());
+        let view = View::from_sorted(
+            frame
+                .ids
+                .iter()
+                .copied()
+                .zip(frame.states.iter().copied())
+                .collect(),
+        );
         if let Some(prev) = &previous {
             totals.add(prev, &view);
         }

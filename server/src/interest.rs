@@ -4,23 +4,28 @@
 
 use snapwire_shared::map::{MapDef, Point};
 
-use crate::snapshot_history::{Frame, FrameView};
+use snapwire_shared::sim::EntityId;
+
+use crate::snapshot_history::Frame;
 
 /// An entity already in a view stays in it until it is this far (position quanta) past the
 /// view's edge, so one hovering on the edge is not removed and re-sent in full every few ticks.
 pub const VIEW_MARGIN: i32 = 1000;
 
 /// Indices (ascending) of the entities a player at `center` sees: those inside the view
-/// rectangle, plus those within [`VIEW_MARGIN`] beyond it that were in its `previous` view.
-pub fn player_view(
+/// rectangle, plus those within [`VIEW_MARGIN`] beyond it that were in its `previous` view
+/// (ascending ids).
+pub fn player_view<P>(
     grid: &Grid,
     frame: &Frame,
     center: Point,
     width: i32,
     height: i32,
-    previous: Option<FrameView<'_>>,
+    previous: P,
     out: &mut Vec<u32>,
-) {
+) where
+    P: IntoIterator<Item = EntityId>,
+{
     let inner = Area::around(center, width, height);
     let outer = Area::around(
         center,
@@ -28,9 +33,16 @@ pub fn player_view(
         height.saturating_add(2 * VIEW_MARGIN),
     );
     grid.query(frame, outer, out);
+    // Both lists ascend by id: one merge walk answers "was it in view" for the margin.
+    let mut previous = previous.into_iter().peekable();
     out.retain(|&i| {
-        let e = &frame.entities[i as usize];
-        inner.contains(e.pos) || previous.is_some_and(|p| p.contains(e.id))
+        let i = i as usize;
+        if inner.contains(frame.positions[i]) {
+            return true;
+        }
+        let id = frame.ids[i];
+        while previous.next_if(|p| *p < id).is_some() {}
+        previous.peek() == Some(&id)
     });
 }
 
@@ -81,18 +93,18 @@ impl Grid {
         let cells = (self.cols * self.rows) as usize;
         self.starts.clear();
         self.starts.resize(cells + 1, 0);
-        for e in &frame.entities {
-            let c = self.cell_of(e.pos);
+        for &p in &frame.positions {
+            let c = self.cell_of(p);
             self.starts[c + 1] += 1;
         }
         for c in 0..cells {
             self.starts[c + 1] += self.starts[c];
         }
         self.items.clear();
-        self.items.resize(frame.entities.len(), 0);
+        self.items.resize(frame.len(), 0);
         // `starts[c]` walks forward as cell `c` fills; restored below.
-        for (i, e) in frame.entities.iter().enumerate() {
-            let c = self.cell_of(e.pos);
+        for (i, &p) in frame.positions.iter().enumerate() {
+            let c = self.cell_of(p);
             let slot = self.starts[c] as usize;
             self.items[slot] = i as u32;
             self.starts[c] += 1;
@@ -124,7 +136,7 @@ impl Grid {
             out.extend(
                 self.items[from..to]
                     .iter()
-                    .filter(|&&i| area.contains(frame.entities[i as usize].pos)),
+                    .filter(|&&i| area.contains(frame.positions[i as usize])),
             );
         }
         out.sort_unstable();
@@ -146,27 +158,18 @@ impl Grid {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use snapwire_shared::Tick;
-    use snapwire_shared::sim::EntityId;
     use snapwire_shared::snapshot::EntityState;
 
-    use crate::snapshot_history::FrameEntity;
-
     fn frame(xs: &[i32]) -> Frame {
-        let entities = xs
-            .iter()
-            .enumerate()
-            .map(|(i, &x)| FrameEntity {
-                id: EntityId(i as u32 + 1),
-                state: EntityState::default(),
-                pos: Point { x, y: 5000 },
-                hash: 0,
-            })
-            .collect();
-        Frame {
-            tick: Tick(0),
-            entities,
+        let mut f = Frame::default();
+        for (i, &x) in xs.iter().enumerate() {
+            f.push(
+                EntityId(i as u32 + 1),
+                EntityState::default(),
+                Point { x, y: 5000 },
+            );
         }
+        f
     }
 
     #[test]
@@ -177,10 +180,10 @@ mod tests {
         let grid = Grid::build(&map, &f);
         let center = Point { x: 20_000, y: 5000 };
         let mut out = Vec::new();
-        player_view(&grid, &f, center, 10_000, 10_000, None, &mut out);
+        player_view(&grid, &f, center, 10_000, 10_000, [], &mut out);
         assert_eq!(out, [0], "a newcomer must be inside the view");
-        let before = f.view(None);
-        player_view(&grid, &f, center, 10_000, 10_000, Some(before), &mut out);
+        let before = f.ids.clone();
+        player_view(&grid, &f, center, 10_000, 10_000, before, &mut out);
         assert_eq!(
             out,
             [0, 1],
@@ -204,7 +207,7 @@ mod tests {
         let mut out = Vec::new();
         grid.query(&f, area, &mut out);
         let expected: Vec<u32> = (0..200u32)
-            .filter(|&i| area.contains(f.entities[i as usize].pos))
+            .filter(|&i| area.contains(f.positions[i as usize]))
             .collect();
         assert!(!expected.is_empty());
         assert_eq!(out, expected);

@@ -64,7 +64,7 @@ impl Replicator {
         let tick = ctx.frame.tick;
         if self.tick != Some(tick) {
             self.spectator_messages.clear();
-            self.shared.begin_tick(ctx.frame.entities.len());
+            self.shared.begin_tick(ctx.frame.len());
             self.tick = Some(tick);
         }
         let baseline = baseline_for(ctx, client);
@@ -92,12 +92,29 @@ impl Replicator {
                 y: p.body.y,
             });
         if let Some(center) = center {
+            let (w, h) = (ctx.config.view_width, ctx.config.view_height);
             let previous = client
                 .sent
                 .back()
-                .and_then(|s| Some(sent_view(ctx.history.get(s.tick)?, s.all, &s.indices)));
-            let (w, h) = (ctx.config.view_width, ctx.config.view_height);
-            player_view(ctx.grid, ctx.frame, center, w, h, previous, &mut self.view);
+                .and_then(|s| Some((ctx.history.get(s.tick)?, s)));
+            match previous {
+                Some((frame, s)) if s.all => {
+                    player_view(
+                        ctx.grid,
+                        ctx.frame,
+                        center,
+                        w,
+                        h,
+                        frame.ids.iter().copied(),
+                        &mut self.view,
+                    );
+                }
+                Some((frame, s)) => {
+                    let ids = s.indices.iter().map(|&i| frame.ids[i as usize]);
+                    player_view(ctx.grid, ctx.frame, center, w, h, ids, &mut self.view);
+                }
+                None => player_view(ctx.grid, ctx.frame, center, w, h, [], &mut self.view),
+            }
         }
         let view = ctx.frame.view(center.map(|_| &self.view[..]));
 

@@ -9,41 +9,51 @@ use snapwire_shared::map::Point;
 use snapwire_shared::sim::{EntityId, World};
 use snapwire_shared::snapshot::{Entities, EntityState, KeyedEntities, entity_hash};
 
-/// One tick of the world, computed once and shared by every client's encoder.
-#[derive(Debug)]
+/// One tick of the world, computed once and shared by every client's encoder. Stored as
+/// parallel arrays: a client's view is a list of indices, and walking ids or positions alone
+/// (view diffs, interest queries) touches only those arrays.
+#[derive(Debug, Default)]
 pub struct Frame {
     pub tick: Tick,
-    /// Sorted by id.
-    pub entities: Vec<FrameEntity>,
-}
-
-#[derive(Debug, Clone, Copy)]
-pub struct FrameEntity {
-    pub id: EntityId,
-    pub state: EntityState,
-    pub pos: Point,
+    /// Ascending.
+    pub ids: Vec<EntityId>,
+    pub states: Vec<EntityState>,
+    pub positions: Vec<Point>,
     /// [`entity_hash`] of (id, state): a client's checksum is the sum over its view.
-    pub hash: u32,
+    pub hashes: Vec<u32>,
 }
 
 impl Frame {
     pub fn capture(world: &World) -> Frame {
-        let entities = world
-            .entities()
-            .map(|(id, e)| {
-                let state = e.net_state();
-                FrameEntity {
-                    id,
-                    state,
-                    pos: e.position(),
-                    hash: entity_hash(id, &state),
-                }
-            })
-            .collect();
-        Frame {
+        let n = world.len();
+        let mut f = Frame {
             tick: world.tick(),
-            entities,
+            ids: Vec::with_capacity(n),
+            states: Vec::with_capacity(n),
+            positions: Vec::with_capacity(n),
+            hashes: Vec::with_capacity(n),
+        };
+        for (id, e) in world.entities() {
+            f.push(id, e.net_state(), e.position());
         }
+        f
+    }
+
+    /// Appends an entity; ids must come in ascending order.
+    pub fn push(&mut self, id: EntityId, state: EntityState, pos: Point) {
+        debug_assert!(self.ids.last().is_none_or(|last| *last < id));
+        self.ids.push(id);
+        self.hashes.push(entity_hash(id, &state));
+        self.states.push(state);
+        self.positions.push(pos);
+    }
+
+    pub fn len(&self) -> usize {
+        self.ids.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.ids.is_empty()
     }
 
     /// The whole frame, or the entities at `indices` (ascending), as the encoder reads them.
@@ -65,50 +75,37 @@ pub struct FrameView<'a> {
 }
 
 impl FrameView<'_> {
-    fn entity(&self, i: usize) -> &FrameEntity {
+    fn index(&self, i: usize) -> usize {
         // Indices are the server's own, taken from this frame; never peer data.
-        let i = self.indices.map_or(i, |ix| ix[i] as usize);
-        &self.frame.entities[i]
-    }
-
-    /// Whether the view holds `id` (binary search: the view is in id order).
-    pub fn contains(&self, id: EntityId) -> bool {
-        let (mut lo, mut hi) = (0, self.count());
-        while lo < hi {
-            let mid = (lo + hi) / 2;
-            match self.entity(mid).id.cmp(&id) {
-                std::cmp::Ordering::Less => lo = mid + 1,
-                std::cmp::Ordering::Greater => hi = mid,
-                std::cmp::Ordering::Equal => return true,
-            }
-        }
-        false
+        self.indices.map_or(i, |ix| ix[i] as usize)
     }
 
     /// The view's checksum: the sum of its entities' hashes, computed once per tick.
     pub fn checksum(&self) -> u32 {
-        (0..self.count()).fold(0u32, |acc, i| acc.wrapping_add(self.entity(i).hash))
+        (0..self.count()).fold(0u32, |acc, i| {
+            acc.wrapping_add(self.frame.hashes[self.index(i)])
+        })
     }
 }
 
 impl KeyedEntities for FrameView<'_> {
     /// The index into the frame: one entity state this tick, whichever client's view holds it.
     fn key(&self, i: usize) -> usize {
-        self.indices.map_or(i, |ix| ix[i] as usize)
+        self.index(i)
     }
 }
 
 impl Entities for FrameView<'_> {
     fn count(&self) -> usize {
-        self.indices.map_or(self.frame.entities.len(), <[u32]>::len)
+        self.indices.map_or(self.frame.len(), <[u32]>::len)
     }
 
     fn id(&self, i: usize) -> EntityId {
-        self.entity(i).id
+        self.frame.ids[self.index(i)]
     }
 
     fn state(&self, i: usize) -> &EntityState {
-        &self.entity(i).state
+        &self.frame.states[self.index(i)]
     }
 }
 
