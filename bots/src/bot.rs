@@ -50,14 +50,15 @@ async fn play(
         .await
         .map_err(|_| "connect timed out".to_owned())?
         .map_err(|e| format!("connect failed: {e}"))?;
-    let (mut sink, mut stream) = ws.split();
+    // One stream for both directions (no split): each wake is one poll, no lock.
+    let mut ws = ws;
     let (mut session, hello) = ClientSession::new(&format!("bot{index}"), opts.spectate);
     if let Some(k) = opts.spectator_ack_every {
         session.set_spectator_ack_every(k);
     }
-    send(&mut sink, &hello, result).await?;
+    send(&mut ws, &hello, result).await?;
 
-    let welcome = tokio::time::timeout(CONNECT_TIMEOUT, stream.next())
+    let welcome = tokio::time::timeout(CONNECT_TIMEOUT, ws.next())
         .await
         .map_err(|_| "no Welcome".to_owned())?;
     match welcome {
@@ -80,11 +81,12 @@ async fn play(
     let mut walker = Walker::new(index as u64 ^ opts.seed);
     let mut sent_at: VecDeque<(u32, Instant)> = VecDeque::new();
     let mut origin = None;
-    let end = tokio::time::Instant::from_std(deadline);
+    let end = tokio::time::sleep_until(tokio::time::Instant::from_std(deadline));
+    tokio::pin!(end);
 
     let outcome = loop {
         tokio::select! {
-            frame = stream.next() => {
+            frame = ws.next() => {
                 let bytes = match frame {
                     Some(Ok(Message::Binary(b))) => b,
                     Some(Ok(Message::Close(frame))) => {
@@ -115,7 +117,7 @@ async fn play(
                         if !opts.acks.should_ack(tick.0, started.elapsed()) {
                             session.withhold_ack();
                         } else if let Some(ack) = session.take_ack() {
-                            send(&mut sink, &ack, result).await?;
+                            send(&mut ws, &ack, result).await?;
                         }
                     }
                     Ok(_) => {}
@@ -136,10 +138,10 @@ async fn play(
                         }
                     }
                     result.inputs_sent += 1;
-                    send(&mut sink, &msg, result).await?;
+                    send(&mut ws, &msg, result).await?;
                 }
             }
-            _ = tokio::time::sleep_until(end) => break Ok(()),
+            _ = &mut end => break Ok(()),
         }
     };
     result.active_s = started.elapsed().as_secs_f64();
@@ -151,7 +153,7 @@ async fn play(
         result.prediction_checks = p.checked;
         result.mispredictions = p.mispredictions;
     }
-    let _ = sink.send(Message::Close(None)).await;
+    let _ = ws.send(Message::Close(None)).await;
     outcome
 }
 
@@ -165,8 +167,8 @@ fn ws_config() -> WebSocketConfig {
         .max_write_buffer_size(64 * 1024)
 }
 
-/// Bytes a bot reads from its socket at once.
-const READ_BUFFER: usize = 4 * 1024;
+/// Bytes a bot reads from its socket at once: a few snapshots of a crowded view.
+const READ_BUFFER: usize = 2 * 1024;
 
 async fn send<S>(sink: &mut S, msg: &ClientMsg, result: &mut BotResult) -> Result<(), String>
 where

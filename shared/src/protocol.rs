@@ -93,7 +93,9 @@ pub struct SnapshotMsg {
     pub checksum: u32,
     /// Names of the players this snapshot adds to the client's view (relative to `baseline`).
     pub names: Vec<PlayerName>,
-    /// Bit-packed entity changes; see [`crate::snapshot::decode`].
+    /// Bit-packed entity changes; see [`crate::snapshot::decode`]. Bytes, not a sequence of
+    /// `u8`s, to serde: the same wire form, decoded in one copy.
+    #[serde(with = "serde_bytes")]
     pub body: Vec<u8>,
 }
 
@@ -122,6 +124,7 @@ pub struct SnapshotRef<'a> {
     #[serde(with = "fixed_u32")]
     pub checksum: u32,
     pub names: &'a [PlayerNameRef<'a>],
+    #[serde(with = "serde_bytes")]
     pub body: &'a [u8],
 }
 

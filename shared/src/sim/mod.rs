@@ -3,11 +3,13 @@
 //! - [`rules`]: constants and their per-tick form.
 //! - [`input`]: wire input parsed into quantized [`PlayerInput`].
 //! - [`movement`]: one player step (what clients predict).
+//! - [`wall_grid`]: walls by cell, for projectile checks.
 //! - [`world`]: the [`World`] value: players, projectiles, drifters, stepped once per tick.
 
 pub mod input;
 pub mod movement;
 pub mod rules;
+pub mod wall_grid;
 pub mod world;
 
 pub use input::{InputError, PlayerInput};

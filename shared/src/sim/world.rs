@@ -8,6 +8,7 @@ use crate::quantize::{POS_SCALE, angle_direction};
 use crate::sim::input::PlayerInput;
 use crate::sim::movement::{self, Body};
 use crate::sim::rules::{MAX_HEALTH, PLAYER_RADIUS, PROJECTILE_DAMAGE, PROJECTILE_RADIUS, Rules};
+use crate::sim::wall_grid::WallGrid;
 use crate::snapshot::{EntityKind, EntityState};
 use crate::tick::Tick;
 
@@ -60,6 +61,8 @@ pub struct World {
     tick: Tick,
     rules: Rules,
     map: Arc<MapDef>,
+    /// The map's walls by cell, for projectiles.
+    walls: Arc<WallGrid>,
     entities: BTreeMap<EntityId, Entity>,
     next_id: u32,
 }
@@ -69,6 +72,7 @@ impl World {
         World {
             tick,
             rules,
+            walls: Arc::new(WallGrid::new(&map, PROJECTILE_RADIUS)),
             map,
             entities: BTreeMap::new(),
             next_id: 1,
@@ -205,11 +209,7 @@ impl World {
             p.y = p.y.saturating_add(p.vy);
             p.ttl = p.ttl.saturating_sub(1);
             let at = Point { x: p.x, y: p.y };
-            let r2 = i64::from(PROJECTILE_RADIUS).pow(2);
-            if p.ttl == 0
-                || !self.map.contains(at)
-                || self.map.walls.iter().any(|w| w.distance_sq(at) < r2)
-            {
+            if p.ttl == 0 || !self.map.contains(at) || self.walls.near_wall(&self.map, at) {
                 spent.push(*id);
             }
         }

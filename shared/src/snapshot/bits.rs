@@ -178,16 +178,17 @@ impl<'a> BitReader<'a> {
 
     pub fn read(&mut self, n: u32) -> Result<u32, BitsError> {
         debug_assert!(n <= 32);
-        let (mut value, mut got) = (0u64, 0u32);
-        while got < n {
-            let byte = *self.bytes.get(self.pos / 8).ok_or(BitsError::Eof)?;
-            let offset = (self.pos % 8) as u32;
-            let take = (8 - offset).min(n - got);
-            let bits = (u64::from(byte) >> offset) & ((1u64 << take) - 1);
-            value |= bits << got;
-            got += take;
-            self.pos += take as usize;
+        if self.pos + n as usize > self.bytes.len() * 8 {
+            return Err(BitsError::Eof);
         }
+        // At most 7 + 32 bits are needed: load up to 8 bytes at once.
+        let first = self.pos / 8;
+        let tail = self.bytes.get(first..).ok_or(BitsError::Eof)?;
+        let mut word = [0u8; 8];
+        let take = tail.len().min(8);
+        word[..take].copy_from_slice(&tail[..take]);
+        let value = (u64::from_le_bytes(word) >> (self.pos % 8)) & ((1u64 << n) - 1);
+        self.pos += n as usize;
         Ok(value as u32)
     }
 

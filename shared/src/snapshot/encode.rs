@@ -46,19 +46,63 @@ pub trait KeyedEntities: Entities {
 /// per tick in the same way). Call [`SharedResiduals::begin_tick`] before each tick.
 #[derive(Debug, Default)]
 pub struct SharedResiduals {
-    /// Per key: the gap its bits are for (`u32::MAX`: none yet), and where they are.
-    slots: Vec<(u32, u32, u32)>,
+    /// Per key, up to [`GAPS_PER_ENTITY`] gaps with where their bits are.
+    slots: Vec<[Slot; GAPS_PER_ENTITY]>,
     arena: BitArena,
 }
 
+/// Baseline ages remembered per entity and tick. Clients that acknowledge every snapshot have
+/// baselines one or two ticks old (their acknowledgement rides on an input sent at any phase of
+/// the tick); a few more cover clients a few ticks behind.
+const GAPS_PER_ENTITY: usize = 4;
+
+/// One gap's bits: `gap` (`NO_GAP`: unused), start and length in the arena.
+#[derive(Debug, Clone, Copy)]
+struct Slot {
+    gap: u32,
+    start: u32,
+    len: u32,
+}
+
 const NO_GAP: u32 = u32::MAX;
+
+const EMPTY: Slot = Slot {
+    gap: NO_GAP,
+    start: 0,
+    len: 0,
+};
 
 impl SharedResiduals {
     /// Forgets the last tick's bits; `keys` is the number of entities in the new frame.
     pub fn begin_tick(&mut self, keys: usize) {
         self.slots.clear();
-        self.slots.resize(keys, (NO_GAP, 0, 0));
+        self.slots.resize(keys, [EMPTY; GAPS_PER_ENTITY]);
         self.arena.clear();
+    }
+
+    /// Where the bits of entity `key` at `gap` are, computing them on first use.
+    fn bits(
+        &mut self,
+        key: usize,
+        gap: u32,
+        base: &EntityState,
+        current: &EntityState,
+    ) -> (u32, u32) {
+        let Some(slots) = self.slots.get_mut(key) else {
+            return residual_bits(&mut self.arena, base, gap, current);
+        };
+        for slot in slots.iter_mut() {
+            if slot.gap == gap {
+                return (slot.start, slot.len);
+            }
+            if slot.gap == NO_GAP {
+                let (start, len) = residual_bits(&mut self.arena, base, gap, current);
+                *slot = Slot { gap, start, len };
+                return (start, len);
+            }
+        }
+        // Every slot holds another gap: still shared within this body, not remembered.
+        residual_bits(&mut self.arena, base, gap, current)
     }
 }
 
@@ -124,21 +168,8 @@ impl Encoder {
         self.diff(baseline, current);
         self.changed.clear();
         for (k, &(b, c)) in self.kept.iter().enumerate() {
-            let key = current.key(c as usize);
-            let (start, len) = match shared.slots.get(key) {
-                Some(&(g, start, len)) if g == gap => (start, len),
-                slot => {
-                    let base = baseline.state(b as usize);
-                    let bits =
-                        residual_bits(&mut shared.arena, base, gap, current.state(c as usize));
-                    // The first gap asked for an entity keeps the slot; other gaps still share
-                    // the arena for this body.
-                    if matches!(slot, Some(&(NO_GAP, _, _))) {
-                        shared.slots[key] = (gap, bits.0, bits.1);
-                    }
-                    bits
-                }
-            };
+            let (base, cur) = (baseline.state(b as usize), current.state(c as usize));
+            let (start, len) = shared.bits(current.key(c as usize), gap, base, cur);
             if len > 0 {
                 self.changed.push((k as u32, start, len));
             }
