@@ -16,6 +16,13 @@ use snapwire_shared::map::MapDef;
 use snapwire_shared::quantize::angle_from_radians;
 use snapwire_shared::sim::{EntityId, PlayerInput, Rules, World};
 
+/// The field map for crowds (`assets/maps/field.json`).
+pub fn field_map() -> MapDef {
+    // The file is checked by a unit test in `shared`.
+    MapDef::from_json(include_str!("../../assets/maps/field.json"))
+        .unwrap_or_else(|e| unreachable!("field.json: {e}"))
+}
+
 /// A world, its history, and clients that acknowledge every snapshot.
 #[derive(Debug)]
 pub struct Scene {
@@ -41,7 +48,12 @@ impl Scene {
 
     /// `players` player clients moving at random and firing.
     pub fn play(players: usize, full: bool) -> Scene {
-        let mut world = World::new(Arc::new(MapDef::arena()), Rules::for_tick_rate(60), Tick(0));
+        Scene::play_on(MapDef::arena(), players, full)
+    }
+
+    /// `players` player clients on `map`.
+    pub fn play_on(map: MapDef, players: usize, full: bool) -> Scene {
+        let mut world = World::new(Arc::new(map), Rules::for_tick_rate(60), Tick(0));
         let clients = (0..players)
             .map(|i| client(i as u64, Some(world.spawn_player(format!("p{i}")))))
             .collect();
@@ -50,6 +62,7 @@ impl Scene {
 
     fn new(world: World, clients: Vec<ClientState>, full: bool) -> Scene {
         let mut config = Config::new(60);
+        config.map = (**world.map()).clone();
         config.full_snapshots = full;
         let history = SnapshotHistory::new(config.history);
         let walkers = vec![(127, 0, 0.0, false); clients.len()];

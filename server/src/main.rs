@@ -43,6 +43,17 @@ struct Args {
     /// Directory of the browser client served at `/` (`cargo xtask serve` builds it).
     #[arg(long, default_value = "assets")]
     assets: PathBuf,
+    /// Scheduling priority of the socket threads: `low` (nice 19) lets the tick thread run
+    /// first whenever both want the CPU, so a full core delays snapshots (slow clients skip
+    /// stale ones) instead of the simulation; `normal` shares the CPU evenly.
+    #[arg(long, value_enum, default_value_t = IoPriority::Low)]
+    io_priority: IoPriority,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum IoPriority {
+    Low,
+    Normal,
 }
 
 fn parse_view(s: &str) -> Result<(f64, f64), String> {
@@ -58,14 +69,30 @@ fn parse_view(s: &str) -> Result<(f64, f64), String> {
     Ok((w, h))
 }
 
-#[tokio::main]
-async fn main() -> anyhow::Result<()> {
+fn main() -> anyhow::Result<()> {
     tracing_subscriber::fmt()
         .with_env_filter(
             EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
         )
         .init();
     let args = Args::parse();
+    let mut runtime = tokio::runtime::Builder::new_multi_thread();
+    runtime.enable_all();
+    if args.io_priority == IoPriority::Low {
+        // Worker threads only: the tick thread is started from the main thread and keeps its
+        // priority. Lowering one's own priority needs no privilege.
+        runtime.on_thread_start(|| {
+            if let Err(e) =
+                thread_priority::set_current_thread_priority(thread_priority::ThreadPriority::Min)
+            {
+                tracing::warn!("could not lower a socket thread's priority: {e:?}");
+            }
+        });
+    }
+    runtime.build()?.block_on(serve(args))
+}
+
+async fn serve(args: Args) -> anyhow::Result<()> {
     let mut config = Config::new(args.tick_rate);
     if let Some(path) = &args.map {
         let json = std::fs::read_to_string(path)
