@@ -33,7 +33,11 @@ fn main() {
         v.sort_by(f64::total_cmp);
         v[v.len() / 2]
     };
-    let views: usize = scene.clients.iter().map(|c| c.sent.back().map_or(0, |s| s.indices.len())).sum();
+    let views: usize = scene
+        .clients
+        .iter()
+        .map(|c| c.sent.back().map_or(0, |s| s.indices.len()))
+        .sum();
     println!(
         "{players} players: entities {}, mean view {:.1}, mean message {:.1} B; median ms: step {:.3}, record {:.3}, build {:.3} ({:.2} us per client)",
         scene.world.len(),

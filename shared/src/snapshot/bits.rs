@@ -200,13 +200,14 @@ impl<'a> BitReader<'a> {
         let mut value = 0u64;
         let mut shift = 0;
         loop {
-            let low = u64::from(self.read(chunk)?);
-            value |= low << shift;
+            // A group and its "more" bit in one read.
+            let group = u64::from(self.read(chunk + 1)?);
+            value |= (group & ((1 << chunk) - 1)) << shift;
             shift += chunk;
             if value > u64::from(u32::MAX) {
                 return Err(BitsError::Overlong);
             }
-            if !self.read_bit()? {
+            if group >> chunk == 0 {
                 return Ok(value as u32);
             }
             if shift >= 32 {

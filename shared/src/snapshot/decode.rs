@@ -150,8 +150,9 @@ fn read_fields(
             mask[group.start] = true;
             continue;
         }
-        for k in group {
-            mask[k] = r.read_bit()?;
+        let bits = r.read(group.len() as u32)?;
+        for (n, k) in group.enumerate() {
+            mask[k] = bits >> n & 1 == 1;
         }
     }
     let mut fields = *predicted;
