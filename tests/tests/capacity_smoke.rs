@@ -1,0 +1,75 @@
+//! A short version of `benches/capacity.sh`: 200 player bots on the field map for a few
+//! seconds, the load tool's report with the server's own figures read from `/metrics`, its
+//! assertions and its timeline. The full runs (1,500 and more clients, pinned cores) are the
+//! script's; this proves the pieces work together on every test run.
+
+mod support;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use snapwire_bots::assertion::Assertion;
+use snapwire_bots::{BotOptions, Live, run_bots};
+use snapwire_server::Config;
+use snapwire_shared::map::MapDef;
+use support::TestServer;
+
+const BOTS: usize = 200;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_hundred_bots_on_the_field_with_metrics_and_assertions() {
+    let mut config = Config::new(60);
+    config.map = MapDef::from_json(include_str!("../../assets/maps/field.json")).expect("field");
+    config.max_clients = BOTS + 8;
+    let server = TestServer::start(config).await;
+
+    let mut opts = BotOptions::new(server.url(), BOTS, Duration::from_secs(4));
+    opts.ramp = Duration::from_secs(1);
+    let run = run_bots(opts, Arc::new(Live::default())).await;
+    let mut report = run.report;
+    assert!(report.pass, "{report:#?}");
+    assert_eq!(report.bots_connected, BOTS);
+    assert_eq!(report.mispredictions, 0, "{report:#?}");
+    // Read from the server's /metrics over the run.
+    let p99 = report.server_tick_p99_ms.expect("server tick p99 from /metrics");
+    assert!(p99 > 0.0, "{report:#?}");
+    assert!(report.server_overruns.is_some());
+    assert!(
+        run.timeline.len() >= 3,
+        "one sample a second: {:?}",
+        run.timeline
+    );
+    assert!(run.timeline.iter().any(|s| s.connected as usize == BOTS));
+
+    // Assertions decide the verdict: a generous one passes, an impossible one fails the run.
+    let generous: Assertion = "snapshots_per_bot_per_s>=20".parse().expect("valid");
+    let impossible: Assertion = "tick_p99_ms<0".parse().expect("valid");
+    report.apply(std::slice::from_ref(&generous));
+    assert!(report.pass, "{:?}", report.assertions);
+    report.apply(&[generous, impossible]);
+    assert!(!report.pass);
+    assert_eq!(report.assertions.iter().filter(|c| !c.pass).count(), 1);
+
+    // /metrics speaks Prometheus text and counts what happened.
+    let text = reqwest::get(format!("http://{}/metrics", server.addr))
+        .await
+        .expect("GET /metrics")
+        .text()
+        .await
+        .expect("body");
+    for series in [
+        "snapwire_ticks_total",
+        "snapwire_tick_duration_seconds_bucket",
+        "snapwire_inputs_applied_total",
+        "snapwire_snapshot_bytes_bucket",
+        "snapwire_frames_in_total",
+        "snapwire_bytes_out_total",
+        "snapwire_snapshots_delta_total",
+        "snapwire_outbox_skipped_total",
+    ] {
+        assert!(text.contains(series), "{series} missing from:\n{text}");
+    }
+    assert!(server.stats.inputs_applied.get() > (BOTS * 60) as u64);
+    assert!(server.stats.snapshots_delta.get() > server.stats.snapshots_full.get());
+    server.stop().await;
+}
