@@ -4,17 +4,19 @@
 # (benches/src/bin/snapwire-floor.rs) writes the same frames to the same number of loopback
 # sockets at the same rate, in the same run, so the server's cost is also quoted as a ratio.
 #
-#   benches/capacity.sh                 # every scenario (about 5 minutes)
+#   benches/capacity.sh                 # every scenario, three runs each (about 15 minutes)
 #   benches/capacity.sh spectators1000  # some of them
 #
-# Environment: SERVER_CORE (0), BOTS_CORE (1), RUN_SECONDS (20: measured seconds per scenario),
-# OUT (target/capacity: JSON reports, HTML charts, table.md).
+# Environment: SERVER_CORE (0), BOTS_CORE (1), RUN_SECONDS (20: measured seconds per run),
+# REPEAT (3 runs per scenario; the table shows medians), SERVER_ARGS (extra server flags),
+# OUT (target/capacity: JSON reports, HTML charts, rows.jsonl, table.md).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 SERVER_CORE=${SERVER_CORE:-0}
 BOTS_CORE=${BOTS_CORE:-1}
 RUN_SECONDS=${RUN_SECONDS:-20}
+REPEAT=${REPEAT:-3}
 OUT=${OUT:-target/capacity}
 PORT=${PORT:-18470}
 FIELD=assets/maps/field.json
@@ -35,7 +37,7 @@ SCENARIOS=(
 
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 rss_kib() { awk '/^VmRSS/ {print $2}' "/proc/$1/status"; }
-field() { python3 -c "import json,sys; v=json.load(open(sys.argv[1])).get(sys.argv[2]); print('nan' if v is None else v)" "$1" "$2"; }
+field() { python3 -c "import json,sys; v=json.load(open(sys.argv[1])).get(sys.argv[2]); print('nan' if v is None else v)" "$1" "$2" 2>/dev/null || echo nan; }
 
 run_one() {
   local name=$1 clients=$2 rate=$3 map=$4 scene=$5 mode=$6 ramp=$7
@@ -48,7 +50,8 @@ run_one() {
   local inbound_every=1
   if [ "$mode" = spectate ]; then bot_args=(--spectate); inbound_every=4; fi
 
-  RUST_LOG=warn taskset -c "$SERVER_CORE" "$T/snapwire-server" --bind "127.0.0.1:$PORT" \
+  # shellcheck disable=SC2086 # SERVER_ARGS is a list of flags
+  RUST_LOG=warn taskset -c "$SERVER_CORE" "$T/snapwire-server" --bind "127.0.0.1:$PORT" ${SERVER_ARGS:-} \
     --tick-rate "$rate" --max-clients $((clients + 64)) --scene "$scene" "${map_args[@]}" \
     --assets target/no-assets >"$OUT/$name.server.log" 2>&1 &
   local server=$!
@@ -85,43 +88,20 @@ run_one() {
     --clients "$clients" --tick-rate "$rate" --inbound-every "$inbound_every" --seconds 9 || true
   wait "$floor" || true
 
-  python3 - "$name" "$clients" "$rate" "$map" "$scene" "$mode" "$c0" "$c1" "$t0" "$t1" \
-    "$rss0" "$rss1" "$OUT/$name.json" "$OUT/$name.floor.json" "$verdict" <<'EOF' | tee -a "$OUT/table.md"
-import json, sys
-(name, clients, rate, map_, scene, mode, c0, c1, t0, t1, rss0, rss1, report, floor, verdict) = sys.argv[1:]
-clients, rate = int(clients), int(rate)
-cpu = (float(c1) - float(c0)) / 100.0
-wall = float(t1) - float(t0)
-us = cpu / wall / (clients * rate) * 1e6
-r = json.load(open(report))
-try:
-    fl = json.load(open(floor))["us_per_client_tick"]
-except Exception:
-    fl = float("nan")
-def f(v, d=1):
-    return "-" if v is None else f"{v:.{d}f}"
-rss = (int(rss1) - int(rss0)) / clients
-print(f"| {name} | {clients} {mode} | {rate} | {map_.split('/')[-1]} {scene} | {us:.2f} | {fl:.2f} | {us / fl:.2f}x "
-      f"| {f(r.get('server_tick_p50_ms'), 2)} / {f(r.get('server_tick_p99_ms'), 2)} | {f(r.get('server_overruns'), 0)} "
-      f"| {r['snapshots_per_bot_per_s']:.2f} | {r['kbps_per_bot']:.1f} | {r['input_to_ack_ms']['p99']:.1f} "
-      f"| {rss:.1f} | {r['errors']} / {r['desyncs']} | {verdict} |")
-EOF
+  python3 benches/capacity_table.py row "$name" "$clients" "$rate" "$map" "$scene" "$mode" \
+    "$c0" "$c1" "$t0" "$t1" "$rss0" "$rss1" "$OUT/$name.json" "$OUT/$name.floor.json" "$verdict" \
+    | tee -a "$OUT/rows.jsonl"
   PORT=$((PORT + 2))
 }
 
-{
-  echo "capacity run $(date -u +%Y-%m-%dT%H:%MZ), $(nproc) cores, server on core $SERVER_CORE, bots on core $BOTS_CORE, $RUN_SECONDS s measured"
-  echo
-  echo "| scenario | clients | Hz | map | server us per client-tick | floor us | ratio | tick p50 / p99 ms | overruns | snapshots/bot/s | kbps/bot | input-to-ack p99 ms | RSS KiB/client | errors / desyncs | asserts |"
-  echo "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"
-} >"$OUT/table.md"
-
+rm -f "$OUT/rows.jsonl"
 wanted=("$@")
 for s in "${SCENARIOS[@]}"; do
   read -r -a parts <<<"$s"
   if [ ${#wanted[@]} -eq 0 ] || printf '%s\n' "${wanted[@]}" | grep -qx "${parts[0]}"; then
-    run_one "${parts[@]}"
+    for _ in $(seq "$REPEAT"); do run_one "${parts[@]}"; done
   fi
 done
 echo
-cat "$OUT/table.md"
+python3 benches/capacity_table.py table "$OUT/rows.jsonl" "$REPEAT" "$RUN_SECONDS" \
+  "$SERVER_CORE" "$BOTS_CORE" | tee "$OUT/table.md"

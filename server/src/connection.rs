@@ -10,7 +10,7 @@ use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use axum::extract::ws::{CloseFrame, Message, WebSocket};
-use futures_util::{SinkExt, StreamExt};
+use futures_util::{FutureExt, SinkExt, StreamExt};
 use snapwire_shared::codec::{self, DecodeError};
 use snapwire_shared::protocol::{ClientMsg, InputMsg, MAX_NAME_BYTES};
 use snapwire_shared::sim::PlayerInput;
@@ -76,8 +76,7 @@ pub async fn serve(mut ws: WebSocket, client: ClientId, ctx: ConnectionContext) 
                 OutItem::Frame(bytes) => {
                     ctx.stats.frames_out.inc();
                     ctx.stats.bytes_out.inc_by(bytes.len() as u64);
-                    let sent = tokio::time::timeout(SEND_TIMEOUT, ws.send(Message::Binary(bytes))).await;
-                    if !matches!(sent, Ok(Ok(()))) {
+                    if send_frame(&mut ws, bytes).await.is_err() {
                         debug!(client, "send failed or timed out; dropping connection");
                         break Stopped::Gone;
                     }
@@ -99,6 +98,31 @@ pub async fn serve(mut ws: WebSocket, client: ClientId, ctx: ConnectionContext) 
     match reason {
         Stopped::Close(reason) => close(&mut ws, client, reason, &ctx.stats).await,
         Stopped::Gone => outbox.close(None),
+    }
+}
+
+/// Sends one frame; fails when the socket errs or the peer has not taken it within
+/// [`SEND_TIMEOUT`]. The buffer is handed to the socket at once (a small frame nearly always
+/// fits), so the timer is only set up for a send that has to wait.
+async fn send_frame(ws: &mut WebSocket, bytes: axum::body::Bytes) -> Result<(), ()> {
+    // The writer flushes every frame before taking the next, so the sink is always ready and
+    // `feed` hands the frame to tungstenite in its first poll, whatever happens after.
+    match ws.feed(Message::Binary(bytes)).now_or_never() {
+        Some(Ok(())) => {}
+        Some(Err(_)) => return Err(()),
+        None => {
+            tokio::time::timeout(SEND_TIMEOUT, ws.flush())
+                .await
+                .map_err(|_| ())?
+                .map_err(|_| ())?;
+        }
+    }
+    match ws.flush().now_or_never() {
+        Some(r) => r.map_err(|_| ()),
+        None => tokio::time::timeout(SEND_TIMEOUT, ws.flush())
+            .await
+            .map_err(|_| ())?
+            .map_err(|_| ()),
     }
 }
 

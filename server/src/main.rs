@@ -48,6 +48,11 @@ struct Args {
     /// stale ones) instead of the simulation; `normal` shares the CPU evenly.
     #[arg(long, value_enum, default_value_t = IoPriority::Low)]
     io_priority: IoPriority,
+    /// Socket threads (tokio workers); 0 (the default) uses one per core this process may run
+    /// on. With 1 every socket is served from one thread, which costs least per client when the
+    /// server has one core.
+    #[arg(long, default_value_t = 0)]
+    io_threads: usize,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -76,7 +81,15 @@ fn main() -> anyhow::Result<()> {
         )
         .init();
     let args = Args::parse();
-    let mut runtime = tokio::runtime::Builder::new_multi_thread();
+    let mut runtime = if args.io_threads == 1 {
+        tokio::runtime::Builder::new_current_thread()
+    } else {
+        let mut b = tokio::runtime::Builder::new_multi_thread();
+        if args.io_threads > 1 {
+            b.worker_threads(args.io_threads);
+        }
+        b
+    };
     runtime.enable_all();
     if args.io_priority == IoPriority::Low {
         // Worker threads only: the tick thread is started from the main thread and keeps its

@@ -31,7 +31,9 @@ async fn two_hundred_bots_on_the_field_with_metrics_and_assertions() {
     assert_eq!(report.bots_connected, BOTS);
     assert_eq!(report.mispredictions, 0, "{report:#?}");
     // Read from the server's /metrics over the run.
-    let p99 = report.server_tick_p99_ms.expect("server tick p99 from /metrics");
+    let p99 = report
+        .server_tick_p99_ms
+        .expect("server tick p99 from /metrics");
     assert!(p99 > 0.0, "{report:#?}");
     assert!(report.server_overruns.is_some());
     assert!(
