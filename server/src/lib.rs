@@ -10,8 +10,9 @@
 //! 1. drain ingress, 2. apply inputs, 3. step simulation, 4. record snapshot,
 //! 5. build each client's message, 6. hand to outboxes.
 //!
-//! Other modules: [`config`] (settings), [`http`] (routes: `/ws`, `/healthz`), [`clients`]
-//! (the tick loop's per-client state), [`stats`] (counters).
+//! Other modules: [`config`] (settings), [`http`] (routes: `/ws`, `/healthz`, `/metrics`,
+//! `/players`), [`clients`] (the tick loop's per-client state), [`stats`] (every counter),
+//! [`priority`] (socket threads below the tick thread).
 //!
 //! [`run`] is the whole server: `main.rs` parses flags and calls it, tests call it on
 //! `127.0.0.1:0`.
@@ -23,6 +24,7 @@ pub mod http;
 pub mod ingress;
 pub mod interest;
 pub mod outbox;
+pub mod priority;
 pub mod replication;
 pub mod snapshot_history;
 pub mod stats;

@@ -43,22 +43,17 @@ struct Args {
     /// Directory of the browser client served at `/` (`cargo xtask serve` builds it).
     #[arg(long, default_value = "assets")]
     assets: PathBuf,
-    /// Scheduling priority of the socket threads: `low` (nice 19) lets the tick thread run
-    /// first whenever both want the CPU, so a full core delays snapshots (slow clients skip
-    /// stale ones) instead of the simulation; `normal` shares the CPU evenly.
-    #[arg(long, value_enum, default_value_t = IoPriority::Low)]
-    io_priority: IoPriority,
+    /// Niceness of the socket threads (0-19; 0 = the same priority as the tick thread). Higher
+    /// lets the tick thread run first when both want the CPU, so a busy core delays snapshots
+    /// (slow readers skip stale ones) rather than ticks; too high starves the sockets when the
+    /// tick alone nearly fills the core.
+    #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u8).range(0..=19))]
+    io_nice: u8,
     /// Socket threads (tokio workers); 0 (the default) uses one per core this process may run
     /// on. With 1 every socket is served from one thread, which costs least per client when the
     /// server has one core.
     #[arg(long, default_value_t = 0)]
     io_threads: usize,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-enum IoPriority {
-    Low,
-    Normal,
 }
 
 fn parse_view(s: &str) -> Result<(f64, f64), String> {
@@ -91,14 +86,13 @@ fn main() -> anyhow::Result<()> {
         b
     };
     runtime.enable_all();
-    if args.io_priority == IoPriority::Low {
+    if args.io_nice > 0 {
         // Worker threads only: the tick thread is started from the main thread and keeps its
         // priority. Lowering one's own priority needs no privilege.
-        runtime.on_thread_start(|| {
-            if let Err(e) =
-                thread_priority::set_current_thread_priority(thread_priority::ThreadPriority::Min)
-            {
-                tracing::warn!("could not lower a socket thread's priority: {e:?}");
+        let nice = args.io_nice;
+        runtime.on_thread_start(move || {
+            if let Err(e) = snapwire_server::priority::lower_current_thread(nice) {
+                tracing::warn!("could not lower a socket thread's priority: {e}");
             }
         });
     }

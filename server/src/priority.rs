@@ -1,0 +1,54 @@
+//! Thread priorities: the socket threads may run below the tick thread (`--io-nice`).
+
+/// Sets the calling thread's niceness to `nice` (0-19; lower priority than the default 0).
+/// Only Linux threads have a niceness of their own; elsewhere this does nothing.
+pub fn lower_current_thread(nice: u8) -> Result<(), String> {
+    if !cfg!(target_os = "linux") || nice == 0 {
+        return Ok(());
+    }
+    let value = crossplatform_for_nice(nice.min(19))?;
+    thread_priority::set_current_thread_priority(thread_priority::ThreadPriority::Crossplatform(
+        value,
+    ))
+    .map_err(|e| format!("{e:?}"))
+}
+
+/// `thread_priority` takes a 0-99 "crossplatform" priority and maps it onto niceness -20..19
+/// linearly (higher is more urgent): pick the value that lands on `nice`.
+fn crossplatform_for_nice(nice: u8) -> Result<thread_priority::ThreadPriorityValue, String> {
+    let maps_to = |p: u8| (39.0f32 * (1.0 - f32::from(p) / 99.0)) as i8 - 20;
+    let p = (0..=99u8)
+        .find(|&p| maps_to(p) == nice as i8)
+        .ok_or_else(|| format!("no priority maps to nice {nice}"))?;
+    thread_priority::ThreadPriorityValue::try_from(p)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The calling thread's niceness, from /proc (field 19 of its stat line).
+    fn current_nice() -> Option<i32> {
+        let stat = std::fs::read_to_string("/proc/thread-self/stat").ok()?;
+        let fields: Vec<&str> = stat.rsplit_once(')')?.1.split_whitespace().collect();
+        fields.get(16)?.parse().ok()
+    }
+
+    #[test]
+    fn a_thread_lowers_its_own_priority_to_the_asked_niceness() {
+        // Under an already-niced test runner, going to 5 would be raising priority.
+        if !cfg!(target_os = "linux") || current_nice() != Some(0) {
+            return;
+        }
+        for nice in [5u8, 10, 19] {
+            let got = std::thread::spawn(move || {
+                lower_current_thread(nice).expect("lowering needs no privilege");
+                current_nice()
+            })
+            .join()
+            .expect("thread");
+            assert_eq!(got, Some(i32::from(nice)));
+        }
+        assert_eq!(current_nice(), Some(0), "other threads keep theirs");
+    }
+}
