@@ -131,26 +131,7 @@ fn serve(a: &Args) -> anyhow::Result<()> {
             }
         }
         next += period;
-        loop {
-            let now = Instant::now();
-            if now >= next {
-                break;
-            }
-            poll.poll(&mut events, Some(next - now))?;
-            for ev in events.iter() {
-                let Some(s) = conns.get_mut(ev.token().0) else {
-                    continue;
-                };
-                loop {
-                    match s.read(&mut buf) {
-                        Ok(0) => break,
-                        Ok(_) => reads += 1,
-                        Err(e) if e.kind() == ErrorKind::WouldBlock => break,
-                        Err(e) => return Err(e.into()),
-                    }
-                }
-            }
-        }
+        reads += read_until(&mut poll, &mut events, &mut conns, &mut buf, next)?;
     }
     let cpu = cpu_seconds()? - cpu0;
     let wall = t0.elapsed().as_secs_f64();
@@ -200,28 +181,42 @@ fn peer(a: &Args) -> anyhow::Result<()> {
         }
         tick += 1;
         next += period;
-        loop {
-            let now = Instant::now();
-            if now >= next {
-                break;
-            }
-            poll.poll(&mut events, Some(next - now))?;
-            for ev in events.iter() {
-                let Some(s) = conns.get_mut(ev.token().0) else {
-                    continue;
-                };
-                loop {
-                    match s.read(&mut buf) {
-                        Ok(0) => break,
-                        Ok(_) => {}
-                        Err(e) if e.kind() == ErrorKind::WouldBlock => break,
-                        Err(_) => break,
-                    }
+        if read_until(&mut poll, &mut events, &mut conns, &mut buf, next).is_err() {
+            return Ok(());
+        }
+    }
+    Ok(())
+}
+
+/// Reads whatever arrives on `conns` until `deadline`; returns how many reads returned data.
+fn read_until(
+    poll: &mut Poll,
+    events: &mut Events,
+    conns: &mut [TcpStream],
+    buf: &mut [u8],
+    deadline: Instant,
+) -> anyhow::Result<u64> {
+    let mut reads = 0;
+    loop {
+        let now = Instant::now();
+        if now >= deadline {
+            return Ok(reads);
+        }
+        poll.poll(events, Some(deadline - now))?;
+        for ev in events.iter() {
+            let Some(s) = conns.get_mut(ev.token().0) else {
+                continue;
+            };
+            loop {
+                match s.read(buf) {
+                    Ok(0) => break,
+                    Ok(_) => reads += 1,
+                    Err(e) if e.kind() == ErrorKind::WouldBlock => break,
+                    Err(e) => return Err(e.into()),
                 }
             }
         }
     }
-    Ok(())
 }
 
 /// This process's user + system CPU time, from /proc (Linux).
