@@ -12,7 +12,8 @@
 //!
 //! Other modules: [`config`] (settings), [`http`] (routes: `/ws`, `/healthz`, `/metrics`,
 //! `/players`), [`clients`] (the tick loop's per-client state), [`stats`] (every counter),
-//! [`priority`] (socket threads below the tick thread).
+//! [`priority`] (socket threads below the tick thread), [`send_rate`] (load shedding: fewer
+//! snapshots per client when the sockets fall behind).
 //!
 //! [`run`] is the whole server: `main.rs` parses flags and calls it, tests call it on
 //! `127.0.0.1:0`.
@@ -26,6 +27,7 @@ pub mod interest;
 pub mod outbox;
 pub mod priority;
 pub mod replication;
+pub mod send_rate;
 pub mod snapshot_history;
 pub mod stats;
 pub mod tick_loop;

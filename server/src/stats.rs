@@ -63,6 +63,8 @@ pub struct ServerStats {
     pub snapshot_bytes: Histogram,
     pub snapshots_full: Counter,
     pub snapshots_delta: Counter,
+    /// Clients get a snapshot one tick in this many (above 1 when shedding load).
+    pub snapshot_divisor: Gauge,
     /// Connections the server closed, by close code.
     pub closes: Family<CloseLabels, Counter>,
     /// Closes for anything the client did wrong (every code but going-away and server-full).
@@ -105,6 +107,7 @@ impl Default for ServerStats {
             snapshot_bytes: Histogram::new(SNAPSHOT_BUCKETS),
             snapshots_full: Counter::default(),
             snapshots_delta: Counter::default(),
+            snapshot_divisor: Gauge::default(),
             closes: Family::default(),
             connections_closed_for_bad_input: Counter::default(),
             players: Mutex::default(),
@@ -152,6 +155,7 @@ impl ServerStats {
             "skipped_ticks": self.skipped_ticks.get(),
             "closed_for_bad_input": self.connections_closed_for_bad_input.get(),
             "last_tick_us": self.last_tick_us.load(Ordering::Relaxed),
+            "snapshot_divisor": self.snapshot_divisor.get(),
         })
     }
 
@@ -236,6 +240,11 @@ impl ServerStats {
             "snapshots_delta",
             "Snapshots sent as a delta against an acknowledged one",
             self.snapshots_delta.clone(),
+        );
+        r.register(
+            "snapshot_divisor",
+            "Clients get a snapshot one tick in this many (above 1: shedding load)",
+            self.snapshot_divisor.clone(),
         );
         r.register(
             "closes",

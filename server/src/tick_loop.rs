@@ -7,8 +7,10 @@
 //! 2. apply inputs: each player's queued inputs, in sequence order, within its budget;
 //! 3. step simulation: projectiles, respawns, drifters; the tick number advances;
 //! 4. record snapshot: every entity's quantized state and hash once, into history; the grid;
-//! 5. build each client's message: its view, delta-encoded against its acknowledged baseline;
-//! 6. hand to outboxes: replace each client's pending snapshot.
+//! 5. build each client's message: its view, delta-encoded against its acknowledged baseline
+//!    (every client every tick, or a staggered share of them when shedding load);
+//! 6. hand to outboxes: replace each client's pending snapshot; adjust the send rate (load
+//!    shedding, [`crate::send_rate`]).
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -31,6 +33,7 @@ use crate::config::{Config, Scene};
 use crate::ingress::{ClientId, Inbound, Join};
 use crate::interest::Grid;
 use crate::replication::{Replicator, TickContext};
+use crate::send_rate::SendRate;
 use crate::snapshot_history::{Frame, SnapshotHistory};
 use crate::stats::{PlayerSummary, ServerStats};
 
@@ -49,6 +52,10 @@ pub struct TickLoop {
     replicator: Replicator,
     /// This tick's messages between stages 5 and 6; kept to reuse its buffer.
     outgoing: Vec<(ClientId, Bytes)>,
+    /// Which clients get a snapshot this tick: all, unless the server sheds load.
+    send_rate: SendRate,
+    /// The last tick's work as a share of the tick period.
+    last_work: f64,
     joins: mpsc::Receiver<Join>,
     config: Arc<Config>,
     stats: Arc<ServerStats>,
@@ -76,6 +83,8 @@ impl TickLoop {
             grid: Grid::default(),
             replicator: Replicator::new(),
             outgoing: Vec::new(),
+            send_rate: SendRate::default(),
+            last_work: 0.0,
             joins,
             config,
             stats,
@@ -105,6 +114,7 @@ impl TickLoop {
             let started = Instant::now();
             self.tick();
             let took = started.elapsed();
+            self.last_work = took.as_secs_f64() / period.as_secs_f64();
             self.stats
                 .last_tick_us
                 .store(took.as_micros() as u64, Ordering::Relaxed);
@@ -237,6 +247,9 @@ impl TickLoop {
         self.outgoing.clear();
         let (mut full, mut delta) = (0, 0);
         for (id, client) in &mut self.clients {
+            if !self.send_rate.due(*id, frame.tick.0) {
+                continue;
+            }
             let snapshot = self.replicator.message_for(&ctx, client);
             if snapshot.full {
                 full += 1;
@@ -253,13 +266,17 @@ impl TickLoop {
     }
 
     fn hand_to_outboxes(&mut self) {
-        let mut skipped = 0;
+        let (mut skipped, sent) = (0, self.outgoing.len() as u64);
         for (id, bytes) in self.outgoing.drain(..) {
             if let Some(client) = self.clients.get(&id) {
                 skipped += u64::from(client.outbox.put_latest(bytes));
             }
         }
         self.stats.outbox_skipped.inc_by(skipped);
+        self.send_rate.observe(skipped, sent, self.last_work);
+        self.stats
+            .snapshot_divisor
+            .set(i64::from(self.send_rate.divisor()));
     }
 
     fn admit(&mut self, join: Join) {
