@@ -23,6 +23,9 @@ pub struct Config {
     pub history: usize,
     /// Always send full snapshots (for measuring what delta compression saves).
     pub full_snapshots: bool,
+    /// Send each client a snapshot one tick in this many (1-60; staggered across clients), to
+    /// cap bandwidth; load shedding may send more rarely still.
+    pub snapshot_every: u32,
     /// How long a new connection has to send `Hello`.
     pub hello_timeout: Duration,
     /// Directory served at `/` (the browser client); none serves only the API.
@@ -37,6 +40,8 @@ pub enum ConfigError {
     History(usize),
     #[error("view size must be positive")]
     View,
+    #[error("snapshot-every {0} is outside 1..=60")]
+    SnapshotEvery(u32),
 }
 
 impl Config {
@@ -51,6 +56,7 @@ impl Config {
             view_height: pos_from_units(24.0),
             history: 64,
             full_snapshots: false,
+            snapshot_every: 1,
             hello_timeout: Duration::from_secs(5),
             assets: None,
         }
@@ -65,6 +71,9 @@ impl Config {
         }
         if self.view_width <= 0 || self.view_height <= 0 {
             return Err(ConfigError::View);
+        }
+        if !(1..=60).contains(&self.snapshot_every) {
+            return Err(ConfigError::SnapshotEvery(self.snapshot_every));
         }
         Ok(self)
     }

@@ -40,6 +40,10 @@ struct Args {
     /// Send full snapshots instead of deltas (to measure what deltas save).
     #[arg(long)]
     full_snapshots: bool,
+    /// Send each client a snapshot every N ticks (staggered), to cap bandwidth; under load the
+    /// server may send more rarely still (up to every 4th tick)
+    #[arg(long, default_value_t = 1)]
+    snapshot_every: u32,
     /// Directory of the browser client served at `/` (`cargo xtask serve` builds it).
     #[arg(long, default_value = "assets")]
     assets: PathBuf,
@@ -112,6 +116,7 @@ async fn serve(args: Args) -> anyhow::Result<()> {
     config.view_height = pos_from_units(args.view.1);
     config.history = args.history;
     config.full_snapshots = args.full_snapshots;
+    config.snapshot_every = args.snapshot_every;
     if !args.assets.join("pkg").is_dir() {
         tracing::warn!(dir = %args.assets.display(), "no built browser client under {}/pkg: run `cargo xtask serve` to build it", args.assets.display());
     }

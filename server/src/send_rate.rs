@@ -11,7 +11,8 @@
 //! The signal is the share of snapshots replaced in outboxes before their writer took them
 //! (the sockets are behind) and the tick's own work against its period (the tick is behind).
 
-/// Never send less often than one tick in this many (15 Hz at 60 Hz).
+/// Shedding never sends less often than one tick in this many (15 Hz at 60 Hz), or the
+/// configured rate if that is lower.
 pub const MAX_DIVISOR: u32 = 4;
 
 /// Shed when more than this share of snapshots are skipped (a quarter of the clients are not
@@ -43,6 +44,8 @@ const SMOOTHING: f64 = 0.06;
 #[derive(Debug, Clone)]
 pub struct SendRate {
     divisor: u32,
+    /// The configured rate (`--snapshot-every`): never send more often than this.
+    min: u32,
     skip: f64,
     work: f64,
     hold: u32,
@@ -50,16 +53,23 @@ pub struct SendRate {
 
 impl Default for SendRate {
     fn default() -> SendRate {
+        SendRate::new(1)
+    }
+}
+
+impl SendRate {
+    /// Clients get a snapshot one tick in `every` (at least), more rarely when shedding load.
+    pub fn new(every: u32) -> SendRate {
+        let every = every.max(1);
         SendRate {
-            divisor: 1,
+            divisor: every,
+            min: every,
             skip: 0.0,
             work: 0.0,
             hold: HOLD_TICKS,
         }
     }
-}
 
-impl SendRate {
     /// Clients get a snapshot one tick in this many.
     pub fn divisor(&self) -> u32 {
         self.divisor
@@ -86,10 +96,14 @@ impl SendRate {
         }
         let before = self.divisor;
         let d = f64::from(self.divisor);
-        if (self.skip > SKIP_HIGH || self.work > WORK_HIGH) && self.divisor < MAX_DIVISOR {
+        let max = MAX_DIVISOR.max(self.min);
+        if (self.skip > SKIP_HIGH || self.work > WORK_HIGH) && self.divisor < max {
             self.divisor += 1;
             self.hold = HOLD_TICKS;
-        } else if self.divisor > 1 && self.skip < SKIP_LOW && self.work * d / (d - 1.0) < WORK_LOW {
+        } else if self.divisor > self.min
+            && self.skip < SKIP_LOW
+            && self.work * d / (d - 1.0) < WORK_LOW
+        {
             self.divisor -= 1;
             self.hold = RECOVER_HOLD_TICKS;
         }
@@ -141,6 +155,15 @@ mod tests {
             rate.observe(0, 250, 0.2);
         }
         assert_eq!(rate.divisor(), 1, "recovered");
+    }
+
+    #[test]
+    fn the_configured_rate_is_the_fastest() {
+        let mut rate = SendRate::new(3);
+        for _ in 0..RECOVER_HOLD_TICKS * 3 {
+            rate.observe(0, 1000, 0.01);
+        }
+        assert_eq!(rate.divisor(), 3);
     }
 
     #[test]

@@ -83,7 +83,7 @@ impl TickLoop {
             grid: Grid::default(),
             replicator: Replicator::new(),
             outgoing: Vec::new(),
-            send_rate: SendRate::default(),
+            send_rate: SendRate::new(config.snapshot_every),
             last_work: 0.0,
             joins,
             config,

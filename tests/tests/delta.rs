@@ -165,3 +165,26 @@ async fn an_entity_leaving_the_view_is_removed_and_comes_back_as_new() {
     assert_eq!(watcher.session.stats.desyncs, 0);
     server.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn snapshots_every_third_tick_still_verify_and_predict() {
+    // The same path load shedding takes: each client gets a snapshot on one tick in three,
+    // staggered, and acknowledges through its inputs.
+    let mut config = Config::new(60);
+    config.snapshot_every = 3;
+    config.scene = snapwire_server::Scene::Drift(20);
+    let server = TestServer::start(config).await;
+    let mut opts = BotOptions::new(server.url(), 4, Duration::from_secs(4));
+    opts.ramp = Duration::from_millis(200);
+    let run = run_bots(opts, Arc::new(Live::default())).await;
+    let report = run.report;
+    assert!(report.pass, "{report:#?}");
+    assert!(
+        (15.0..=21.0).contains(&report.snapshots_per_bot_per_s),
+        "one snapshot in three ticks: {report:#?}"
+    );
+    assert!(report.full_snapshot_fraction < 0.05, "{report:#?}");
+    assert!(report.prediction_checks > 100, "{report:#?}");
+    assert_eq!(report.mispredictions, 0, "{report:#?}");
+    server.stop().await;
+}
