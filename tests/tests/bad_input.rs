@@ -119,6 +119,24 @@ async fn each_bad_input_closes_only_its_own_connection() {
     }
     expect_close(&mut ws, CloseCode::BadAck, "future").await;
 
+    // The same through the acknowledgement an input carries: a tick ahead of the server (but
+    // within the input skew), repeated.
+    let mut ws = joined(&url).await;
+    let ahead = server.stats.tick.load(std::sync::atomic::Ordering::Relaxed) + 120;
+    for seq in 1..=40 {
+        let msg = ClientMsg::Input(InputMsg {
+            seq,
+            tick: Tick(ahead),
+            move_x: 0.0,
+            move_y: 0.0,
+            aim: 0.0,
+            fire: false,
+            ack: true,
+        });
+        send(&mut ws, &msg).await;
+    }
+    expect_close(&mut ws, CloseCode::BadAck, "future").await;
+
     // A flood: far more messages than one tick drains, written without waiting.
     let mut ws = joined(&url).await;
     let ack = Message::Binary(codec::encode_client(&ClientMsg::Ack { tick: Tick(0) }).into());
