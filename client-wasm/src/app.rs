@@ -110,6 +110,16 @@ impl App {
         }
     }
 
+    /// The page lost focus or was hidden: its keys and button may be released elsewhere, and
+    /// the page would never hear it (a player kept running into a wall after a tab switch).
+    /// Every held control is let go; the aim stays.
+    pub fn release_controls(&mut self) {
+        self.controls = Controls {
+            aim: self.controls.aim,
+            ..Controls::default()
+        };
+    }
+
     pub fn on_close(&mut self, code: u16, reason: &str) {
         self.status = Status::Closed(match CloseCode::from_code(code) {
             Some(CloseCode::VersionMismatch) => {
@@ -259,6 +269,22 @@ mod tests {
             panic!("an input")
         };
         assert_eq!((i.move_x, i.move_y), (1.0, 0.0));
+    }
+
+    #[test]
+    fn losing_focus_releases_held_keys() {
+        let mut app = welcomed();
+        app.controls.right = true;
+        app.controls.fire = true;
+        app.controls.aim = 1.5;
+        app.on_animation_frame(0.0);
+        app.release_controls();
+        let sent = app.on_animation_frame(1000.0 / 60.0 * 2.0);
+        let Some(Ok(ClientMsg::Input(i))) = sent.last().map(|b| codec::decode_client(b)) else {
+            panic!("an input")
+        };
+        assert_eq!((i.move_x, i.move_y, i.fire), (0.0, 0.0, false));
+        assert_eq!(app.controls.aim, 1.5);
     }
 
     #[test]

@@ -78,6 +78,16 @@ pub fn start(name: &str, spectate: bool) -> Result<(), JsValue> {
     });
     let a = Rc::clone(&app);
     on(&window, "keyup", move |e: KeyboardEvent| key(&a, &e, false));
+    // A key released while the page is not focused never reaches it: let go of everything
+    // when it loses focus or is hidden.
+    let a = Rc::clone(&app);
+    on(&window, "blur", move |_: web_sys::Event| {
+        a.borrow_mut().release_controls()
+    });
+    let a = Rc::clone(&app);
+    on(&document, "visibilitychange", move |_: web_sys::Event| {
+        a.borrow_mut().release_controls()
+    });
     let (a, c) = (Rc::clone(&app), canvas.clone());
     on(&canvas, "mousemove", move |e: MouseEvent| aim(&a, &c, &e));
     let a = Rc::clone(&app);

@@ -80,6 +80,20 @@ async fn two_browser_pages_play_in_one_arena() {
         (moved.y - start.y).abs() < 1.0,
         "moved sideways: {start:?} -> {moved:?}"
     );
+    // Released: the player comes to a full stop on the server (no endless slow drift).
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        let before = player(&server, "alice").expect("alice is still playing");
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        let after = player(&server, "alice").expect("alice is still playing");
+        if (before.x, before.y) == (after.x, after.y) {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "alice kept moving after the key was released: {before:?} -> {after:?}"
+        );
+    }
 
     let bob = browser(&driver_proc.url, &chromium).await;
     join(&bob, &page_url, "bob").await;
