@@ -19,6 +19,12 @@ pub fn join(name: &str, spectate: bool) -> Result<(), JsValue> {
     web::start(name, spectate)
 }
 
+/// The longest name the server accepts, in characters: the join form's limit.
+#[wasm_bindgen(js_name = maxNameChars)]
+pub fn max_name_chars() -> usize {
+    snapwire_shared::protocol::MAX_NAME_CHARS
+}
+
 /// JSON array of the names of players this client sees (for tests and debugging).
 #[wasm_bindgen(js_name = visiblePlayers)]
 pub fn visible_players() -> String {

@@ -12,7 +12,7 @@ use std::time::Duration;
 use axum::extract::ws::{CloseFrame, Message, WebSocket};
 use futures_util::{FutureExt, SinkExt, StreamExt};
 use snapwire_shared::codec::{self, DecodeError};
-use snapwire_shared::protocol::{ClientMsg, InputMsg, MAX_NAME_BYTES};
+use snapwire_shared::protocol::{ClientMsg, InputMsg, MAX_NAME_BYTES, MAX_NAME_CHARS};
 use snapwire_shared::sim::PlayerInput;
 use snapwire_shared::{CloseCode, PROTOCOL_VERSION, Tick};
 use tokio::sync::mpsc::{self, error::TrySendError};
@@ -273,10 +273,14 @@ fn parse_input(msg: &InputMsg, ctx: &ConnectionContext) -> Result<Inbound, Close
 }
 
 fn parse_name(name: String) -> Result<String, CloseReason> {
-    if name.len() > MAX_NAME_BYTES || name.chars().any(char::is_control) {
+    // The byte bound first: a long name is refused before its characters are counted.
+    if name.len() > MAX_NAME_BYTES
+        || name.chars().count() > MAX_NAME_CHARS
+        || name.chars().any(char::is_control)
+    {
         return Err((
             CloseCode::InvalidValue,
-            format!("name must be at most {MAX_NAME_BYTES} bytes without control characters"),
+            format!("name must be at most {MAX_NAME_CHARS} characters without control characters"),
         ));
     }
     let name = name.trim();

@@ -12,7 +12,7 @@
 //! 6. hand to outboxes: replace each client's pending snapshot; adjust the send rate (load
 //!    shedding, [`crate::send_rate`]).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::thread;
@@ -20,7 +20,7 @@ use std::time::Instant;
 
 use axum::body::Bytes;
 use snapwire_shared::codec;
-use snapwire_shared::protocol::{ServerMsg, Welcome};
+use snapwire_shared::protocol::{MAX_NAME_CHARS, ServerMsg, Welcome};
 use snapwire_shared::quantize::pos_to_units;
 use snapwire_shared::sim::{Entity, Rules, World};
 use snapwire_shared::{CloseCode, Tick};
@@ -56,6 +56,8 @@ pub struct TickLoop {
     send_rate: SendRate,
     /// The last tick's work as a share of the tick period.
     last_work: f64,
+    /// Names of the players in the world (each unique).
+    player_names: BTreeSet<String>,
     joins: mpsc::Receiver<Join>,
     config: Arc<Config>,
     stats: Arc<ServerStats>,
@@ -85,6 +87,7 @@ impl TickLoop {
             outgoing: Vec::new(),
             send_rate: SendRate::new(config.snapshot_every),
             last_work: 0.0,
+            player_names: BTreeSet::new(),
             joins,
             config,
             stats,
@@ -279,7 +282,12 @@ impl TickLoop {
             .set(i64::from(self.send_rate.divisor()));
     }
 
-    fn admit(&mut self, join: Join) {
+    fn admit(&mut self, mut join: Join) {
+        if !join.spectate {
+            // Players on one scoreboard must be told apart.
+            join.name = unique_name(&join.name, |n| self.player_names.contains(n));
+            self.player_names.insert(join.name.clone());
+        }
         let entity = (!join.spectate).then(|| self.world.spawn_player(join.name.clone()));
         let welcome = ServerMsg::Welcome(Welcome {
             player_id: entity.map(|e| e.0),
@@ -295,6 +303,7 @@ impl TickLoop {
             // A fresh outbox has room; failing here means the connection is already gone.
             if let Some(e) = entity {
                 self.world.remove(e);
+                self.player_names.remove(&join.name);
             }
             return;
         }
@@ -307,6 +316,7 @@ impl TickLoop {
         if let Some(client) = self.clients.remove(&id) {
             if let Some(e) = client.entity {
                 self.world.remove(e);
+                self.player_names.remove(&client.name);
             }
             client.outbox.close(None);
             info!(client = id, name = %client.name, "left");
@@ -337,5 +347,38 @@ impl TickLoop {
             .store(self.world.tick().0, Ordering::Relaxed);
         self.stats.ticks.inc();
         self.stats.clients.set(self.clients.len() as i64);
+    }
+}
+
+/// `wanted`, or `wanted` with the lowest free suffix " 2", " 3", ... when another player has
+/// it; shortened so the result stays within the name limit in characters.
+fn unique_name(wanted: &str, taken: impl Fn(&str) -> bool) -> String {
+    if !taken(wanted) {
+        return wanted.to_owned();
+    }
+    (2u32..)
+        .map(|n| {
+            let suffix = format!(" {n}");
+            let room = MAX_NAME_CHARS.saturating_sub(suffix.chars().count());
+            let base: String = wanted.chars().take(room).collect();
+            format!("{}{suffix}", base.trim_end())
+        })
+        .find(|candidate| !taken(candidate))
+        .unwrap_or_else(|| unreachable!("an unbounded range always finds a free suffix"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn duplicate_names_get_the_lowest_free_suffix_within_the_limit() {
+        let taken = ["ann", "ann 2", &"x".repeat(24)];
+        let is_taken = |n: &str| taken.contains(&n);
+        assert_eq!(unique_name("bob", is_taken), "bob");
+        assert_eq!(unique_name("ann", is_taken), "ann 3");
+        let long = unique_name(&"x".repeat(24), is_taken);
+        assert_eq!(long, format!("{} 2", "x".repeat(22)));
+        assert_eq!(long.chars().count(), MAX_NAME_CHARS);
     }
 }

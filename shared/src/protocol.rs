@@ -14,8 +14,12 @@ pub const PROTOCOL_VERSION: u32 = 2;
 /// Largest client message the server accepts, in bytes. A real `Input` is under 20 bytes.
 pub const MAX_CLIENT_MSG_BYTES: usize = 1024;
 
-/// Longest player name, in bytes of UTF-8.
-pub const MAX_NAME_BYTES: usize = 24;
+/// Longest player name, in characters (Unicode scalar values). The join form uses the same
+/// number, from [`MAX_NAME_CHARS`] through the wasm client.
+pub const MAX_NAME_CHARS: usize = 24;
+
+/// Longest player name in bytes of UTF-8: what [`MAX_NAME_CHARS`] characters can take.
+pub const MAX_NAME_BYTES: usize = 4 * MAX_NAME_CHARS;
 
 /// Messages a client sends.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

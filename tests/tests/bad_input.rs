@@ -6,7 +6,7 @@ mod support;
 use std::sync::Arc;
 use std::time::Duration;
 
-use futures_util::SinkExt;
+use futures_util::{SinkExt, StreamExt};
 use snapwire_bots::{BotOptions, Live, run_bots};
 use snapwire_server::Config;
 use snapwire_shared::protocol::{ClientMsg, InputMsg, MAX_CLIENT_MSG_BYTES};
@@ -210,4 +210,45 @@ async fn shutdown_closes_clients_with_going_away() {
     let (code, _) = close_of(&mut ws).await;
     assert_eq!(code, CloseCode::GoingAway.code());
     stopping.await.expect("server stops");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn names_are_limited_in_characters_and_duplicates_are_told_apart() {
+    let server = TestServer::start(Config::new(60)).await;
+    let url = server.url();
+    // 18 characters (17 Cyrillic letters and a space), 35 bytes of UTF-8: refused before.
+    let cyrillic = "Екатерина Петровна";
+    let mut players = Vec::new();
+    for name in [cyrillic, "dup", "dup"] {
+        let mut ws = connect(&url).await;
+        send(&mut ws, &support::hello(name)).await;
+        let first = tokio::time::timeout(Duration::from_secs(5), ws.next())
+            .await
+            .expect("a reply within 5 s");
+        assert!(
+            matches!(first, Some(Ok(Message::Binary(_)))),
+            "{name:?} was not welcomed: {first:?}"
+        );
+        players.push(ws);
+    }
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+    let names = loop {
+        let mut names: Vec<String> = server
+            .stats
+            .players()
+            .iter()
+            .map(|p| p.name.clone())
+            .collect();
+        names.sort();
+        if names.len() == 3 || tokio::time::Instant::now() > deadline {
+            break names;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert_eq!(names, ["dup", "dup 2", cyrillic]);
+
+    let mut ws = connect(&url).await;
+    send(&mut ws, &support::hello(&"я".repeat(25))).await;
+    expect_close(&mut ws, CloseCode::InvalidValue, "24 characters").await;
+    server.stop().await;
 }
