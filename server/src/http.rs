@@ -8,7 +8,9 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use axum::Router;
 use axum::extract::State;
 use axum::extract::ws::WebSocketUpgrade;
-use axum::response::{IntoResponse, Json};
+use axum::extract::ws::rejection::WebSocketUpgradeRejection;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Json, Response};
 use axum::routing::get;
 use snapwire_shared::CloseCode;
 use tokio::sync::Semaphore;
@@ -58,7 +60,25 @@ pub fn router(state: AppState) -> Router {
     }
 }
 
-async fn websocket(ws: WebSocketUpgrade, State(state): State<AppState>) -> impl IntoResponse {
+async fn websocket(
+    ws: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
+    State(state): State<AppState>,
+) -> Response {
+    let ws = match ws {
+        Ok(ws) => ws,
+        // Someone opened the game socket's address in a browser tab: say what it is.
+        Err(rejection) => {
+            return (
+                StatusCode::UPGRADE_REQUIRED,
+                [(axum::http::header::UPGRADE, "websocket")],
+                format!(
+                    "This is snapwire's game socket: it speaks WebSocket (PROTOCOL.md), not \
+                     plain HTTP ({rejection}). Open / on this server to play in the browser.\n"
+                ),
+            )
+                .into_response();
+        }
+    };
     let client = state.next_client.fetch_add(1, Ordering::Relaxed);
     let ws = ws
         .read_buffer_size(READ_BUFFER)

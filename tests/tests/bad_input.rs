@@ -252,3 +252,15 @@ async fn names_are_limited_in_characters_and_duplicates_are_told_apart() {
     expect_close(&mut ws, CloseCode::InvalidValue, "24 characters").await;
     server.stop().await;
 }
+
+#[tokio::test]
+async fn a_plain_http_request_to_the_socket_is_answered_in_words() {
+    let server = TestServer::start(Config::new(60)).await;
+    let response = reqwest::get(format!("http://{}/ws", server.addr))
+        .await
+        .expect("GET /ws");
+    assert_eq!(response.status().as_u16(), 426);
+    let text = response.text().await.expect("body");
+    assert!(text.contains("game socket"), "{text}");
+    server.stop().await;
+}
