@@ -15,7 +15,7 @@ use axum::routing::get;
 use snapwire_shared::CloseCode;
 use tokio::sync::Semaphore;
 use tokio_util::task::TaskTracker;
-use tower_http::services::ServeDir;
+use tower_http::services::{ServeDir, ServeFile};
 
 use crate::connection::{self, ConnectionContext};
 
@@ -55,7 +55,11 @@ pub fn router(state: AppState) -> Router {
         .route("/players", get(players))
         .with_state(state);
     match assets {
-        Some(dir) => router.fallback_service(ServeDir::new(dir)),
+        Some(dir) => {
+            // A missing page gets a small page that points at the game, with status 404.
+            let not_found = ServeFile::new(dir.join("404.html"));
+            router.fallback_service(ServeDir::new(dir).not_found_service(not_found))
+        }
         None => router,
     }
 }
