@@ -195,6 +195,30 @@ impl App {
     }
 
     /// Names and scores of the players the client knows, best first.
+    /// The page title: who is playing and their kills, so a background tab shows the match.
+    pub fn title(&self) -> String {
+        const GAME: &str = "snapwire arena";
+        match &self.status {
+            Status::Connecting => format!("Joining · {GAME}"),
+            Status::Closed(_) => format!("Disconnected · {GAME}"),
+            Status::Playing => match self.session.player_id() {
+                None => format!("Spectating · {GAME}"),
+                Some(id) => {
+                    let kills = self
+                        .session
+                        .replica()
+                        .latest()
+                        .and_then(|(_, view)| view.get(id).map(|s| s.score))
+                        .unwrap_or(0);
+                    let unit = if kills == 1 { "kill" } else { "kills" };
+                    // The server's name for us: it adds a suffix when the name was taken.
+                    let name = self.session.replica().name(id.0).unwrap_or(&self.name);
+                    format!("{name} · {kills} {unit} · {GAME}")
+                }
+            },
+        }
+    }
+
     pub fn scoreboard(&self) -> Vec<(String, i32)> {
         let Some((_, view)) = self.session.replica().latest() else {
             return Vec::new();
@@ -285,6 +309,16 @@ mod tests {
         };
         assert_eq!((i.move_x, i.move_y, i.fire), (0.0, 0.0, false));
         assert_eq!(app.controls.aim, 1.5);
+    }
+
+    #[test]
+    fn the_title_names_the_player_and_their_kills() {
+        let (app, _) = App::new("ann", false);
+        assert_eq!(app.title(), "Joining · snapwire arena");
+        let mut app = welcomed();
+        assert_eq!(app.title(), "ann · 0 kills · snapwire arena");
+        app.on_close(CloseCode::GoingAway.code(), "");
+        assert_eq!(app.title(), "Disconnected · snapwire arena");
     }
 
     #[test]

@@ -128,6 +128,7 @@ fn animation_loop(
     let frame: Rc<RefCell<Option<FrameCallback>>> = Rc::new(RefCell::new(None));
     let next = Rc::clone(&frame);
     let w = window.clone();
+    let document = window.document().ok_or("no document")?;
     *frame.borrow_mut() = Some(Closure::new(move || {
         let now = perf.now();
         let inputs = app.borrow_mut().on_animation_frame(now);
@@ -135,6 +136,10 @@ fn animation_loop(
             send_all(&ws, inputs);
         }
         render::draw(&ctx, &canvas, &mut app.borrow_mut(), now);
+        let title = app.borrow().title();
+        if document.title() != title {
+            document.set_title(&title);
+        }
         let stop = matches!(app.borrow().status, Status::Closed(_));
         if let Some(cb) = next.borrow().as_ref().filter(|_| !stop) {
             let _ = w.request_animation_frame(cb.as_ref().unchecked_ref());

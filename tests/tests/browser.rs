@@ -80,6 +80,8 @@ async fn two_browser_pages_play_in_one_arena() {
         (moved.y - start.y).abs() < 1.0,
         "moved sideways: {start:?} -> {moved:?}"
     );
+    let title = alice.title().await.expect("page title");
+    assert!(title.starts_with("alice · "), "title {title:?}");
     // Released: the player comes to a full stop on the server (no endless slow drift).
     let deadline = Instant::now() + Duration::from_secs(5);
     loop {
