@@ -195,6 +195,29 @@ impl App {
     }
 
     /// Names and scores of the players the client knows, best first.
+    /// The line under the arena: what is happening, in words.
+    pub fn status_line(&self) -> String {
+        match &self.status {
+            Status::Connecting => "connecting...".to_owned(),
+            Status::Playing if self.session.player_id().is_none() => {
+                let rate = self.session.welcome().map_or(60, |w| w.tick_rate).max(1);
+                let seconds = self.session.latest_tick().0 / u32::from(rate);
+                let players = self.scoreboard().len();
+                let unit = if players == 1 { "player" } else { "players" };
+                format!(
+                    "spectating - {players} {unit} in the arena - server time {}:{:02}",
+                    seconds / 60,
+                    seconds % 60
+                )
+            }
+            Status::Playing => format!(
+                "playing as {} - WASD move, mouse aim and fire, N net graph",
+                self.name
+            ),
+            Status::Closed(why) => why.clone(),
+        }
+    }
+
     /// The page title: who is playing and their kills, so a background tab shows the match.
     pub fn title(&self) -> String {
         const GAME: &str = "snapwire arena";
@@ -309,6 +332,22 @@ mod tests {
         };
         assert_eq!((i.move_x, i.move_y, i.fire), (0.0, 0.0, false));
         assert_eq!(app.controls.aim, 1.5);
+    }
+
+    #[test]
+    fn a_spectator_reads_words_not_a_tick_number() {
+        let (mut app, _) = App::new("watcher", true);
+        let welcome = ServerMsg::Welcome(Welcome {
+            player_id: None,
+            tick: Tick(60 * 125),
+            tick_rate: 60,
+            map: MapDef::arena(),
+        });
+        app.on_frame(&codec::encode_server(&welcome), 0.0);
+        assert_eq!(
+            app.status_line(),
+            "spectating - 0 players in the arena - server time 2:05"
+        );
     }
 
     #[test]

@@ -186,17 +186,7 @@ fn scoreboard(ctx: &CanvasRenderingContext2d, app: &App, width: f64) {
 }
 
 fn status(ctx: &CanvasRenderingContext2d, app: &App) {
-    let text = match &app.status {
-        Status::Connecting => "connecting...".to_owned(),
-        Status::Playing if app.session.player_id().is_none() => {
-            format!("spectating - tick {}", app.session.latest_tick())
-        }
-        Status::Playing => format!(
-            "playing as {} - WASD move, mouse aim and fire, N net graph",
-            app.name
-        ),
-        Status::Closed(why) => why.clone(),
-    };
+    let text = app.status_line();
     ctx.set_font("14px sans-serif");
     ctx.set_fill_style_str(if matches!(app.status, Status::Closed(_)) {
         "#ff6b6b"
