@@ -41,8 +41,9 @@ pub struct ClientState {
     pub input_budget: u32,
     /// Consecutive ticks that ended with inputs still queued.
     pub standing_ticks: u32,
-    /// Inputs dropped from a full queue since the tick loop last asked.
-    overflowed: u64,
+    /// Inputs dropped (out of order, a full queue, or sent by a spectator) since the tick loop
+    /// last asked.
+    dropped: u64,
     /// Newest snapshot tick the client acknowledged.
     pub acked: Option<Tick>,
     pub bad_acks: u32,
@@ -108,7 +109,7 @@ impl ClientState {
             last_applied_seq: 0,
             input_budget: 1,
             standing_ticks: 0,
-            overflowed: 0,
+            dropped: 0,
             acked: None,
             bad_acks: 0,
             sent: VecDeque::new(),
@@ -119,21 +120,24 @@ impl ClientState {
     /// Queues an input. Out-of-order or repeated sequence numbers are dropped: TCP keeps order,
     /// so only a broken or hostile client sends them.
     pub fn queue_input(&mut self, seq: u32, input: PlayerInput) -> bool {
-        if self.last_received_seq != 0 && (seq.wrapping_sub(self.last_received_seq) as i32) <= 0 {
+        let stale =
+            self.last_received_seq != 0 && (seq.wrapping_sub(self.last_received_seq) as i32) <= 0;
+        if self.entity.is_none() || stale {
+            self.dropped += 1;
             return false;
         }
         self.last_received_seq = seq;
         if self.inputs.len() == MAX_QUEUED_INPUTS {
             self.inputs.pop_front();
-            self.overflowed += 1;
+            self.dropped += 1;
         }
         self.inputs.push_back((seq, input));
         true
     }
 
-    /// Inputs dropped from a full queue since the last call.
-    pub fn take_overflowed(&mut self) -> u64 {
-        std::mem::take(&mut self.overflowed)
+    /// Inputs dropped since the last call.
+    pub fn take_dropped(&mut self) -> u64 {
+        std::mem::take(&mut self.dropped)
     }
 
     /// Inputs to apply this tick, in order: at most the banked budget, plus one when a queue
@@ -215,7 +219,13 @@ mod tests {
 
     fn client() -> ClientState {
         let (_tx, rx) = mpsc::channel(1);
-        ClientState::new(1, "c".into(), None, rx, Arc::new(Outbox::new()))
+        ClientState::new(
+            1,
+            "c".into(),
+            Some(EntityId(1)),
+            rx,
+            Arc::new(Outbox::new()),
+        )
     }
 
     #[test]
@@ -247,6 +257,7 @@ mod tests {
             assert!(c.queue_input(seq, PlayerInput::default()));
         }
         assert!(!c.queue_input(3, PlayerInput::default()));
+        assert_eq!(c.take_dropped(), 1, "the stale input is counted as dropped");
         let applied: usize = (0..10).map(|_| c.take_inputs().count()).sum();
         assert!(
             applied <= 10 + MAX_INPUT_BUDGET as usize,

@@ -102,27 +102,17 @@ pub async fn serve(mut ws: WebSocket, client: ClientId, ctx: ConnectionContext) 
 }
 
 /// Sends one frame; fails when the socket errs or the peer has not taken it within
-/// [`SEND_TIMEOUT`]. The buffer is handed to the socket at once (a small frame nearly always
-/// fits), so the timer is only set up for a send that has to wait.
+/// [`SEND_TIMEOUT`]. A small frame nearly always goes out in the first poll, so the timer is
+/// only set up for a send that has to wait.
 async fn send_frame(ws: &mut WebSocket, bytes: axum::body::Bytes) -> Result<(), ()> {
-    // The writer flushes every frame before taking the next, so the sink is always ready and
-    // `feed` hands the frame to tungstenite in its first poll, whatever happens after.
-    match ws.feed(Message::Binary(bytes)).now_or_never() {
-        Some(Ok(())) => {}
-        Some(Err(_)) => return Err(()),
-        None => {
-            tokio::time::timeout(SEND_TIMEOUT, ws.flush())
-                .await
-                .map_err(|_| ())?
-                .map_err(|_| ())?;
-        }
-    }
-    match ws.flush().now_or_never() {
-        Some(r) => r.map_err(|_| ()),
+    match ws.send(Message::Binary(bytes)).now_or_never() {
+        Some(sent) => sent.map_err(drop),
+        // Every frame is flushed before the next is taken, so the sink was ready and the first
+        // poll handed the frame to tungstenite: what is left is draining its buffer.
         None => tokio::time::timeout(SEND_TIMEOUT, ws.flush())
             .await
-            .map_err(|_| ())?
-            .map_err(|_| ()),
+            .map_err(drop)?
+            .map_err(drop),
     }
 }
 

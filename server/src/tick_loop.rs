@@ -168,12 +168,11 @@ impl TickLoop {
             loop {
                 let ack = match client.inbound.try_recv() {
                     Ok(Inbound::Input { seq, input, ack }) => {
-                        if client.entity.is_none() || !client.queue_input(seq, input) {
+                        if !client.queue_input(seq, input) {
                             debug!(
                                 client = id,
                                 seq, "dropped an out-of-order or spectator input"
                             );
-                            self.stats.inputs_dropped.inc();
                         }
                         ack
                     }
@@ -208,10 +207,10 @@ impl TickLoop {
     fn apply_inputs(&mut self) {
         let (mut applied, mut late, mut dropped) = (0, 0, 0);
         for client in self.clients.values_mut() {
+            dropped += client.take_dropped();
             let Some(entity) = client.entity else {
                 continue;
             };
-            dropped += client.take_overflowed();
             let mut last = None;
             for (n, (seq, input)) in client.take_inputs().enumerate() {
                 self.world.apply_input(entity, &input);
