@@ -131,8 +131,8 @@ async fn play(
             _ = inputs.tick(), if !opts.spectate => {
                 let (mx, my, aim, fire) = walker.next();
                 if let Some(msg) = session.input(mx, my, aim, fire && opts.fire) {
-                    if let ClientMsg::Input(i) = &msg {
-                        sent_at.push_back((i.seq, Instant::now()));
+                    if let ClientMsg::Input(_) = &msg {
+                        sent_at.push_back((session.last_sent_seq(), Instant::now()));
                         if sent_at.len() > 1024 {
                             sent_at.pop_front();
                         }

@@ -8,6 +8,9 @@ use snapwire_shared::protocol::ClientMsg;
 use snapwire_shared::snapshot::{EntityKind, EntityState};
 use snapwire_shared::{CloseCode, codec};
 
+use crate::camera::Camera;
+use crate::touch::Touches;
+
 /// Inputs generated per frame at most: after a stall (a hidden tab) the client does not burst.
 const MAX_INPUTS_PER_FRAME: u32 = 4;
 
@@ -44,12 +47,16 @@ pub struct App {
     pub session: ClientSession,
     pub status: Status,
     pub controls: Controls,
+    pub touches: Touches,
     pub show_net_graph: bool,
     interpolator: Option<Interpolator>,
     smoother: Smoother,
     stats: NetStats,
     input_clock_ms: Option<f64>,
     last_frame_ms: Option<f64>,
+    /// Where the camera looked last (the own player's drawn position), kept while the player is
+    /// dead so the view does not jump.
+    focus: Option<(f64, f64)>,
 }
 
 impl App {
@@ -61,12 +68,14 @@ impl App {
             session,
             status: Status::Connecting,
             controls: Controls::default(),
+            touches: Touches::default(),
             show_net_graph: true,
             interpolator: None,
             smoother: Smoother::default(),
             stats: NetStats::default(),
             input_clock_ms: None,
             last_frame_ms: None,
+            focus: None,
         };
         (app, codec::encode_client(&hello))
     }
@@ -99,6 +108,10 @@ impl App {
                 }
             }
             Ok(SessionEvent::Stale) => Vec::new(),
+            Ok(SessionEvent::Scores) => {
+                self.stats.on_other_frame(now_ms, bytes.len());
+                Vec::new()
+            }
             Err(SessionError::Desync(_)) => {
                 self.stats.checksum_failures += 1;
                 Vec::new()
@@ -118,6 +131,23 @@ impl App {
             aim: self.controls.aim,
             ..Controls::default()
         };
+        self.touches.clear();
+    }
+
+    /// Aims from the own player (always at the centre of a player's screen) towards a point on
+    /// a `width` x `height` screen.
+    pub fn aim_at(&mut self, x: f64, y: f64, width: f64, height: f64) {
+        if self.session.player_id().is_some() {
+            self.controls.aim = (y - height / 2.0).atan2(x - width / 2.0) as f32;
+        }
+    }
+
+    /// Why the game ended, once it has.
+    pub fn closed_reason(&self) -> Option<&str> {
+        match &self.status {
+            Status::Closed(why) => Some(why),
+            _ => None,
+        }
     }
 
     pub fn on_close(&mut self, code: u16, reason: &str) {
@@ -148,9 +178,17 @@ impl App {
         while now_ms - clock >= tick_ms {
             clock += tick_ms;
             let c = self.controls;
-            let mx = f32::from(i8::from(c.right) - i8::from(c.left));
-            let my = f32::from(i8::from(c.down) - i8::from(c.up));
-            if let Some(msg) = self.session.input(mx, my, c.aim, c.fire) {
+            let keys = (
+                f32::from(i8::from(c.right) - i8::from(c.left)),
+                f32::from(i8::from(c.down) - i8::from(c.up)),
+            );
+            // Keys win over the stick: a player with both is using the keyboard.
+            let (mx, my) = match self.touches.axes() {
+                Some(stick) if keys == (0.0, 0.0) => stick,
+                _ => keys,
+            };
+            let fire = c.fire || self.touches.aim_point().is_some();
+            if let Some(msg) = self.session.input(mx, my, c.aim, fire) {
                 out.push(self.sent(now_ms, &msg));
             }
         }
@@ -181,7 +219,28 @@ impl App {
             })
         });
         drawn.retain(|d| Some(d.id) != me_id);
+        if let Some(m) = &me {
+            self.focus = Some((m.x, m.y));
+        }
         (drawn, me)
+    }
+
+    /// The camera for a `width` x `height` (CSS pixels) screen: a player's follows the own
+    /// player and shows the view the server sends; a spectator's shows the whole map.
+    pub fn camera(&self, width: f64, height: f64) -> Option<Camera> {
+        let w = self.session.welcome()?;
+        let (mw, mh) = (f64::from(w.map.width), f64::from(w.map.height));
+        match (self.session.player_id(), self.focus) {
+            (Some(_), Some((x, y))) => Some(Camera::follow(
+                x,
+                y,
+                f64::from(w.view_width),
+                f64::from(w.view_height),
+                width,
+                height,
+            )),
+            _ => Some(Camera::whole(mw, mh, width, height)),
+        }
     }
 
     pub fn net_graph(&mut self, now_ms: f64) -> NetGraph {
@@ -194,7 +253,6 @@ impl App {
             .map_or(0.0, Interpolator::delay_ms)
     }
 
-    /// Names and scores of the players the client knows, best first.
     /// The line under the arena: what is happening, in words.
     pub fn status_line(&self) -> String {
         match &self.status {
@@ -202,7 +260,7 @@ impl App {
             Status::Playing if self.session.player_id().is_none() => {
                 let rate = self.session.welcome().map_or(60, |w| w.tick_rate).max(1);
                 let seconds = self.session.latest_tick().0 / u32::from(rate);
-                let players = self.scoreboard().len();
+                let players = self.player_count();
                 let unit = if players == 1 { "player" } else { "players" };
                 format!(
                     "spectating - {players} {unit} in the arena - server time {}:{:02}",
@@ -242,7 +300,40 @@ impl App {
         }
     }
 
-    pub fn scoreboard(&self) -> Vec<(String, i32)> {
+    /// The match's best players and their scores, best first, from the server's scoreboard;
+    /// until the first one arrives, the players in view. The flag marks the own player.
+    pub fn scoreboard(&self) -> Vec<(String, i32, bool)> {
+        let me = self.session.player_id().map(|id| id.0);
+        match self.session.scores() {
+            Some(scores) => scores
+                .top
+                .iter()
+                .map(|r| (r.name.clone(), r.score, Some(r.id) == me))
+                .collect(),
+            None => self
+                .visible_players()
+                .into_iter()
+                .map(|(id, name, score)| (name, score, Some(id) == me))
+                .collect(),
+        }
+    }
+
+    /// The own place on the scoreboard when it is below the rows shown: (rank, players, score).
+    pub fn own_rank(&self) -> Option<(u32, u32, i32)> {
+        let scores = self.session.scores()?;
+        let (rank, score) = scores.you?;
+        (rank as usize > scores.top.len()).then_some((rank, scores.players, score))
+    }
+
+    /// Players in the match: from the scoreboard, else those in view.
+    pub fn player_count(&self) -> usize {
+        self.session
+            .scores()
+            .map_or_else(|| self.visible_players().len(), |s| s.players as usize)
+    }
+
+    /// Ids, names and scores of the players in this client's view, best first.
+    pub fn visible_players(&self) -> Vec<(u32, String, i32)> {
         let Some((_, view)) = self.session.replica().latest() else {
             return Vec::new();
         };
@@ -252,19 +343,20 @@ impl App {
             .filter(|(_, s)| s.kind == EntityKind::Player)
             .map(|(id, s)| {
                 (
+                    id.0,
                     self.session.replica().name(id.0).unwrap_or("?").to_owned(),
                     s.score,
                 )
             })
             .collect();
-        rows.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+        rows.sort_by(|a, b| b.2.cmp(&a.2).then_with(|| a.1.cmp(&b.1)));
         rows
     }
 
     fn sent(&mut self, now_ms: f64, msg: &ClientMsg) -> Vec<u8> {
         let bytes = codec::encode_client(msg);
         let seq = match msg {
-            ClientMsg::Input(i) => Some(i.seq),
+            ClientMsg::Input(_) => Some(self.session.last_sent_seq()),
             _ => None,
         };
         self.stats.on_send(now_ms, bytes.len(), seq);
@@ -276,7 +368,7 @@ impl App {
 mod tests {
     use super::*;
     use snapwire_shared::map::MapDef;
-    use snapwire_shared::protocol::{ServerMsg, Welcome};
+    use snapwire_shared::protocol::{BUTTON_FIRE, ScoreRow, Scores, ServerMsg, Welcome};
     use snapwire_shared::{PROTOCOL_VERSION, Tick};
 
     fn welcomed() -> App {
@@ -293,6 +385,8 @@ mod tests {
             tick: Tick(10),
             tick_rate: 60,
             map: MapDef::arena(),
+            view_width: 40_000,
+            view_height: 24_000,
         });
         app.on_frame(&codec::encode_server(&welcome), 0.0);
         app
@@ -315,7 +409,7 @@ mod tests {
         else {
             panic!("an input")
         };
-        assert_eq!((i.move_x, i.move_y), (1.0, 0.0));
+        assert_eq!((i.move_x, i.move_y), (127, 0));
     }
 
     #[test]
@@ -330,7 +424,7 @@ mod tests {
         let Some(Ok(ClientMsg::Input(i))) = sent.last().map(|b| codec::decode_client(b)) else {
             panic!("an input")
         };
-        assert_eq!((i.move_x, i.move_y, i.fire), (0.0, 0.0, false));
+        assert_eq!((i.move_x, i.move_y, i.buttons & BUTTON_FIRE), (0, 0, 0));
         assert_eq!(app.controls.aim, 1.5);
     }
 
@@ -342,6 +436,8 @@ mod tests {
             tick: Tick(60 * 125),
             tick_rate: 60,
             map: MapDef::arena(),
+            view_width: 40_000,
+            view_height: 24_000,
         });
         app.on_frame(&codec::encode_server(&welcome), 0.0);
         assert_eq!(
@@ -358,6 +454,89 @@ mod tests {
         assert_eq!(app.title(), "ann · 0 kills · snapwire arena");
         app.on_close(CloseCode::GoingAway.code(), "");
         assert_eq!(app.title(), "Disconnected · snapwire arena");
+    }
+
+    #[test]
+    fn the_virtual_stick_moves_and_a_second_touch_fires() {
+        let mut app = welcomed();
+        app.on_animation_frame(0.0);
+        app.touches.start(1, 100.0, 700.0, 390.0);
+        app.touches.moved(1, 100.0, 700.0 - 200.0);
+        app.touches.start(2, 300.0, 300.0, 390.0);
+        let sent = app.on_animation_frame(1000.0 / 60.0);
+        let Some(Ok(ClientMsg::Input(i))) = sent.last().map(|b| codec::decode_client(b)) else {
+            panic!("an input")
+        };
+        assert_eq!(
+            (i.move_x, i.move_y, i.buttons & BUTTON_FIRE),
+            (0, -127, BUTTON_FIRE)
+        );
+        // Losing focus lets go of touches too.
+        app.release_controls();
+        let sent = app.on_animation_frame(1000.0 / 60.0 * 2.0);
+        let Some(Ok(ClientMsg::Input(i))) = sent.last().map(|b| codec::decode_client(b)) else {
+            panic!("an input")
+        };
+        assert_eq!((i.move_x, i.move_y, i.buttons & BUTTON_FIRE), (0, 0, 0));
+    }
+
+    #[test]
+    fn the_scoreboard_is_the_matchs_not_the_views() {
+        let mut app = welcomed();
+        let rows = |n: u32| ScoreRow {
+            id: n,
+            name: format!("p{n}"),
+            score: 20 - n as i32,
+        };
+        let scores = ServerMsg::Scores(Scores {
+            players: 40,
+            top: (2..12).map(rows).collect(),
+            you: Some((31, 0)),
+        });
+        app.on_frame(&codec::encode_server(&scores), 10.0);
+        let board = app.scoreboard();
+        assert_eq!(board.len(), 10);
+        assert_eq!(board[0], ("p2".to_owned(), 18, false));
+        assert_eq!(app.own_rank(), Some((31, 40, 0)));
+        assert_eq!(app.player_count(), 40);
+    }
+
+    #[test]
+    fn a_player_camera_follows_and_a_spectator_sees_the_map() {
+        let mut app = welcomed();
+        assert!(app.camera(800.0, 450.0).is_some());
+        app.focus = Some((10_000.0, 5_000.0));
+        let cam = app.camera(800.0, 450.0).expect("camera");
+        assert_eq!(cam.at(10_000.0, 5_000.0), (400.0, 225.0));
+        let (mut spectator, _) = App::new("watcher", true);
+        let welcome = ServerMsg::Welcome(Welcome {
+            player_id: None,
+            tick: Tick(1),
+            tick_rate: 60,
+            map: MapDef::arena(),
+            view_width: 40_000,
+            view_height: 24_000,
+        });
+        spectator.on_frame(&codec::encode_server(&welcome), 0.0);
+        let cam = spectator.camera(1280.0, 720.0).expect("camera");
+        let map = MapDef::arena();
+        let (x1, y1) = cam.at(f64::from(map.width), f64::from(map.height));
+        assert!(x1 <= 1280.0 + 1e-9 && y1 <= 720.0 + 1e-9);
+    }
+
+    #[test]
+    fn a_close_keeps_its_reason_for_the_join_screen() {
+        let mut app = welcomed();
+        assert_eq!(app.closed_reason(), None);
+        app.on_close(
+            CloseCode::InvalidValue.code(),
+            "name must be at most 24 characters",
+        );
+        let why = app.closed_reason().expect("closed");
+        assert!(
+            why.contains("name must be") && why.contains("4002"),
+            "{why}"
+        );
     }
 
     #[test]

@@ -2,21 +2,27 @@
 //! same logic the headless bots run and the tests exercise natively.
 //!
 //! - [`app`]: the client's state and decisions, no browser APIs (tested natively).
-//! - `web`: WebSocket, keyboard, mouse and the animation-frame loop (the only DOM wiring).
+//! - [`camera`]: which part of the world the screen shows; [`touch`]: the virtual stick.
+//! - `web`: WebSocket, keyboard, mouse, touch and the animation-frame loop (the only DOM
+//!   wiring).
 //! - `render`: draws a frame on a 2D canvas.
 //!
-//! JavaScript calls [`join`] from the join screen in `assets/index.html`.
+//! JavaScript calls [`join`] from the join screen in `assets/index.html`; when the game ends,
+//! the page gets the reason and shows the join screen again.
 
 pub mod app;
+pub mod camera;
 mod render;
+pub mod touch;
 mod web;
 
 use wasm_bindgen::prelude::*;
 
-/// Connects and starts playing (`spectate`: watch the whole world without a player).
+/// Connects and starts playing (`spectate`: watch the whole world without a player). When the
+/// connection ends, `on_end` is called with the reason in words.
 #[wasm_bindgen]
-pub fn join(name: &str, spectate: bool) -> Result<(), JsValue> {
-    web::start(name, spectate)
+pub fn join(name: &str, spectate: bool, on_end: js_sys::Function) -> Result<(), JsValue> {
+    web::start(name, spectate, on_end)
 }
 
 /// The longest name the server accepts, in characters: the join form's limit.

@@ -1,151 +1,190 @@
-//! Draws a frame on the 2D canvas: map, entities, names and health, scoreboard, status, and the
-//! net graph. Pure drawing: all decisions come from [`App`].
+//! Draws a frame on the 2D canvas: the world through the [`Camera`], then the HUD (status,
+//! scoreboard, net graph, minimap, touch stick). Pure drawing: all decisions come from [`App`].
+//!
+//! Everything is drawn in CSS pixels; the canvas backing store is the window's size times the
+//! device pixel ratio, so one transform keeps lines and text sharp on any screen.
 
 use snapwire_shared::quantize::{POS_SCALE, angle_to_radians};
 use snapwire_shared::sim::rules::{MAX_HEALTH, PLAYER_RADIUS, PROJECTILE_RADIUS};
 use snapwire_shared::snapshot::EntityKind;
-use web_sys::{CanvasRenderingContext2d, HtmlCanvasElement};
+use web_sys::CanvasRenderingContext2d;
 
 use crate::app::{App, Status};
+use crate::camera::Camera;
+use crate::touch::STICK_RADIUS;
 
-/// World to screen: uniform scale fitting the map, centred.
+/// The screen being drawn on: its size in CSS pixels and its device pixel ratio.
 #[derive(Debug, Clone, Copy)]
-struct Camera {
-    scale: f64,
-    ox: f64,
-    oy: f64,
+pub struct Screen {
+    pub width: f64,
+    pub height: f64,
+    pub dpr: f64,
 }
 
-impl Camera {
-    fn fit(app: &App, canvas: &HtmlCanvasElement) -> Option<Camera> {
-        let map = &app.session.welcome()?.map;
-        let (cw, ch) = (f64::from(canvas.width()), f64::from(canvas.height()));
-        let scale = (cw / f64::from(map.width)).min(ch / f64::from(map.height));
-        Some(Camera {
-            scale,
-            ox: (cw - f64::from(map.width) * scale) / 2.0,
-            oy: (ch - f64::from(map.height) * scale) / 2.0,
-        })
-    }
-
-    fn at(&self, x: f64, y: f64) -> (f64, f64) {
-        (self.ox + x * self.scale, self.oy + y * self.scale)
-    }
-
-    fn len(&self, quanta: i32) -> f64 {
-        f64::from(quanta) * self.scale
+impl Screen {
+    /// Narrow screens (phones held upright) get a smaller HUD.
+    fn narrow(&self) -> bool {
+        self.width < 600.0
     }
 }
 
-/// Where the local player is on screen, for aiming.
-pub fn own_screen_position(app: &mut App, canvas: &HtmlCanvasElement) -> Option<(f64, f64)> {
-    let cam = Camera::fit(app, canvas)?;
-    let body = app.session.predictor()?.predicted()?;
-    Some(cam.at(f64::from(body.x), f64::from(body.y)))
-}
-
-pub fn draw(
-    ctx: &CanvasRenderingContext2d,
-    canvas: &HtmlCanvasElement,
-    app: &mut App,
-    now_ms: f64,
-) {
-    let (w, h) = (f64::from(canvas.width()), f64::from(canvas.height()));
-    ctx.set_fill_style_str("#101418");
-    ctx.fill_rect(0.0, 0.0, w, h);
-    let Some(cam) = Camera::fit(app, canvas) else {
-        status(ctx, app);
+pub fn draw(ctx: &CanvasRenderingContext2d, screen: Screen, app: &mut App, now_ms: f64) {
+    let _ = ctx.set_transform(screen.dpr, 0.0, 0.0, screen.dpr, 0.0, 0.0);
+    ctx.set_fill_style_str("#0b0e11");
+    ctx.fill_rect(0.0, 0.0, screen.width, screen.height);
+    let (drawn, me) = app.drawn(now_ms);
+    let Some(cam) = app.camera(screen.width, screen.height) else {
+        status(ctx, app, screen);
         return;
     };
-    if let Some(welcome) = app.session.welcome() {
-        let map = &welcome.map;
-        let (x, y) = cam.at(0.0, 0.0);
-        ctx.set_fill_style_str("#1b232b");
-        ctx.fill_rect(x, y, cam.len(map.width), cam.len(map.height));
-        ctx.set_fill_style_str("#56606b");
-        for wall in &map.walls {
-            let (x, y) = cam.at(f64::from(wall.x), f64::from(wall.y));
-            ctx.fill_rect(x, y, cam.len(wall.w), cam.len(wall.h));
-        }
-    }
+    world(ctx, app, &cam);
 
-    let (drawn, me) = app.drawn(now_ms);
     for d in &drawn {
         let (x, y) = cam.at(d.x, d.y);
         match d.state.kind {
             EntityKind::Drifter => {
                 ctx.set_fill_style_str("#3d6f8f");
-                let s = cam.len(POS_SCALE / 4);
+                let s = cam.len(f64::from(POS_SCALE / 4));
                 ctx.fill_rect(x - s / 2.0, y - s / 2.0, s, s);
             }
             EntityKind::Projectile => {
                 ctx.set_fill_style_str("#ffd166");
-                circle(ctx, x, y, cam.len(PROJECTILE_RADIUS));
+                circle(ctx, x, y, cam.len(f64::from(PROJECTILE_RADIUS)));
             }
             EntityKind::Player if d.state.health > 0 => {
                 let name = app.session.replica().name(d.id.0).unwrap_or("?").to_owned();
-                player(
-                    ctx,
-                    &cam,
-                    x,
-                    y,
-                    d.id.0,
-                    &name,
-                    d.state.health,
-                    angle_to_radians(d.state.angle),
-                    false,
-                );
+                let look = Look {
+                    id: d.id.0,
+                    name: &name,
+                    health: d.state.health,
+                    aim: angle_to_radians(d.state.angle),
+                    own: false,
+                };
+                player(ctx, &cam, x, y, &look);
+                // A player the server sends but the screen cannot show (one shooting at us from
+                // beyond the view): point at them from the edge.
+                if let Some((ex, ey, angle)) = cam.edge_marker(x, y, 14.0) {
+                    edge_arrow(ctx, ex, ey, angle, d.id.0);
+                }
             }
             EntityKind::Player => {}
         }
     }
     if let Some(me) = me.filter(|m| m.state.health > 0) {
         let (x, y) = cam.at(me.x, me.y);
-        let id = app.session.player_id().map_or(0, |id| id.0);
-        let name = app.name.clone();
-        player(
-            ctx,
-            &cam,
-            x,
-            y,
-            id,
-            &name,
-            me.state.health,
-            angle_to_radians(me.state.angle),
-            true,
-        );
+        let name = app
+            .session
+            .player_id()
+            .and_then(|id| app.session.replica().name(id.0))
+            .unwrap_or(&app.name)
+            .to_owned();
+        let look = Look {
+            id: app.session.player_id().map_or(0, |id| id.0),
+            name: &name,
+            health: me.state.health,
+            aim: angle_to_radians(me.state.angle),
+            own: true,
+        };
+        player(ctx, &cam, x, y, &look);
+    } else if me.is_some() {
+        banner(ctx, screen, "You were hit. Respawning...");
     }
 
-    scoreboard(ctx, app, w);
-    status(ctx, app);
+    scoreboard(ctx, app, screen);
+    status(ctx, app, screen);
     if app.show_net_graph {
-        net_graph(ctx, app, now_ms);
+        net_graph(ctx, app, screen, now_ms);
+    }
+    minimap(ctx, app, screen, &cam);
+    stick(ctx, app);
+}
+
+/// The map: the floor, what lies outside the player's view darkened (the server sends nothing
+/// from there), and the walls.
+fn world(ctx: &CanvasRenderingContext2d, app: &App, cam: &Camera) {
+    let Some(welcome) = app.session.welcome() else {
+        return;
+    };
+    let map = &welcome.map;
+    let (x, y) = cam.at(0.0, 0.0);
+    ctx.set_fill_style_str("#1b232b");
+    ctx.fill_rect(
+        x,
+        y,
+        cam.len(f64::from(map.width)),
+        cam.len(f64::from(map.height)),
+    );
+    ctx.set_stroke_style_str("#243039");
+    ctx.set_line_width(1.0);
+    // A grid every 4 units, so movement reads even where there are no walls.
+    let step = f64::from(4 * POS_SCALE);
+    let mut gx = 0.0;
+    while gx <= f64::from(map.width) {
+        let (sx, _) = cam.at(gx, 0.0);
+        if (0.0..=cam.width).contains(&sx) {
+            ctx.begin_path();
+            ctx.move_to(sx, y.max(0.0));
+            ctx.line_to(sx, (y + cam.len(f64::from(map.height))).min(cam.height));
+            ctx.stroke();
+        }
+        gx += step;
+    }
+    let mut gy = 0.0;
+    while gy <= f64::from(map.height) {
+        let (_, sy) = cam.at(0.0, gy);
+        if (0.0..=cam.height).contains(&sy) {
+            ctx.begin_path();
+            ctx.move_to(x.max(0.0), sy);
+            ctx.line_to((x + cam.len(f64::from(map.width))).min(cam.width), sy);
+            ctx.stroke();
+        }
+        gy += step;
+    }
+    ctx.set_fill_style_str("#56606b");
+    for wall in &map.walls {
+        let (x, y) = cam.at(f64::from(wall.x), f64::from(wall.y));
+        ctx.fill_rect(x, y, cam.len(f64::from(wall.w)), cam.len(f64::from(wall.h)));
+    }
+    if app.session.player_id().is_some() {
+        // The view is centred on the screen; shade what lies beyond it.
+        let (vw, vh) = (
+            cam.len(f64::from(welcome.view_width)),
+            cam.len(f64::from(welcome.view_height)),
+        );
+        let (vx, vy) = ((cam.width - vw) / 2.0, (cam.height - vh) / 2.0);
+        ctx.set_fill_style_str("rgba(0, 0, 0, 0.45)");
+        ctx.fill_rect(0.0, 0.0, cam.width, vy.max(0.0));
+        ctx.fill_rect(0.0, vy + vh, cam.width, (cam.height - vy - vh).max(0.0));
+        ctx.fill_rect(0.0, vy, vx.max(0.0), vh);
+        ctx.fill_rect(vx + vw, vy, (cam.width - vx - vw).max(0.0), vh);
     }
 }
 
-#[allow(clippy::too_many_arguments)] // One call site per kind of player; a struct would only rename them.
-fn player(
-    ctx: &CanvasRenderingContext2d,
-    cam: &Camera,
-    x: f64,
-    y: f64,
+/// How one player is drawn.
+struct Look<'a> {
     id: u32,
-    name: &str,
+    name: &'a str,
     health: u8,
     aim: f32,
     own: bool,
-) {
-    let r = cam.len(PLAYER_RADIUS);
-    ctx.set_fill_style_str(&format!("hsl({}, 70%, 55%)", id.wrapping_mul(137) % 360));
+}
+
+fn player_colour(id: u32) -> String {
+    format!("hsl({}, 70%, 55%)", id.wrapping_mul(137) % 360)
+}
+
+fn player(ctx: &CanvasRenderingContext2d, cam: &Camera, x: f64, y: f64, look: &Look<'_>) {
+    let r = cam.len(f64::from(PLAYER_RADIUS));
+    ctx.set_fill_style_str(&player_colour(look.id));
     circle(ctx, x, y, r);
-    if own {
+    if look.own {
         ctx.set_stroke_style_str("#ffffff");
         ctx.set_line_width(2.0);
         ctx.begin_path();
         let _ = ctx.arc(x, y, r + 2.0, 0.0, std::f64::consts::TAU);
         ctx.stroke();
     }
-    let (dx, dy) = (f64::from(aim).cos(), f64::from(aim).sin());
+    let (dx, dy) = (f64::from(look.aim).cos(), f64::from(look.aim).sin());
     ctx.set_stroke_style_str("#e0e0e0");
     ctx.set_line_width(3.0);
     ctx.begin_path();
@@ -153,15 +192,26 @@ fn player(
     ctx.line_to(x + dx * r * 1.6, y + dy * r * 1.6);
     ctx.stroke();
     ctx.set_fill_style_str("#e8e8e8");
-    ctx.set_font("12px sans-serif");
+    ctx.set_font("13px system-ui, sans-serif");
     ctx.set_text_align("center");
-    let _ = ctx.fill_text(name, x, y - r - 8.0);
-    let frac = f64::from(health) / f64::from(MAX_HEALTH);
+    let _ = ctx.fill_text(look.name, x, y - r - 8.0);
+    let frac = f64::from(look.health) / f64::from(MAX_HEALTH);
     ctx.set_fill_style_str("#400");
     ctx.fill_rect(x - r, y + r + 4.0, 2.0 * r, 4.0);
     ctx.set_fill_style_str("#4caf50");
     ctx.fill_rect(x - r, y + r + 4.0, 2.0 * r * frac, 4.0);
     ctx.set_text_align("left");
+}
+
+fn edge_arrow(ctx: &CanvasRenderingContext2d, x: f64, y: f64, angle: f64, id: u32) {
+    let (c, s) = (angle.cos(), angle.sin());
+    ctx.set_fill_style_str(&player_colour(id));
+    ctx.begin_path();
+    ctx.move_to(x + c * 10.0, y + s * 10.0);
+    ctx.line_to(x - c * 6.0 - s * 7.0, y - s * 6.0 + c * 7.0);
+    ctx.line_to(x - c * 6.0 + s * 7.0, y - s * 6.0 - c * 7.0);
+    ctx.close_path();
+    ctx.fill();
 }
 
 fn circle(ctx: &CanvasRenderingContext2d, x: f64, y: f64, r: f64) {
@@ -170,24 +220,44 @@ fn circle(ctx: &CanvasRenderingContext2d, x: f64, y: f64, r: f64) {
     ctx.fill();
 }
 
-fn scoreboard(ctx: &CanvasRenderingContext2d, app: &App, width: f64) {
-    ctx.set_font("13px monospace");
+fn banner(ctx: &CanvasRenderingContext2d, screen: Screen, text: &str) {
+    ctx.set_font("bold 18px system-ui, sans-serif");
+    ctx.set_text_align("center");
+    ctx.set_fill_style_str("#ffd166");
+    let _ = ctx.fill_text(text, screen.width / 2.0, screen.height / 2.0 - 40.0);
+    ctx.set_text_align("left");
+}
+
+/// Top right: the match's best players; the own row highlighted, the own rank under the rows
+/// when it is lower.
+fn scoreboard(ctx: &CanvasRenderingContext2d, app: &App, screen: Screen) {
+    let rows = if screen.narrow() { 5 } else { 10 };
+    let x = screen.width - 10.0;
+    ctx.set_font("13px ui-monospace, monospace");
     ctx.set_text_align("right");
-    ctx.set_fill_style_str("#e8e8e8");
-    let _ = ctx.fill_text("score", width - 10.0, 20.0);
-    for (i, (name, score)) in app.scoreboard().iter().take(12).enumerate() {
-        let _ = ctx.fill_text(
-            &format!("{name}  {score}"),
-            width - 10.0,
-            38.0 + 16.0 * i as f64,
-        );
+    ctx.set_fill_style_str("#9aa4ad");
+    let _ = ctx.fill_text(&format!("score ({})", app.player_count()), x, 20.0);
+    let board = app.scoreboard();
+    let mut y = 38.0;
+    for (name, score, own) in board.iter().take(rows) {
+        ctx.set_fill_style_str(if *own { "#ffd166" } else { "#e8e8e8" });
+        let _ = ctx.fill_text(&format!("{name}  {score}"), x, y);
+        y += 16.0;
+    }
+    if let Some((rank, players, score)) = app.own_rank() {
+        ctx.set_fill_style_str("#ffd166");
+        let _ = ctx.fill_text(&format!("you: #{rank} of {players}  {score}"), x, y);
     }
     ctx.set_text_align("left");
 }
 
-fn status(ctx: &CanvasRenderingContext2d, app: &App) {
-    let text = app.status_line();
-    ctx.set_font("14px sans-serif");
+fn status(ctx: &CanvasRenderingContext2d, app: &App, screen: Screen) {
+    let mut text = app.status_line();
+    if screen.narrow() {
+        // The long form does not fit a phone; the first clause does.
+        text = text.split(" - ").next().unwrap_or_default().to_owned();
+    }
+    ctx.set_font("14px system-ui, sans-serif");
     ctx.set_fill_style_str(if matches!(app.status, Status::Closed(_)) {
         "#ff6b6b"
     } else {
@@ -196,26 +266,100 @@ fn status(ctx: &CanvasRenderingContext2d, app: &App) {
     let _ = ctx.fill_text(&text, 10.0, 20.0);
 }
 
-/// Top left, under the status line.
-fn net_graph(ctx: &CanvasRenderingContext2d, app: &mut App, now_ms: f64) {
+/// Top left, under the status line; fewer lines on a narrow screen.
+fn net_graph(ctx: &CanvasRenderingContext2d, app: &mut App, screen: Screen, now_ms: f64) {
     let g = app.net_graph(now_ms);
-    let lines = [
+    let mut lines = vec![
         format!(
-            "ping {}",
-            g.ping_ms.map_or("-".to_owned(), |p| format!("{p:.0} ms"))
+            "ping {}  {}/s",
+            g.ping_ms.map_or("-".to_owned(), |p| format!("{p:.0} ms")),
+            g.snapshots_per_s
         ),
-        format!("snapshots/s {}", g.snapshots_per_s),
         format!("in {:.1} kbps  out {:.1} kbps", g.kbps_in, g.kbps_out),
-        format!("last snapshot {} B", g.last_snapshot_bytes),
-        format!("interp delay {:.0} ms", app.interpolation_delay_ms()),
-        format!("corrections/s {}", g.corrections_per_s),
-        format!("checksum failures {}", g.checksum_failures),
     ];
+    if !screen.narrow() {
+        lines.extend([
+            format!("last snapshot {} B", g.last_snapshot_bytes),
+            format!("interp delay {:.0} ms", app.interpolation_delay_ms()),
+            format!("corrections/s {}", g.corrections_per_s),
+            format!("checksum failures {}", g.checksum_failures),
+        ]);
+    }
     ctx.set_fill_style_str("rgba(0, 0, 0, 0.6)");
-    ctx.fill_rect(6.0, 30.0, 250.0, 16.0 * lines.len() as f64 + 8.0);
-    ctx.set_font("12px monospace");
+    ctx.fill_rect(6.0, 30.0, 214.0, 16.0 * lines.len() as f64 + 8.0);
+    ctx.set_font("12px ui-monospace, monospace");
     ctx.set_fill_style_str("#9be29b");
     for (i, l) in lines.iter().enumerate() {
         let _ = ctx.fill_text(l, 12.0, 46.0 + 16.0 * i as f64);
     }
+}
+
+/// Bottom right: the whole map, the own player, the view's outline, other players in view.
+fn minimap(ctx: &CanvasRenderingContext2d, app: &App, screen: Screen, cam: &Camera) {
+    let (Some(welcome), Some(me)) = (app.session.welcome(), app.session.player_id()) else {
+        return;
+    };
+    let map = &welcome.map;
+    let side = (screen.width.min(screen.height) * 0.28).clamp(90.0, 200.0);
+    let mm = Camera::whole(
+        f64::from(map.width),
+        f64::from(map.height),
+        side,
+        side * f64::from(map.height) / f64::from(map.width),
+    );
+    let (w, h) = (mm.len(f64::from(map.width)), mm.len(f64::from(map.height)));
+    let (x0, y0) = (screen.width - w - 10.0, screen.height - h - 10.0);
+    ctx.set_fill_style_str("rgba(16, 20, 24, 0.85)");
+    ctx.fill_rect(x0, y0, w, h);
+    ctx.set_fill_style_str("#56606b");
+    for wall in &map.walls {
+        let (x, y) = mm.at(f64::from(wall.x), f64::from(wall.y));
+        ctx.fill_rect(
+            x0 + x,
+            y0 + y,
+            mm.len(f64::from(wall.w)).max(1.0),
+            mm.len(f64::from(wall.h)).max(1.0),
+        );
+    }
+    // The part of the map the screen shows.
+    let (vx, vy) = cam.world(0.0, 0.0);
+    let (vx1, vy1) = cam.world(cam.width, cam.height);
+    let (sx, sy) = mm.at(vx, vy);
+    let (sx1, sy1) = mm.at(vx1, vy1);
+    ctx.set_stroke_style_str("rgba(232, 232, 232, 0.6)");
+    ctx.set_line_width(1.0);
+    let clamp = |v: f64, hi: f64| v.clamp(0.0, hi);
+    ctx.stroke_rect(
+        x0 + clamp(sx, w),
+        y0 + clamp(sy, h),
+        clamp(sx1, w) - clamp(sx, w),
+        clamp(sy1, h) - clamp(sy, h),
+    );
+    if let Some((_, view)) = app.session.replica().latest() {
+        for (id, s) in view.entities() {
+            if s.kind != EntityKind::Player || s.health == 0 {
+                continue;
+            }
+            let (x, y) = mm.at(f64::from(s.x), f64::from(s.y));
+            let own = *id == me;
+            ctx.set_fill_style_str(if own { "#ffffff" } else { "#ff6b6b" });
+            circle(ctx, x0 + x, y0 + y, if own { 3.0 } else { 2.0 });
+        }
+    }
+}
+
+/// The virtual stick under the thumb, while it is held.
+fn stick(ctx: &CanvasRenderingContext2d, app: &App) {
+    let Some((centre, at)) = app.touches.stick() else {
+        return;
+    };
+    ctx.set_stroke_style_str("rgba(232, 232, 232, 0.5)");
+    ctx.set_line_width(2.0);
+    ctx.begin_path();
+    let _ = ctx.arc(centre.0, centre.1, STICK_RADIUS, 0.0, std::f64::consts::TAU);
+    ctx.stroke();
+    let (dx, dy) = (at.0 - centre.0, at.1 - centre.1);
+    let k = (STICK_RADIUS / dx.hypot(dy).max(1e-9)).min(1.0);
+    ctx.set_fill_style_str("rgba(232, 232, 232, 0.5)");
+    circle(ctx, centre.0 + dx * k, centre.1 + dy * k, 18.0);
 }

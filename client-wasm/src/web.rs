@@ -1,31 +1,53 @@
-//! The browser side: WebSocket, keyboard and mouse, the animation-frame loop. Everything here
-//! only moves events into [`App`] and bytes out of it. This is the one module that touches the
-//! DOM (with `render.rs`, which only draws).
+//! The browser side: WebSocket, keyboard, mouse and touch, window size, the animation-frame
+//! loop. Everything here only moves events into [`App`] and bytes out of it. This is the one
+//! module that touches the DOM (with `render.rs`, which only draws).
+//!
+//! A game owns every listener it adds and removes them all when it ends, so the join screen
+//! that comes back gets its keys (typing "w" into the name box must not move anyone) and a
+//! second game starts from a clean page.
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 
-use js_sys::{ArrayBuffer, Uint8Array};
+use js_sys::{ArrayBuffer, Function, Uint8Array};
 use wasm_bindgen::JsCast;
 use wasm_bindgen::prelude::*;
 use web_sys::{
-    BinaryType, CanvasRenderingContext2d, CloseEvent, HtmlCanvasElement, KeyboardEvent,
-    MessageEvent, MouseEvent, WebSocket, Window,
+    BinaryType, CanvasRenderingContext2d, CloseEvent, EventTarget, HtmlCanvasElement,
+    KeyboardEvent, MessageEvent, MouseEvent, TouchEvent, WebSocket, Window,
 };
 
 use crate::app::{App, Status};
-use crate::render;
+use crate::render::{self, Screen};
 
-/// The animation-frame callback, which schedules itself again.
-type FrameCallback = Closure<dyn FnMut()>;
+/// An event callback, kept so it can be removed.
+type Callback = Closure<dyn FnMut(web_sys::Event)>;
 
 thread_local! {
-    /// The running game, for the exported debug helpers.
-    static APP: RefCell<Option<Rc<RefCell<App>>>> = const { RefCell::new(None) };
+    /// The running game, for the exported debug helpers and to end it when another starts.
+    static GAME: RefCell<Option<Rc<Game>>> = const { RefCell::new(None) };
 }
 
-/// Connects to `/ws` on the page's host and starts playing on the canvas `#game`.
-pub fn start(name: &str, spectate: bool) -> Result<(), JsValue> {
+/// One game, from `join` until the connection closes.
+struct Game {
+    app: RefCell<App>,
+    ws: WebSocket,
+    window: Window,
+    canvas: HtmlCanvasElement,
+    ctx: CanvasRenderingContext2d,
+    /// Told the reason when the game ends (the page shows the join screen again).
+    on_end: Function,
+    listeners: RefCell<Vec<(EventTarget, &'static str, Callback)>>,
+    frame: RefCell<Option<Closure<dyn FnMut()>>>,
+    ended: Cell<bool>,
+}
+
+/// Connects to `/ws` on the page's host and plays on the canvas `#game` until the connection
+/// closes; then calls `on_end(reason)`.
+pub fn start(name: &str, spectate: bool, on_end: Function) -> Result<(), JsValue> {
+    if let Some(old) = GAME.with(|g| g.borrow_mut().take()) {
+        old.end();
+    }
     let window = web_sys::window().ok_or("no window")?;
     let document = window.document().ok_or("no document")?;
     let canvas: HtmlCanvasElement = document
@@ -46,158 +68,241 @@ pub fn start(name: &str, spectate: bool) -> Result<(), JsValue> {
     ws.set_binary_type(BinaryType::Arraybuffer);
 
     let (app, hello) = App::new(name, spectate);
-    let app = Rc::new(RefCell::new(app));
-    APP.with(|a| *a.borrow_mut() = Some(Rc::clone(&app)));
+    let game = Rc::new(Game {
+        app: RefCell::new(app),
+        ws: ws.clone(),
+        window: window.clone(),
+        canvas: canvas.clone(),
+        ctx,
+        on_end,
+        listeners: RefCell::new(Vec::new()),
+        frame: RefCell::new(None),
+        ended: Cell::new(false),
+    });
+    GAME.with(|g| *g.borrow_mut() = Some(Rc::clone(&game)));
+    game.fit_canvas();
 
     let socket = ws.clone();
-    on(&ws, "open", move |_: web_sys::Event| {
+    game.on(&ws, "open", move |_, _: web_sys::Event| {
         let _ = socket.send_with_u8_array(&hello);
     });
-    let (a, socket, perf) = (
-        Rc::clone(&app),
-        ws.clone(),
-        window.performance().ok_or("no performance")?,
-    );
-    on(&ws, "message", move |e: MessageEvent| {
+    let perf = window.performance().ok_or("no performance")?;
+    game.on(&ws, "message", move |g, e: MessageEvent| {
         let Ok(buf) = e.data().dyn_into::<ArrayBuffer>() else {
             return;
         };
-        let replies = a
+        let replies = g
+            .app
             .borrow_mut()
             .on_frame(&Uint8Array::new(&buf).to_vec(), perf.now());
-        send_all(&socket, replies);
+        g.send_all(replies);
     });
-    let a = Rc::clone(&app);
-    on(&ws, "close", move |e: CloseEvent| {
-        a.borrow_mut().on_close(e.code(), &e.reason())
+    game.on(&ws, "close", move |g, e: CloseEvent| {
+        g.app.borrow_mut().on_close(e.code(), &e.reason());
+        g.end();
     });
 
-    let a = Rc::clone(&app);
-    on(&window, "keydown", move |e: KeyboardEvent| {
-        key(&a, &e, true)
-    });
-    let a = Rc::clone(&app);
-    on(&window, "keyup", move |e: KeyboardEvent| key(&a, &e, false));
+    game.on(&window, "keydown", |g, e: KeyboardEvent| g.key(&e, true));
+    game.on(&window, "keyup", |g, e: KeyboardEvent| g.key(&e, false));
     // A key released while the page is not focused never reaches it: let go of everything
     // when it loses focus or is hidden.
-    let a = Rc::clone(&app);
-    on(&window, "blur", move |_: web_sys::Event| {
-        a.borrow_mut().release_controls()
+    game.on(&window, "blur", |g, _: web_sys::Event| {
+        g.app.borrow_mut().release_controls()
     });
-    let a = Rc::clone(&app);
-    on(&document, "visibilitychange", move |_: web_sys::Event| {
-        a.borrow_mut().release_controls()
+    game.on(&document, "visibilitychange", |g, _: web_sys::Event| {
+        g.app.borrow_mut().release_controls()
     });
-    let (a, c) = (Rc::clone(&app), canvas.clone());
-    on(&canvas, "mousemove", move |e: MouseEvent| aim(&a, &c, &e));
-    let a = Rc::clone(&app);
-    on(&canvas, "mousedown", move |_: MouseEvent| {
-        a.borrow_mut().controls.fire = true
+    game.on(&window, "resize", |g, _: web_sys::Event| g.fit_canvas());
+    game.on(&canvas, "mousemove", |g, e: MouseEvent| {
+        g.aim(f64::from(e.offset_x()), f64::from(e.offset_y()))
     });
-    let a = Rc::clone(&app);
-    on(&window, "mouseup", move |_: MouseEvent| {
-        a.borrow_mut().controls.fire = false
+    game.on(&canvas, "mousedown", |g, _: MouseEvent| {
+        g.app.borrow_mut().controls.fire = true
     });
+    game.on(&window, "mouseup", |g, _: MouseEvent| {
+        g.app.borrow_mut().controls.fire = false
+    });
+    for event in ["touchstart", "touchmove", "touchend", "touchcancel"] {
+        game.on(&canvas, event, move |g, e: TouchEvent| g.touch(event, &e));
+    }
 
-    animation_loop(window, app, ws, canvas, ctx)
+    game.animation_loop(window.performance().ok_or("no performance")?)
 }
 
 /// Names of the players the client currently sees, as JSON (used by the end-to-end test).
 pub fn visible_players() -> String {
-    APP.with(|a| {
-        let names: Vec<String> = a.borrow().as_ref().map_or_else(Vec::new, |app| {
-            app.borrow()
-                .scoreboard()
+    GAME.with(|g| {
+        let names: Vec<String> = g.borrow().as_ref().map_or_else(Vec::new, |game| {
+            game.app
+                .borrow()
+                .visible_players()
                 .into_iter()
-                .map(|(n, _)| n)
+                .map(|(_, n, _)| format!("{n:?}"))
                 .collect()
         });
-        let quoted: Vec<String> = names.iter().map(|n| format!("{n:?}")).collect();
-        format!("[{}]", quoted.join(","))
+        format!("[{}]", names.join(","))
     })
 }
 
-fn animation_loop(
-    window: Window,
-    app: Rc<RefCell<App>>,
-    ws: WebSocket,
-    canvas: HtmlCanvasElement,
-    ctx: CanvasRenderingContext2d,
-) -> Result<(), JsValue> {
-    let perf = window.performance().ok_or("no performance")?;
-    let frame: Rc<RefCell<Option<FrameCallback>>> = Rc::new(RefCell::new(None));
-    let next = Rc::clone(&frame);
-    let w = window.clone();
-    let document = window.document().ok_or("no document")?;
-    *frame.borrow_mut() = Some(Closure::new(move || {
-        let now = perf.now();
-        let inputs = app.borrow_mut().on_animation_frame(now);
-        if ws.ready_state() == WebSocket::OPEN {
-            send_all(&ws, inputs);
-        }
-        render::draw(&ctx, &canvas, &mut app.borrow_mut(), now);
-        let title = app.borrow().title();
-        if document.title() != title {
-            document.set_title(&title);
-        }
-        let stop = matches!(app.borrow().status, Status::Closed(_));
-        if let Some(cb) = next.borrow().as_ref().filter(|_| !stop) {
-            let _ = w.request_animation_frame(cb.as_ref().unchecked_ref());
-        }
-    }));
-    if let Some(cb) = frame.borrow().as_ref() {
-        window.request_animation_frame(cb.as_ref().unchecked_ref())?;
+impl Game {
+    /// Adds an event listener that lives until the game ends. It gets the game; holding it
+    /// here (not in the closure) keeps the listener from owning what owns the listener.
+    fn on<E: JsCast + 'static>(
+        self: &Rc<Game>,
+        target: &EventTarget,
+        event: &'static str,
+        mut f: impl FnMut(&Game, E) + 'static,
+    ) {
+        let game = Rc::downgrade(self);
+        let cb = Callback::new(move |e: web_sys::Event| {
+            if let (Some(g), Ok(e)) = (game.upgrade(), e.dyn_into::<E>()) {
+                f(&g, e);
+            }
+        });
+        let _ = target.add_event_listener_with_callback(event, cb.as_ref().unchecked_ref());
+        self.listeners
+            .borrow_mut()
+            .push((target.clone(), event, cb));
     }
-    // The closure re-schedules itself through `frame`: it must live as long as the page.
-    std::mem::forget(frame);
-    Ok(())
-}
 
-fn key(app: &Rc<RefCell<App>>, e: &KeyboardEvent, down: bool) {
-    let mut app = app.borrow_mut();
-    let c = &mut app.controls;
-    match e.key().to_lowercase().as_str() {
-        "w" | "arrowup" => c.up = down,
-        "s" | "arrowdown" => c.down = down,
-        "a" | "arrowleft" => c.left = down,
-        "d" | "arrowright" => c.right = down,
-        " " => c.fire = down,
-        "n" if down => app.show_net_graph = !app.show_net_graph,
-        _ => return,
-    }
-    e.prevent_default();
-}
-
-fn aim(app: &Rc<RefCell<App>>, canvas: &HtmlCanvasElement, e: &MouseEvent) {
-    let rect = canvas.get_bounding_client_rect();
-    let (mx, my) = (
-        (f64::from(e.client_x()) - rect.left()) * f64::from(canvas.width()) / rect.width().max(1.0),
-        (f64::from(e.client_y()) - rect.top()) * f64::from(canvas.height())
-            / rect.height().max(1.0),
-    );
-    let mut app = app.borrow_mut();
-    if let Some((px, py)) = render::own_screen_position(&mut app, canvas) {
-        app.controls.aim = (my - py).atan2(mx - px) as f32;
-    }
-}
-
-fn send_all(ws: &WebSocket, frames: Vec<Vec<u8>>) {
-    for f in frames {
-        let _ = ws.send_with_u8_array(&f);
-    }
-}
-
-/// Adds an event listener that lives as long as the page.
-fn on<E: JsCast + 'static>(
-    target: &web_sys::EventTarget,
-    event: &str,
-    mut f: impl FnMut(E) + 'static,
-) {
-    let cb = Closure::<dyn FnMut(web_sys::Event)>::new(move |e: web_sys::Event| {
-        if let Ok(e) = e.dyn_into::<E>() {
-            f(e);
+    /// Ends the game once: removes every listener, stops the frame loop, closes the socket
+    /// and hands the reason to the page.
+    fn end(&self) {
+        if self.ended.replace(true) {
+            return;
         }
-    });
-    let _ = target.add_event_listener_with_callback(event, cb.as_ref().unchecked_ref());
-    cb.forget();
+        for (target, event, cb) in self.listeners.borrow_mut().drain(..) {
+            let _ = target.remove_event_listener_with_callback(event, cb.as_ref().unchecked_ref());
+        }
+        let _ = self.ws.close();
+        let reason = self
+            .app
+            .borrow()
+            .closed_reason()
+            .unwrap_or("Disconnected.")
+            .to_owned();
+        // The game stays in `GAME` (for the debug helpers) until the next one replaces it.
+        let _ = self
+            .on_end
+            .call1(&JsValue::NULL, &JsValue::from_str(&reason));
+    }
+
+    /// Sizes the canvas backing store to its CSS size times the device pixel ratio.
+    fn fit_canvas(&self) {
+        let dpr = self.window.device_pixel_ratio().max(1.0);
+        let (w, h) = self.css_size();
+        let (bw, bh) = ((w * dpr).round() as u32, (h * dpr).round() as u32);
+        if self.canvas.width() != bw || self.canvas.height() != bh {
+            self.canvas.set_width(bw.max(1));
+            self.canvas.set_height(bh.max(1));
+        }
+    }
+
+    fn css_size(&self) -> (f64, f64) {
+        let rect = self.canvas.get_bounding_client_rect();
+        (rect.width().max(1.0), rect.height().max(1.0))
+    }
+
+    fn screen(&self) -> Screen {
+        let (width, height) = self.css_size();
+        Screen {
+            width,
+            height,
+            dpr: f64::from(self.canvas.width()) / width,
+        }
+    }
+
+    fn key(&self, e: &KeyboardEvent, down: bool) {
+        // Keys typed into a form field are text, not movement.
+        let typing = e
+            .target()
+            .and_then(|t| t.dyn_into::<web_sys::Element>().ok())
+            .is_some_and(|el| matches!(el.tag_name().as_str(), "INPUT" | "TEXTAREA"));
+        if typing {
+            return;
+        }
+        let mut app = self.app.borrow_mut();
+        let c = &mut app.controls;
+        match e.key().to_lowercase().as_str() {
+            "w" | "arrowup" => c.up = down,
+            "s" | "arrowdown" => c.down = down,
+            "a" | "arrowleft" => c.left = down,
+            "d" | "arrowright" => c.right = down,
+            " " => c.fire = down,
+            "n" if down => app.show_net_graph = !app.show_net_graph,
+            _ => return,
+        }
+        e.prevent_default();
+    }
+
+    fn aim(&self, x: f64, y: f64) {
+        let (w, h) = self.css_size();
+        self.app.borrow_mut().aim_at(x, y, w, h);
+    }
+
+    fn touch(&self, event: &str, e: &TouchEvent) {
+        // No scrolling, zooming or synthesized mouse events while playing.
+        e.prevent_default();
+        let rect = self.canvas.get_bounding_client_rect();
+        let (w, h) = self.css_size();
+        let changed = e.changed_touches();
+        for i in 0..changed.length() {
+            let Some(t) = changed.get(i) else { continue };
+            let (x, y) = (
+                f64::from(t.client_x()) - rect.left(),
+                f64::from(t.client_y()) - rect.top(),
+            );
+            let mut app = self.app.borrow_mut();
+            match event {
+                "touchstart" => app.touches.start(t.identifier(), x, y, w),
+                "touchmove" => app.touches.moved(t.identifier(), x, y),
+                _ => app.touches.end(t.identifier()),
+            }
+            if let Some((ax, ay)) = app.touches.aim_point() {
+                app.aim_at(ax, ay, w, h);
+            }
+        }
+    }
+
+    fn send_all(&self, frames: Vec<Vec<u8>>) {
+        if self.ws.ready_state() != WebSocket::OPEN {
+            return;
+        }
+        for f in frames {
+            let _ = self.ws.send_with_u8_array(&f);
+        }
+    }
+
+    fn animation_loop(self: &Rc<Game>, perf: web_sys::Performance) -> Result<(), JsValue> {
+        let game = Rc::downgrade(self);
+        let document = self.window.document().ok_or("no document")?;
+        *self.frame.borrow_mut() = Some(Closure::new(move || {
+            let Some(g) = game.upgrade() else { return };
+            let now = perf.now();
+            let inputs = g.app.borrow_mut().on_animation_frame(now);
+            g.send_all(inputs);
+            g.fit_canvas();
+            render::draw(&g.ctx, g.screen(), &mut g.app.borrow_mut(), now);
+            let title = g.app.borrow().title();
+            if document.title() != title {
+                document.set_title(&title);
+            }
+            // A game that failed on bad data ends here; a closed socket ended it already.
+            if matches!(g.app.borrow().status, Status::Closed(_)) {
+                g.end();
+            }
+            if !g.ended.get()
+                && let Some(cb) = g.frame.borrow().as_ref()
+            {
+                let _ = g
+                    .window
+                    .request_animation_frame(cb.as_ref().unchecked_ref());
+            }
+        }));
+        if let Some(cb) = self.frame.borrow().as_ref() {
+            self.window
+                .request_animation_frame(cb.as_ref().unchecked_ref())?;
+        }
+        Ok(())
+    }
 }

@@ -12,7 +12,9 @@ use std::time::Duration;
 use axum::extract::ws::{CloseFrame, Message, WebSocket};
 use futures_util::{FutureExt, SinkExt, StreamExt};
 use snapwire_shared::codec::{self, DecodeError};
-use snapwire_shared::protocol::{ClientMsg, InputMsg, MAX_NAME_BYTES, MAX_NAME_CHARS};
+use snapwire_shared::protocol::{
+    BUTTON_ACK, ClientMsg, InputMsg, MAX_NAME_BYTES, MAX_NAME_CHARS, extend_u16,
+};
 use snapwire_shared::sim::PlayerInput;
 use snapwire_shared::{CloseCode, PROTOCOL_VERSION, Tick};
 use tokio::sync::mpsc::{self, error::TrySendError};
@@ -67,6 +69,8 @@ pub async fn serve(mut ws: WebSocket, client: ClientId, ctx: ConnectionContext) 
         return close(&mut ws, client, Some(reason), &ctx.stats).await;
     }
 
+    // The newest input sequence number, extended to 32 bits (inputs carry the low 16).
+    let mut last_seq = 0u32;
     // Shutdown reaches this loop through the outbox: the tick loop closes every outbox when it
     // stops, and a client's record closes its outbox when dropped (even by a panic).
     let reason = loop {
@@ -83,7 +87,7 @@ pub async fn serve(mut ws: WebSocket, client: ClientId, ctx: ConnectionContext) 
                 }
                 OutItem::Close(reason) => break Stopped::Close(reason),
             },
-            frame = ws.next() => match on_frame(frame, &inbound_tx, &ctx) {
+            frame = ws.next() => match on_frame(frame, &inbound_tx, &mut last_seq, &ctx) {
                 Ok(()) => {}
                 Err(reason) => {
                     // Tell the tick loop at once, whatever the socket does next.
@@ -195,6 +199,7 @@ async fn handshake(
 fn on_frame(
     frame: Option<Result<Message, axum::Error>>,
     inbound: &mpsc::Sender<Inbound>,
+    last_seq: &mut u32,
     ctx: &ConnectionContext,
 ) -> Result<(), Option<CloseReason>> {
     let bytes = match frame {
@@ -218,7 +223,7 @@ fn on_frame(
             return Err(Some((CloseCode::Handshake, "Hello sent twice".into())));
         }
         ClientMsg::Ack { tick } => Inbound::Ack(tick),
-        ClientMsg::Input(input) => parse_input(&input, ctx).map_err(Some)?,
+        ClientMsg::Input(input) => parse_input(&input, last_seq, ctx).map_err(Some)?,
     };
     match inbound.try_send(inbound_msg) {
         Ok(()) => Ok(()),
@@ -241,24 +246,31 @@ fn decode(bytes: &[u8]) -> Result<ClientMsg, CloseReason> {
     })
 }
 
-fn parse_input(msg: &InputMsg, ctx: &ConnectionContext) -> Result<Inbound, CloseReason> {
+/// Range-checks an input and extends its 16-bit sequence number and tick: the sequence number
+/// to the one nearest this connection's last, the tick to the one nearest the server's.
+fn parse_input(
+    msg: &InputMsg,
+    last_seq: &mut u32,
+    ctx: &ConnectionContext,
+) -> Result<Inbound, CloseReason> {
+    let seq = extend_u16(msg.seq, *last_seq);
     let input = PlayerInput::parse(msg)
-        .map_err(|e| (CloseCode::InvalidValue, format!("input {}: {e}", msg.seq)))?;
+        .map_err(|e| (CloseCode::InvalidValue, format!("input {seq}: {e}")))?;
     let now = Tick(ctx.stats.tick.load(Ordering::Relaxed));
-    let skew = msg.tick.since(now).unsigned_abs();
+    let tick = Tick(extend_u16(msg.tick, now.0));
+    let skew = tick.since(now).unsigned_abs();
     if skew > ctx.config.max_tick_skew() {
         return Err((
             CloseCode::TickOutOfRange,
-            format!(
-                "input tick {} is {skew} ticks from the server's {now}",
-                msg.tick
-            ),
+            format!("input tick {tick} is {skew} ticks from the server's {now}"),
         ));
     }
+    // Ordering (stale and repeated inputs) is the tick loop's to judge.
+    *last_seq = seq;
     Ok(Inbound::Input {
-        seq: msg.seq,
+        seq,
         input,
-        ack: msg.ack.then_some(msg.tick),
+        ack: (msg.buttons & BUTTON_ACK != 0).then_some(tick),
     })
 }
 

@@ -5,6 +5,7 @@
 use snapwire_shared::map::{MapDef, Point};
 
 use snapwire_shared::sim::EntityId;
+use snapwire_shared::snapshot::EntityKind;
 
 use crate::snapshot_history::Frame;
 
@@ -14,7 +15,8 @@ pub const VIEW_MARGIN: i32 = 1000;
 
 /// Indices (ascending) of the entities a player at `center` sees: those inside the view
 /// rectangle, plus those within [`VIEW_MARGIN`] beyond it that were in its `previous` view
-/// (ascending ids).
+/// (ascending ids), plus the shooter of every projectile it sees. A projectile flies further
+/// than half a view: without its shooter, a player is hit by someone the screen never showed.
 pub fn player_view<P>(
     grid: &Grid,
     frame: &Frame,
@@ -44,6 +46,28 @@ pub fn player_view<P>(
         while previous.next_if(|p| *p < id).is_some() {}
         previous.peek() == Some(&id)
     });
+    add_shooters(frame, out);
+}
+
+/// Adds the owners of the projectiles in `out` (ascending indices) that are not in it yet.
+fn add_shooters(frame: &Frame, out: &mut Vec<u32>) {
+    let before = out.len();
+    for k in 0..before {
+        let state = &frame.states[out[k] as usize];
+        if state.kind != EntityKind::Projectile {
+            continue;
+        }
+        let Ok(owner) = frame.ids.binary_search(&EntityId(state.owner)) else {
+            continue; // The shooter left the game.
+        };
+        let owner = owner as u32;
+        if out[..before].binary_search(&owner).is_err() && !out[before..].contains(&owner) {
+            out.push(owner);
+        }
+    }
+    if out.len() > before {
+        out.sort_unstable();
+    }
 }
 
 /// Grid cell side in position quanta (4 units): a 40 x 24 view touches about 11 x 7 cells.
@@ -189,6 +213,30 @@ mod tests {
             [0, 1],
             "one unit past the edge stays; three units past leaves"
         );
+    }
+
+    #[test]
+    fn a_projectile_in_view_brings_its_shooter() {
+        let map = MapDef::arena();
+        let mut f = Frame::default();
+        let at = |x| Point { x, y: 5000 };
+        let player = EntityState {
+            kind: EntityKind::Player,
+            ..EntityState::default()
+        };
+        f.push(EntityId(1), player, at(20_000)); // the viewer
+        f.push(EntityId(2), player, at(50_000)); // a shooter far to the right
+        f.push(EntityId(3), player, at(60_000)); // someone else far away
+        let shot = EntityState {
+            kind: EntityKind::Projectile,
+            owner: 2,
+            ..EntityState::default()
+        };
+        f.push(EntityId(4), shot, at(24_000));
+        let grid = Grid::build(&map, &f);
+        let mut out = Vec::new();
+        player_view(&grid, &f, at(20_000), 10_000, 10_000, [], &mut out);
+        assert_eq!(out, [0, 1, 3]);
     }
 
     #[test]

@@ -8,12 +8,13 @@
 //!
 //! Each tick, in order (the stages of [`tick_loop::TickLoop::tick`]):
 //! 1. drain ingress, 2. apply inputs, 3. step simulation, 4. record snapshot,
-//! 5. build each client's message, 6. hand to outboxes.
+//! 5. build each client's message, 6. hand to outboxes, 7. send scores.
 //!
 //! Other modules: [`config`] (settings), [`http`] (routes: `/ws`, `/healthz`, `/metrics`,
 //! `/players`), [`clients`] (the tick loop's per-client state), [`stats`] (every counter),
 //! [`priority`] (socket threads below the tick thread), [`send_rate`] (load shedding: fewer
-//! snapshots per client when the sockets fall behind).
+//! snapshots per client when the sockets fall behind), [`scoreboard`] (the match's scores, once
+//! a second per client).
 //!
 //! [`run`] is the whole server: `main.rs` parses flags and calls it, tests call it on
 //! `127.0.0.1:0`.
@@ -27,6 +28,7 @@ pub mod interest;
 pub mod outbox;
 pub mod priority;
 pub mod replication;
+pub mod scoreboard;
 pub mod send_rate;
 pub mod snapshot_history;
 pub mod stats;

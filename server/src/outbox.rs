@@ -1,7 +1,8 @@
 //! Per-client outbox between the tick loop (producer) and the connection's writer (consumer).
 //!
-//! Two lanes: a small reliable queue for messages that must arrive (`Welcome`), and a
-//! latest-wins slot for snapshots. A slow client skips stale snapshots instead of queueing them,
+//! Three lanes: a small reliable queue for messages that must arrive (`Welcome`), a
+//! latest-wins slot for snapshots, and a latest-wins slot for the scoreboard (a newer board
+//! makes an unsent one worthless). A slow client skips stale snapshots instead of queueing them,
 //! which is safe because every snapshot is encoded against a tick the client acknowledged. The
 //! tick loop never waits: every method here is a short, non-async critical section.
 
@@ -32,6 +33,7 @@ pub struct Outbox {
 struct State {
     reliable: VecDeque<Bytes>,
     latest: Option<Bytes>,
+    scores: Option<Bytes>,
     close: Option<Option<(CloseCode, String)>>,
     /// The writer waiting for an item; woken (outside the lock) by whatever adds one. Kept in
     /// the same lock as the items, so a push can never slip between a check and a wait.
@@ -65,6 +67,13 @@ impl Outbox {
         replaced
     }
 
+    /// Replaces any scoreboard the writer has not taken yet.
+    pub fn put_scores(&self, frame: Bytes) {
+        let mut s = self.lock();
+        s.scores = Some(frame);
+        wake(s);
+    }
+
     /// Asks the writer to close after what is queued. The first reason wins.
     pub fn close(&self, reason: Option<(CloseCode, String)>) {
         let mut s = self.lock();
@@ -78,7 +87,8 @@ impl Outbox {
         self.lock().close.is_some()
     }
 
-    /// The next item to send: reliable frames first, then the latest snapshot, then a close.
+    /// The next item to send: reliable frames first, then a close, then the latest snapshot,
+    /// then the latest scoreboard.
     /// Once a close is requested, queued snapshots are dropped (they are stale by definition).
     ///
     /// Cancel safe: an item is removed only in the same poll that returns it.
@@ -91,7 +101,7 @@ impl Outbox {
             if let Some(reason) = s.close.clone() {
                 return Poll::Ready(OutItem::Close(reason));
             }
-            if let Some(frame) = s.latest.take() {
+            if let Some(frame) = s.latest.take().or_else(|| s.scores.take()) {
                 return Poll::Ready(OutItem::Frame(frame));
             }
             if !s.waiter.as_ref().is_some_and(|w| w.will_wake(cx.waker())) {

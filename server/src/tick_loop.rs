@@ -10,7 +10,8 @@
 //! 5. build each client's message: its view, delta-encoded against its acknowledged baseline
 //!    (every client every tick, or a staggered share of them when shedding load);
 //! 6. hand to outboxes: replace each client's pending snapshot; adjust the send rate (load
-//!    shedding, [`crate::send_rate`]).
+//!    shedding, [`crate::send_rate`]);
+//! 7. send scores: the match scoreboard, to each client once a second ([`crate::scoreboard`]).
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
@@ -33,6 +34,7 @@ use crate::config::{Config, Scene};
 use crate::ingress::{ClientId, Inbound, Join};
 use crate::interest::Grid;
 use crate::replication::{Replicator, TickContext};
+use crate::scoreboard::Scoreboard;
 use crate::send_rate::SendRate;
 use crate::snapshot_history::{Frame, SnapshotHistory};
 use crate::stats::{PlayerSummary, ServerStats};
@@ -56,6 +58,7 @@ pub struct TickLoop {
     send_rate: SendRate,
     /// The last tick's work as a share of the tick period.
     last_work: f64,
+    scoreboard: Scoreboard,
     /// Names of the players in the world (each unique).
     player_names: BTreeSet<String>,
     joins: mpsc::Receiver<Join>,
@@ -87,6 +90,7 @@ impl TickLoop {
             outgoing: Vec::new(),
             send_rate: SendRate::new(config.snapshot_every),
             last_work: 0.0,
+            scoreboard: Scoreboard::new(config.tick_rate),
             player_names: BTreeSet::new(),
             joins,
             config,
@@ -151,6 +155,7 @@ impl TickLoop {
         let frame = self.record_snapshot();
         self.build_client_messages(&frame);
         self.hand_to_outboxes();
+        self.send_scores();
         self.publish_stats();
     }
 
@@ -281,6 +286,19 @@ impl TickLoop {
             .set(i64::from(self.send_rate.divisor()));
     }
 
+    fn send_scores(&mut self) {
+        self.scoreboard.rank_if_due(&self.world);
+        let tick = self.world.tick().0;
+        for (id, client) in &self.clients {
+            if self.scoreboard.due(*id, tick) {
+                let scores = ServerMsg::Scores(self.scoreboard.message_for(client.entity));
+                client
+                    .outbox
+                    .put_scores(Bytes::from(codec::encode_server(&scores)));
+            }
+        }
+    }
+
     fn admit(&mut self, mut join: Join) {
         if !join.spectate {
             // Players on one scoreboard must be told apart.
@@ -293,6 +311,8 @@ impl TickLoop {
             tick: self.world.tick(),
             tick_rate: self.config.tick_rate,
             map: self.config.map.clone(),
+            view_width: self.config.view_width,
+            view_height: self.config.view_height,
         });
         if join
             .outbox

@@ -103,23 +103,21 @@ mod tests {
 
     fn input() -> impl Strategy<Value = ClientMsg> {
         (
-            any::<u32>(),
-            any::<u32>(),
-            -1.0f32..1.0,
-            -1.0f32..1.0,
-            -10.0f32..10.0,
-            any::<bool>(),
-            any::<bool>(),
+            any::<u16>(),
+            any::<u16>(),
+            any::<i8>(),
+            any::<i8>(),
+            any::<u16>(),
+            any::<u8>(),
         )
-            .prop_map(|(seq, tick, move_x, move_y, aim, fire, ack)| {
+            .prop_map(|(seq, tick, move_x, move_y, aim, buttons)| {
                 ClientMsg::Input(InputMsg {
                     seq,
-                    tick: Tick(tick),
+                    tick,
                     move_x,
                     move_y,
                     aim,
-                    fire,
-                    ack,
+                    buttons,
                 })
             })
     }
@@ -208,19 +206,19 @@ mod tests {
 #[cfg(test)]
 mod protocol_examples {
     use super::*;
-    use crate::protocol::{InputMsg, PlayerName, SnapshotMsg};
+    use crate::protocol::{BUTTON_ACK, BUTTON_FIRE, InputMsg, PlayerName, SnapshotMsg};
     use crate::tick::Tick;
 
     #[test]
     fn hello() {
         let msg = ClientMsg::Hello {
-            protocol_version: 2,
+            protocol_version: 3,
             name: "ann".into(),
             spectate: false,
         };
         assert_eq!(
             encode_client(&msg),
-            [0x00, 0x02, 0x03, b'a', b'n', b'n', 0x00]
+            [0x00, 0x03, 0x03, b'a', b'n', b'n', 0x00]
         );
     }
 
@@ -228,19 +226,15 @@ mod protocol_examples {
     fn input() {
         let msg = ClientMsg::Input(InputMsg {
             seq: 300,
-            tick: Tick(70),
-            move_x: 1.0,
-            move_y: -0.5,
-            aim: 0.0,
-            fire: true,
-            ack: true,
+            tick: 70,
+            move_x: 127,
+            move_y: -64,
+            aim: 0x4000,
+            buttons: BUTTON_FIRE | BUTTON_ACK,
         });
         assert_eq!(
             encode_client(&msg),
-            [
-                0x01, 0xfb, 0x2c, 0x01, 0x46, 0x00, 0x00, 0x00, 0x00, 0x00, 0x80, 0x3f, 0x00, 0x00,
-                0x00, 0xbf, 0x00, 0x00, 0x00, 0x00, 0x01, 0x01
-            ]
+            [0x01, 0x2c, 0x01, 0x46, 0x00, 0x7f, 0xc0, 0x00, 0x40, 0x03]
         );
     }
 

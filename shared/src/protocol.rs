@@ -9,9 +9,9 @@ use crate::map::MapDef;
 use crate::tick::Tick;
 
 /// Bumped on every incompatible change to messages, snapshot bodies or game rules a client predicts.
-pub const PROTOCOL_VERSION: u32 = 2;
+pub const PROTOCOL_VERSION: u32 = 3;
 
-/// Largest client message the server accepts, in bytes. A real `Input` is under 20 bytes.
+/// Largest client message the server accepts, in bytes. A real `Input` is 10 bytes.
 pub const MAX_CLIENT_MSG_BYTES: usize = 1024;
 
 /// Longest player name, in characters (Unicode scalar values). The join form uses the same
@@ -38,23 +38,40 @@ pub enum ClientMsg {
     Ack { tick: Tick },
 }
 
-/// A player's input for one simulation step, as sent. Parse it with
-/// [`crate::sim::PlayerInput::parse`] before use: floats from the wire may be anything.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+/// A player's input for one simulation step, as sent: already quantized (the values the rules
+/// step from), in 10 bytes. Sequence number and tick travel as their low 16 bits; the server
+/// takes the full value nearest to what it knows ([`extend_u16`]). Parse it with
+/// [`crate::sim::PlayerInput::parse`] before use: an axis of -128 or an unknown button bit is
+/// refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct InputMsg {
-    /// Increments by one per input; wraps.
-    pub seq: u32,
-    /// The newest server tick the client knew of when it sent this input.
-    pub tick: Tick,
-    /// Movement axes, each in `[-1, 1]`; +x is right, +y is down.
-    pub move_x: f32,
-    pub move_y: f32,
-    /// Aim angle in radians, any finite value (it is wrapped).
-    pub aim: f32,
-    pub fire: bool,
-    /// This input also acknowledges the snapshot of `tick` (as an [`ClientMsg::Ack`] would):
-    /// a playing client sends one frame per tick, not two.
-    pub ack: bool,
+    /// Low 16 bits of the input's sequence number, which increments by one per input.
+    #[serde(with = "fixed_u16")]
+    pub seq: u16,
+    /// Low 16 bits of the newest server tick the client knew of when it sent this input.
+    #[serde(with = "fixed_u16")]
+    pub tick: u16,
+    /// Movement axes, each in `[-127, 127]` (full speed at 127); +x is right, +y is down.
+    pub move_x: i8,
+    pub move_y: i8,
+    /// Aim angle in 1/65536 turns, clockwise from +x (see [`crate::quantize::angle_from_radians`]).
+    #[serde(with = "fixed_u16")]
+    pub aim: u16,
+    /// [`BUTTON_FIRE`] and [`BUTTON_ACK`]; other bits must be zero.
+    pub buttons: u8,
+}
+
+/// The player holds fire.
+pub const BUTTON_FIRE: u8 = 1;
+/// This input also acknowledges the snapshot of `tick` (as an [`ClientMsg::Ack`] would): a
+/// playing client sends one frame per tick, not two.
+pub const BUTTON_ACK: u8 = 2;
+
+/// The full 32-bit value whose low 16 bits are `low`, nearest to `near` (within 32,767 either
+/// way): how the server reads an input's `seq` and `tick`.
+pub fn extend_u16(low: u16, near: u32) -> u32 {
+    let delta = low.wrapping_sub(near as u16) as i16;
+    near.wrapping_add_signed(i32::from(delta))
 }
 
 /// Whether input `seq` is covered by a snapshot's `last_input_seq`: at or before it, wrap-aware
@@ -70,6 +87,9 @@ pub enum ServerMsg {
     Welcome(Welcome),
     /// The client's view of the world at `tick`.
     Snapshot(SnapshotMsg),
+    /// The match's scoreboard, sent about once a second: every player's score, not only those
+    /// in the client's view.
+    Scores(Scores),
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -80,7 +100,32 @@ pub struct Welcome {
     pub tick: Tick,
     pub tick_rate: u16,
     pub map: MapDef,
+    /// The player's view, in position quanta: a player is sent the entities inside a rectangle
+    /// this size centred on it (spectators are sent everything).
+    pub view_width: i32,
+    pub view_height: i32,
 }
+
+/// The scoreboard: the best players of the match and where the recipient stands.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Scores {
+    /// Players in the match.
+    pub players: u32,
+    /// The best [`SCOREBOARD_ROWS`] at most, best first (ties by name).
+    pub top: Vec<ScoreRow>,
+    /// The recipient's own 1-based rank and score; `None` for a spectator.
+    pub you: Option<(u32, i32)>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ScoreRow {
+    pub id: u32,
+    pub name: String,
+    pub score: i32,
+}
+
+/// Rows in [`Scores::top`]: a board the size of a screen, whatever the size of the match.
+pub const SCOREBOARD_ROWS: usize = 10;
 
 /// One snapshot, delta-encoded against a snapshot the client acknowledged `baseline_age` ticks
 /// before `tick`, or against the empty world when `baseline_age` is 0.
@@ -202,6 +247,20 @@ impl CloseCode {
     }
 }
 
+/// A `u16` as 2 little-endian bytes instead of a varint (which takes 3 from 251 up).
+mod fixed_u16 {
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+    #[allow(clippy::trivially_copy_pass_by_ref)]
+    pub fn serialize<S: Serializer>(v: &u16, s: S) -> Result<S::Ok, S::Error> {
+        v.to_le_bytes().serialize(s)
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<u16, D::Error> {
+        <[u8; 2]>::deserialize(d).map(u16::from_le_bytes)
+    }
+}
+
 /// A `u32` as 4 little-endian bytes instead of a varint.
 mod fixed_u32 {
     use serde::{Deserialize, Deserializer, Serialize, Serializer};
@@ -214,5 +273,27 @@ mod fixed_u32 {
 
     pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<u32, D::Error> {
         <[u8; 4]>::deserialize(d).map(u32::from_le_bytes)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sixteen_bits_extend_to_the_nearest_full_value() {
+        assert_eq!(extend_u16(1, 0), 1);
+        assert_eq!(extend_u16(0x0005, 0x0001_fff0), 0x0002_0005);
+        assert_eq!(extend_u16(0xfff0, 0x0002_0005), 0x0001_fff0);
+        assert_eq!(extend_u16(0x8000, 0), 0xffff_8000, "the far half is behind");
+        assert_eq!(extend_u16(0x7fff, 0), 0x7fff);
+        // Wrapping at 2^32, where sequence numbers skip 0: the low bits skip 0 as well.
+        assert_eq!(extend_u16(1, u32::MAX), 1);
+        for near in [0u32, 1, 65_535, 65_536, 1 << 31, u32::MAX - 3] {
+            for delta in [-32_768i32, -1, 0, 1, 32_767] {
+                let full = near.wrapping_add_signed(delta);
+                assert_eq!(extend_u16(full as u16, near), full);
+            }
+        }
     }
 }

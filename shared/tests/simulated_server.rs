@@ -8,7 +8,9 @@ use std::sync::Arc;
 use snapwire_shared::client::{ClientSession, Interpolator, SessionEvent};
 use snapwire_shared::codec;
 use snapwire_shared::map::MapDef;
-use snapwire_shared::protocol::{ClientMsg, ServerMsg, SnapshotMsg, Welcome};
+use snapwire_shared::protocol::{
+    BUTTON_ACK, ClientMsg, ServerMsg, SnapshotMsg, Welcome, extend_u16,
+};
 use snapwire_shared::sim::{EntityId, PlayerInput, Rules, World};
 use snapwire_shared::snapshot::{View, checksum, encode};
 use snapwire_shared::{Tick, snapshot};
@@ -47,6 +49,8 @@ impl SimServer {
             tick: self.world.tick(),
             tick_rate: 60,
             map: (**self.world.map()).clone(),
+            view_width: self.world.map().width,
+            view_height: self.world.map().height,
         }))
     }
 
@@ -57,9 +61,9 @@ impl SimServer {
                 ClientMsg::Input(i) => {
                     let parsed = PlayerInput::parse(&i).expect("client sends valid input");
                     self.world.apply_input(self.player, &parsed);
-                    self.last_applied = i.seq;
-                    if i.ack {
-                        self.acked = Some(i.tick);
+                    self.last_applied = extend_u16(i.seq, self.last_applied);
+                    if i.buttons & BUTTON_ACK != 0 {
+                        self.acked = Some(Tick(extend_u16(i.tick, self.world.tick().0)));
                     }
                 }
                 ClientMsg::Ack { tick } => self.acked = Some(tick),

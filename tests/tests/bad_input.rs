@@ -9,20 +9,19 @@ use std::time::Duration;
 use futures_util::{SinkExt, StreamExt};
 use snapwire_bots::{BotOptions, Live, run_bots};
 use snapwire_server::Config;
-use snapwire_shared::protocol::{ClientMsg, InputMsg, MAX_CLIENT_MSG_BYTES};
+use snapwire_shared::protocol::{BUTTON_ACK, ClientMsg, InputMsg, MAX_CLIENT_MSG_BYTES};
 use snapwire_shared::{CloseCode, Tick, codec};
 use support::{TestServer, close_of, connect, joined, send};
 use tokio_tungstenite::tungstenite::Message;
 
-fn input(move_x: f32, aim: f32, tick: u32) -> ClientMsg {
+fn input(move_x: i8, buttons: u8, tick: u16) -> ClientMsg {
     ClientMsg::Input(InputMsg {
         seq: 1,
-        tick: Tick(tick),
+        tick,
         move_x,
-        move_y: 0.0,
-        aim,
-        fire: false,
-        ack: false,
+        move_y: 0,
+        aim: 0,
+        buttons,
     })
 }
 
@@ -73,15 +72,17 @@ async fn each_bad_input_closes_only_its_own_connection() {
     expect_close(&mut ws, CloseCode::Malformed, "undecodable").await;
 
     let mut ws = joined(&url).await;
-    send(&mut ws, &input(f32::NAN, 0.0, 0)).await;
-    expect_close(&mut ws, CloseCode::InvalidValue, "NaN").await;
+    send(&mut ws, &input(i8::MIN, 0, 0)).await;
+    expect_close(&mut ws, CloseCode::InvalidValue, "axis -128").await;
 
     let mut ws = joined(&url).await;
-    send(&mut ws, &input(0.0, f32::INFINITY, 0)).await;
-    expect_close(&mut ws, CloseCode::InvalidValue, "inf").await;
+    send(&mut ws, &input(0, 0x80, 0)).await;
+    expect_close(&mut ws, CloseCode::InvalidValue, "button bits 0x80").await;
 
+    // The server reads a 16-bit tick as the nearest full tick: 20,000 ticks (5 minutes) off.
     let mut ws = joined(&url).await;
-    send(&mut ws, &input(0.5, 0.0, u32::MAX / 2)).await;
+    let now = server.stats.tick.load(std::sync::atomic::Ordering::Relaxed);
+    send(&mut ws, &input(64, 0, now.wrapping_add(20_000) as u16)).await;
     expect_close(
         &mut ws,
         CloseCode::TickOutOfRange,
@@ -126,12 +127,11 @@ async fn each_bad_input_closes_only_its_own_connection() {
     for seq in 1..=40 {
         let msg = ClientMsg::Input(InputMsg {
             seq,
-            tick: Tick(ahead),
-            move_x: 0.0,
-            move_y: 0.0,
-            aim: 0.0,
-            fire: false,
-            ack: true,
+            tick: ahead as u16,
+            move_x: 0,
+            move_y: 0,
+            aim: 0,
+            buttons: BUTTON_ACK,
         });
         send(&mut ws, &msg).await;
     }

@@ -10,6 +10,8 @@ const WINDOW_MS: f64 = 1000.0;
 #[derive(Debug, Default)]
 pub struct NetStats {
     snapshots_in: VecDeque<(f64, usize)>,
+    /// Frames in that are not snapshots (the scoreboard).
+    other_in: VecDeque<(f64, usize)>,
     bytes_out: VecDeque<(f64, usize)>,
     corrections: VecDeque<f64>,
     /// Send time of inputs not yet acknowledged: (seq, ms).
@@ -20,7 +22,18 @@ pub struct NetStats {
     pub checksum_failures: u64,
 }
 
-/// What the overlay shows.
+/// Bytes a message of `payload` bytes takes as a WebSocket frame: the kbps figures count what
+/// crosses the wire above TCP. A client's frames are masked (4 more bytes).
+pub fn ws_frame_len(payload: usize, masked: bool) -> usize {
+    let header = match payload {
+        0..=125 => 2,
+        126..=65_535 => 4,
+        _ => 10,
+    };
+    payload + header + if masked { 4 } else { 0 }
+}
+
+/// What the overlay shows; `kbps_in` and `kbps_out` count WebSocket frames.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct NetGraph {
     pub ping_ms: Option<f64>,
@@ -33,8 +46,10 @@ pub struct NetGraph {
 }
 
 impl NetStats {
+    /// A snapshot of `bytes` (the message, without WebSocket framing) arrived.
     pub fn on_snapshot(&mut self, now: f64, bytes: usize, last_input_seq: u32, corrected: bool) {
-        self.snapshots_in.push_back((now, bytes));
+        self.snapshots_in
+            .push_back((now, ws_frame_len(bytes, false)));
         self.last_snapshot_bytes = bytes;
         if corrected {
             self.corrections.push_back(now);
@@ -52,8 +67,15 @@ impl NetStats {
         self.expire(now);
     }
 
+    /// Any other message of `bytes` arrived.
+    pub fn on_other_frame(&mut self, now: f64, bytes: usize) {
+        self.other_in.push_back((now, ws_frame_len(bytes, false)));
+        self.expire(now);
+    }
+
+    /// A message of `bytes` was sent (an input, when `input_seq` is given).
     pub fn on_send(&mut self, now: f64, bytes: usize, input_seq: Option<u32>) {
-        self.bytes_out.push_back((now, bytes));
+        self.bytes_out.push_back((now, ws_frame_len(bytes, true)));
         if let Some(seq) = input_seq {
             self.inputs.push_back((seq, now));
             if self.inputs.len() > 256 {
@@ -71,7 +93,7 @@ impl NetStats {
         NetGraph {
             ping_ms: self.ping_ms,
             snapshots_per_s: self.snapshots_in.len(),
-            kbps_in: kbps(&self.snapshots_in),
+            kbps_in: kbps(&self.snapshots_in) + kbps(&self.other_in),
             kbps_out: kbps(&self.bytes_out),
             last_snapshot_bytes: self.last_snapshot_bytes,
             corrections_per_s: self.corrections.len(),
@@ -83,6 +105,9 @@ impl NetStats {
         let cutoff = now - WINDOW_MS;
         while self.snapshots_in.front().is_some_and(|(t, _)| *t < cutoff) {
             self.snapshots_in.pop_front();
+        }
+        while self.other_in.front().is_some_and(|(t, _)| *t < cutoff) {
+            self.other_in.pop_front();
         }
         while self.bytes_out.front().is_some_and(|(t, _)| *t < cutoff) {
             self.bytes_out.pop_front();
@@ -107,7 +132,15 @@ mod tests {
         }
         let g = s.graph(119.0 * 1000.0 / 60.0 + 20.0);
         assert!((59..=61).contains(&g.snapshots_per_s), "{g:?}");
-        assert!((g.kbps_in - 48.0).abs() < 1.0, "{g:?}");
+        // 100-byte snapshots in 102-byte frames; 18-byte inputs in 24-byte masked frames.
+        assert!(
+            (g.kbps_in - 60.0 * 102.0 * 8.0 / 1000.0).abs() < 1.0,
+            "{g:?}"
+        );
+        assert!(
+            (g.kbps_out - 60.0 * 24.0 * 8.0 / 1000.0).abs() < 0.3,
+            "{g:?}"
+        );
         assert_eq!(g.corrections_per_s, 2);
         assert!((g.ping_ms.unwrap_or_default() - 20.0).abs() < 1e-6);
     }

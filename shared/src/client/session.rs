@@ -6,7 +6,9 @@ use thiserror::Error;
 use crate::client::prediction::Predictor;
 use crate::client::replica::{Applied, Replica, ReplicaError};
 use crate::codec::{self, DecodeError};
-use crate::protocol::{ClientMsg, InputMsg, PROTOCOL_VERSION, ServerMsg, Welcome};
+use crate::protocol::{
+    BUTTON_ACK, BUTTON_FIRE, ClientMsg, InputMsg, PROTOCOL_VERSION, Scores, ServerMsg, Welcome,
+};
 use crate::sim::{EntityId, PlayerInput, Rules};
 use crate::tick::Tick;
 
@@ -39,6 +41,8 @@ pub enum SessionEvent {
     },
     /// An old snapshot, ignored.
     Stale,
+    /// A new scoreboard: [`ClientSession::scores`].
+    Scores,
 }
 
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
@@ -58,6 +62,7 @@ pub struct ClientSession {
     latest_tick: Tick,
     last_input_seq: u32,
     acks: AckState,
+    scores: Option<Scores>,
     pub stats: SessionStats,
 }
 
@@ -100,6 +105,7 @@ impl ClientSession {
                 spectator_every: SPECTATOR_ACK_EVERY,
                 ..AckState::default()
             },
+            scores: None,
             stats: SessionStats::default(),
         };
         (session, hello)
@@ -122,6 +128,21 @@ impl ClientSession {
 
     pub fn predictor(&self) -> Option<&Predictor> {
         self.predictor.as_ref()
+    }
+
+    /// The match's newest scoreboard, once the server has sent one.
+    pub fn scores(&self) -> Option<&Scores> {
+        self.scores.as_ref()
+    }
+
+    /// The full sequence number of the last input [`ClientSession::input`] built (the message
+    /// carries its low 16 bits); 0 before the first.
+    pub fn last_sent_seq(&self) -> u32 {
+        match self.next_seq.wrapping_sub(1) {
+            0 if self.next_seq == 1 => 0,
+            0 => u32::MAX,
+            seq => seq,
+        }
     }
 
     /// The last input sequence number the server acknowledged.
@@ -177,6 +198,13 @@ impl ClientSession {
                     last_input_seq: s.last_input_seq,
                 })
             }
+            ServerMsg::Scores(scores) => {
+                if self.welcome.is_none() {
+                    return Err(SessionError::BeforeWelcome("scores"));
+                }
+                self.scores = Some(scores);
+                Ok(SessionEvent::Scores)
+            }
         }
     }
 
@@ -209,29 +237,30 @@ impl ClientSession {
     }
 
     /// Builds the next input message and predicts it; `None` for spectators or before `Welcome`.
-    /// Axes outside `[-1, 1]` are clamped; the server would refuse them. The input acknowledges
-    /// the newest verified snapshot when that is still pending.
+    /// Axes are clamped to `[-1, 1]`. The input acknowledges the newest verified snapshot when
+    /// that is still pending.
     pub fn input(&mut self, move_x: f32, move_y: f32, aim: f32, fire: bool) -> Option<ClientMsg> {
         self.player_id()?;
         // `pending` is always `latest_tick`: a newer verified snapshot replaces it.
         let ack = self.acks.pending.is_some_and(|t| t == self.latest_tick);
+        let input = PlayerInput::from_controls(move_x, move_y, aim, fire);
         let msg = InputMsg {
-            seq: self.next_seq,
-            tick: self.latest_tick,
-            move_x: move_x.clamp(-1.0, 1.0),
-            move_y: move_y.clamp(-1.0, 1.0),
-            aim,
-            fire,
-            ack,
+            // The server extends both from their low 16 bits.
+            seq: self.next_seq as u16,
+            tick: self.latest_tick.0 as u16,
+            move_x: input.move_x,
+            move_y: input.move_y,
+            aim: input.aim,
+            buttons: if fire { BUTTON_FIRE } else { 0 } | if ack { BUTTON_ACK } else { 0 },
         };
-        let parsed = PlayerInput::parse(&msg).ok()?;
         if ack {
             self.acks.pending = None;
             self.acks.overdue = false;
         }
+        let seq = self.next_seq;
         self.next_seq = self.next_seq.wrapping_add(1).max(1);
         if let Some(p) = &mut self.predictor {
-            p.push(msg.seq, parsed);
+            p.push(seq, input);
         }
         Some(ClientMsg::Input(msg))
     }

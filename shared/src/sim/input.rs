@@ -2,7 +2,7 @@
 
 use thiserror::Error;
 
-use crate::protocol::InputMsg;
+use crate::protocol::{BUTTON_ACK, BUTTON_FIRE, InputMsg};
 use crate::quantize::angle_from_radians;
 
 /// Input for one player step, quantized: this, not the wire floats, is what the rules see, so a
@@ -18,57 +18,90 @@ pub struct PlayerInput {
 
 #[derive(Debug, Error, PartialEq)]
 pub enum InputError {
-    #[error("movement axis {0} is not a finite number in [-1, 1]")]
-    Axis(f32),
-    #[error("aim angle {0} is not finite")]
-    Aim(f32),
+    #[error("movement axis {0} is outside [-127, 127]")]
+    Axis(i8),
+    #[error("unknown button bits {0:#04x}")]
+    Buttons(u8),
 }
 
 impl PlayerInput {
+    /// Checks an input from the wire: every value the message can hold is either meaningful
+    /// or refused, so a client cannot find a value the rules were not written for.
     pub fn parse(msg: &InputMsg) -> Result<PlayerInput, InputError> {
-        let axis = |v: f32| {
-            if v.is_finite() && (-1.0..=1.0).contains(&v) {
-                Ok((v * 127.0).round() as i8)
-            } else {
-                Err(InputError::Axis(v))
+        for axis in [msg.move_x, msg.move_y] {
+            if axis == i8::MIN {
+                return Err(InputError::Axis(axis));
             }
-        };
-        if !msg.aim.is_finite() {
-            return Err(InputError::Aim(msg.aim));
+        }
+        if msg.buttons & !(BUTTON_FIRE | BUTTON_ACK) != 0 {
+            return Err(InputError::Buttons(msg.buttons));
         }
         Ok(PlayerInput {
-            move_x: axis(msg.move_x)?,
-            move_y: axis(msg.move_y)?,
-            aim: angle_from_radians(msg.aim),
-            fire: msg.fire,
+            move_x: msg.move_x,
+            move_y: msg.move_y,
+            aim: msg.aim,
+            fire: msg.buttons & BUTTON_FIRE != 0,
         })
+    }
+
+    /// An input from a controller's state: axes in `[-1, 1]` (clamped; NaN is no movement) and
+    /// an aim in radians (a non-finite aim points along +x).
+    pub fn from_controls(move_x: f32, move_y: f32, aim: f32, fire: bool) -> PlayerInput {
+        let axis = |v: f32| {
+            if v.is_nan() {
+                0
+            } else {
+                (v.clamp(-1.0, 1.0) * 127.0).round() as i8
+            }
+        };
+        PlayerInput {
+            move_x: axis(move_x),
+            move_y: axis(move_y),
+            aim: if aim.is_finite() {
+                angle_from_radians(aim)
+            } else {
+                0
+            },
+            fire,
+        }
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::tick::Tick;
 
-    fn msg(move_x: f32, move_y: f32, aim: f32) -> InputMsg {
+    fn msg(move_x: i8, move_y: i8, buttons: u8) -> InputMsg {
         InputMsg {
             seq: 1,
-            tick: Tick(0),
+            tick: 0,
             move_x,
             move_y,
-            aim,
-            fire: false,
-            ack: false,
+            aim: 0,
+            buttons,
         }
     }
 
     #[test]
-    fn rejects_non_finite_and_out_of_range() {
-        assert!(PlayerInput::parse(&msg(f32::NAN, 0.0, 0.0)).is_err());
-        assert!(PlayerInput::parse(&msg(0.0, f32::INFINITY, 0.0)).is_err());
-        assert!(PlayerInput::parse(&msg(1.5, 0.0, 0.0)).is_err());
-        assert!(PlayerInput::parse(&msg(0.0, 0.0, f32::NEG_INFINITY)).is_err());
-        let ok = PlayerInput::parse(&msg(1.0, -1.0, 0.0)).expect("valid");
-        assert_eq!((ok.move_x, ok.move_y), (127, -127));
+    fn rejects_values_outside_the_rules() {
+        assert_eq!(
+            PlayerInput::parse(&msg(i8::MIN, 0, 0)),
+            Err(InputError::Axis(i8::MIN))
+        );
+        assert!(PlayerInput::parse(&msg(0, i8::MIN, 0)).is_err());
+        assert_eq!(
+            PlayerInput::parse(&msg(0, 0, 4)),
+            Err(InputError::Buttons(4))
+        );
+        let ok = PlayerInput::parse(&msg(127, -127, BUTTON_FIRE | BUTTON_ACK)).expect("valid");
+        assert_eq!((ok.move_x, ok.move_y, ok.fire), (127, -127, true));
+    }
+
+    #[test]
+    fn controls_clamp_and_never_fail() {
+        let i = PlayerInput::from_controls(f32::NAN, 2.0, f32::INFINITY, false);
+        assert_eq!((i.move_x, i.move_y, i.aim), (0, 127, 0));
+        let i = PlayerInput::from_controls(-1.0, 0.5, 0.0, true);
+        assert_eq!((i.move_x, i.move_y, i.fire), (-127, 64, true));
     }
 }

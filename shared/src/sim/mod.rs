@@ -9,6 +9,7 @@
 pub mod input;
 pub mod movement;
 pub mod rules;
+pub mod spawn;
 pub mod wall_grid;
 pub mod world;
 

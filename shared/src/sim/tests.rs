@@ -81,6 +81,19 @@ fn projectiles_hit_kill_and_players_respawn() {
         world.player(target).map(|t| t.health),
         Some(rules::MAX_HEALTH)
     );
+    // Respawned at the arena's spawn point farthest from the shooter, not next to them.
+    let (t, s) = (
+        world.player(target).expect("target").body,
+        world.player(shooter).expect("shooter").body,
+    );
+    let away =
+        |p: &crate::map::Point| (i64::from(p.x - s.x)).pow(2) + (i64::from(p.y - s.y)).pow(2);
+    let farthest = world.map().spawns.iter().map(away).max().unwrap_or(0);
+    let d2 = away(&crate::map::Point { x: t.x, y: t.y });
+    assert!(
+        d2 >= farthest.min(i64::from(crate::sim::spawn::CLEAR_DISTANCE).pow(2)),
+        "respawned {d2} (squared quanta) from the shooter"
+    );
 }
 
 #[test]

@@ -8,6 +8,7 @@ use crate::quantize::{POS_SCALE, angle_direction};
 use crate::sim::input::PlayerInput;
 use crate::sim::movement::{self, Body};
 use crate::sim::rules::{MAX_HEALTH, PLAYER_RADIUS, PROJECTILE_DAMAGE, PROJECTILE_RADIUS, Rules};
+use crate::sim::spawn;
 use crate::sim::wall_grid::WallGrid;
 use crate::snapshot::{EntityKind, EntityState};
 use crate::tick::Tick;
@@ -117,7 +118,7 @@ impl World {
         }
     }
 
-    /// Adds a player at a spawn point chosen from the id, so joins spread over the map.
+    /// Adds a player at the spawn point farthest from the living players ([`spawn::choose`]).
     pub fn spawn_player(&mut self, name: String) -> EntityId {
         let id = self.allocate_id();
         let spawn = self.spawn_point(id, 0);
@@ -288,9 +289,19 @@ impl World {
     }
 
     fn spawn_point(&self, id: EntityId, life: u8) -> Point {
-        let spawns = &self.map.spawns;
-        // A validated map has at least one spawn point.
-        spawns[(id.0 as usize + usize::from(life)) % spawns.len()]
+        let others: Vec<Point> = self
+            .entities
+            .iter()
+            .filter_map(|(pid, e)| match e {
+                Entity::Player(p) if *pid != id && p.health > 0 => Some(Point {
+                    x: p.body.x,
+                    y: p.body.y,
+                }),
+                _ => None,
+            })
+            .collect();
+        // The rotation starts at a per-player, per-life offset: joins and respawns spread.
+        spawn::choose(&self.map.spawns, &others, id.0 as usize + usize::from(life))
     }
 }
 
