@@ -243,6 +243,21 @@ impl App {
         }
     }
 
+    /// The net graph's figures as JSON (for tests and debugging).
+    pub fn net_graph_json(&mut self, now_ms: f64) -> String {
+        let g = self.net_graph(now_ms);
+        format!(
+            "{{\"ping_ms\":{},\"snapshots_per_s\":{},\"kbps_in\":{:.2},\"kbps_out\":{:.2},\"last_snapshot_bytes\":{},\"corrections_per_s\":{},\"checksum_failures\":{}}}",
+            g.ping_ms.map_or("null".to_owned(), |p| format!("{p:.1}")),
+            g.snapshots_per_s,
+            g.kbps_in,
+            g.kbps_out,
+            g.last_snapshot_bytes,
+            g.corrections_per_s,
+            g.checksum_failures
+        )
+    }
+
     pub fn net_graph(&mut self, now_ms: f64) -> NetGraph {
         self.stats.graph(now_ms)
     }
@@ -318,11 +333,11 @@ impl App {
         }
     }
 
-    /// The own place on the scoreboard when it is below the rows shown: (rank, players, score).
+    /// The own place on the match's scoreboard: (rank, players, score).
     pub fn own_rank(&self) -> Option<(u32, u32, i32)> {
         let scores = self.session.scores()?;
         let (rank, score) = scores.you?;
-        (rank as usize > scores.top.len()).then_some((rank, scores.players, score))
+        Some((rank, scores.players, score))
     }
 
     /// Players in the match: from the scoreboard, else those in view.

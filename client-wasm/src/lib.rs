@@ -36,3 +36,9 @@ pub fn max_name_chars() -> usize {
 pub fn visible_players() -> String {
     web::visible_players()
 }
+
+/// The net graph's figures as JSON: ping, snapshots/s, kbps in and out (WebSocket frames).
+#[wasm_bindgen(js_name = netGraph)]
+pub fn net_graph() -> String {
+    web::net_graph()
+}

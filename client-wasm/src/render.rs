@@ -244,7 +244,8 @@ fn scoreboard(ctx: &CanvasRenderingContext2d, app: &App, screen: Screen) {
         let _ = ctx.fill_text(&format!("{name}  {score}"), x, y);
         y += 16.0;
     }
-    if let Some((rank, players, score)) = app.own_rank() {
+    let shown = board.iter().take(rows).any(|(_, _, own)| *own);
+    if let Some((rank, players, score)) = app.own_rank().filter(|_| !shown) {
         ctx.set_fill_style_str("#ffd166");
         let _ = ctx.fill_text(&format!("you: #{rank} of {players}  {score}"), x, y);
     }

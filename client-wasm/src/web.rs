@@ -144,6 +144,18 @@ pub fn visible_players() -> String {
     })
 }
 
+/// The running game's net graph, as JSON (`null` before a game).
+pub fn net_graph() -> String {
+    let now = web_sys::window()
+        .and_then(|w| w.performance())
+        .map_or(0.0, |p| p.now());
+    GAME.with(|g| {
+        g.borrow().as_ref().map_or("null".to_owned(), |game| {
+            game.app.borrow_mut().net_graph_json(now)
+        })
+    })
+}
+
 impl Game {
     /// Adds an event listener that lives until the game ends. It gets the game; holding it
     /// here (not in the closure) keeps the listener from owning what owns the listener.

@@ -1,5 +1,7 @@
 //! End to end in real headless Chromium: the built wasm client joins a real server, a held key
-//! moves the player (checked on the server), and a second page sees the first player.
+//! moves the player (checked on the server), and a second page sees the first player; a
+//! Cyrillic name joins, a blur stops a running player, a phone-sized page with touch moves its
+//! player with the virtual stick, and a close brings the join screen back with its reason.
 //!
 //! Needs Debian's `chromium` and `chromium-driver` and the client built into `assets/pkg`
 //! (`cargo xtask test` builds it). Without them the test says so and passes, except when `CI`
@@ -12,6 +14,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use serde_json::json;
+use snapwire_bots::{BotOptions, Live, run_bots};
 use snapwire_server::Config;
 use snapwire_server::stats::PlayerSummary;
 use snapwire_shared::quantize::pos_to_units;
@@ -126,6 +130,199 @@ async fn two_browser_pages_play_in_one_arena() {
     alice.quit().await.expect("quit");
     bob.quit().await.expect("quit");
     server.stop().await;
+}
+
+/// The match as a new player meets it, at desktop and phone sizes, with bots playing around.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn desktop_and_phone_players_in_a_match() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("workspace root")
+        .to_path_buf();
+    let Some((chromium, chromedriver)) = browser_tools() else {
+        return skip_or_fail(
+            "chromium and chromedriver are not installed (apt-get install chromium chromium-driver)",
+        );
+    };
+    if !root.join("assets/pkg/snapwire_client_bg.wasm").is_file() {
+        return skip_or_fail("the wasm client is not built: run `cargo xtask test`");
+    }
+    let mut config = Config::new(60);
+    config.assets = Some(root.join("assets"));
+    let server = TestServer::start(config).await;
+    let page_url = format!("http://{}/", server.addr);
+    let driver_proc = ChromeDriver::start(&chromedriver);
+    // Bots that walk but hold fire: the players under test must not be killed mid-check.
+    let mut opts = BotOptions::new(server.url(), 6, Duration::from_secs(40));
+    opts.fire = false;
+    opts.server_metrics = false;
+    let bots = tokio::spawn(run_bots(opts, std::sync::Arc::new(Live::default())));
+
+    // A desktop page, 1920 x 1080, and a name of 18 Cyrillic letters (36 bytes of UTF-8).
+    let desk = browser(&driver_proc.url, &chromium).await;
+    emulate(&desk, 1920, 1080, 1.0, false).await;
+    let name = "Анастасия Петровна";
+    assert_eq!(name.chars().count(), 18);
+    join(&desk, &page_url, name).await;
+    let start = poll(|| player(&server, name))
+        .await
+        .expect("the Cyrillic name joined");
+
+    // Hold a key, then lose focus without releasing it: the player must stop anyway.
+    let map_mid = pos_to_units(server_config_width()) / 2.0;
+    let (key, sign) = if start.x > map_mid {
+        ('a', -1.0)
+    } else {
+        ('d', 1.0)
+    };
+    desk.action_chain()
+        .key_down(key)
+        .perform()
+        .await
+        .expect("key down");
+    poll(|| player(&server, name).filter(|p| (p.x - start.x) * sign > 1.0))
+        .await
+        .expect("the held key moves the player");
+    desk.execute("window.dispatchEvent(new Event('blur'));", vec![])
+        .await
+        .expect("blur");
+    let stopped = stops_within(&server, name, Duration::from_secs(3)).await;
+    desk.action_chain()
+        .key_up(key)
+        .perform()
+        .await
+        .expect("key up");
+    assert!(stopped, "{name} kept running after the page lost focus");
+
+    // A phone, 390 x 844 at 3x, with touch: the left thumb drags the stick towards the middle.
+    let phone = browser(&driver_proc.url, &chromium).await;
+    emulate(&phone, 390, 844, 3.0, true).await;
+    join(&phone, &page_url, "phone").await;
+    let start = poll(|| player(&server, "phone"))
+        .await
+        .expect("the phone joined");
+    let dx = if start.x > map_mid { -50.0 } else { 50.0 };
+    let cdp = phone.cdp();
+    let touch = |kind: &'static str, x: f64, y: f64| {
+        let points = if kind == "touchEnd" {
+            json!([])
+        } else {
+            json!([{ "x": x, "y": y, "id": 1 }])
+        };
+        let cdp = &cdp;
+        async move {
+            cdp.send_raw(
+                "Input.dispatchTouchEvent",
+                json!({ "type": kind, "touchPoints": points }),
+            )
+            .await
+            .expect("touch event");
+        }
+    };
+    touch("touchStart", 120.0, 700.0).await;
+    touch("touchMove", 120.0 + dx / 2.0, 700.0).await;
+    touch("touchMove", 120.0 + dx, 700.0).await;
+    let moved =
+        poll(|| player(&server, "phone").filter(|p| (p.x - start.x) * dx.signum() > 2.0)).await;
+    for (page, driver) in [("desktop", &desk), ("phone", &phone)] {
+        let graph = driver
+            .execute("return window.snapwire.netGraph();", vec![])
+            .await
+            .expect("script runs");
+        eprintln!(
+            "net graph, {page}: {}",
+            graph.json().as_str().unwrap_or("?")
+        );
+    }
+    // Mid-match screenshots, for the closing note and for anyone changing the page.
+    let shots = root.join("target/e2e");
+    std::fs::create_dir_all(&shots).expect("target/e2e");
+    phone
+        .screenshot(&shots.join("phone-390x844.png"))
+        .await
+        .expect("screenshot");
+    desk.screenshot(&shots.join("desktop-1920x1080.png"))
+        .await
+        .expect("screenshot");
+    touch("touchEnd", 0.0, 0.0).await;
+    moved.unwrap_or_else(|| {
+        panic!(
+            "the stick did not move the phone's player from {start:?}: now {:?}",
+            player(&server, "phone")
+        )
+    });
+
+    // The server goes away: the join screen comes back with the reason and the name as typed,
+    // and keys typed into the name box are text again (the game's listeners are gone).
+    server.stop().await;
+    let deadline = Instant::now() + BOUND;
+    let reason = loop {
+        let closed = desk
+            .execute("return window.snapwire.closed || null;", vec![])
+            .await
+            .expect("script runs");
+        if let Some(r) = closed.json().as_str() {
+            break r.to_owned();
+        }
+        assert!(Instant::now() < deadline, "the join screen never came back");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    assert!(reason.contains("shut down"), "reason {reason:?}");
+    let field = desk.find(By::Id("name")).await.expect("name field");
+    assert!(
+        field.is_displayed().await.expect("displayed"),
+        "join form hidden"
+    );
+    let shown = desk
+        .find(By::Id("closed"))
+        .await
+        .expect("reason line")
+        .text()
+        .await
+        .expect("text");
+    assert_eq!(shown, reason);
+    field.send_keys(" wasd").await.expect("type");
+    let kept = field.value().await.expect("value").unwrap_or_default();
+    assert_eq!(
+        kept,
+        format!("{name} wasd"),
+        "the name box lost the name or the keys"
+    );
+
+    bots.abort();
+    desk.quit().await.expect("quit");
+    phone.quit().await.expect("quit");
+}
+
+/// Whether the player's position on the server stops changing within `bound`.
+async fn stops_within(server: &TestServer, name: &str, bound: Duration) -> bool {
+    let deadline = Instant::now() + bound;
+    while Instant::now() < deadline {
+        let before = player(server, name).map(|p| (p.x, p.y));
+        tokio::time::sleep(Duration::from_millis(250)).await;
+        let after = player(server, name).map(|p| (p.x, p.y));
+        if before.is_some() && before == after {
+            return true;
+        }
+    }
+    false
+}
+
+/// Sets the page's viewport (CSS pixels), pixel ratio and touch support through DevTools.
+async fn emulate(driver: &WebDriver, width: u32, height: u32, dpr: f64, mobile: bool) {
+    let cdp = driver.cdp();
+    cdp.send_raw(
+        "Emulation.setDeviceMetricsOverride",
+        json!({ "width": width, "height": height, "deviceScaleFactor": dpr, "mobile": mobile }),
+    )
+    .await
+    .expect("device metrics");
+    cdp.send_raw(
+        "Emulation.setTouchEmulationEnabled",
+        json!({ "enabled": mobile, "maxTouchPoints": if mobile { 5 } else { 1 } }),
+    )
+    .await
+    .expect("touch emulation");
 }
 
 fn server_config_width() -> i32 {
