@@ -233,12 +233,18 @@ fn banner(ctx: &CanvasRenderingContext2d, screen: Screen, text: &str) {
 fn scoreboard(ctx: &CanvasRenderingContext2d, app: &App, screen: Screen) {
     let rows = if screen.narrow() { 5 } else { 10 };
     let x = screen.width - 10.0;
+    // On a phone the rows would run into the net graph: they go below it.
+    let top = if screen.narrow() && app.show_net_graph {
+        NET_GRAPH_TOP + 2.0 * NET_GRAPH_LINE + 28.0
+    } else {
+        20.0
+    };
     ctx.set_font("13px ui-monospace, monospace");
     ctx.set_text_align("right");
     ctx.set_fill_style_str("#9aa4ad");
-    let _ = ctx.fill_text(&format!("score ({})", app.player_count()), x, 20.0);
+    let _ = ctx.fill_text(&format!("score ({})", app.player_count()), x, top);
     let board = app.scoreboard();
-    let mut y = 38.0;
+    let mut y = top + 18.0;
     for (name, score, own) in board.iter().take(rows) {
         ctx.set_fill_style_str(if *own { "#ffd166" } else { "#e8e8e8" });
         let _ = ctx.fill_text(&format!("{name}  {score}"), x, y);
@@ -287,13 +293,21 @@ fn net_graph(ctx: &CanvasRenderingContext2d, app: &mut App, screen: Screen, now_
         ]);
     }
     ctx.set_fill_style_str("rgba(0, 0, 0, 0.6)");
-    ctx.fill_rect(6.0, 30.0, 214.0, 16.0 * lines.len() as f64 + 8.0);
+    ctx.fill_rect(
+        6.0,
+        NET_GRAPH_TOP,
+        214.0,
+        NET_GRAPH_LINE * lines.len() as f64 + 8.0,
+    );
     ctx.set_font("12px ui-monospace, monospace");
     ctx.set_fill_style_str("#9be29b");
     for (i, l) in lines.iter().enumerate() {
-        let _ = ctx.fill_text(l, 12.0, 46.0 + 16.0 * i as f64);
+        let _ = ctx.fill_text(l, 12.0, NET_GRAPH_TOP + 16.0 + NET_GRAPH_LINE * i as f64);
     }
 }
+
+const NET_GRAPH_TOP: f64 = 30.0;
+const NET_GRAPH_LINE: f64 = 16.0;
 
 /// Bottom right: the whole map, the own player, the view's outline, other players in view.
 fn minimap(ctx: &CanvasRenderingContext2d, app: &App, screen: Screen, cam: &Camera) {
