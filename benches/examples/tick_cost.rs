@@ -34,13 +34,13 @@ fn main() {
         v[v.len() / 2]
     };
     let views: usize = scene
-        .clients
-        .iter()
+        .room
+        .members()
         .map(|c| c.sent.back().map_or(0, |s| s.indices.len()))
         .sum();
     println!(
         "{players} players: entities {}, mean view {:.1}, mean message {:.1} B; median ms: step {:.3}, record {:.3}, build {:.3} ({:.2} us per client)",
-        scene.world.len(),
+        scene.room.world().len(),
         views as f64 / players as f64,
         bytes as f64 / (240 * players) as f64,
         median(&mut step),

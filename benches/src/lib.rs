@@ -6,15 +6,11 @@ use std::sync::Arc;
 use rand::rngs::SmallRng;
 use rand::{Rng, SeedableRng};
 use snapwire_server::Config;
-use snapwire_server::clients::ClientState;
-use snapwire_server::interest::Grid;
-use snapwire_server::outbox::Outbox;
-use snapwire_server::replication::{Replicator, TickContext};
-use snapwire_server::snapshot_history::{Frame, SnapshotHistory};
-use snapwire_shared::Tick;
+use snapwire_server::room::history::Frame;
+use snapwire_server::room::{ClientId, Inbound, Message, Room, RoomSettings, Scene as RoomScene};
 use snapwire_shared::map::MapDef;
 use snapwire_shared::quantize::angle_from_radians;
-use snapwire_shared::sim::{EntityId, PlayerInput, Rules, World};
+use snapwire_shared::sim::PlayerInput;
 
 /// The field map for crowds (`assets/maps/field.json`).
 pub fn field_map() -> MapDef {
@@ -23,27 +19,24 @@ pub fn field_map() -> MapDef {
         .unwrap_or_else(|e| unreachable!("field.json: {e}"))
 }
 
-/// A world, its history, and clients that acknowledge every snapshot.
+/// A real [`Room`] with clients that acknowledge every snapshot, driven without sockets.
 #[derive(Debug)]
 pub struct Scene {
-    pub world: World,
-    pub history: SnapshotHistory,
-    pub clients: Vec<ClientState>,
-    pub config: Config,
-    pub grid: Grid,
-    replicator: Replicator,
+    pub room: Room,
+    pub clients: Vec<ClientId>,
     rng: SmallRng,
     /// Per client: held direction, aim, firing (the bots' random walk).
     walkers: Vec<(i8, i8, f32, bool)>,
+    /// The next input's sequence number (the same for every player).
+    seq: u32,
 }
 
 impl Scene {
     /// `drifters` drift entities and `spectators` spectator clients.
     pub fn drift(drifters: u32, spectators: usize, full: bool) -> Scene {
-        let mut world = World::new(Arc::new(MapDef::arena()), Rules::for_tick_rate(60), Tick(0));
-        world.add_drifters(drifters);
-        let clients = (0..spectators).map(|i| client(i as u64, None)).collect();
-        Scene::new(world, clients, full)
+        let mut s = settings(MapDef::arena(), full);
+        s.scene = RoomScene::Drift(drifters);
+        Scene::new(s, spectators, true)
     }
 
     /// `players` player clients moving at random and firing.
@@ -53,28 +46,21 @@ impl Scene {
 
     /// `players` player clients on `map`.
     pub fn play_on(map: MapDef, players: usize, full: bool) -> Scene {
-        let mut world = World::new(Arc::new(map), Rules::for_tick_rate(60), Tick(0));
-        let clients = (0..players)
-            .map(|i| client(i as u64, Some(world.spawn_player(format!("p{i}")))))
-            .collect();
-        Scene::new(world, clients, full)
+        Scene::new(settings(map, full), players, false)
     }
 
-    fn new(world: World, clients: Vec<ClientState>, full: bool) -> Scene {
-        let mut config = Config::new(60);
-        config.map = (**world.map()).clone();
-        config.full_snapshots = full;
-        let history = SnapshotHistory::new(config.history);
-        let walkers = vec![(127, 0, 0.0, false); clients.len()];
+    fn new(settings: RoomSettings, clients: usize, spectate: bool) -> Scene {
+        let mut room = Room::new(settings);
+        let ids: Vec<ClientId> = (1..=clients as u64).collect();
+        for &id in &ids {
+            room.join(id, &format!("p{id}"), spectate);
+        }
         let mut scene = Scene {
-            world,
-            history,
-            clients,
-            config,
-            grid: Grid::default(),
-            replicator: Replicator::new(),
+            room,
+            walkers: vec![(127, 0, 0.0, false); ids.len()],
+            clients: ids,
             rng: SmallRng::seed_from_u64(7),
-            walkers,
+            seq: 1,
         };
         // Warm up so every client has a baseline and the play scene is spread out.
         for _ in 0..120 {
@@ -83,8 +69,7 @@ impl Scene {
         scene
     }
 
-    /// Steps the world and builds every client's message, as the tick loop does; returns the
-    /// message sizes.
+    /// One tick of the room, as the server runs it; returns the snapshot sizes.
     pub fn tick(&mut self) -> Vec<usize> {
         self.step_world();
         let frame = self.record();
@@ -93,11 +78,14 @@ impl Scene {
         sizes
     }
 
-    /// Players walk like the bots: hold a direction for about half a second, sweep the aim,
-    /// fire in bursts.
+    /// Players walk like the bots (hold a direction for about half a second, sweep the aim,
+    /// fire in bursts); the room applies their inputs and steps.
     pub fn step_world(&mut self) {
+        let tick = self.room.tick_number();
         for (c, w) in self.clients.iter().zip(&mut self.walkers) {
-            let Some(id) = c.entity else { continue };
+            if self.room.member(*c).is_none_or(|m| m.entity.is_none()) {
+                continue;
+            }
             if self.rng.random_ratio(1, 30) {
                 let a: f32 = self.rng.random_range(0.0..std::f32::consts::TAU);
                 *w = ((a.cos() * 127.0) as i8, (a.sin() * 127.0) as i8, w.2, w.3);
@@ -112,42 +100,47 @@ impl Scene {
                 aim: angle_from_radians(w.2),
                 fire: w.3,
             };
-            self.world.apply_input(id, &input);
+            let msg = Inbound::Input {
+                seq: self.seq as u16,
+                tick: tick.0 as u16,
+                input,
+                ack: false,
+            };
+            let _ = self.room.handle(*c, msg);
         }
-        self.world.step();
+        self.seq += 1;
+        self.room.apply_inputs();
+        self.room.step_simulation();
     }
 
     pub fn record(&mut self) -> Arc<Frame> {
-        let frame = Arc::new(Frame::capture(&self.world));
-        self.grid.rebuild(&self.config.map, &frame);
-        self.history.record(Arc::clone(&frame));
-        frame
+        self.room.record_snapshot()
     }
 
+    /// Builds every client's snapshot (the stage the benches time); returns their sizes.
     pub fn build(&mut self, frame: &Frame) -> Vec<usize> {
-        let ctx = TickContext {
-            frame,
-            grid: &self.grid,
-            history: &self.history,
-            world: &self.world,
-            config: &self.config,
-        };
-        self.clients
-            .iter_mut()
-            .map(|c| self.replicator.message_for(&ctx, c).bytes.len())
+        self.room.build_client_messages(frame);
+        self.room
+            .outgoing()
+            .iter()
+            .filter_map(|o| match &o.message {
+                Message::Snapshot { bytes, .. } => Some(bytes.len()),
+                Message::Scores(_) => None,
+            })
             .collect()
     }
 
     pub fn ack_all(&mut self) {
-        let now = self.world.tick();
-        for c in &mut self.clients {
-            c.on_ack(now, now);
+        let now = self.room.tick_number();
+        for c in &self.clients {
+            let _ = self.room.handle(*c, Inbound::Ack(now));
         }
     }
 }
 
-fn client(id: u64, entity: Option<EntityId>) -> ClientState {
-    // The receiver is never read: the bench drives the client's tick-side state directly.
-    let (_tx, rx) = tokio::sync::mpsc::channel(1);
-    ClientState::new(id, format!("c{id}"), entity, rx, Arc::new(Outbox::new()))
+fn settings(map: MapDef, full: bool) -> RoomSettings {
+    let mut config = Config::new(60);
+    config.map = map;
+    config.full_snapshots = full;
+    config.room_settings()
 }

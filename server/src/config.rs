@@ -1,12 +1,14 @@
 //! Server configuration, parsed by `main.rs` from the command line and built directly by tests.
 
 use std::path::PathBuf;
-use std::str::FromStr;
 use std::time::Duration;
 
 use snapwire_shared::map::MapDef;
 use snapwire_shared::quantize::pos_from_units;
 use thiserror::Error;
+
+use crate::room::RoomSettings;
+pub use crate::room::Scene;
 
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -82,38 +84,17 @@ impl Config {
         Duration::from_secs(1) / u32::from(self.tick_rate)
     }
 
-    /// An input whose tick is further than this from the server's is refused: five seconds,
-    /// so a client that stalled for a few seconds is not thrown out when its queued inputs
-    /// (stamped with the last tick it saw) finally arrive.
-    pub fn max_tick_skew(&self) -> u32 {
-        5 * u32::from(self.tick_rate)
-    }
-}
-
-/// Non-player entities the world starts with.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Scene {
-    Empty,
-    /// `drift:N`: N entities moving (+0.1, -0.05) units per tick, wrapping at the map edges.
-    Drift(u32),
-}
-
-#[derive(Debug, Error, PartialEq)]
-#[error("scene must be `empty` or `drift:N` with N <= 100000, not `{0}`")]
-pub struct SceneError(String);
-
-impl FromStr for Scene {
-    type Err = SceneError;
-
-    fn from_str(s: &str) -> Result<Scene, SceneError> {
-        let err = || SceneError(s.to_owned());
-        match s.split_once(':') {
-            None if s == "empty" => Ok(Scene::Empty),
-            Some(("drift", n)) => match n.parse::<u32>() {
-                Ok(n) if n <= 100_000 => Ok(Scene::Drift(n)),
-                _ => Err(err()),
-            },
-            _ => Err(err()),
+    /// The settings of the room every client joins.
+    pub fn room_settings(&self) -> RoomSettings {
+        RoomSettings {
+            map: self.map.clone(),
+            tick_rate: self.tick_rate,
+            view_width: self.view_width,
+            view_height: self.view_height,
+            history: self.history,
+            full_snapshots: self.full_snapshots,
+            snapshot_every: self.snapshot_every,
+            scene: self.scene,
         }
     }
 }

@@ -1,36 +1,26 @@
-//! snapwire's authoritative game server.
+//! snapwire's authoritative game server, in three layers:
 //!
-//! Data path, one module per step:
-//! socket -> [`connection`] (handshake, parse, range-check) -> [`ingress`] (bounded queues) ->
-//! [`tick_loop`] (fixed rate, own thread) -> `snapwire_shared::sim` (the rules) ->
-//! [`snapshot_history`] (recent frames) + [`interest`] (grid) -> [`replication`] (per-client
-//! delta) -> [`outbox`] (latest-wins) -> [`connection`] writer -> socket.
+//! - [`room`]: the core. A match as a value with no I/O: world, each client's replication
+//!   state, snapshot history, interest, delta encoding, scoreboard, load shedding.
+//! - [`net`]: HTTP routes, the WebSocket connections, the bounded queues in and the
+//!   latest-wins outboxes out. Nothing there knows the rules.
+//! - the driver between them: [`tick_loop`] steps a room at its tick rate on a thread of its
+//!   own and moves messages between the room and the connections; [`stats`] holds every
+//!   counter (`/metrics`), [`config`] the settings, [`priority`] keeps the socket threads below
+//!   the tick thread.
 //!
-//! Each tick, in order (the stages of [`tick_loop::TickLoop::tick`]):
-//! 1. drain ingress, 2. apply inputs, 3. step simulation, 4. record snapshot,
-//! 5. build each client's message, 6. hand to outboxes, 7. send scores.
-//!
-//! Other modules: [`config`] (settings), [`http`] (routes: `/ws`, `/healthz`, `/metrics`,
-//! `/players`), [`clients`] (the tick loop's per-client state), [`stats`] (every counter),
-//! [`priority`] (socket threads below the tick thread), [`send_rate`] (load shedding: fewer
-//! snapshots per client when the sockets fall behind), [`scoreboard`] (the match's scores, once
-//! a second per client).
+//! Data path: socket -> [`net::connection`] (handshake, decode, range-check) ->
+//! [`net::ingress`] (bounded queues) -> [`tick_loop`] -> [`room::Room::handle`], then per tick
+//! [`room::Room::tick`] (apply inputs, step simulation, record snapshot, build each client's
+//! message, build scores) -> [`net::outbox`] (latest-wins) -> the connection's writer -> socket.
 //!
 //! [`run`] is the whole server: `main.rs` parses flags and calls it, tests call it on
 //! `127.0.0.1:0`.
 
-pub mod clients;
 pub mod config;
-pub mod connection;
-pub mod http;
-pub mod ingress;
-pub mod interest;
-pub mod outbox;
+pub mod net;
 pub mod priority;
-pub mod replication;
-pub mod scoreboard;
-pub mod send_rate;
-pub mod snapshot_history;
+pub mod room;
 pub mod stats;
 pub mod tick_loop;
 
@@ -49,8 +39,9 @@ use tracing::{info, warn};
 pub use config::{Config, ConfigError, Scene};
 pub use stats::ServerStats;
 
-use crate::connection::ConnectionContext;
-use crate::http::AppState;
+use crate::net::connection::ConnectionContext;
+use crate::net::http::{self, AppState};
+use crate::net::ingress;
 use crate::tick_loop::TickLoop;
 
 /// How long shutdown waits for connections to send their close frames.

@@ -6,7 +6,7 @@
 //! world, so those with the same baseline share one encoded message. The [`Replicator`] keeps its
 //! buffers from tick to tick: in steady state a client's message allocates only its own bytes.
 
-use axum::body::Bytes;
+use bytes::Bytes;
 use snapwire_shared::Tick;
 use snapwire_shared::codec;
 use snapwire_shared::map::Point;
@@ -14,10 +14,10 @@ use snapwire_shared::protocol::{PlayerNameRef, SnapshotMsg, SnapshotRef};
 use snapwire_shared::sim::World;
 use snapwire_shared::snapshot::{Encoder, Entities, EntityKind, SharedResiduals};
 
-use crate::clients::ClientState;
-use crate::config::Config;
-use crate::interest::{Grid, player_view};
-use crate::snapshot_history::{Frame, FrameView, SnapshotHistory};
+use crate::room::RoomSettings;
+use crate::room::history::{Frame, FrameView, SnapshotHistory};
+use crate::room::interest::{Grid, player_view};
+use crate::room::member::Member;
 
 /// What every client's message this tick is built from.
 #[derive(Debug, Clone, Copy)]
@@ -26,7 +26,7 @@ pub struct TickContext<'a> {
     pub grid: &'a Grid,
     pub history: &'a SnapshotHistory,
     pub world: &'a World,
-    pub config: &'a Config,
+    pub settings: &'a RoomSettings,
 }
 
 /// One client's message.
@@ -60,7 +60,7 @@ impl Replicator {
     }
 
     /// The encoded snapshot for `client`, recording what it was sent.
-    pub fn message_for(&mut self, ctx: &TickContext<'_>, client: &mut ClientState) -> Snapshot {
+    pub fn message_for(&mut self, ctx: &TickContext<'_>, client: &mut Member) -> Snapshot {
         let tick = ctx.frame.tick;
         if self.tick != Some(tick) {
             self.spectator_messages.clear();
@@ -77,7 +77,7 @@ impl Replicator {
                 .find(|(b, _)| *b == baseline_tick)
         {
             let bytes = cached.clone();
-            client.record_sent(tick, true, &[], ctx.config.history);
+            client.record_sent(tick, true, &[], ctx.settings.history);
             return Snapshot {
                 bytes,
                 full: baseline_tick.is_none(),
@@ -92,7 +92,7 @@ impl Replicator {
                 y: p.body.y,
             });
         if let Some(center) = center {
-            let (w, h) = (ctx.config.view_width, ctx.config.view_height);
+            let (w, h) = (ctx.settings.view_width, ctx.settings.view_height);
             let previous = client
                 .sent
                 .back()
@@ -152,7 +152,7 @@ impl Replicator {
         };
         codec::encode_snapshot_into(&mut self.message, &snapshot);
         let bytes = Bytes::copy_from_slice(&self.message);
-        client.record_sent(tick, center.is_none(), &self.view, ctx.config.history);
+        client.record_sent(tick, center.is_none(), &self.view, ctx.settings.history);
         if spectator {
             self.spectator_messages.push((baseline_tick, bytes.clone()));
         }
@@ -165,11 +165,8 @@ impl Replicator {
 
 /// The newest acknowledged snapshot still in history (if delta encoding is on): its tick and
 /// what the client holds of it.
-fn baseline_for<'a>(
-    ctx: &TickContext<'a>,
-    client: &'a ClientState,
-) -> Option<(Tick, FrameView<'a>)> {
-    if ctx.config.full_snapshots {
+fn baseline_for<'a>(ctx: &TickContext<'a>, client: &'a Member) -> Option<(Tick, FrameView<'a>)> {
+    if ctx.settings.full_snapshots {
         return None;
     }
     let sent = client.acked_view()?;

@@ -1,14 +1,13 @@
-//! The tick loop's record of each connected client: its queues, inputs and acknowledgements.
+//! What a room keeps about each client: its inputs, acknowledgements and what it was sent.
+//! Nothing here belongs to a connection (no queue, no socket), so a later connection can take
+//! over a member's state.
 
 use std::collections::VecDeque;
-use std::sync::Arc;
 
+use snapwire_shared::Tick;
 use snapwire_shared::sim::{EntityId, PlayerInput};
-use snapwire_shared::{CloseCode, Tick};
-use tokio::sync::mpsc;
 
-use crate::ingress::{ClientId, Inbound};
-use crate::outbox::Outbox;
+use crate::room::ClientId;
 
 /// Inputs waiting to be applied. A client sending faster than the tick rate fills this; the
 /// oldest input is then dropped, and the client's prediction snaps back to the server.
@@ -28,13 +27,11 @@ pub const STANDING_QUEUE_TICKS: u32 = 30;
 pub const MAX_BAD_ACKS: u32 = 16;
 
 #[derive(Debug)]
-pub struct ClientState {
+pub struct Member {
     pub id: ClientId,
     pub name: String,
     /// The player entity; `None` for a spectator.
     pub entity: Option<EntityId>,
-    pub inbound: mpsc::Receiver<Inbound>,
-    pub outbox: Arc<Outbox>,
     pub inputs: VecDeque<(u32, PlayerInput)>,
     pub last_received_seq: u32,
     pub last_applied_seq: u32,
@@ -68,18 +65,6 @@ pub struct SentView {
 /// and needs one per tick.
 const SPARE_LISTS: usize = 4;
 
-impl Drop for ClientState {
-    /// A client record dropped without a close (the tick loop unwinding from a panic in the
-    /// rules) still ends its connection, with a reason; after a normal leave or shutdown the
-    /// outbox is already closing and this changes nothing (the first reason wins).
-    fn drop(&mut self) {
-        self.outbox.close(Some((
-            CloseCode::InternalError,
-            "the server's simulation stopped".into(),
-        )));
-    }
-}
-
 /// What an acknowledgement turned out to be.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum AckOutcome {
@@ -90,20 +75,12 @@ pub enum AckOutcome {
     Bad(&'static str),
 }
 
-impl ClientState {
-    pub fn new(
-        id: ClientId,
-        name: String,
-        entity: Option<EntityId>,
-        inbound: mpsc::Receiver<Inbound>,
-        outbox: Arc<Outbox>,
-    ) -> ClientState {
-        ClientState {
+impl Member {
+    pub fn new(id: ClientId, name: String, entity: Option<EntityId>) -> Member {
+        Member {
             id,
             name,
             entity,
-            inbound,
-            outbox,
             inputs: VecDeque::new(),
             last_received_seq: 0,
             last_applied_seq: 0,
@@ -217,15 +194,8 @@ impl ClientState {
 mod tests {
     use super::*;
 
-    fn client() -> ClientState {
-        let (_tx, rx) = mpsc::channel(1);
-        ClientState::new(
-            1,
-            "c".into(),
-            Some(EntityId(1)),
-            rx,
-            Arc::new(Outbox::new()),
-        )
+    fn client() -> Member {
+        Member::new(1, "c".into(), Some(EntityId(1)))
     }
 
     #[test]

@@ -7,7 +7,7 @@ use snapwire_shared::map::{MapDef, Point};
 use snapwire_shared::sim::EntityId;
 use snapwire_shared::snapshot::EntityKind;
 
-use crate::snapshot_history::Frame;
+use crate::room::history::Frame;
 
 /// An entity already in a view stays in it until it is this far (position quanta) past the
 /// view's edge, so one hovering on the edge is not removed and re-sent in full every few ticks.

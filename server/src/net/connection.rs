@@ -6,31 +6,26 @@
 //! and a reason naming the problem, and touches nothing else.
 
 use std::sync::Arc;
-use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use axum::extract::ws::{CloseFrame, Message, WebSocket};
 use futures_util::{FutureExt, SinkExt, StreamExt};
 use snapwire_shared::codec::{self, DecodeError};
-use snapwire_shared::protocol::{
-    BUTTON_ACK, ClientMsg, InputMsg, MAX_NAME_BYTES, MAX_NAME_CHARS, extend_u16,
-};
+use snapwire_shared::protocol::{BUTTON_ACK, ClientMsg, InputMsg, MAX_NAME_BYTES, MAX_NAME_CHARS};
 use snapwire_shared::sim::PlayerInput;
-use snapwire_shared::{CloseCode, PROTOCOL_VERSION, Tick};
+use snapwire_shared::{CloseCode, PROTOCOL_VERSION};
 use tokio::sync::mpsc::{self, error::TrySendError};
 use tokio_util::sync::CancellationToken;
 use tracing::{debug, info};
 
 use crate::config::Config;
-use crate::ingress::{ClientId, Inbound, Join, inbound_queue};
-use crate::outbox::{OutItem, Outbox};
+use crate::net::ingress::{ClientId, Inbound, Join, inbound_queue};
+use crate::net::outbox::{OutItem, Outbox};
+pub use crate::room::CloseReason;
 use crate::stats::ServerStats;
 
 /// A send that takes longer than this means the peer stopped reading: drop it.
 const SEND_TIMEOUT: Duration = Duration::from_secs(10);
-
-/// Why a connection is being closed by the server.
-pub type CloseReason = (CloseCode, String);
 
 /// What a connection needs from the server.
 #[derive(Debug, Clone)]
@@ -69,8 +64,6 @@ pub async fn serve(mut ws: WebSocket, client: ClientId, ctx: ConnectionContext) 
         return close(&mut ws, client, Some(reason), &ctx.stats).await;
     }
 
-    // The newest input sequence number, extended to 32 bits (inputs carry the low 16).
-    let mut last_seq = 0u32;
     // Shutdown reaches this loop through the outbox: the tick loop closes every outbox when it
     // stops, and a client's record closes its outbox when dropped (even by a panic).
     let reason = loop {
@@ -87,7 +80,7 @@ pub async fn serve(mut ws: WebSocket, client: ClientId, ctx: ConnectionContext) 
                 }
                 OutItem::Close(reason) => break Stopped::Close(reason),
             },
-            frame = ws.next() => match on_frame(frame, &inbound_tx, &mut last_seq, &ctx) {
+            frame = ws.next() => match on_frame(frame, &inbound_tx, &ctx) {
                 Ok(()) => {}
                 Err(reason) => {
                     // Tell the tick loop at once, whatever the socket does next.
@@ -199,7 +192,6 @@ async fn handshake(
 fn on_frame(
     frame: Option<Result<Message, axum::Error>>,
     inbound: &mpsc::Sender<Inbound>,
-    last_seq: &mut u32,
     ctx: &ConnectionContext,
 ) -> Result<(), Option<CloseReason>> {
     let bytes = match frame {
@@ -218,14 +210,7 @@ fn on_frame(
             )));
         }
     };
-    let inbound_msg = match decode(&bytes).map_err(Some)? {
-        ClientMsg::Hello { .. } => {
-            return Err(Some((CloseCode::Handshake, "Hello sent twice".into())));
-        }
-        ClientMsg::Ack { tick } => Inbound::Ack(tick),
-        ClientMsg::Input(input) => parse_input(&input, last_seq, ctx).map_err(Some)?,
-    };
-    match inbound.try_send(inbound_msg) {
+    match inbound.try_send(parse_message(&bytes).map_err(Some)?) {
         Ok(()) => Ok(()),
         Err(TrySendError::Full(_)) => Err(Some((
             CloseCode::Flooding,
@@ -233,6 +218,16 @@ fn on_frame(
         ))),
         // The tick loop dropped this client (shutdown or a bad ack).
         Err(TrySendError::Closed(_)) => Err(None),
+    }
+}
+
+/// A frame after the handshake, decoded and range-checked into what the room takes: the one
+/// path every client message goes through (tests drive rooms through it too).
+pub fn parse_message(bytes: &[u8]) -> Result<Inbound, CloseReason> {
+    match decode(bytes)? {
+        ClientMsg::Hello { .. } => Err((CloseCode::Handshake, "Hello sent twice".into())),
+        ClientMsg::Ack { tick } => Ok(Inbound::Ack(tick)),
+        ClientMsg::Input(input) => parse_input(&input),
     }
 }
 
@@ -246,31 +241,16 @@ fn decode(bytes: &[u8]) -> Result<ClientMsg, CloseReason> {
     })
 }
 
-/// Range-checks an input and extends its 16-bit sequence number and tick: the sequence number
-/// to the one nearest this connection's last, the tick to the one nearest the server's.
-fn parse_input(
-    msg: &InputMsg,
-    last_seq: &mut u32,
-    ctx: &ConnectionContext,
-) -> Result<Inbound, CloseReason> {
-    let seq = extend_u16(msg.seq, *last_seq);
+/// Range-checks an input's values. Its 16-bit sequence number and tick are the room's to
+/// extend and judge: only the room knows its tick and the client's last input.
+fn parse_input(msg: &InputMsg) -> Result<Inbound, CloseReason> {
     let input = PlayerInput::parse(msg)
-        .map_err(|e| (CloseCode::InvalidValue, format!("input {seq}: {e}")))?;
-    let now = Tick(ctx.stats.tick.load(Ordering::Relaxed));
-    let tick = Tick(extend_u16(msg.tick, now.0));
-    let skew = tick.since(now).unsigned_abs();
-    if skew > ctx.config.max_tick_skew() {
-        return Err((
-            CloseCode::TickOutOfRange,
-            format!("input tick {tick} is {skew} ticks from the server's {now}"),
-        ));
-    }
-    // Ordering (stale and repeated inputs) is the tick loop's to judge.
-    *last_seq = seq;
+        .map_err(|e| (CloseCode::InvalidValue, format!("input {}: {e}", msg.seq)))?;
     Ok(Inbound::Input {
-        seq,
+        seq: msg.seq,
+        tick: msg.tick,
         input,
-        ack: (msg.buttons & BUTTON_ACK != 0).then_some(tick),
+        ack: msg.buttons & BUTTON_ACK != 0,
     })
 }
 

@@ -17,7 +17,7 @@ use tokio::sync::Semaphore;
 use tokio_util::task::TaskTracker;
 use tower_http::services::{ServeDir, ServeFile};
 
-use crate::connection::{self, ConnectionContext};
+use crate::net::connection::{self, ConnectionContext};
 
 /// Transport-level cap on a client frame. Frames between the protocol's 1 KiB limit and this
 /// are read and refused with a clear close reason; beyond it tungstenite refuses them itself.

@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use snapwire_shared::protocol::{SCOREBOARD_ROWS, ScoreRow, Scores};
 use snapwire_shared::sim::{Entity, EntityId, World};
 
-use crate::ingress::ClientId;
+use crate::room::ClientId;
 
 #[derive(Debug, Default)]
 pub struct Scoreboard {

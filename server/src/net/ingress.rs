@@ -10,20 +10,16 @@
 
 use std::sync::Arc;
 
-use snapwire_shared::Tick;
-use snapwire_shared::sim::PlayerInput;
 use tokio::sync::mpsc;
 
-use crate::outbox::Outbox;
+use crate::net::outbox::Outbox;
+pub use crate::room::{ClientId, Inbound};
 
 pub const JOIN_CAPACITY: usize = 256;
 
 /// Two seconds of inputs and acks at 60 Hz, so a burst after a network stall fits; the tick
 /// loop drains it every tick, so only a client sending far faster than it plays fills it.
 pub const INBOUND_CAPACITY: usize = 256;
-
-/// Identifies one connection for its whole life; never reused.
-pub type ClientId = u64;
 
 #[derive(Debug)]
 pub struct Join {
@@ -32,18 +28,6 @@ pub struct Join {
     pub spectate: bool,
     pub inbound: mpsc::Receiver<Inbound>,
     pub outbox: Arc<Outbox>,
-}
-
-/// One parsed client message.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Inbound {
-    /// An input, and the snapshot tick it acknowledges when it carries an acknowledgement.
-    Input {
-        seq: u32,
-        input: PlayerInput,
-        ack: Option<Tick>,
-    },
-    Ack(Tick),
 }
 
 pub fn join_queue() -> (mpsc::Sender<Join>, mpsc::Receiver<Join>) {

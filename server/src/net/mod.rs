@@ -1,0 +1,8 @@
+//! The network side: HTTP routes and the WebSocket upgrade ([`http`]), one task per connection
+//! ([`connection`]), the bounded queues into the room's driver ([`ingress`]) and the
+//! latest-wins outboxes out of it ([`outbox`]). Nothing here knows the game's rules.
+
+pub mod connection;
+pub mod http;
+pub mod ingress;
+pub mod outbox;

@@ -1,0 +1,436 @@
+//! The room core: one match as a value with no I/O (the shape of quinn-proto). A room owns its
+//! world, what it keeps about each client (inputs, acknowledgements, what it was sent), its
+//! snapshot history and its settings. A driver feeds it parsed client messages and takes the
+//! messages a tick makes; no channel, socket, clock or atomic lives in here, so tests and benches
+//! step a room exactly, tick by tick.
+//!
+//! - [`member`]: a client's replication state, apart from any connection.
+//! - [`history`]: the last frames (every entity's quantized state and hash), the baselines.
+//! - [`interest`]: the grid and a player's view.
+//! - [`replication`]: one client's snapshot message: view, baseline, delta, envelope.
+//! - [`scoreboard`]: the match's scores, once a second per client.
+//! - [`send_rate`]: load shedding, fed by the driver's observations.
+//!
+//! A tick, in order ([`Room::tick`]): apply inputs, step simulation, record snapshot, build each
+//! client's message, build scores. The driver drains its queues into [`Room::handle`] before,
+//! and hands the messages to the sockets after.
+
+pub mod history;
+pub mod interest;
+pub mod member;
+pub mod replication;
+pub mod scoreboard;
+pub mod send_rate;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::str::FromStr;
+use std::sync::Arc;
+
+use bytes::Bytes;
+use snapwire_shared::map::MapDef;
+use snapwire_shared::protocol::{MAX_NAME_CHARS, ServerMsg, Welcome, extend_u16};
+use snapwire_shared::sim::{PlayerInput, Rules, World};
+use snapwire_shared::{CloseCode, Tick, codec};
+use thiserror::Error;
+use tracing::{debug, warn};
+
+use history::{Frame, SnapshotHistory};
+use interest::Grid;
+use member::{AckOutcome, MAX_BAD_ACKS, Member};
+use replication::{Replicator, TickContext};
+use scoreboard::Scoreboard;
+use send_rate::SendRate;
+
+/// Identifies one client (one connection today) for the life of the process; never reused.
+pub type ClientId = u64;
+
+/// Why a client is being closed: a code and a reason in words.
+pub type CloseReason = (CloseCode, String);
+
+/// What a room is: its map and rules and how it replicates.
+#[derive(Debug, Clone)]
+pub struct RoomSettings {
+    pub map: MapDef,
+    /// Simulation steps per second.
+    pub tick_rate: u16,
+    /// Size of the rectangle around a player that it sees, in position quanta.
+    pub view_width: i32,
+    pub view_height: i32,
+    /// Snapshots kept as possible delta baselines.
+    pub history: usize,
+    /// Always send full snapshots (for measuring what delta compression saves).
+    pub full_snapshots: bool,
+    /// Send each client a snapshot one tick in this many (staggered across clients).
+    pub snapshot_every: u32,
+    pub scene: Scene,
+}
+
+impl RoomSettings {
+    /// An input whose tick is further than this from the room's is refused: five seconds, so
+    /// a client that stalled for a few seconds is not thrown out when its queued inputs
+    /// (stamped with the last tick it saw) finally arrive.
+    pub fn max_tick_skew(&self) -> u32 {
+        5 * u32::from(self.tick_rate)
+    }
+}
+
+/// Non-player entities a room starts with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scene {
+    Empty,
+    /// `drift:N`: N entities moving (+0.1, -0.05) units per tick, wrapping at the map edges.
+    Drift(u32),
+}
+
+#[derive(Debug, Error, PartialEq)]
+#[error("scene must be `empty` or `drift:N` with N <= 100000, not `{0}`")]
+pub struct SceneError(String);
+
+impl FromStr for Scene {
+    type Err = SceneError;
+
+    fn from_str(s: &str) -> Result<Scene, SceneError> {
+        let err = || SceneError(s.to_owned());
+        match s.split_once(':') {
+            None if s == "empty" => Ok(Scene::Empty),
+            Some(("drift", n)) => match n.parse::<u32>() {
+                Ok(n) if n <= 100_000 => Ok(Scene::Drift(n)),
+                _ => Err(err()),
+            },
+            _ => Err(err()),
+        }
+    }
+}
+
+/// One client message, already decoded and range-checked by the connection. Sequence number
+/// and tick are still the wire's 16 bits: the room extends them against its own state.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Inbound {
+    Input {
+        seq: u16,
+        tick: u16,
+        input: PlayerInput,
+        /// The input also acknowledges the snapshot of `tick`.
+        ack: bool,
+    },
+    Ack(Tick),
+}
+
+/// A message a tick made for one client.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Outgoing {
+    pub client: ClientId,
+    pub message: Message,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Message {
+    /// A snapshot; `full` when encoded against the empty world (no acknowledged baseline).
+    Snapshot { bytes: Bytes, full: bool },
+    /// The scoreboard.
+    Scores(Bytes),
+}
+
+/// What the room did since the driver last asked, for the server's metrics.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct RoomCounters {
+    pub inputs_applied: u64,
+    /// Inputs applied beyond the first for a player in one tick (catching up).
+    pub inputs_late: u64,
+    /// Inputs dropped: out of order, a full queue, or sent by a spectator.
+    pub inputs_dropped: u64,
+    pub snapshots_full: u64,
+    pub snapshots_delta: u64,
+}
+
+#[derive(Debug)]
+pub struct Room {
+    settings: RoomSettings,
+    world: World,
+    members: BTreeMap<ClientId, Member>,
+    history: SnapshotHistory,
+    grid: Grid,
+    replicator: Replicator,
+    /// Which clients get a snapshot this tick: all, unless the driver reports overload.
+    send_rate: SendRate,
+    scoreboard: Scoreboard,
+    /// Names of the players in the room (each unique).
+    player_names: BTreeSet<String>,
+    /// This tick's messages; kept to reuse its buffer.
+    outgoing: Vec<Outgoing>,
+    counters: RoomCounters,
+}
+
+impl Room {
+    pub fn new(settings: RoomSettings) -> Room {
+        Room::starting_at(settings, Tick(0))
+    }
+
+    /// A room whose first tick is `tick` (tests start near `u32::MAX` to cross the wrap).
+    pub fn starting_at(settings: RoomSettings, tick: Tick) -> Room {
+        let mut world = World::new(
+            Arc::new(settings.map.clone()),
+            Rules::for_tick_rate(settings.tick_rate),
+            tick,
+        );
+        match settings.scene {
+            Scene::Empty => {}
+            Scene::Drift(n) => world.add_drifters(n),
+        }
+        Room {
+            world,
+            members: BTreeMap::new(),
+            history: SnapshotHistory::new(settings.history),
+            grid: Grid::default(),
+            replicator: Replicator::new(),
+            send_rate: SendRate::new(settings.snapshot_every),
+            scoreboard: Scoreboard::new(settings.tick_rate),
+            player_names: BTreeSet::new(),
+            outgoing: Vec::new(),
+            counters: RoomCounters::default(),
+            settings,
+        }
+    }
+
+    /// Adds a client (a player, unless `spectate`) and returns its `Welcome`. A player whose
+    /// name is taken gets the lowest free suffix (" 2", " 3", ...).
+    pub fn join(&mut self, client: ClientId, name: &str, spectate: bool) -> Welcome {
+        let (name, entity) = if spectate {
+            (name.to_owned(), None)
+        } else {
+            // Players on one scoreboard must be told apart.
+            let name = unique_name(name, |n| self.player_names.contains(n));
+            self.player_names.insert(name.clone());
+            let entity = self.world.spawn_player(name.clone());
+            (name, Some(entity))
+        };
+        self.members
+            .insert(client, Member::new(client, name, entity));
+        Welcome {
+            player_id: entity.map(|e| e.0),
+            tick: self.world.tick(),
+            tick_rate: self.settings.tick_rate,
+            map: self.settings.map.clone(),
+            view_width: self.settings.view_width,
+            view_height: self.settings.view_height,
+        }
+    }
+
+    /// Removes a client and its player; false if it was not here.
+    pub fn leave(&mut self, client: ClientId) -> bool {
+        let Some(member) = self.members.remove(&client) else {
+            return false;
+        };
+        if let Some(e) = member.entity {
+            self.world.remove(e);
+            self.player_names.remove(&member.name);
+        }
+        true
+    }
+
+    /// Takes one message from a client. `Err` means the client broke a rule and must be
+    /// closed with that reason (then [`Room::leave`]); messages for unknown clients are ignored.
+    pub fn handle(&mut self, client: ClientId, msg: Inbound) -> Result<(), CloseReason> {
+        let now = self.world.tick();
+        let max_skew = self.settings.max_tick_skew();
+        let Some(m) = self.members.get_mut(&client) else {
+            return Ok(());
+        };
+        let acked = match msg {
+            Inbound::Input {
+                seq,
+                tick,
+                input,
+                ack,
+            } => {
+                let seq = extend_u16(seq, m.last_received_seq);
+                let tick = Tick(extend_u16(tick, now.0));
+                let skew = tick.since(now).unsigned_abs();
+                if skew > max_skew {
+                    return Err((
+                        CloseCode::TickOutOfRange,
+                        format!("input tick {tick} is {skew} ticks from the server's {now}"),
+                    ));
+                }
+                if !m.queue_input(seq, input) {
+                    debug!(client, seq, "dropped an out-of-order or spectator input");
+                }
+                ack.then_some(tick)
+            }
+            Inbound::Ack(tick) => Some(tick),
+        };
+        let Some(tick) = acked else { return Ok(()) };
+        if let AckOutcome::Bad(why) = m.on_ack(tick, now) {
+            warn!(client, %tick, why, bad_acks = m.bad_acks, "bad ack ignored");
+            if m.bad_acks > MAX_BAD_ACKS {
+                return Err((
+                    CloseCode::BadAck,
+                    format!("{why} ({} bad acks)", m.bad_acks),
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// One tick: the stages in order. Returns the messages for the clients.
+    pub fn tick(&mut self) -> &[Outgoing] {
+        self.apply_inputs();
+        self.step_simulation();
+        let frame = self.record_snapshot();
+        self.build_client_messages(&frame);
+        self.build_scores();
+        &self.outgoing
+    }
+
+    /// Stage 1: per player, queued inputs in sequence order, within its budget.
+    pub fn apply_inputs(&mut self) {
+        for m in self.members.values_mut() {
+            self.counters.inputs_dropped += m.take_dropped();
+            let Some(entity) = m.entity else { continue };
+            let mut last = None;
+            for (n, (seq, input)) in m.take_inputs().enumerate() {
+                self.world.apply_input(entity, &input);
+                last = Some(seq);
+                self.counters.inputs_applied += 1;
+                self.counters.inputs_late += u64::from(n > 0);
+            }
+            if let Some(seq) = last {
+                m.last_applied_seq = seq;
+            }
+        }
+    }
+
+    /// Stage 2: projectiles, respawns, drifters; the tick number advances.
+    pub fn step_simulation(&mut self) {
+        self.world.step();
+    }
+
+    /// Stage 3: every entity's quantized state and hash, once, into history; the grid.
+    pub fn record_snapshot(&mut self) -> Arc<Frame> {
+        let frame = Arc::new(Frame::capture(&self.world));
+        self.grid.rebuild(&self.settings.map, &frame);
+        self.history.record(Arc::clone(&frame));
+        frame
+    }
+
+    /// Stage 4: each client's snapshot (every client, or the share due this tick when the
+    /// driver reported overload), delta-encoded against its acknowledged baseline.
+    pub fn build_client_messages(&mut self, frame: &Frame) {
+        let ctx = TickContext {
+            frame,
+            grid: &self.grid,
+            history: &self.history,
+            world: &self.world,
+            settings: &self.settings,
+        };
+        self.outgoing.clear();
+        for (id, m) in &mut self.members {
+            if !self.send_rate.due(*id, frame.tick.0) {
+                continue;
+            }
+            let snapshot = self.replicator.message_for(&ctx, m);
+            if snapshot.full {
+                self.counters.snapshots_full += 1;
+            } else {
+                self.counters.snapshots_delta += 1;
+            }
+            self.outgoing.push(Outgoing {
+                client: *id,
+                message: Message::Snapshot {
+                    bytes: snapshot.bytes,
+                    full: snapshot.full,
+                },
+            });
+        }
+    }
+
+    /// Stage 5: the scoreboard, to each client once a second ([`scoreboard`]).
+    pub fn build_scores(&mut self) {
+        self.scoreboard.rank_if_due(&self.world);
+        let tick = self.world.tick().0;
+        for (id, m) in &self.members {
+            if self.scoreboard.due(*id, tick) {
+                let scores = ServerMsg::Scores(self.scoreboard.message_for(m.entity));
+                self.outgoing.push(Outgoing {
+                    client: *id,
+                    message: Message::Scores(Bytes::from(codec::encode_server(&scores))),
+                });
+            }
+        }
+    }
+
+    /// The messages the last [`Room::tick`] made.
+    pub fn outgoing(&self) -> &[Outgoing] {
+        &self.outgoing
+    }
+
+    /// The driver's view of the last tick: how many snapshots it handed over, how many of
+    /// them replaced one a socket had not taken yet, and the tick's work as a share of its
+    /// period. Drives load shedding ([`send_rate`]).
+    pub fn observe_load(&mut self, skipped: u64, sent: u64, work: f64) {
+        self.send_rate.observe(skipped, sent, work);
+    }
+
+    /// Clients get a snapshot one tick in this many (1 unless shedding load).
+    pub fn snapshot_divisor(&self) -> u32 {
+        self.send_rate.divisor()
+    }
+
+    /// The counters since the last call.
+    pub fn take_counters(&mut self) -> RoomCounters {
+        std::mem::take(&mut self.counters)
+    }
+
+    pub fn world(&self) -> &World {
+        &self.world
+    }
+
+    /// The world, to set a scene up (benches, tests): place players, add entities.
+    pub fn world_mut(&mut self) -> &mut World {
+        &mut self.world
+    }
+
+    pub fn tick_number(&self) -> Tick {
+        self.world.tick()
+    }
+
+    pub fn settings(&self) -> &RoomSettings {
+        &self.settings
+    }
+
+    pub fn member(&self, client: ClientId) -> Option<&Member> {
+        self.members.get(&client)
+    }
+
+    pub fn members(&self) -> impl Iterator<Item = &Member> {
+        self.members.values()
+    }
+
+    pub fn len(&self) -> usize {
+        self.members.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.members.is_empty()
+    }
+}
+
+/// `wanted`, or `wanted` with the lowest free suffix " 2", " 3", ... when another player has
+/// it; shortened so the result stays within the name limit in characters.
+fn unique_name(wanted: &str, taken: impl Fn(&str) -> bool) -> String {
+    if !taken(wanted) {
+        return wanted.to_owned();
+    }
+    (2u32..)
+        .map(|n| {
+            let suffix = format!(" {n}");
+            let room = MAX_NAME_CHARS.saturating_sub(suffix.chars().count());
+            let base: String = wanted.chars().take(room).collect();
+            format!("{}{suffix}", base.trim_end())
+        })
+        .find(|candidate| !taken(candidate))
+        .unwrap_or_else(|| unreachable!("an unbounded range always finds a free suffix"))
+}
+
+#[cfg(test)]
+mod tests;

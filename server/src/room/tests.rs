@@ -1,0 +1,293 @@
+//! The room stepped without a clock: every answer here is exact.
+
+use snapwire_shared::client::{ClientSession, SessionEvent};
+use snapwire_shared::map::Point;
+use snapwire_shared::protocol::ClientMsg;
+use snapwire_shared::quantize::POS_SCALE;
+
+use super::member::{MAX_QUEUED_INPUTS, STANDING_QUEUE_TICKS};
+use super::*;
+use crate::config::Config;
+
+fn settings() -> RoomSettings {
+    Config::new(60).room_settings()
+}
+
+fn input(seq: u32, tick: Tick) -> Inbound {
+    Inbound::Input {
+        seq: seq as u16,
+        tick: tick.0 as u16,
+        input: PlayerInput::default(),
+        ack: false,
+    }
+}
+
+/// Ticks the room and returns how many inputs it applied.
+fn tick_counting(room: &mut Room) -> u64 {
+    room.tick();
+    room.take_counters().inputs_applied
+}
+
+/// Frames of one client, as a real client would get them.
+fn frames_for(room: &Room, client: ClientId) -> Vec<Bytes> {
+    room.outgoing()
+        .iter()
+        .filter(|o| o.client == client)
+        .map(|o| match &o.message {
+            Message::Snapshot { bytes, .. } | Message::Scores(bytes) => bytes.clone(),
+        })
+        .collect()
+}
+
+fn snapshot_for(room: &Room, client: ClientId) -> Option<(Bytes, bool)> {
+    room.outgoing().iter().find_map(|o| match &o.message {
+        Message::Snapshot { bytes, full } if o.client == client => Some((bytes.clone(), *full)),
+        _ => None,
+    })
+}
+
+#[test]
+fn a_standing_queue_gets_one_extra_input_every_30_ticks() {
+    let mut room = Room::new(settings());
+    room.join(1, "p", false);
+    // A burst of five inputs, then one per tick: the queue stands at three.
+    let mut seq = 0;
+    for _ in 0..5 {
+        seq += 1;
+        room.handle(1, input(seq, room.tick_number()))
+            .expect("valid");
+    }
+    // The first tick spends the banked step: 2 inputs.
+    assert_eq!(tick_counting(&mut room), 2);
+    let mut applied = Vec::new();
+    for _ in 0..2 * STANDING_QUEUE_TICKS {
+        seq += 1;
+        room.handle(1, input(seq, room.tick_number()))
+            .expect("valid");
+        applied.push(tick_counting(&mut room));
+    }
+    // The queue has stood after ticks 1..=29 of these 60; on the 29th it has stood for 30.
+    let extra: Vec<usize> = (0..applied.len()).filter(|&i| applied[i] == 2).collect();
+    assert_eq!(extra, [28, 58]);
+    assert_eq!(
+        applied.iter().sum::<u64>(),
+        2 * u64::from(STANDING_QUEUE_TICKS) + 2
+    );
+    let m = room.member(1).expect("member");
+    assert_eq!(
+        m.inputs.len(),
+        1,
+        "two extra steps drained two of the three"
+    );
+    assert_eq!(m.last_applied_seq, seq - 1);
+}
+
+#[test]
+fn a_full_input_queue_drops_exactly_the_oldest() {
+    let mut room = Room::new(settings());
+    room.join(1, "p", false);
+    let now = room.tick_number();
+    for seq in 1..=40 {
+        room.handle(1, input(seq, now)).expect("valid");
+    }
+    room.tick();
+    let c = room.take_counters();
+    assert_eq!(c.inputs_dropped, 40 - MAX_QUEUED_INPUTS as u64);
+    assert_eq!(c.inputs_applied, 2);
+    // The oldest went: the first applied input is the ninth.
+    assert_eq!(room.member(1).map(|m| m.last_applied_seq), Some(10));
+}
+
+#[test]
+fn the_17th_bad_ack_closes_the_client() {
+    let mut room = Room::new(settings());
+    room.join(1, "p", false);
+    let future = Tick(room.tick_number().0 + 1000);
+    for n in 1..=MAX_BAD_ACKS {
+        assert_eq!(room.handle(1, Inbound::Ack(future)), Ok(()), "bad ack {n}");
+    }
+    let Err((code, reason)) = room.handle(1, Inbound::Ack(future)) else {
+        panic!("the 17th bad ack must close")
+    };
+    assert_eq!(code, CloseCode::BadAck);
+    assert_eq!(reason, "acknowledged a tick from the future (17 bad acks)");
+}
+
+#[test]
+fn an_input_tick_five_seconds_away_closes_the_client() {
+    let mut room = Room::new(settings());
+    room.join(1, "p", false);
+    for _ in 0..10 {
+        room.tick();
+    }
+    let now = room.tick_number();
+    let edge = Tick(now.0 + 300);
+    assert_eq!(room.handle(1, input(1, edge)), Ok(()));
+    let Err((code, reason)) = room.handle(1, input(2, Tick(now.0 + 301))) else {
+        panic!("301 ticks ahead must close")
+    };
+    assert_eq!(code, CloseCode::TickOutOfRange);
+    assert_eq!(
+        reason,
+        format!(
+            "input tick {} is 301 ticks from the server's {now}",
+            now.0 + 301
+        )
+    );
+}
+
+#[test]
+fn a_baseline_is_used_until_exactly_history_ticks_old() {
+    let mut s = settings();
+    s.history = 64;
+    let mut room = Room::new(s);
+    room.join(1, "p", true);
+    room.tick();
+    let acked = room.tick_number();
+    assert_eq!(room.handle(1, Inbound::Ack(acked)), Ok(()));
+    let mut fulls = Vec::new();
+    for age in 1..=70u32 {
+        room.tick();
+        let (_, full) = snapshot_for(&room, 1).expect("a snapshot every tick");
+        if full {
+            fulls.push(age);
+        }
+    }
+    // Ages 1..=63 are deltas against the acknowledged tick; at 64 it has left the history.
+    assert_eq!(fulls.first(), Some(&64));
+    assert!(fulls.iter().all(|&a| a >= 64));
+}
+
+#[test]
+fn duplicate_names_get_the_lowest_free_suffix_within_the_limit() {
+    let taken = ["ann", "ann 2", &"x".repeat(24)];
+    let is_taken = |n: &str| taken.contains(&n);
+    assert_eq!(unique_name("bob", is_taken), "bob");
+    assert_eq!(unique_name("ann", is_taken), "ann 3");
+    let long = unique_name(&"x".repeat(24), is_taken);
+    assert_eq!(long, format!("{} 2", "x".repeat(22)));
+    assert_eq!(long.chars().count(), MAX_NAME_CHARS);
+
+    let mut room = Room::new(settings());
+    room.join(1, "ann", false);
+    room.join(2, "ann", false);
+    room.join(3, "ann", true);
+    let names: Vec<&str> = room.members().map(|m| m.name.as_str()).collect();
+    assert_eq!(names, ["ann", "ann 2", "ann"], "spectators keep their name");
+    room.leave(1);
+    room.join(4, "ann", false);
+    assert_eq!(room.member(4).map(|m| m.name.as_str()), Some("ann"));
+}
+
+/// A client's session fed the room's frames for it, acknowledging every snapshot.
+fn pump(room: &mut Room, client: ClientId, session: &mut ClientSession) {
+    for frame in frames_for(room, client) {
+        if let SessionEvent::Snapshot { tick, .. } = session.handle(&frame).expect("valid frame") {
+            session.withhold_ack();
+            room.handle(client, Inbound::Ack(tick)).expect("good ack");
+        }
+    }
+}
+
+#[test]
+fn interest_keeps_a_leaver_until_a_unit_past_the_edge() {
+    let mut room = Room::new(settings());
+    let welcome = room.join(1, "watcher", false);
+    let walker = room.join(2, "walker", false);
+    let (me, other) = (
+        snapwire_shared::sim::EntityId(welcome.player_id.expect("a player")),
+        snapwire_shared::sim::EntityId(walker.player_id.expect("a player")),
+    );
+    let (mut session, _) = ClientSession::new("watcher", false);
+    session
+        .handle(&codec::encode_server(&ServerMsg::Welcome(welcome)))
+        .expect("welcome");
+    let half_w = room.settings().view_width / 2;
+    let place = |room: &mut Room, id, p: Point| {
+        let body = &mut room.world_mut().player_mut(id).expect("player").body;
+        (body.x, body.y) = (p.x, p.y);
+    };
+    place(
+        &mut room,
+        me,
+        Point {
+            x: 30 * POS_SCALE,
+            y: 18 * POS_SCALE,
+        },
+    );
+    let at = |dx: i32| Point {
+        x: 30 * POS_SCALE + dx,
+        y: 18 * POS_SCALE,
+    };
+    let sees = |session: &ClientSession| {
+        session
+            .replica()
+            .latest()
+            .is_some_and(|(_, v)| v.get(other).is_some())
+    };
+    // Outside the view: not sent.
+    place(&mut room, other, at(half_w + 500));
+    room.tick();
+    pump(&mut room, 1, &mut session);
+    assert!(!sees(&session), "outside the view and never in it");
+    // Inside: sent. Then half a unit past the edge: kept. A unit and a bit past: removed.
+    for (dx, seen) in [
+        (half_w - 500, true),
+        (half_w + 500, true),
+        (half_w + 1000, true),
+        (half_w + 1001, false),
+        (half_w + 500, false),
+        (half_w, true),
+    ] {
+        place(&mut room, other, at(dx));
+        room.tick();
+        pump(&mut room, 1, &mut session);
+        assert_eq!(
+            sees(&session),
+            seen,
+            "walker {dx} quanta right of the watcher"
+        );
+    }
+    assert_eq!(session.stats.desyncs, 0);
+}
+
+#[test]
+fn inputs_sent_as_sixteen_bits_extend_across_the_wrap() {
+    let mut room = Room::starting_at(settings(), Tick(u32::MAX - 20));
+    room.join(1, "p", false);
+    let (mut session, _) = ClientSession::new("p", false);
+    let welcome = ServerMsg::Welcome(Welcome {
+        player_id: room.member(1).and_then(|m| m.entity).map(|e| e.0),
+        tick: room.tick_number(),
+        tick_rate: 60,
+        map: room.settings().map.clone(),
+        view_width: room.settings().view_width,
+        view_height: room.settings().view_height,
+    });
+    session
+        .handle(&codec::encode_server(&welcome))
+        .expect("welcome");
+    for _ in 0..60 {
+        if let Some(ClientMsg::Input(i)) = session.input(1.0, 0.0, 0.0, false) {
+            let parsed = PlayerInput::parse(&i).expect("valid");
+            let msg = Inbound::Input {
+                seq: i.seq,
+                tick: i.tick,
+                input: parsed,
+                ack: i.buttons & snapwire_shared::protocol::BUTTON_ACK != 0,
+            };
+            room.handle(1, msg)
+                .expect("inputs across the wrap are fine");
+        }
+        room.tick();
+        for frame in frames_for(&room, 1) {
+            session.handle(&frame).expect("valid frame");
+        }
+    }
+    assert!(room.tick_number().0 < 100, "the room's tick wrapped");
+    assert_eq!(session.stats.desyncs, 0);
+    assert_eq!(room.member(1).map(|m| m.last_applied_seq), Some(60));
+    assert_eq!(session.last_input_seq(), 60);
+    let p = session.predictor().expect("predictor");
+    assert_eq!(p.mispredictions, 0);
+}
