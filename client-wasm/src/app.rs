@@ -402,6 +402,8 @@ mod tests {
             map: MapDef::arena(),
             view_width: 40_000,
             view_height: 24_000,
+            room: "abc123".into(),
+            kind: "default".into(),
         });
         app.on_frame(&codec::encode_server(&welcome), 0.0);
         app
@@ -453,6 +455,8 @@ mod tests {
             map: MapDef::arena(),
             view_width: 40_000,
             view_height: 24_000,
+            room: "abc123".into(),
+            kind: "default".into(),
         });
         app.on_frame(&codec::encode_server(&welcome), 0.0);
         assert_eq!(
@@ -531,6 +535,8 @@ mod tests {
             map: MapDef::arena(),
             view_width: 40_000,
             view_height: 24_000,
+            room: "abc123".into(),
+            kind: "default".into(),
         });
         spectator.on_frame(&codec::encode_server(&welcome), 0.0);
         let cam = spectator.camera(1280.0, 720.0).expect("camera");

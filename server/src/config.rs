@@ -32,7 +32,31 @@ pub struct Config {
     pub hello_timeout: Duration,
     /// Directory served at `/` (the browser client); none serves only the API.
     pub assets: Option<PathBuf>,
+    /// Clients per room of the default kind (players and spectators); none: `max_clients`,
+    /// so everyone joins one room, as before rooms existed.
+    pub room_size: Option<usize>,
+    /// Rooms open at once, at most; a join that needs one more is closed with 4010.
+    pub max_rooms: usize,
+    /// How long an empty room stays open (the default room never closes).
+    pub room_grace: Duration,
+    /// Threads that step the rooms.
+    pub room_threads: usize,
+    /// Room kinds besides the default one (`--map`, `--scene`, `--tick-rate` and the rest).
+    pub extra_kinds: Vec<RoomKind>,
 }
+
+/// A kind of room: what join-or-create and create name. Each room of the kind gets these
+/// settings and this cap.
+#[derive(Debug, Clone)]
+pub struct RoomKind {
+    pub name: String,
+    pub settings: RoomSettings,
+    /// Clients per room (players and spectators).
+    pub max_clients: usize,
+}
+
+/// The name of the kind the command-line flags configure; an empty kind in a request means it.
+pub const DEFAULT_KIND: &str = "default";
 
 #[derive(Debug, Error, PartialEq)]
 pub enum ConfigError {
@@ -44,6 +68,12 @@ pub enum ConfigError {
     View,
     #[error("snapshot-every {0} is outside 1..=60")]
     SnapshotEvery(u32),
+    #[error("room size and the room limit must be at least 1")]
+    Rooms,
+    #[error("room threads {0} is outside 1..=64")]
+    RoomThreads(usize),
+    #[error("the default room could not open: {0}")]
+    DefaultRoom(String),
 }
 
 impl Config {
@@ -61,6 +91,11 @@ impl Config {
             snapshot_every: 1,
             hello_timeout: Duration::from_secs(5),
             assets: None,
+            room_size: None,
+            max_rooms: 1000,
+            room_grace: Duration::from_secs(30),
+            room_threads: 1,
+            extra_kinds: Vec::new(),
         }
     }
 
@@ -77,6 +112,12 @@ impl Config {
         if !(1..=60).contains(&self.snapshot_every) {
             return Err(ConfigError::SnapshotEvery(self.snapshot_every));
         }
+        if self.room_size == Some(0) || self.max_rooms == 0 {
+            return Err(ConfigError::Rooms);
+        }
+        if !(1..=64).contains(&self.room_threads) {
+            return Err(ConfigError::RoomThreads(self.room_threads));
+        }
         Ok(self)
     }
 
@@ -84,7 +125,19 @@ impl Config {
         Duration::from_secs(1) / u32::from(self.tick_rate)
     }
 
-    /// The settings of the room every client joins.
+    /// Every kind of room: the default one first.
+    pub fn kinds(&self) -> Vec<RoomKind> {
+        let default = RoomKind {
+            name: DEFAULT_KIND.to_owned(),
+            settings: self.room_settings(),
+            max_clients: self.room_size.unwrap_or(self.max_clients),
+        };
+        std::iter::once(default)
+            .chain(self.extra_kinds.iter().cloned())
+            .collect()
+    }
+
+    /// The settings of a room of the default kind.
     pub fn room_settings(&self) -> RoomSettings {
         RoomSettings {
             map: self.map.clone(),

@@ -4,13 +4,16 @@
 //!   state, snapshot history, interest, delta encoding, scoreboard, load shedding.
 //! - [`net`]: HTTP routes, the WebSocket connections, the bounded queues in and the
 //!   latest-wins outboxes out. Nothing there knows the rules.
-//! - the driver between them: [`tick_loop`] steps a room at its tick rate on a thread of its
-//!   own and moves messages between the room and the connections; [`stats`] holds every
-//!   counter (`/metrics`), [`config`] the settings, [`priority`] keeps the socket threads below
-//!   the tick thread.
+//! - [`driver`] between them: the [`driver::registry`] of open rooms and matchmaking, the
+//!   [`driver::scheduler`] that steps many rooms on a few threads, each at its own rate, and
+//!   the [`driver::room_driver`] that moves one room's messages to and from its connections.
 //!
-//! Data path: socket -> [`net::connection`] (handshake, decode, range-check) ->
-//! [`net::ingress`] (bounded queues) -> [`tick_loop`] -> [`room::Room::handle`], then per tick
+//! Also: [`stats`] holds every counter (`/metrics`), [`config`] the settings and room kinds,
+//! [`priority`] keeps the socket threads below the room threads.
+//!
+//! Data path: socket -> [`net::connection`] (handshake, seat in a room, decode, range-check)
+//! -> [`net::ingress`] (bounded queues) -> [`driver::room_driver`] -> [`room::Room::handle`],
+//! then per tick
 //! [`room::Room::tick`] (apply inputs, step simulation, record snapshot, build each client's
 //! message, build scores) -> [`net::outbox`] (latest-wins) -> the connection's writer -> socket.
 //!
@@ -18,11 +21,11 @@
 //! `127.0.0.1:0`.
 
 pub mod config;
+pub mod driver;
 pub mod net;
 pub mod priority;
 pub mod room;
 pub mod stats;
-pub mod tick_loop;
 
 use std::sync::Arc;
 use std::sync::atomic::AtomicU64;
@@ -39,10 +42,10 @@ use tracing::{info, warn};
 pub use config::{Config, ConfigError, Scene};
 pub use stats::ServerStats;
 
+use crate::driver::registry::Registry;
+use crate::driver::scheduler::Scheduler;
 use crate::net::connection::ConnectionContext;
 use crate::net::http::{self, AppState};
-use crate::net::ingress;
-use crate::tick_loop::TickLoop;
 
 /// How long shutdown waits for connections to send their close frames.
 const DRAIN_TIMEOUT: Duration = Duration::from_secs(5);
@@ -53,8 +56,8 @@ pub enum ServerError {
     Config(#[from] ConfigError),
     #[error("i/o: {0}")]
     Io(#[from] std::io::Error),
-    #[error("the tick loop panicked")]
-    TickLoopPanicked,
+    #[error("a room scheduler thread panicked")]
+    SchedulerPanicked,
 }
 
 /// Serves the game on `listener` until `shutdown` is cancelled, then closes every client with
@@ -75,15 +78,23 @@ pub async fn run_with_stats(
     stats: Arc<ServerStats>,
 ) -> Result<(), ServerError> {
     let config = Arc::new(config.validate()?);
-    let (joins_tx, joins_rx) = ingress::join_queue();
-    let tick_thread =
-        TickLoop::new(Arc::clone(&config), joins_rx, Arc::clone(&stats)).spawn(shutdown.clone())?;
+    let scheduler = Scheduler::start(config.room_threads, &shutdown)?;
+    let registry = Arc::new(Registry::new(
+        config.kinds(),
+        config.max_rooms,
+        config.room_grace,
+        scheduler,
+        Arc::clone(&stats),
+    ));
+    registry
+        .open_default()
+        .map_err(|(_, why)| ServerError::Config(ConfigError::DefaultRoom(why)))?;
 
     let tasks = TaskTracker::new();
     let state = AppState {
         ctx: ConnectionContext {
             config: Arc::clone(&config),
-            joins: joins_tx,
+            registry: Arc::clone(&registry),
             stats,
             shutdown: shutdown.clone(),
         },
@@ -109,10 +120,10 @@ pub async fn run_with_stats(
     {
         warn!("connections did not drain within {DRAIN_TIMEOUT:?}");
     }
-    let joined = tokio::task::spawn_blocking(move || tick_thread.join()).await;
+    let joined = tokio::task::spawn_blocking(move || registry.scheduler().join()).await;
     served?;
     match joined {
-        Ok(Ok(())) => Ok(()),
-        _ => Err(ServerError::TickLoopPanicked),
+        Ok(true) => Ok(()),
+        _ => Err(ServerError::SchedulerPanicked),
     }
 }

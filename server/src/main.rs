@@ -28,7 +28,8 @@ struct Args {
     /// Connections beyond this are refused with a "server is full" close.
     #[arg(long, default_value_t = 1024)]
     max_clients: usize,
-    /// Extra entities: `empty` or `drift:N`.
+    /// Extra entities: `empty` or `drift:N` (`panic:N` makes each room of the default kind
+    /// panic after N ticks: fault injection, to watch one room fail alone).
     #[arg(long, default_value = "empty")]
     scene: Scene,
     /// Width and height of what a player sees, in world units, as WxH.
@@ -58,6 +59,19 @@ struct Args {
     /// server has one core.
     #[arg(long, default_value_t = 0)]
     io_threads: usize,
+    /// Clients per room (players and spectators). Without it everyone joins one room; with it
+    /// quick play fills a room, then opens another.
+    #[arg(long)]
+    room_size: Option<usize>,
+    /// Rooms open at once, at most; a join that needs one more is refused (close 4010).
+    #[arg(long, default_value_t = 1000)]
+    max_rooms: usize,
+    /// Seconds an empty room stays open before it closes (the first room never closes).
+    #[arg(long, default_value_t = 30)]
+    room_grace: u64,
+    /// Threads that step the rooms.
+    #[arg(long, default_value_t = 1)]
+    room_threads: usize,
 }
 
 fn parse_view(s: &str) -> Result<(f64, f64), String> {
@@ -117,6 +131,10 @@ async fn serve(args: Args) -> anyhow::Result<()> {
     config.history = args.history;
     config.full_snapshots = args.full_snapshots;
     config.snapshot_every = args.snapshot_every;
+    config.room_size = args.room_size;
+    config.max_rooms = args.max_rooms;
+    config.room_grace = std::time::Duration::from_secs(args.room_grace);
+    config.room_threads = args.room_threads;
     if !args.assets.join("pkg").is_dir() {
         tracing::warn!(dir = %args.assets.display(), "no built browser client under {}/pkg: run `cargo xtask serve` to build it", args.assets.display());
     }

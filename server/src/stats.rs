@@ -5,6 +5,7 @@
 //! figures; connections own frames and bytes in and out and the close codes. Counters are atomics,
 //! so connection tasks never wait on the tick thread or each other.
 
+use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 
@@ -36,12 +37,16 @@ pub struct CloseLabels {
 /// Shared by every task.
 #[derive(Debug)]
 pub struct ServerStats {
-    /// The tick the simulation last completed (connections check input ticks against it).
+    /// The tick the default room (the one open from the start) last completed.
     pub tick: AtomicU32,
     /// Time spent in the last tick's work, in microseconds.
     pub last_tick_us: AtomicU64,
     pub ticks: Counter,
     pub clients: Gauge,
+    /// Rooms open.
+    pub rooms: Gauge,
+    /// Rooms closed because their simulation panicked.
+    pub rooms_failed: Counter,
     /// Ticks that finished after the next one was due.
     pub overruns: Counter,
     /// Ticks skipped to catch up after falling far behind.
@@ -69,14 +74,16 @@ pub struct ServerStats {
     pub closes: Family<CloseLabels, Counter>,
     /// Closes for anything the client did wrong (every code but going-away and server-full).
     pub connections_closed_for_bad_input: Counter,
-    /// Every player, republished by the tick loop ten times a second.
-    players: Mutex<Arc<Vec<PlayerSummary>>>,
+    /// Every player, by room, each room's list republished ten times a second.
+    players: Mutex<BTreeMap<String, Arc<Vec<PlayerSummary>>>>,
     registry: Registry,
 }
 
 /// One player as `/players` reports it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct PlayerSummary {
+    /// The room's id.
+    pub room: String,
     pub id: u32,
     pub name: String,
     /// World units.
@@ -93,6 +100,8 @@ impl Default for ServerStats {
             last_tick_us: AtomicU64::new(0),
             ticks: Counter::default(),
             clients: Gauge::default(),
+            rooms: Gauge::default(),
+            rooms_failed: Counter::default(),
             overruns: Counter::default(),
             skipped_ticks: Counter::default(),
             tick_duration: Histogram::new(TICK_BUCKETS),
@@ -127,19 +136,33 @@ impl ServerStats {
         }
     }
 
-    pub fn players(&self) -> Arc<Vec<PlayerSummary>> {
-        Arc::clone(&self.players.lock().unwrap_or_else(PoisonError::into_inner))
+    /// Every player in every room, by room id.
+    pub fn players(&self) -> Vec<PlayerSummary> {
+        let rooms = self.players.lock().unwrap_or_else(PoisonError::into_inner);
+        rooms.values().flat_map(|r| r.iter().cloned()).collect()
     }
 
-    pub fn publish_players(&self, players: Vec<PlayerSummary>) {
-        *self.players.lock().unwrap_or_else(PoisonError::into_inner) = Arc::new(players);
+    /// Replaces one room's player list.
+    pub fn publish_players(&self, room: &str, players: Vec<PlayerSummary>) {
+        self.players
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .insert(room.to_owned(), Arc::new(players));
+    }
+
+    /// A room closed: its players are gone.
+    pub fn forget_room(&self, room: &str) {
+        self.players
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .remove(room);
     }
 
     pub fn players_json(&self) -> serde_json::Value {
         let players: Vec<_> = self
             .players()
             .iter()
-            .map(|p| serde_json::json!({"id": p.id, "name": p.name, "x": p.x, "y": p.y, "health": p.health, "score": p.score}))
+            .map(|p| serde_json::json!({"room": p.room, "id": p.id, "name": p.name, "x": p.x, "y": p.y, "health": p.health, "score": p.score}))
             .collect();
         serde_json::Value::Array(players)
     }
@@ -150,6 +173,7 @@ impl ServerStats {
             "status": "ok",
             "tick": self.tick.load(Ordering::Relaxed),
             "clients": self.clients.get(),
+            "rooms": self.rooms.get(),
             "ticks": self.ticks.get(),
             "overruns": self.overruns.get(),
             "skipped_ticks": self.skipped_ticks.get(),
@@ -171,6 +195,12 @@ impl ServerStats {
         let r = &mut self.registry;
         r.register("ticks", "Simulation ticks run", self.ticks.clone());
         r.register("clients", "Clients joined", self.clients.clone());
+        r.register("rooms", "Rooms open", self.rooms.clone());
+        r.register(
+            "rooms_failed",
+            "Rooms closed because their simulation panicked",
+            self.rooms_failed.clone(),
+        );
         r.register(
             "tick_overruns",
             "Ticks that finished after the next was due",

@@ -127,9 +127,16 @@ mod tests {
         fn client_messages_round_trip(msg in prop_oneof![
             input(),
             any::<u32>().prop_map(|t| ClientMsg::Ack { tick: Tick(t) }),
-            (any::<u32>(), "[a-z]{0,24}", any::<bool>()).prop_map(|(v, name, spectate)| {
-                ClientMsg::Hello { protocol_version: v, name, spectate }
-            }),
+            (any::<u32>(), "[a-z]{0,24}", any::<bool>(), "[a-z0-9]{0,8}", 0..3u8).prop_map(
+                |(v, name, spectate, id, how)| {
+                    let room = match how {
+                        0 => crate::protocol::RoomRequest::JoinOrCreate { kind: id },
+                        1 => crate::protocol::RoomRequest::Join { id },
+                        _ => crate::protocol::RoomRequest::Create { kind: id, private: spectate },
+                    };
+                    ClientMsg::Hello { protocol_version: v, name, spectate, room }
+                }
+            ),
         ]) {
             let bytes = encode_client(&msg);
             prop_assert_eq!(decode_client(&bytes).ok(), Some(msg));
@@ -212,13 +219,16 @@ mod protocol_examples {
     #[test]
     fn hello() {
         let msg = ClientMsg::Hello {
-            protocol_version: 3,
+            protocol_version: 4,
             name: "ann".into(),
             spectate: false,
+            room: crate::protocol::RoomRequest::Join { id: "k7".into() },
         };
         assert_eq!(
             encode_client(&msg),
-            [0x00, 0x03, 0x03, b'a', b'n', b'n', 0x00]
+            [
+                0x00, 0x04, 0x03, b'a', b'n', b'n', 0x00, 0x01, 0x02, b'k', b'7'
+            ]
         );
     }
 

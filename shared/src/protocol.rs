@@ -9,7 +9,7 @@ use crate::map::MapDef;
 use crate::tick::Tick;
 
 /// Bumped on every incompatible change to messages, snapshot bodies or game rules a client predicts.
-pub const PROTOCOL_VERSION: u32 = 3;
+pub const PROTOCOL_VERSION: u32 = 4;
 
 /// Largest client message the server accepts, in bytes. A real `Input` is 10 bytes.
 pub const MAX_CLIENT_MSG_BYTES: usize = 1024;
@@ -30,6 +30,8 @@ pub enum ClientMsg {
         name: String,
         /// Join without a player entity and see the whole world.
         spectate: bool,
+        /// Which room to join.
+        room: RoomRequest,
     },
     /// One tick's worth of player input; the server applies each sequence number once, in order.
     Input(InputMsg),
@@ -37,6 +39,30 @@ pub enum ClientMsg {
     /// usually acknowledge inside their next [`InputMsg`] instead.
     Ack { tick: Tick },
 }
+
+/// Which room a `Hello` asks for.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum RoomRequest {
+    /// Quick play: the fullest public room of this kind that has space, or a new one when
+    /// none has. An empty kind is the server's default kind.
+    JoinOrCreate { kind: String },
+    /// The room with this id (from a shared link or the room list).
+    Join { id: String },
+    /// A new room of this kind; a private one is not listed and is joined by id only.
+    Create { kind: String, private: bool },
+}
+
+impl RoomRequest {
+    /// Quick play in the server's default kind of room.
+    pub fn quick_play() -> RoomRequest {
+        RoomRequest::JoinOrCreate {
+            kind: String::new(),
+        }
+    }
+}
+
+/// Longest room id or room kind name, in bytes; ids are lowercase letters and digits.
+pub const MAX_ROOM_ID_BYTES: usize = 32;
 
 /// A player's input for one simulation step, as sent: already quantized (the values the rules
 /// step from), in 10 bytes. Sequence number and tick travel as their low 16 bits; the server
@@ -104,6 +130,9 @@ pub struct Welcome {
     /// this size centred on it (spectators are sent everything).
     pub view_width: i32,
     pub view_height: i32,
+    /// The room joined: its id (for a link that joins the same room) and its kind.
+    pub room: String,
+    pub kind: String,
 }
 
 /// The scoreboard: the best players of the match and where the recipient stands.
@@ -219,6 +248,12 @@ pub enum CloseCode {
     ServerFull = 4006,
     /// Repeated acknowledgements of ticks the client was never sent.
     BadAck = 4007,
+    /// The room asked for is at its player cap.
+    RoomFull = 4008,
+    /// No room has the id asked for (it never existed or was closed), or no kind the name.
+    NoSuchRoom = 4009,
+    /// A new room was needed and the server already hosts as many as it may.
+    RoomLimit = 4010,
 }
 
 impl CloseCode {
@@ -241,6 +276,9 @@ impl CloseCode {
             Flooding,
             ServerFull,
             BadAck,
+            RoomFull,
+            NoSuchRoom,
+            RoomLimit,
         ]
         .into_iter()
         .find(|c| c.code() == code)

@@ -103,6 +103,7 @@ async fn each_bad_input_closes_only_its_own_connection() {
         protocol_version: snapwire_shared::PROTOCOL_VERSION,
         name: "x".repeat(200),
         spectate: false,
+        room: snapwire_shared::protocol::RoomRequest::quick_play(),
     };
     send(&mut ws, &long_name).await;
     expect_close(&mut ws, CloseCode::InvalidValue, "name").await;
@@ -176,6 +177,7 @@ async fn a_version_mismatch_gets_its_own_code_and_says_reload() {
             protocol_version: 9999,
             name: "old".into(),
             spectate: false,
+            room: snapwire_shared::protocol::RoomRequest::quick_play(),
         },
     )
     .await;

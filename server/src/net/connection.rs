@@ -11,7 +11,9 @@ use std::time::Duration;
 use axum::extract::ws::{CloseFrame, Message, WebSocket};
 use futures_util::{FutureExt, SinkExt, StreamExt};
 use snapwire_shared::codec::{self, DecodeError};
-use snapwire_shared::protocol::{BUTTON_ACK, ClientMsg, InputMsg, MAX_NAME_BYTES, MAX_NAME_CHARS};
+use snapwire_shared::protocol::{
+    BUTTON_ACK, ClientMsg, InputMsg, MAX_NAME_BYTES, MAX_NAME_CHARS, MAX_ROOM_ID_BYTES, RoomRequest,
+};
 use snapwire_shared::sim::PlayerInput;
 use snapwire_shared::{CloseCode, PROTOCOL_VERSION};
 use tokio::sync::mpsc::{self, error::TrySendError};
@@ -19,6 +21,7 @@ use tokio_util::sync::CancellationToken;
 use tracing::{debug, info};
 
 use crate::config::Config;
+use crate::driver::registry::Registry;
 use crate::net::ingress::{ClientId, Inbound, Join, inbound_queue};
 use crate::net::outbox::{OutItem, Outbox};
 pub use crate::room::CloseReason;
@@ -31,7 +34,7 @@ const SEND_TIMEOUT: Duration = Duration::from_secs(10);
 #[derive(Debug, Clone)]
 pub struct ConnectionContext {
     pub config: Arc<Config>,
-    pub joins: mpsc::Sender<Join>,
+    pub registry: Arc<Registry>,
     pub stats: Arc<ServerStats>,
     pub shutdown: CancellationToken,
 }
@@ -42,10 +45,15 @@ pub struct ConnectionContext {
 /// the outbox and handles each frame the client sends. One task, no split socket: each wake
 /// costs one poll, which is most of the server's own CPU per client at a thousand clients.
 pub async fn serve(mut ws: WebSocket, client: ClientId, ctx: ConnectionContext) {
-    let (name, spectate) = match handshake(&mut ws, &ctx.config, &ctx.stats).await {
+    let (name, spectate, request) = match handshake(&mut ws, &ctx.config, &ctx.stats).await {
         Ok(hello) => hello,
         Err(reason) => return close(&mut ws, client, Some(reason), &ctx.stats).await,
     };
+    let seat = match ctx.registry.seat(&request) {
+        Ok(seat) => seat,
+        Err(reason) => return close(&mut ws, client, Some(reason), &ctx.stats).await,
+    };
+    let joins = seat.room().joins.clone();
     let (inbound_tx, inbound) = inbound_queue();
     let outbox = Arc::new(Outbox::new());
     let join = Join {
@@ -54,13 +62,17 @@ pub async fn serve(mut ws: WebSocket, client: ClientId, ctx: ConnectionContext) 
         spectate,
         inbound,
         outbox: Arc::clone(&outbox),
+        seat,
     };
     let joined = tokio::select! {
-        sent = ctx.joins.send(join) => sent.is_ok(),
-        _ = ctx.shutdown.cancelled() => false,
+        sent = joins.send(join) => sent.map_err(|_| {
+            (CloseCode::NoSuchRoom, "the room closed while joining; join another".to_owned())
+        }),
+        _ = ctx.shutdown.cancelled() => {
+            Err((CloseCode::GoingAway, "server shutting down".to_owned()))
+        }
     };
-    if !joined {
-        let reason = (CloseCode::GoingAway, "server shutting down".to_owned());
+    if let Err(reason) = joined {
         return close(&mut ws, client, Some(reason), &ctx.stats).await;
     }
 
@@ -140,12 +152,13 @@ pub async fn close(
     let _ = tokio::time::timeout(SEND_TIMEOUT, SinkExt::close(ws)).await;
 }
 
-/// Waits for `Hello`, checking version and name. Returns the name and spectate flag.
+/// Waits for `Hello`, checking version, name and room request. Returns the name, the
+/// spectate flag and the room asked for.
 async fn handshake(
     ws: &mut WebSocket,
     config: &Config,
     stats: &ServerStats,
-) -> Result<(String, bool), CloseReason> {
+) -> Result<(String, bool, RoomRequest), CloseReason> {
     let first = tokio::time::timeout(config.hello_timeout, ws.next())
         .await
         .map_err(|_| {
@@ -179,7 +192,12 @@ async fn handshake(
                 "client protocol {protocol_version}, server {PROTOCOL_VERSION}: a new version is deployed, reload"
             ),
         )),
-        ClientMsg::Hello { name, spectate, .. } => Ok((parse_name(name)?, spectate)),
+        ClientMsg::Hello {
+            name,
+            spectate,
+            room,
+            ..
+        } => Ok((parse_name(name)?, spectate, parse_room(room)?)),
         _ => Err((
             CloseCode::Handshake,
             "the first message must be Hello".into(),
@@ -271,6 +289,27 @@ fn parse_name(name: String) -> Result<String, CloseReason> {
     } else {
         name.to_owned()
     })
+}
+
+/// Room ids and kind names are short; ids are lowercase letters and digits.
+fn parse_room(room: RoomRequest) -> Result<RoomRequest, CloseReason> {
+    let (text, id) = match &room {
+        RoomRequest::Join { id } => (id, true),
+        RoomRequest::JoinOrCreate { kind } | RoomRequest::Create { kind, .. } => (kind, false),
+    };
+    let ok = text.len() <= MAX_ROOM_ID_BYTES
+        && text.chars().all(|c| {
+            c.is_ascii_lowercase() || c.is_ascii_digit() || (!id && (c == '-' || c == '_'))
+        });
+    if !ok {
+        return Err((
+            CloseCode::InvalidValue,
+            format!(
+                "a room id or kind is at most {MAX_ROOM_ID_BYTES} lowercase letters and digits"
+            ),
+        ));
+    }
+    Ok(room)
 }
 
 fn text_frame() -> CloseReason {

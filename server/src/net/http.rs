@@ -53,6 +53,7 @@ pub fn router(state: AppState) -> Router {
         .route("/healthz", get(healthz))
         .route("/metrics", get(metrics))
         .route("/players", get(players))
+        .route("/rooms", get(rooms))
         .with_state(state);
     match assets {
         Some(dir) => {
@@ -101,6 +102,23 @@ async fn websocket(
             connection::serve(socket, client, state.ctx).await;
         })
     })
+}
+
+/// Public rooms: id, kind, map, clients, cap, tick rate and tick p99, the fullest first.
+async fn rooms(State(state): State<AppState>) -> Json<serde_json::Value> {
+    let rooms: Vec<_> = state
+        .ctx
+        .registry
+        .public_rooms()
+        .into_iter()
+        .map(|r| {
+            serde_json::json!({
+                "id": r.id, "kind": r.kind, "map": r.map, "clients": r.clients, "cap": r.cap,
+                "tick_rate": r.tick_rate, "tick_p99_ms": r.tick_p99_ms,
+            })
+        })
+        .collect();
+    Json(serde_json::Value::Array(rooms))
 }
 
 async fn players(State(state): State<AppState>) -> Json<serde_json::Value> {

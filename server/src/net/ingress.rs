@@ -1,17 +1,18 @@
-//! What connections hand the tick loop: joins on one shared queue, then each client's messages
-//! on a queue of its own, already parsed and range-checked.
+//! What connections hand a room's driver: joins on the room's queue, then each client's
+//! messages on a queue of its own, already parsed and range-checked.
 //!
 //! Queue policies:
-//! - joins: bounded ([`JOIN_CAPACITY`]); a connection awaits room (the tick loop drains it every
-//!   tick), so a burst of joins slows handshakes down, never the tick.
+//! - joins, one queue per room: bounded ([`JOIN_CAPACITY`]); a connection awaits space (the
+//!   driver drains it every tick), so a burst of joins slows handshakes down, never the tick.
 //! - per-client inbound: bounded ([`INBOUND_CAPACITY`]); the reader never waits: when full, the
-//!   client has sent more than the tick loop drains between ticks and is closed as `Flooding`.
+//!   client has sent more than the driver drains between ticks and is closed as `Flooding`.
 //!   One queue per client means a flooder can only fill its own.
 
 use std::sync::Arc;
 
 use tokio::sync::mpsc;
 
+use crate::driver::registry::Seat;
 use crate::net::outbox::Outbox;
 pub use crate::room::{ClientId, Inbound};
 
@@ -28,6 +29,8 @@ pub struct Join {
     pub spectate: bool,
     pub inbound: mpsc::Receiver<Inbound>,
     pub outbox: Arc<Outbox>,
+    /// The place reserved for the client in the room; given back if the join never lands.
+    pub seat: Seat,
 }
 
 pub fn join_queue() -> (mpsc::Sender<Join>, mpsc::Receiver<Join>) {

@@ -80,10 +80,13 @@ pub enum Scene {
     Empty,
     /// `drift:N`: N entities moving (+0.1, -0.05) units per tick, wrapping at the map edges.
     Drift(u32),
+    /// `panic:N`: fault injection: the room's tick panics after N ticks, to see (and test) that
+    /// only that room closes.
+    PanicAfter(u32),
 }
 
 #[derive(Debug, Error, PartialEq)]
-#[error("scene must be `empty` or `drift:N` with N <= 100000, not `{0}`")]
+#[error("scene must be `empty`, `drift:N` with N <= 100000 or `panic:N`, not `{0}`")]
 pub struct SceneError(String);
 
 impl FromStr for Scene {
@@ -97,6 +100,7 @@ impl FromStr for Scene {
                 Ok(n) if n <= 100_000 => Ok(Scene::Drift(n)),
                 _ => Err(err()),
             },
+            Some(("panic", n)) => n.parse().map(Scene::PanicAfter).map_err(|_| err()),
             _ => Err(err()),
         }
     }
@@ -159,6 +163,8 @@ pub struct Room {
     /// This tick's messages; kept to reuse its buffer.
     outgoing: Vec<Outgoing>,
     counters: RoomCounters,
+    /// The first tick.
+    started: Tick,
 }
 
 impl Room {
@@ -174,7 +180,7 @@ impl Room {
             tick,
         );
         match settings.scene {
-            Scene::Empty => {}
+            Scene::Empty | Scene::PanicAfter(_) => {}
             Scene::Drift(n) => world.add_drifters(n),
         }
         Room {
@@ -188,11 +194,13 @@ impl Room {
             player_names: BTreeSet::new(),
             outgoing: Vec::new(),
             counters: RoomCounters::default(),
+            started: tick,
             settings,
         }
     }
 
-    /// Adds a client (a player, unless `spectate`) and returns its `Welcome`. A player whose
+    /// Adds a client (a player, unless `spectate`) and returns its `Welcome` (with the room's
+    /// id and kind left empty). A player whose
     /// name is taken gets the lowest free suffix (" 2", " 3", ...).
     pub fn join(&mut self, client: ClientId, name: &str, spectate: bool) -> Welcome {
         let (name, entity) = if spectate {
@@ -213,6 +221,9 @@ impl Room {
             map: self.settings.map.clone(),
             view_width: self.settings.view_width,
             view_height: self.settings.view_height,
+            // The room does not know how the process names it: the driver fills these in.
+            room: String::new(),
+            kind: String::new(),
         }
     }
 
@@ -302,6 +313,11 @@ impl Room {
 
     /// Stage 2: projectiles, respawns, drifters; the tick number advances.
     pub fn step_simulation(&mut self) {
+        if let Scene::PanicAfter(n) = self.settings.scene
+            && self.world.tick().since(self.started) >= n as i32
+        {
+            panic!("the `panic:{n}` scene panics after {n} ticks, as asked");
+        }
         self.world.step();
     }
 

@@ -263,6 +263,8 @@ fn inputs_sent_as_sixteen_bits_extend_across_the_wrap() {
         map: room.settings().map.clone(),
         view_width: room.settings().view_width,
         view_height: room.settings().view_height,
+        room: String::new(),
+        kind: String::new(),
     });
     session
         .handle(&codec::encode_server(&welcome))

@@ -7,7 +7,8 @@ use crate::client::prediction::Predictor;
 use crate::client::replica::{Applied, Replica, ReplicaError};
 use crate::codec::{self, DecodeError};
 use crate::protocol::{
-    BUTTON_ACK, BUTTON_FIRE, ClientMsg, InputMsg, PROTOCOL_VERSION, Scores, ServerMsg, Welcome,
+    BUTTON_ACK, BUTTON_FIRE, ClientMsg, InputMsg, PROTOCOL_VERSION, RoomRequest, Scores, ServerMsg,
+    Welcome,
 };
 use crate::sim::{EntityId, PlayerInput, Rules};
 use crate::tick::Tick;
@@ -87,12 +88,18 @@ struct AckState {
 pub const SPECTATOR_ACK_EVERY: u32 = 4;
 
 impl ClientSession {
-    /// A new session and the `Hello` to send first.
+    /// A new session for quick play and the `Hello` to send first.
     pub fn new(name: &str, spectate: bool) -> (ClientSession, ClientMsg) {
+        ClientSession::for_room(name, spectate, RoomRequest::quick_play())
+    }
+
+    /// A new session joining `room`, and the `Hello` to send first.
+    pub fn for_room(name: &str, spectate: bool, room: RoomRequest) -> (ClientSession, ClientMsg) {
         let hello = ClientMsg::Hello {
             protocol_version: PROTOCOL_VERSION,
             name: name.to_owned(),
             spectate,
+            room,
         };
         let session = ClientSession {
             welcome: None,

@@ -99,6 +99,7 @@ pub fn hello(name: &str) -> ClientMsg {
         protocol_version: PROTOCOL_VERSION,
         name: name.into(),
         spectate: false,
+        room: snapwire_shared::protocol::RoomRequest::quick_play(),
     }
 }
 

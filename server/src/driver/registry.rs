@@ -1,0 +1,381 @@
+//! Every open room by id, and matchmaking: which room a `Hello` lands in.
+//!
+//! Connection tasks read the directory (a `DashMap`, so they never wait on each other or on the
+//! scheduler) while room drivers add and remove entries. A place in a room is a [`Seat`],
+//! reserved with a compare-and-swap on the room's seat count before the join is queued, so a
+//! room never takes more clients than its cap however many connections race for the last
+//! place; dropping the seat (the client left, or its join never arrived) gives the place back.
+
+use std::cmp::Reverse;
+use std::hash::{BuildHasher, Hasher, RandomState};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU32, AtomicU64, AtomicUsize, Ordering};
+
+use dashmap::DashMap;
+use snapwire_shared::CloseCode;
+use snapwire_shared::protocol::RoomRequest;
+use tokio::sync::mpsc;
+
+use crate::config::RoomKind;
+use crate::driver::room_driver::RoomDriver;
+use crate::driver::scheduler::Scheduler;
+use crate::net::ingress::{Join, join_queue};
+use crate::room::{CloseReason, Room};
+use crate::stats::ServerStats;
+
+/// A seat count meaning "closed": no seat can be reserved any more.
+const CLOSED: usize = usize::MAX;
+
+/// Join-or-create tries this many times when racing connections fill each room it picks.
+const MATCH_ATTEMPTS: usize = 8;
+
+/// The open rooms, shared by the registry (which adds) and the room drivers (which remove
+/// their own when they close).
+#[derive(Debug, Default)]
+pub struct Directory {
+    rooms: DashMap<String, Arc<RoomHandle>>,
+    /// Rooms open or being opened: checked against the cap before a room is made.
+    open: AtomicUsize,
+}
+
+impl Directory {
+    /// A room closed: it leaves the directory and frees its place under the room cap.
+    pub fn remove(&self, id: &str) {
+        if self.rooms.remove(id).is_some() {
+            self.open.fetch_sub(1, Ordering::AcqRel);
+        }
+    }
+
+    pub fn get(&self, id: &str) -> Option<Arc<RoomHandle>> {
+        self.rooms.get(id).map(|r| Arc::clone(&r))
+    }
+
+    pub fn len(&self) -> usize {
+        self.rooms.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.rooms.is_empty()
+    }
+}
+
+/// What the rest of the process knows about one room. The room itself lives on a scheduler
+/// thread; this is how connections reach it and `/rooms` describes it.
+#[derive(Debug)]
+pub struct RoomHandle {
+    pub id: String,
+    pub kind: String,
+    pub map: String,
+    pub tick_rate: u16,
+    /// Not listed in `/rooms`; joined by id only.
+    pub private: bool,
+    /// Never closed for being empty (the room open from the start).
+    pub persistent: bool,
+    /// Clients at most (players and spectators).
+    pub cap: usize,
+    /// Seats reserved or taken; [`CLOSED`] once the room is closing.
+    seats: AtomicUsize,
+    /// Where a connection hands its client to the room's driver.
+    pub joins: mpsc::Sender<Join>,
+    /// Published by the room's driver: clients in the room now, its tick, its tick p99 (us).
+    pub clients: AtomicUsize,
+    pub tick: AtomicU32,
+    pub tick_p99_us: AtomicU64,
+}
+
+impl RoomHandle {
+    /// Seats reserved or taken (0 once closed).
+    pub fn seats(&self) -> usize {
+        match self.seats.load(Ordering::Acquire) {
+            CLOSED => 0,
+            n => n,
+        }
+    }
+
+    /// Reserves one seat, unless the room is full or closed.
+    fn reserve(self: &Arc<Self>) -> Result<Seat, CloseReason> {
+        let mut current = self.seats.load(Ordering::Acquire);
+        loop {
+            if current == CLOSED {
+                return Err(no_such_room(&self.id));
+            }
+            if current >= self.cap {
+                return Err((
+                    CloseCode::RoomFull,
+                    format!("room {} is full ({} clients)", self.id, self.cap),
+                ));
+            }
+            match self.seats.compare_exchange_weak(
+                current,
+                current + 1,
+                Ordering::AcqRel,
+                Ordering::Acquire,
+            ) {
+                Ok(_) => {
+                    return Ok(Seat {
+                        room: Arc::clone(self),
+                    });
+                }
+                Err(now) => current = now,
+            }
+        }
+    }
+
+    /// Closes the room to new seats if none is reserved or taken; true when it did.
+    pub fn try_close(&self) -> bool {
+        self.seats
+            .compare_exchange(0, CLOSED, Ordering::AcqRel, Ordering::Acquire)
+            .is_ok()
+    }
+
+    /// Closes the room to new seats whatever is reserved (a failed or stopping room).
+    pub fn force_close(&self) {
+        self.seats.store(CLOSED, Ordering::Release);
+    }
+}
+
+/// One reserved place in a room; given back when dropped.
+#[derive(Debug)]
+pub struct Seat {
+    room: Arc<RoomHandle>,
+}
+
+impl Seat {
+    pub fn room(&self) -> &Arc<RoomHandle> {
+        &self.room
+    }
+}
+
+impl Drop for Seat {
+    fn drop(&mut self) {
+        // A closed room's count stays closed.
+        let _ = self
+            .room
+            .seats
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| {
+                (n != CLOSED).then(|| n.saturating_sub(1))
+            });
+    }
+}
+
+/// One room as `/rooms` lists it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RoomInfo {
+    pub id: String,
+    pub kind: String,
+    pub map: String,
+    pub clients: usize,
+    pub cap: usize,
+    pub tick_rate: u16,
+    pub tick_p99_ms: f64,
+}
+
+#[derive(Debug)]
+pub struct Registry {
+    directory: Arc<Directory>,
+    kinds: Vec<RoomKind>,
+    max_rooms: usize,
+    scheduler: Scheduler,
+    stats: Arc<ServerStats>,
+    /// Room ids: a per-process random key over a counter, so ids are short and hard to guess.
+    ids: RandomState,
+    next_id: AtomicU64,
+    grace: std::time::Duration,
+}
+
+impl Registry {
+    pub fn new(
+        kinds: Vec<RoomKind>,
+        max_rooms: usize,
+        grace: std::time::Duration,
+        scheduler: Scheduler,
+        stats: Arc<ServerStats>,
+    ) -> Registry {
+        Registry {
+            directory: Arc::new(Directory::default()),
+            kinds,
+            max_rooms,
+            scheduler,
+            stats,
+            ids: RandomState::new(),
+            next_id: AtomicU64::new(1),
+            grace,
+        }
+    }
+
+    /// Opens the room of the default kind that stays open while the server runs: with no room
+    /// options everyone joins it, as before rooms existed.
+    pub fn open_default(&self) -> Result<Arc<RoomHandle>, CloseReason> {
+        let kind = self.kinds[0].clone();
+        self.create(&kind, false, true)
+    }
+
+    /// A seat in the room `request` names: the fullest public room of the kind with space (or
+    /// a new one), the room with the id, or a new room.
+    pub fn seat(&self, request: &RoomRequest) -> Result<Seat, CloseReason> {
+        match request {
+            RoomRequest::Join { id } => self
+                .directory
+                .get(id)
+                .ok_or_else(|| no_such_room(id))?
+                .reserve(),
+            RoomRequest::Create { kind, private } => {
+                let kind = self.kind(kind)?.clone();
+                self.create(&kind, *private, false)?.reserve()
+            }
+            RoomRequest::JoinOrCreate { kind } => {
+                let kind = self.kind(kind)?.clone();
+                for _ in 0..MATCH_ATTEMPTS {
+                    let mut open: Vec<Arc<RoomHandle>> = self
+                        .directory
+                        .rooms
+                        .iter()
+                        .filter(|r| r.kind == kind.name && !r.private && r.seats() < r.cap)
+                        .map(|r| Arc::clone(&r))
+                        .collect();
+                    // The fullest first, so matches fill up; the oldest among equals.
+                    open.sort_by_key(|r| (Reverse(r.seats()), r.tick.load(Ordering::Relaxed)));
+                    if let Some(seat) = open.iter().find_map(|r| r.reserve().ok()) {
+                        return Ok(seat);
+                    }
+                    if let Ok(seat) = self.create(&kind, false, false)?.reserve() {
+                        return Ok(seat);
+                    }
+                }
+                Err((
+                    CloseCode::RoomFull,
+                    format!("every room of kind {} filled while joining", kind.name),
+                ))
+            }
+        }
+    }
+
+    /// Public rooms, for `/rooms`: the fullest first.
+    pub fn public_rooms(&self) -> Vec<RoomInfo> {
+        let mut rooms: Vec<RoomInfo> = self
+            .directory
+            .rooms
+            .iter()
+            .filter(|r| !r.private)
+            .map(|r| RoomInfo {
+                id: r.id.clone(),
+                kind: r.kind.clone(),
+                map: r.map.clone(),
+                clients: r.clients.load(Ordering::Relaxed),
+                cap: r.cap,
+                tick_rate: r.tick_rate,
+                tick_p99_ms: r.tick_p99_us.load(Ordering::Relaxed) as f64 / 1000.0,
+            })
+            .collect();
+        rooms.sort_by(|a, b| b.clients.cmp(&a.clients).then_with(|| a.id.cmp(&b.id)));
+        rooms
+    }
+
+    pub fn directory(&self) -> &Arc<Directory> {
+        &self.directory
+    }
+
+    pub fn scheduler(&self) -> &Scheduler {
+        &self.scheduler
+    }
+
+    fn kind(&self, name: &str) -> Result<&RoomKind, CloseReason> {
+        let name = if name.is_empty() {
+            &self.kinds[0].name
+        } else {
+            name
+        };
+        self.kinds.iter().find(|k| k.name == name).ok_or_else(|| {
+            (
+                CloseCode::NoSuchRoom,
+                format!("no room kind {name:?} on this server"),
+            )
+        })
+    }
+
+    fn create(
+        &self,
+        kind: &RoomKind,
+        private: bool,
+        persistent: bool,
+    ) -> Result<Arc<RoomHandle>, CloseReason> {
+        let full = || {
+            (
+                CloseCode::RoomLimit,
+                format!(
+                    "the server hosts its limit of {} rooms; try again later",
+                    self.max_rooms
+                ),
+            )
+        };
+        let mut open = self.directory.open.load(Ordering::Acquire);
+        loop {
+            if open >= self.max_rooms {
+                return Err(full());
+            }
+            match self.directory.open.compare_exchange_weak(
+                open,
+                open + 1,
+                Ordering::AcqRel,
+                Ordering::Acquire,
+            ) {
+                Ok(_) => break,
+                Err(now) => open = now,
+            }
+        }
+        let id = loop {
+            let id = self.new_id();
+            if !self.directory.rooms.contains_key(&id) {
+                break id;
+            }
+        };
+        let (joins, joins_rx) = join_queue();
+        let handle = Arc::new(RoomHandle {
+            id: id.clone(),
+            kind: kind.name.clone(),
+            map: kind.settings.map.name.clone(),
+            tick_rate: kind.settings.tick_rate,
+            private,
+            persistent,
+            cap: kind.max_clients,
+            seats: AtomicUsize::new(0),
+            joins,
+            clients: AtomicUsize::new(0),
+            tick: AtomicU32::new(0),
+            tick_p99_us: AtomicU64::new(0),
+        });
+        self.directory.rooms.insert(id, Arc::clone(&handle));
+        self.stats.rooms.inc();
+        let driver = RoomDriver::new(
+            Room::new(kind.settings.clone()),
+            Arc::clone(&handle),
+            joins_rx,
+            Arc::clone(&self.directory),
+            Arc::clone(&self.stats),
+            self.grace,
+        );
+        self.scheduler.add(driver);
+        Ok(handle)
+    }
+
+    /// Six characters of base 36.
+    fn new_id(&self) -> String {
+        let mut h = self.ids.build_hasher();
+        h.write_u64(self.next_id.fetch_add(1, Ordering::Relaxed));
+        let mut v = h.finish();
+        let mut id = String::with_capacity(6);
+        for _ in 0..6 {
+            let d = (v % 36) as u32;
+            v /= 36;
+            id.push(char::from_digit(d, 36).unwrap_or('0'));
+        }
+        id
+    }
+}
+
+fn no_such_room(id: &str) -> CloseReason {
+    (
+        CloseCode::NoSuchRoom,
+        format!("no room {id:?} (it closed, or never existed)"),
+    )
+}

@@ -1,0 +1,362 @@
+//! The driver of one room: steps the [`Room`] when the scheduler says it is due and moves its
+//! messages between the room and the connections. It talks to connections only through
+//! non-blocking queues (`net::ingress`) and latest-wins slots (`net::outbox`), so it never
+//! awaits a socket; the room itself does no I/O at all.
+//!
+//! Every tick runs these stages, in this order (see [`RoomDriver::tick`]):
+//! 1. drain ingress: joins, leaves, and each client's parsed messages into [`Room::handle`];
+//! 2. the room's tick ([`Room::tick`]): apply inputs, step simulation, record snapshot, build
+//!    each client's message, build scores;
+//! 3. hand to outboxes: replace each client's pending snapshot or scoreboard; report the
+//!    skips and the tick's work to the room's load shedding;
+//! 4. publish stats.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use snapwire_shared::CloseCode;
+use snapwire_shared::codec;
+use snapwire_shared::protocol::ServerMsg;
+use snapwire_shared::quantize::pos_to_units;
+use snapwire_shared::sim::Entity;
+use tokio::sync::mpsc::{self, error::TryRecvError};
+use tracing::{info, warn};
+
+use crate::driver::registry::{Directory, RoomHandle, Seat};
+use crate::net::ingress::{ClientId, Inbound, Join};
+use crate::net::outbox::Outbox;
+use crate::room::{Message, Room};
+use crate::stats::{PlayerSummary, ServerStats};
+
+/// How often the player list for `/players` is republished: ten times a second at 60 Hz.
+const PLAYERS_EVERY_TICKS: u32 = 6;
+
+/// Falling further behind than this many ticks skips them instead of running them back to back.
+const MAX_CATCH_UP_TICKS: u32 = 5;
+
+/// Tick durations kept for the room's p99 in `/rooms`.
+const DURATIONS_KEPT: usize = 256;
+
+#[derive(Debug)]
+pub struct RoomDriver {
+    room: Room,
+    handle: Arc<RoomHandle>,
+    /// What each client's connection gave the room: its queue in, its outbox out, its seat.
+    transports: BTreeMap<ClientId, Transport>,
+    joins: mpsc::Receiver<Join>,
+    directory: Arc<Directory>,
+    stats: Arc<ServerStats>,
+    period: Duration,
+    /// The last tick's work as a share of the tick period.
+    last_work: f64,
+    /// The last tick durations (microseconds), for the p99.
+    durations: Vec<u64>,
+    /// Since when the room has had no client and no reserved seat.
+    empty_since: Option<Instant>,
+    grace: Duration,
+}
+
+/// What the scheduler does with a room after a step.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Step {
+    /// Run the room again at this instant.
+    Next(Instant),
+    /// The room closed (empty past its grace period).
+    Closed,
+}
+
+/// The connection side of a client, apart from what the room keeps about it.
+#[derive(Debug)]
+struct Transport {
+    inbound: mpsc::Receiver<Inbound>,
+    outbox: Arc<Outbox>,
+    /// The client's place in the room, given back when the transport goes.
+    _seat: Seat,
+}
+
+impl Drop for Transport {
+    /// A transport dropped without a close (a room failing) still ends its connection, with a
+    /// reason; after a normal leave or shutdown the outbox is already closing and this changes
+    /// nothing (the first reason wins).
+    fn drop(&mut self) {
+        self.outbox.close(Some((
+            CloseCode::InternalError,
+            "the room's simulation stopped".into(),
+        )));
+    }
+}
+
+impl RoomDriver {
+    pub fn new(
+        room: Room,
+        handle: Arc<RoomHandle>,
+        joins: mpsc::Receiver<Join>,
+        directory: Arc<Directory>,
+        stats: Arc<ServerStats>,
+        grace: Duration,
+    ) -> RoomDriver {
+        let period = Duration::from_secs(1) / u32::from(room.settings().tick_rate.max(1));
+        RoomDriver {
+            room,
+            handle,
+            transports: BTreeMap::new(),
+            joins,
+            directory,
+            stats,
+            period,
+            last_work: 0.0,
+            durations: Vec::with_capacity(DURATIONS_KEPT),
+            empty_since: None,
+            grace,
+        }
+    }
+
+    pub fn id(&self) -> &str {
+        &self.handle.id
+    }
+
+    /// How long after it arrives the room first ticks: a fraction of a period taken from its
+    /// id, so rooms created together tick at different moments.
+    pub fn phase(&self) -> Duration {
+        let spread = self
+            .handle
+            .id
+            .bytes()
+            .fold(0u32, |h, b| h.wrapping_mul(31).wrapping_add(u32::from(b)));
+        self.period.mul_f64(f64::from(spread % 1000) / 1000.0)
+    }
+
+    /// Runs the tick that was due at `deadline`; says when the next is due, or that the room
+    /// closed.
+    pub fn step(&mut self, deadline: Instant) -> Step {
+        let started = Instant::now();
+        self.tick();
+        let took = started.elapsed();
+        self.last_work = took.as_secs_f64() / self.period.as_secs_f64();
+        self.stats
+            .last_tick_us
+            .store(took.as_micros() as u64, Ordering::Relaxed);
+        self.stats.tick_duration.observe(took.as_secs_f64());
+        self.record_duration(took);
+        // Deadlines advance by whole periods, so the rate never drifts.
+        let mut next = deadline + self.period;
+        let now = Instant::now();
+        if now > next {
+            self.stats.overruns.inc();
+            let behind = (now - next).as_nanos() / self.period.as_nanos().max(1);
+            if behind > u128::from(MAX_CATCH_UP_TICKS) {
+                self.stats.skipped_ticks.inc_by(behind as u64);
+                next = now + self.period;
+                warn!(room = %self.handle.id, behind, "room fell behind; skipping ticks");
+            }
+        }
+        if self.dispose_if_idle(now) {
+            return Step::Closed;
+        }
+        Step::Next(next)
+    }
+
+    /// One tick: the stages in order.
+    pub fn tick(&mut self) {
+        self.drain_ingress();
+        self.room.tick();
+        self.hand_to_outboxes();
+        self.publish_stats();
+    }
+
+    /// The server is stopping: every client gets `GoingAway`, and the room is gone.
+    pub fn shut_down(mut self) {
+        for t in self.transports.values() {
+            t.outbox
+                .close(Some((CloseCode::GoingAway, "server shutting down".into())));
+        }
+        self.close();
+        info!(room = %self.handle.id, tick = %self.room.tick_number(), "room stopped");
+    }
+
+    /// The room's rules panicked: its clients get 1011 with a reason; nothing else is touched.
+    pub fn fail(mut self) {
+        self.stats.rooms_failed.inc();
+        for t in self.transports.values() {
+            t.outbox.close(Some((
+                CloseCode::InternalError,
+                "the room's simulation failed and the room was closed; join another".into(),
+            )));
+        }
+        self.close();
+    }
+
+    pub fn room(&self) -> &Room {
+        &self.room
+    }
+
+    fn close(&mut self) {
+        self.handle.force_close();
+        self.directory.remove(&self.handle.id);
+        self.stats.rooms.dec();
+        self.stats.forget_room(&self.handle.id);
+        let leaving = self.transports.len() as i64;
+        self.stats.clients.dec_by(leaving);
+        self.transports.clear();
+    }
+
+    /// Closes a room that has had no client and no reserved seat for its grace period.
+    fn dispose_if_idle(&mut self, now: Instant) -> bool {
+        if self.handle.persistent || !self.transports.is_empty() || self.handle.seats() > 0 {
+            self.empty_since = None;
+            return false;
+        }
+        let since = *self.empty_since.get_or_insert(now);
+        if now - since < self.grace || !self.handle.try_close() {
+            return false;
+        }
+        // No seat was reserved, so no join is on its way; one that raced in is dropped with
+        // the queue and its connection told the room closed.
+        self.close();
+        info!(room = %self.handle.id, "empty room closed");
+        true
+    }
+
+    fn record_duration(&mut self, took: Duration) {
+        if self.durations.len() == DURATIONS_KEPT {
+            let mut sorted = self.durations.clone();
+            sorted.sort_unstable();
+            let p99 = sorted[DURATIONS_KEPT * 99 / 100];
+            self.handle.tick_p99_us.store(p99, Ordering::Relaxed);
+            self.durations.clear();
+        }
+        self.durations.push(took.as_micros() as u64);
+    }
+
+    fn drain_ingress(&mut self) {
+        while let Ok(join) = self.joins.try_recv() {
+            self.admit(join);
+        }
+        let mut gone = Vec::new();
+        for (id, t) in &mut self.transports {
+            loop {
+                match t.inbound.try_recv() {
+                    Ok(msg) => {
+                        if let Err(reason) = self.room.handle(*id, msg) {
+                            // The writer sends the close, and counts it.
+                            t.outbox.close(Some(reason));
+                            gone.push(*id);
+                            break;
+                        }
+                    }
+                    Err(TryRecvError::Empty) => break,
+                    Err(TryRecvError::Disconnected) => {
+                        gone.push(*id);
+                        break;
+                    }
+                }
+            }
+            if t.outbox.is_closing() && !gone.contains(id) {
+                gone.push(*id);
+            }
+        }
+        for id in gone {
+            self.leave(id);
+        }
+    }
+
+    fn hand_to_outboxes(&mut self) {
+        let (mut skipped, mut sent) = (0, 0);
+        for out in self.room.outgoing() {
+            let Some(t) = self.transports.get(&out.client) else {
+                continue;
+            };
+            match &out.message {
+                Message::Snapshot { bytes, .. } => {
+                    sent += 1;
+                    self.stats.snapshot_bytes.observe(bytes.len() as f64);
+                    skipped += u64::from(t.outbox.put_latest(bytes.clone()));
+                }
+                Message::Scores(bytes) => t.outbox.put_scores(bytes.clone()),
+            }
+        }
+        self.stats.outbox_skipped.inc_by(skipped);
+        self.room.observe_load(skipped, sent, self.last_work);
+        self.stats
+            .snapshot_divisor
+            .set(i64::from(self.room.snapshot_divisor()));
+    }
+
+    fn admit(&mut self, join: Join) {
+        let mut welcome = self.room.join(join.client, &join.name, join.spectate);
+        welcome.room = self.handle.id.clone();
+        welcome.kind = self.handle.kind.clone();
+        let entity = welcome.player_id;
+        let bytes = Bytes::from(codec::encode_server(&ServerMsg::Welcome(welcome)));
+        if join.outbox.push_reliable(bytes).is_err() {
+            // A fresh outbox has room; failing here means the connection is already gone.
+            self.room.leave(join.client);
+            return;
+        }
+        let name = self.room.member(join.client).map(|m| m.name.clone());
+        info!(room = %self.handle.id, client = join.client, name = ?name, spectate = join.spectate, entity = ?entity, "joined");
+        self.transports.insert(
+            join.client,
+            Transport {
+                inbound: join.inbound,
+                outbox: join.outbox,
+                _seat: join.seat,
+            },
+        );
+        self.stats.clients.inc();
+        self.handle
+            .clients
+            .store(self.transports.len(), Ordering::Relaxed);
+    }
+
+    fn leave(&mut self, id: ClientId) {
+        let name = self.room.member(id).map(|m| m.name.clone());
+        self.room.leave(id);
+        if let Some(t) = self.transports.remove(&id) {
+            t.outbox.close(None);
+            self.stats.clients.dec();
+            info!(room = %self.handle.id, client = id, name = ?name, "left");
+        }
+        self.handle
+            .clients
+            .store(self.transports.len(), Ordering::Relaxed);
+    }
+
+    fn publish_stats(&mut self) {
+        let counters = self.room.take_counters();
+        self.stats.inputs_applied.inc_by(counters.inputs_applied);
+        self.stats.inputs_late.inc_by(counters.inputs_late);
+        self.stats.inputs_dropped.inc_by(counters.inputs_dropped);
+        self.stats.snapshots_full.inc_by(counters.snapshots_full);
+        self.stats.snapshots_delta.inc_by(counters.snapshots_delta);
+        let tick = self.room.tick_number();
+        if tick.0.is_multiple_of(PLAYERS_EVERY_TICKS) {
+            let players = self
+                .room
+                .world()
+                .entities()
+                .filter_map(|(id, e)| match e {
+                    Entity::Player(p) => Some(PlayerSummary {
+                        room: self.handle.id.clone(),
+                        id: id.0,
+                        name: p.name.clone(),
+                        x: pos_to_units(p.body.x),
+                        y: pos_to_units(p.body.y),
+                        health: p.health,
+                        score: p.score,
+                    }),
+                    _ => None,
+                })
+                .collect();
+            self.stats.publish_players(&self.handle.id, players);
+        }
+        self.handle.tick.store(tick.0, Ordering::Relaxed);
+        if self.handle.persistent {
+            self.stats.tick.store(tick.0, Ordering::Relaxed);
+        }
+        self.stats.ticks.inc();
+    }
+}
