@@ -19,6 +19,7 @@ use support::{TestServer, Ws, connect};
 use tokio_tungstenite::tungstenite::Message;
 
 /// A client that joined a room, with the real client session.
+#[derive(Debug)]
 struct Client {
     ws: Ws,
     session: ClientSession,
@@ -193,7 +194,7 @@ async fn full_rooms_unknown_rooms_and_the_room_limit_have_their_codes() {
     let id = a.welcome.room.clone();
 
     let full = enter(&server, "c", false, RoomRequest::Join { id: id.clone() }).await;
-    let (code, reason) = full.err().expect("a full room refuses");
+    let (code, reason) = full.expect_err("a full room refuses");
     assert_eq!(code, CloseCode::RoomFull.code());
     assert!(reason.contains("full"), "{reason}");
 
@@ -275,7 +276,7 @@ async fn a_room_that_panics_closes_alone() {
         calm.play_for(Duration::from_secs(3)),
         victim.play_for(Duration::from_secs(3))
     );
-    let (code, reason) = victim_run.err().expect("the doomed room closes its client");
+    let (code, reason) = victim_run.expect_err("the doomed room closes its client");
     assert_eq!(code, CloseCode::InternalError.code());
     assert!(reason.contains("room"), "{reason}");
     let snapshots = calm_run.expect("the other room goes on");
