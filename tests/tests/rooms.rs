@@ -203,16 +203,14 @@ async fn full_rooms_unknown_rooms_and_the_room_limit_have_their_codes() {
     };
     let (code, _) = enter(&server, "c", false, unknown)
         .await
-        .err()
-        .expect("no room");
+        .expect_err("no room");
     assert_eq!(code, CloseCode::NoSuchRoom.code());
     let bad_kind = RoomRequest::JoinOrCreate {
         kind: "chess".into(),
     };
     let (code, reason) = enter(&server, "c", false, bad_kind)
         .await
-        .err()
-        .expect("no kind");
+        .expect_err("no kind");
     assert_eq!(code, CloseCode::NoSuchRoom.code());
     assert!(reason.contains("chess"), "{reason}");
 
@@ -244,8 +242,7 @@ async fn full_rooms_unknown_rooms_and_the_room_limit_have_their_codes() {
     // Two rooms open, the limit: the next room cannot be made.
     let (code, reason) = enter(&server, "d", false, RoomRequest::quick_play())
         .await
-        .err()
-        .expect("no third room");
+        .expect_err("no third room");
     assert_eq!(code, CloseCode::RoomLimit.code());
     assert!(reason.contains("limit of 2 rooms"), "{reason}");
     server.stop().await;
@@ -322,8 +319,7 @@ async fn empty_rooms_close_after_their_grace_period() {
     }
     let (code, _) = enter(&server, "late", false, RoomRequest::Join { id })
         .await
-        .err()
-        .expect("the room is gone");
+        .expect_err("the room is gone");
     assert_eq!(code, CloseCode::NoSuchRoom.code());
     server.stop().await;
 }
