@@ -52,7 +52,8 @@ async fn play(
         .map_err(|e| format!("connect failed: {e}"))?;
     // One stream for both directions (no split): each wake is one poll, no lock.
     let mut ws = ws;
-    let (mut session, hello) = ClientSession::new(&format!("bot{index}"), opts.spectate);
+    let (mut session, hello) =
+        ClientSession::for_room(&format!("bot{index}"), opts.spectate, opts.room.clone());
     if let Some(k) = opts.spectator_ack_every {
         session.set_spectator_ack_every(k);
     }
@@ -63,7 +64,7 @@ async fn play(
         .map_err(|_| "no Welcome".to_owned())?;
     match welcome {
         Some(Ok(Message::Binary(b))) => match session.handle(&b) {
-            Ok(SessionEvent::Welcome(_)) => {}
+            Ok(SessionEvent::Welcome(w)) => result.room = Some(w.room),
             other => return Err(format!("expected Welcome, got {other:?}")),
         },
         Some(Ok(Message::Close(frame))) => {

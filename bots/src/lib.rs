@@ -23,6 +23,7 @@ pub use report::{BotResult, Report};
 
 use crate::server_metrics::{ServerFigures, metrics_url, scrape};
 use crate::timeline::{IntervalLatency, Sample, Sampler};
+use snapwire_shared::protocol::RoomRequest;
 
 #[derive(Debug, Clone)]
 pub struct BotOptions {
@@ -33,6 +34,8 @@ pub struct BotOptions {
     /// Bots start evenly spread over this time.
     pub ramp: Duration,
     pub spectate: bool,
+    /// The room every bot asks for (default: quick play in the default kind).
+    pub room: RoomRequest,
     /// Whether bots press fire.
     pub fire: bool,
     pub seed: u64,
@@ -73,6 +76,7 @@ impl BotOptions {
             duration,
             ramp: (duration / 5).min(Duration::from_secs(2)),
             spectate: false,
+            room: RoomRequest::quick_play(),
             fire: true,
             seed: 0x5eed,
             acks: AckPolicy::Every,

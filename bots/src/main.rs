@@ -28,6 +28,10 @@ struct Args {
     /// Join as spectators (no player, whole world).
     #[arg(long)]
     spectate: bool,
+    /// Join the room with this id (default: quick play, which fills rooms of the default kind
+    /// and opens new ones as they fill).
+    #[arg(long)]
+    room: Option<String>,
     /// Never press fire.
     #[arg(long)]
     no_fire: bool,
@@ -109,6 +113,9 @@ async fn run(args: Args) -> anyhow::Result<()> {
     }
     opts.spectator_ack_every = args.spectator_ack_every;
     opts.spectate = args.spectate;
+    if let Some(id) = args.room {
+        opts.room = snapwire_shared::protocol::RoomRequest::Join { id };
+    }
     opts.fire = !args.no_fire;
     if let Some(k) = args.ack_every {
         opts.acks = AckPolicy::EveryKth(k);

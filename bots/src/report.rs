@@ -16,6 +16,8 @@ pub struct BotResult {
     pub error: Option<String>,
     /// The server's close code, if the server closed the connection.
     pub close_code: Option<u16>,
+    /// The room the bot joined.
+    pub room: Option<String>,
     pub active_s: f64,
     pub snapshots: u64,
     pub full_snapshots: u64,
@@ -49,6 +51,7 @@ impl Default for BotResult {
             connected: false,
             error: None,
             close_code: None,
+            room: None,
             active_s: 0.0,
             snapshots: 0,
             full_snapshots: 0,
@@ -82,6 +85,8 @@ pub struct Latency {
 pub struct Report {
     pub bots_requested: usize,
     pub bots_connected: usize,
+    /// Distinct rooms the bots joined.
+    pub rooms: usize,
     pub errors: usize,
     pub desyncs: u64,
     /// Medians over bots.
@@ -135,6 +140,11 @@ impl Report {
         Report {
             bots_requested: requested,
             bots_connected: connected,
+            rooms: results
+                .iter()
+                .filter_map(|r| r.room.as_deref())
+                .collect::<std::collections::BTreeSet<_>>()
+                .len(),
             errors,
             desyncs,
             snapshots_per_bot_per_s: rate(&|r| r.snapshots as f64),

@@ -323,3 +323,29 @@ async fn empty_rooms_close_after_their_grace_period() {
     assert_eq!(code, CloseCode::NoSuchRoom.code());
     server.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bots_fill_rooms_by_quick_play_or_join_one_by_id() {
+    let server = TestServer::start(config(4)).await;
+    let mut opts = snapwire_bots::BotOptions::new(server.url(), 8, Duration::from_secs(2));
+    opts.ramp = Duration::from_millis(400);
+    opts.server_metrics = false;
+    let live = std::sync::Arc::new(snapwire_bots::Live::default());
+    let run = snapwire_bots::run_bots(opts, std::sync::Arc::clone(&live)).await;
+    assert!(run.report.pass, "{:#?}", run.report);
+    assert_eq!(run.report.rooms, 2, "8 bots in rooms of 4");
+    let room = run.results[0].room.clone().expect("joined a room");
+
+    // `--room ID`: every bot in that one room (the others have left it).
+    let mut opts = snapwire_bots::BotOptions::new(server.url(), 3, Duration::from_secs(1));
+    opts.room = RoomRequest::Join { id: room.clone() };
+    opts.server_metrics = false;
+    let run = snapwire_bots::run_bots(opts, live).await;
+    assert_eq!(run.report.rooms, 1);
+    assert!(
+        run.results
+            .iter()
+            .all(|r| r.room.as_deref() == Some(room.as_str()))
+    );
+    server.stop().await;
+}
