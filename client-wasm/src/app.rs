@@ -4,7 +4,7 @@
 use snapwire_shared::client::{
     ClientSession, Drawn, Interpolator, NetGraph, NetStats, SessionError, SessionEvent, Smoother,
 };
-use snapwire_shared::protocol::ClientMsg;
+use snapwire_shared::protocol::{ClientMsg, RoomRequest};
 use snapwire_shared::snapshot::{EntityKind, EntityState};
 use snapwire_shared::{CloseCode, codec};
 
@@ -62,7 +62,12 @@ pub struct App {
 impl App {
     /// A new app and the encoded `Hello` to send once the socket opens.
     pub fn new(name: &str, spectate: bool) -> (App, Vec<u8>) {
-        let (session, hello) = ClientSession::new(name, spectate);
+        App::for_room(name, spectate, RoomRequest::quick_play())
+    }
+
+    /// A new app joining `room`, and the encoded `Hello`.
+    pub fn for_room(name: &str, spectate: bool, room: RoomRequest) -> (App, Vec<u8>) {
+        let (session, hello) = ClientSession::for_room(name, spectate, room);
         let app = App {
             name: name.to_owned(),
             session,
@@ -140,6 +145,11 @@ impl App {
         if self.session.player_id().is_some() {
             self.controls.aim = (y - height / 2.0).atan2(x - width / 2.0) as f32;
         }
+    }
+
+    /// The id of the room joined, once welcomed: what a link to the same match carries.
+    pub fn room_id(&self) -> Option<&str> {
+        self.session.welcome().map(|w| w.room.as_str())
     }
 
     /// Why the game ended, once it has.

@@ -18,11 +18,35 @@ mod web;
 
 use wasm_bindgen::prelude::*;
 
-/// Connects and starts playing (`spectate`: watch the whole world without a player). When the
-/// connection ends, `on_end` is called with the reason in words.
+/// Connects and starts playing (`spectate`: watch the whole world without a player) in a
+/// room: `mode` is `"quick"` (the fullest open room, or a new one), `"join"` (the room `room`)
+/// or `"private"` (a new private room, joined by link only). Once welcomed, the page's URL
+/// carries `#room=ID`, a link to the same match. When the connection ends, `on_end` is called
+/// with the reason in words.
 #[wasm_bindgen]
-pub fn join(name: &str, spectate: bool, on_end: js_sys::Function) -> Result<(), JsValue> {
-    web::start(name, spectate, on_end)
+pub fn join(
+    name: &str,
+    spectate: bool,
+    mode: &str,
+    room: &str,
+    on_end: js_sys::Function,
+) -> Result<(), JsValue> {
+    use snapwire_shared::protocol::RoomRequest;
+    let request = match mode {
+        "join" => RoomRequest::Join { id: room.into() },
+        "private" => RoomRequest::Create {
+            kind: String::new(),
+            private: true,
+        },
+        _ => RoomRequest::quick_play(),
+    };
+    web::start(name, spectate, request, on_end)
+}
+
+/// The id of the room the page is in, once welcomed (empty before).
+#[wasm_bindgen(js_name = currentRoom)]
+pub fn current_room() -> String {
+    web::current_room()
 }
 
 /// The longest name the server accepts, in characters: the join form's limit.

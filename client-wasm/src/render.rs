@@ -242,7 +242,11 @@ fn scoreboard(ctx: &CanvasRenderingContext2d, app: &App, screen: Screen) {
     ctx.set_font("13px ui-monospace, monospace");
     ctx.set_text_align("right");
     ctx.set_fill_style_str("#9aa4ad");
-    let _ = ctx.fill_text(&format!("score ({})", app.player_count()), x, top);
+    let heading = match app.room_id() {
+        Some(room) => format!("room {room} · score ({})", app.player_count()),
+        None => format!("score ({})", app.player_count()),
+    };
+    let _ = ctx.fill_text(&heading, x, top);
     let board = app.scoreboard();
     let mut y = top + 18.0;
     for (name, score, own) in board.iter().take(rows) {

@@ -17,6 +17,8 @@ use web_sys::{
     KeyboardEvent, MessageEvent, MouseEvent, TouchEvent, WebSocket, Window,
 };
 
+use snapwire_shared::protocol::RoomRequest;
+
 use crate::app::{App, Status};
 use crate::render::{self, Screen};
 
@@ -44,7 +46,12 @@ struct Game {
 
 /// Connects to `/ws` on the page's host and plays on the canvas `#game` until the connection
 /// closes; then calls `on_end(reason)`.
-pub fn start(name: &str, spectate: bool, on_end: Function) -> Result<(), JsValue> {
+pub fn start(
+    name: &str,
+    spectate: bool,
+    room: RoomRequest,
+    on_end: Function,
+) -> Result<(), JsValue> {
     if let Some(old) = GAME.with(|g| g.borrow_mut().take()) {
         old.end();
     }
@@ -67,7 +74,7 @@ pub fn start(name: &str, spectate: bool, on_end: Function) -> Result<(), JsValue
     let ws = WebSocket::new(&format!("{scheme}://{}/ws", location.host()?))?;
     ws.set_binary_type(BinaryType::Arraybuffer);
 
-    let (app, hello) = App::new(name, spectate);
+    let (app, hello) = App::for_room(name, spectate, room);
     let game = Rc::new(Game {
         app: RefCell::new(app),
         ws: ws.clone(),
@@ -91,11 +98,16 @@ pub fn start(name: &str, spectate: bool, on_end: Function) -> Result<(), JsValue
         let Ok(buf) = e.data().dyn_into::<ArrayBuffer>() else {
             return;
         };
+        let was_welcomed = g.app.borrow().room_id().is_some();
         let replies = g
             .app
             .borrow_mut()
             .on_frame(&Uint8Array::new(&buf).to_vec(), perf.now());
         g.send_all(replies);
+        if !was_welcomed && let Some(room) = g.app.borrow().room_id() {
+            // The address bar now links to this match.
+            let _ = g.window.location().set_hash(&format!("room={room}"));
+        }
     });
     game.on(&ws, "close", move |g, e: CloseEvent| {
         g.app.borrow_mut().on_close(e.code(), &e.reason());
@@ -141,6 +153,16 @@ pub fn visible_players() -> String {
                 .collect()
         });
         format!("[{}]", names.join(","))
+    })
+}
+
+/// The running game's room id ("" before a Welcome).
+pub fn current_room() -> String {
+    GAME.with(|g| {
+        g.borrow()
+            .as_ref()
+            .and_then(|game| game.app.borrow().room_id().map(str::to_owned))
+            .unwrap_or_default()
     })
 }
 

@@ -41,6 +41,7 @@ async fn two_browser_pages_play_in_one_arena() {
 
     let mut config = Config::new(60);
     config.assets = Some(root.join("assets"));
+    config.room_size = Some(3);
     // Everyone sees the whole arena, so the second page must see the first player.
     config.view_width = config.map.width * 2;
     config.view_height = config.map.height * 2;
@@ -101,8 +102,19 @@ async fn two_browser_pages_play_in_one_arena() {
         );
     }
 
+    // Bob opens the link in alice's address bar: the same room. A room with space elsewhere
+    // (one client, made by a plain WebSocket client) does not draw him or carol away.
+    let room = room_of(&alice).await;
+    let mut other = support::connect(&server.url()).await;
+    let create = snapwire_shared::protocol::RoomRequest::Create {
+        kind: String::new(),
+        private: false,
+    };
+    let (_, hello) = snapwire_shared::client::ClientSession::for_room("other", false, create);
+    support::send(&mut other, &hello).await;
     let bob = browser(&driver_proc.url, &chromium).await;
-    join(&bob, &page_url, "bob").await;
+    join(&bob, &format!("{page_url}#room={room}"), "bob").await;
+    assert_eq!(room_of(&bob).await, room, "the link joins the same room");
     let deadline = Instant::now() + BOUND;
     let seen = loop {
         let names = bob
@@ -116,6 +128,16 @@ async fn two_browser_pages_play_in_one_arena() {
         assert!(Instant::now() < deadline, "bob never saw alice: {names}");
         tokio::time::sleep(Duration::from_millis(100)).await;
     };
+    // Quick play from a third page: the fullest open room with space is alice's.
+    let carol = browser(&driver_proc.url, &chromium).await;
+    join(&carol, &page_url, "carol").await;
+    assert_eq!(
+        room_of(&carol).await,
+        room,
+        "quick play fills the fuller room"
+    );
+    carol.quit().await.expect("quit");
+    drop(other);
     let shots = root.join("target/e2e");
     std::fs::create_dir_all(&shots).expect("target/e2e");
     bob.screenshot(&shots.join("bob.png"))
@@ -377,6 +399,23 @@ async fn browser(driver_url: &str, chromium: &Path) -> WebDriver {
             }
             Err(e) => panic!("chromedriver session: {e}"),
         }
+    }
+}
+
+/// The room a page was welcomed into (polled until it has one).
+async fn room_of(driver: &WebDriver) -> String {
+    let deadline = Instant::now() + BOUND;
+    loop {
+        let room = driver
+            .execute("return window.snapwire.room();", vec![])
+            .await
+            .expect("script runs");
+        let room = room.json().as_str().unwrap_or_default().to_owned();
+        if !room.is_empty() {
+            return room;
+        }
+        assert!(Instant::now() < deadline, "never welcomed into a room");
+        tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }
 
