@@ -20,19 +20,21 @@ REPEAT=${REPEAT:-3}
 OUT=${OUT:-target/capacity}
 PORT=${PORT:-18470}
 FIELD=assets/maps/field.json
-T=target/release
+T=${T:-target/release}
 
 cargo build --release -q -p snapwire-server -p snapwire-bots -p snapwire-benches --bins
 mkdir -p "$OUT"
 ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
 
-# name clients tick_rate map scene mode(play|spectate) ramp_per_s asserts...
+# name clients tick_rate map scene mode(play|spectate) ramp_per_s server_flags(, for space; - none) asserts...
 SCENARIOS=(
-  "players1500 1500 60 $FIELD empty play 500 snapshots_per_bot_per_s>=59.5 tick_p99_ms<=8 input_to_ack_ms.p99<=17.7"
-  "players5000_20hz 5000 20 $FIELD empty play 500 snapshots_per_bot_per_s>=19.8 tick_p99_ms<=8 input_to_ack_ms.p99<=51"
-  "spectators1000 1000 60 arena drift:100 spectate 500 snapshots_per_bot_per_s>=59.5"
-  "arena256 256 60 arena empty play 256 snapshots_per_bot_per_s>=59.5 tick_p99_ms<=8"
-  "idle10000 10000 10 arena empty spectate 1000 snapshots_per_bot_per_s>=9.9"
+  "players1500 1500 60 $FIELD empty play 500 - snapshots_per_bot_per_s>=59.5 tick_p99_ms<=8 input_to_ack_ms.p99<=17.7"
+  "players5000_20hz 5000 20 $FIELD empty play 500 - snapshots_per_bot_per_s>=19.8 tick_p99_ms<=8 input_to_ack_ms.p99<=51"
+  "spectators1000 1000 60 arena drift:100 spectate 500 - snapshots_per_bot_per_s>=59.5"
+  "arena256 256 60 arena empty play 256 - snapshots_per_bot_per_s>=59.5 tick_p99_ms<=8"
+  "idle10000 10000 10 arena empty spectate 1000 - snapshots_per_bot_per_s>=9.9"
+  "players1000 1000 60 $FIELD empty play 500 - snapshots_per_bot_per_s>=59.5"
+  "rooms125 1000 60 arena empty play 500 --room-size,8 snapshots_per_bot_per_s>=59.5 rooms>=125"
 )
 
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
@@ -40,8 +42,10 @@ rss_kib() { awk '/^VmRSS/ {print $2}' "/proc/$1/status"; }
 field() { python3 -c "import json,sys; v=json.load(open(sys.argv[1])).get(sys.argv[2]); print('nan' if v is None else v)" "$1" "$2" 2>/dev/null || echo nan; }
 
 run_one() {
-  local name=$1 clients=$2 rate=$3 map=$4 scene=$5 mode=$6 ramp=$7
-  shift 7
+  local name=$1 clients=$2 rate=$3 map=$4 scene=$5 mode=$6 ramp=$7 flags=$8
+  shift 8
+  local extra=()
+  [ "$flags" != - ] && read -r -a extra <<<"${flags//,/ }"
   local asserts=()
   for a in "$@"; do asserts+=(--assert "$a"); done
   local map_args=()
@@ -52,7 +56,7 @@ run_one() {
 
   # shellcheck disable=SC2086 # SERVER_ARGS is a list of flags
   RUST_LOG=warn taskset -c "$SERVER_CORE" "$T/snapwire-server" --bind "127.0.0.1:$PORT" ${SERVER_ARGS:-} \
-    --tick-rate "$rate" --max-clients $((clients + 64)) --scene "$scene" "${map_args[@]}" \
+    --tick-rate "$rate" --max-clients $((clients + 64)) --scene "$scene" "${map_args[@]}" "${extra[@]}" \
     --assets target/no-assets >"$OUT/$name.server.log" 2>&1 &
   local server=$!
   for _ in $(seq 50); do
@@ -72,6 +76,8 @@ run_one() {
   c0=$(cpu_ticks "$server"); t0=$(date +%s.%N)
   sleep "$RUN_SECONDS"
   c1=$(cpu_ticks "$server"); t1=$(date +%s.%N); rss1=$(rss_kib "$server")
+  local listed
+  listed=$(curl -sf "http://127.0.0.1:$PORT/rooms" | python3 -c "import json,sys; print(len(json.load(sys.stdin)))" 2>/dev/null || echo 0)
   local verdict=pass
   wait "$bots" || verdict=FAIL
   kill -TERM "$server"; wait "$server" || true
@@ -89,7 +95,7 @@ run_one() {
   wait "$floor" || true
 
   python3 benches/capacity_table.py row "$name" "$clients" "$rate" "$map" "$scene" "$mode" \
-    "$c0" "$c1" "$t0" "$t1" "$rss0" "$rss1" "$OUT/$name.json" "$OUT/$name.floor.json" "$verdict" \
+    "$c0" "$c1" "$t0" "$t1" "$rss0" "$rss1" "$OUT/$name.json" "$OUT/$name.floor.json" "$verdict" "$listed" \
     | tee -a "$OUT/rows.jsonl"
   PORT=$((PORT + 2))
 }

@@ -14,7 +14,7 @@ import time
 
 def row(args):
     (name, clients, rate, map_, scene, mode, c0, c1, t0, t1, rss0, rss1, report, floor,
-     verdict) = args
+     verdict, listed) = args
     clients, rate = int(clients), int(rate)
     cpu = (float(c1) - float(c0)) / 100.0
     wall = float(t1) - float(t0)
@@ -28,7 +28,9 @@ def row(args):
         fl = None
     us = cpu / wall / (clients * rate) * 1e6
     print(json.dumps({
-        "scenario": name, "clients": f"{clients} {mode}", "hz": rate,
+        "scenario": name,
+        "clients": f"{clients} {mode}" + (f", {listed} rooms" if int(listed) > 1 else ""),
+        "hz": rate,
         "map": f"{map_.split('/')[-1]} {scene}", "server_us": us, "floor_us": fl,
         "ratio": us / fl if fl else None,
         "tick_p50": r.get("server_tick_p50_ms"), "tick_p99": r.get("server_tick_p99_ms"),

@@ -7,7 +7,10 @@ use std::sync::Arc;
 use snapwire_shared::Tick;
 use snapwire_shared::map::Point;
 use snapwire_shared::sim::{EntityId, World};
-use snapwire_shared::snapshot::{Entities, EntityState, KeyedEntities, entity_hash};
+use snapwire_shared::snapshot::{Entities, EntityKind, EntityState, KeyedEntities, entity_hash};
+
+/// [`Frame::owners`] for an entity without a shooter in the frame.
+pub const NO_OWNER: u32 = u32::MAX;
 
 /// One tick of the world, computed once and shared by every client's encoder. Stored as
 /// parallel arrays: a client's view is a list of indices, and walking ids or positions alone
@@ -19,6 +22,12 @@ pub struct Frame {
     pub ids: Vec<EntityId>,
     pub states: Vec<EntityState>,
     pub positions: Vec<Point>,
+    /// Each entity's kind again, packed: interest scans a view's kinds for projectiles, and
+    /// reading them from `states` touched a cache line per entity.
+    pub kinds: Vec<EntityKind>,
+    /// For a projectile, the index of its shooter in this frame ([`NO_OWNER`] for other kinds,
+    /// or a shooter who left): found once per tick instead of once per viewer.
+    pub owners: Vec<u32>,
     /// [`entity_hash`] of (id, state): a client's checksum is the sum over its view.
     pub hashes: Vec<u32>,
 }
@@ -31,6 +40,8 @@ impl Frame {
             ids: Vec::with_capacity(n),
             states: Vec::with_capacity(n),
             positions: Vec::with_capacity(n),
+            kinds: Vec::with_capacity(n),
+            owners: Vec::with_capacity(n),
             hashes: Vec::with_capacity(n),
         };
         for (id, e) in world.entities() {
@@ -44,6 +55,16 @@ impl Frame {
         debug_assert!(self.ids.last().is_none_or(|last| *last < id));
         self.ids.push(id);
         self.hashes.push(entity_hash(id, &state));
+        self.kinds.push(state.kind);
+        // A shooter's id is lower than its projectile's (ids only grow), so it is already here.
+        let owner = match state.kind {
+            EntityKind::Projectile => self
+                .ids
+                .binary_search(&EntityId(state.owner))
+                .map_or(NO_OWNER, |i| i as u32),
+            _ => NO_OWNER,
+        };
+        self.owners.push(owner);
         self.states.push(state);
         self.positions.push(pos);
     }

@@ -178,3 +178,21 @@ proptest! {
         }
     }
 }
+
+/// The worked example in PROTOCOL.md ("Snapshot body", example), computed by hand from the
+/// layout there, not from the encoder: encoder and decoder cannot drift from the spec together.
+#[test]
+fn a_full_snapshot_of_one_player_has_the_bytes_protocol_md_gives() {
+    let player = EntityState {
+        kind: EntityKind::Player,
+        x: 5000,
+        y: -3,
+        health: 100,
+        ..EntityState::default()
+    };
+    let view = View::from_sorted(vec![(EntityId(7), player)]);
+    let expected = [0x40, 0x38, 0x1c, 0xe3, 0xc5, 0x13, 0xe2, 0x32];
+    assert_eq!(encode(&View::default(), 0, &view), expected);
+    assert_eq!(decode(&View::default(), 0, &expected), Ok(view.clone()));
+    assert_eq!(checksum(&view), 0x430a_9d2d);
+}
