@@ -150,6 +150,7 @@ async fn play(
     result.full_snapshots = session.stats.full_snapshots;
     result.desyncs = session.stats.desyncs;
     result.last_acked_input = session.last_input_seq();
+    result.last_view_entities = session.replica().latest().map_or(0, |(_, v)| v.len());
     if let Some(p) = session.predictor() {
         result.prediction_checks = p.checked;
         result.mispredictions = p.mispredictions;

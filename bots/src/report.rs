@@ -18,6 +18,8 @@ pub struct BotResult {
     pub close_code: Option<u16>,
     /// The room the bot joined.
     pub room: Option<String>,
+    /// Entities in the bot's last verified snapshot.
+    pub last_view_entities: usize,
     pub active_s: f64,
     pub snapshots: u64,
     pub full_snapshots: u64,
@@ -52,6 +54,7 @@ impl Default for BotResult {
             error: None,
             close_code: None,
             room: None,
+            last_view_entities: 0,
             active_s: 0.0,
             snapshots: 0,
             full_snapshots: 0,

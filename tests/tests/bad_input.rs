@@ -163,7 +163,43 @@ async fn each_bad_input_closes_only_its_own_connection() {
             r.snapshots_per_s()
         );
     }
-    assert!(server.stats.connections_closed_for_bad_input.get() >= 12);
+    // Every close above, counted once, read over HTTP as an operator would.
+    let get = |path: &'static str| {
+        let addr = server.addr;
+        async move {
+            reqwest::get(format!("http://{addr}{path}"))
+                .await
+                .expect("GET")
+                .text()
+                .await
+                .expect("body")
+        }
+    };
+    let health: serde_json::Value = serde_json::from_str(&get("/healthz").await).expect("JSON");
+    assert_eq!(health["closed_for_bad_input"], 13, "{health}");
+    assert_eq!(health["clients"], 0, "{health}");
+    let metrics = get("/metrics").await;
+    let closes = |code: u16| {
+        metrics
+            .lines()
+            .find_map(|l| l.strip_prefix(&format!("snapwire_closes_total{{code=\"{code}\"}} ")))
+            .map_or(0, |n| n.parse::<u64>().expect("a count"))
+    };
+    for (code, n) in [
+        (4001, 2),
+        (1003, 1),
+        (1009, 1),
+        (4002, 3),
+        (4003, 1),
+        (4004, 2),
+    ] {
+        assert_eq!(closes(code), n, "closes with {code}");
+    }
+    assert_eq!(
+        closes(4005) + closes(4007),
+        3,
+        "bad acks twice, and the flood"
+    );
     server.stop().await;
 }
 
@@ -233,21 +269,32 @@ async fn names_are_limited_in_characters_and_duplicates_are_told_apart() {
         );
         players.push(ws);
     }
+    // `/players` over HTTP, as an operator reads it, polled until the list is republished.
     let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
-    let names = loop {
-        let mut names: Vec<String> = server
-            .stats
-            .players()
-            .iter()
-            .map(|p| p.name.clone())
-            .collect();
-        names.sort();
-        if names.len() == 3 || tokio::time::Instant::now() > deadline {
-            break names;
+    let players = loop {
+        let players: Vec<serde_json::Value> =
+            reqwest::get(format!("http://{}/players", server.addr))
+                .await
+                .expect("GET /players")
+                .json()
+                .await
+                .expect("JSON");
+        if players.len() == 3 || tokio::time::Instant::now() > deadline {
+            break players;
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     };
+    let mut names: Vec<&str> = players.iter().filter_map(|p| p["name"].as_str()).collect();
+    names.sort_unstable();
     assert_eq!(names, ["dup", "dup 2", cyrillic]);
+    // One room, the first; everyone at full health with no kills yet.
+    let room = players[0]["room"].as_str().expect("a room id");
+    for p in &players {
+        assert_eq!(
+            (p["room"].as_str(), &p["health"], &p["score"]),
+            (Some(room), &100.into(), &0.into())
+        );
+    }
 
     let mut ws = connect(&url).await;
     send(&mut ws, &support::hello(&"я".repeat(25))).await;

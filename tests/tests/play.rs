@@ -61,5 +61,8 @@ async fn spectators_see_the_whole_drift_scene() {
     let (report, results) = (run.report, run.results);
     assert!(report.pass, "{report:#?}");
     assert!(results.iter().all(|r| r.snapshots >= 90), "{results:#?}");
+    for r in &results {
+        assert_eq!(r.last_view_entities, 100, "a spectator sees every drifter");
+    }
     server.stop().await;
 }

@@ -93,7 +93,7 @@ impl RoomHandle {
     }
 
     /// Reserves one seat, unless the room is full or closed.
-    fn reserve(self: &Arc<Self>) -> Result<Seat, CloseReason> {
+    pub(crate) fn reserve(self: &Arc<Self>) -> Result<Seat, CloseReason> {
         let mut current = self.seats.load(Ordering::Acquire);
         loop {
             if current == CLOSED {
@@ -131,6 +131,26 @@ impl RoomHandle {
     /// Closes the room to new seats whatever is reserved (a failed or stopping room).
     pub fn force_close(&self) {
         self.seats.store(CLOSED, Ordering::Release);
+    }
+}
+
+impl RoomHandle {
+    /// A handle for a room that no registry knows (tests that drive one room's driver).
+    pub fn detached(id: &str, cap: usize, joins: mpsc::Sender<Join>) -> RoomHandle {
+        RoomHandle {
+            id: id.to_owned(),
+            kind: "test".to_owned(),
+            map: String::new(),
+            tick_rate: 60,
+            private: true,
+            persistent: true,
+            cap,
+            seats: AtomicUsize::new(0),
+            joins,
+            clients: AtomicUsize::new(0),
+            tick: AtomicU32::new(0),
+            tick_p99_us: AtomicU64::new(0),
+        }
     }
 }
 

@@ -360,3 +360,47 @@ impl RoomDriver {
         self.stats.ticks.inc();
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::Config;
+    use crate::net::ingress::{inbound_queue, join_queue};
+
+    /// A driver for one room whose client never reads: every snapshot after the first
+    /// replaces the one before it, and each replacement is counted once.
+    #[test]
+    fn snapshots_a_client_never_took_are_counted_exactly() {
+        let (joins_tx, joins) = join_queue();
+        let handle = Arc::new(RoomHandle::detached("t1", 8, joins_tx.clone()));
+        let stats = Arc::new(ServerStats::default());
+        let mut driver = RoomDriver::new(
+            Room::new(Config::new(60).room_settings()),
+            Arc::clone(&handle),
+            joins,
+            Arc::new(Directory::default()),
+            Arc::clone(&stats),
+            Duration::from_secs(30),
+        );
+        let (_inbound_tx, inbound) = inbound_queue();
+        let outbox = Arc::new(Outbox::new());
+        let join = Join {
+            client: 1,
+            name: "slow".into(),
+            spectate: true,
+            inbound,
+            outbox: Arc::clone(&outbox),
+            seat: handle.reserve().expect("a seat"),
+        };
+        joins_tx.try_send(join).expect("queued");
+        for _ in 0..10 {
+            driver.tick();
+        }
+        assert_eq!(stats.outbox_skipped.get(), 9);
+        assert_eq!(stats.clients.get(), 1);
+        assert_eq!(handle.seats(), 1);
+        drop(driver);
+        assert_eq!(handle.seats(), 0, "the seat is given back with the client");
+        assert!(outbox.is_closing(), "a dropped room closes its clients");
+    }
+}
