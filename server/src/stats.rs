@@ -34,6 +34,28 @@ pub struct CloseLabels {
     pub code: u16,
 }
 
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct KindLabels {
+    /// The room kind (a handful per server, so the label's cardinality stays small; room ids
+    /// are not labels).
+    pub kind: String,
+}
+
+/// A tick duration histogram per room kind.
+type KindHistograms = Family<KindLabels, Histogram, fn() -> Histogram>;
+
+fn tick_histogram() -> Histogram {
+    Histogram::new(TICK_BUCKETS)
+}
+
+/// The per-kind figures one room's driver updates, looked up once when the room opens.
+#[derive(Debug, Clone)]
+pub struct KindStats {
+    pub rooms: Gauge,
+    pub clients: Gauge,
+    pub tick_duration: Histogram,
+}
+
 /// Shared by every task.
 #[derive(Debug)]
 pub struct ServerStats {
@@ -47,6 +69,10 @@ pub struct ServerStats {
     pub rooms: Gauge,
     /// Rooms closed because their simulation panicked.
     pub rooms_failed: Counter,
+    /// Rooms open, clients and tick durations by room kind.
+    pub rooms_by_kind: Family<KindLabels, Gauge>,
+    pub clients_by_kind: Family<KindLabels, Gauge>,
+    pub tick_duration_by_kind: KindHistograms,
     /// Ticks that finished after the next one was due.
     pub overruns: Counter,
     /// Ticks skipped to catch up after falling far behind.
@@ -102,6 +128,9 @@ impl Default for ServerStats {
             clients: Gauge::default(),
             rooms: Gauge::default(),
             rooms_failed: Counter::default(),
+            rooms_by_kind: Family::default(),
+            clients_by_kind: Family::default(),
+            tick_duration_by_kind: Family::new_with_constructor(tick_histogram),
             overruns: Counter::default(),
             skipped_ticks: Counter::default(),
             tick_duration: Histogram::new(TICK_BUCKETS),
@@ -133,6 +162,18 @@ impl ServerStats {
         self.closes.get_or_create(&CloseLabels { code }).inc();
         if bad_input {
             self.connections_closed_for_bad_input.inc();
+        }
+    }
+
+    /// The figures of one room kind, for a room's driver to keep.
+    pub fn kind(&self, kind: &str) -> KindStats {
+        let labels = KindLabels {
+            kind: kind.to_owned(),
+        };
+        KindStats {
+            rooms: self.rooms_by_kind.get_or_create(&labels).clone(),
+            clients: self.clients_by_kind.get_or_create(&labels).clone(),
+            tick_duration: self.tick_duration_by_kind.get_or_create(&labels).clone(),
         }
     }
 
@@ -196,6 +237,21 @@ impl ServerStats {
         r.register("ticks", "Simulation ticks run", self.ticks.clone());
         r.register("clients", "Clients joined", self.clients.clone());
         r.register("rooms", "Rooms open", self.rooms.clone());
+        r.register(
+            "kind_rooms",
+            "Rooms open, by room kind",
+            self.rooms_by_kind.clone(),
+        );
+        r.register(
+            "kind_clients",
+            "Clients joined, by room kind",
+            self.clients_by_kind.clone(),
+        );
+        r.register(
+            "kind_tick_duration_seconds",
+            "Work per room tick, by room kind",
+            self.tick_duration_by_kind.clone(),
+        );
         r.register(
             "rooms_failed",
             "Rooms closed because their simulation panicked",

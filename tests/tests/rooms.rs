@@ -181,6 +181,22 @@ async fn quick_play_fills_a_room_then_opens_another_and_rooms_never_mix() {
     assert_eq!(listed[1]["clients"], 2);
     assert_eq!(listed[1]["tick_rate"], 60);
     assert_eq!(server.stats.rooms.get(), 2);
+    // `/metrics` by kind: labels are kinds, never room ids.
+    let metrics = reqwest::get(format!("http://{}/metrics", server.addr))
+        .await
+        .expect("GET /metrics")
+        .text()
+        .await
+        .expect("body");
+    assert!(
+        metrics.contains("snapwire_kind_rooms{kind=\"default\"} 2"),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains("snapwire_kind_clients{kind=\"default\"} 5"),
+        "{metrics}"
+    );
+    assert!(!metrics.contains(&rooms[0]), "a room id became a label");
     server.stop().await;
 }
 

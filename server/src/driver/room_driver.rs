@@ -29,7 +29,7 @@ use crate::driver::registry::{Directory, RoomHandle, Seat};
 use crate::net::ingress::{ClientId, Inbound, Join};
 use crate::net::outbox::Outbox;
 use crate::room::{Message, Room};
-use crate::stats::{PlayerSummary, ServerStats};
+use crate::stats::{KindStats, PlayerSummary, ServerStats};
 
 /// How often the player list for `/players` is republished: ten times a second at 60 Hz.
 const PLAYERS_EVERY_TICKS: u32 = 6;
@@ -49,6 +49,8 @@ pub struct RoomDriver {
     joins: mpsc::Receiver<Join>,
     directory: Arc<Directory>,
     stats: Arc<ServerStats>,
+    /// This room's kind's figures (rooms, clients, tick durations by kind).
+    kind_stats: KindStats,
     period: Duration,
     /// The last tick's work as a share of the tick period.
     last_work: f64,
@@ -99,7 +101,10 @@ impl RoomDriver {
         grace: Duration,
     ) -> RoomDriver {
         let period = Duration::from_secs(1) / u32::from(room.settings().tick_rate.max(1));
+        let kind_stats = stats.kind(&handle.kind);
+        kind_stats.rooms.inc();
         RoomDriver {
+            kind_stats,
             room,
             handle,
             transports: BTreeMap::new(),
@@ -140,6 +145,7 @@ impl RoomDriver {
             .last_tick_us
             .store(took.as_micros() as u64, Ordering::Relaxed);
         self.stats.tick_duration.observe(took.as_secs_f64());
+        self.kind_stats.tick_duration.observe(took.as_secs_f64());
         self.record_duration(took);
         // Deadlines advance by whole periods, so the rate never drifts.
         let mut next = deadline + self.period;
@@ -197,9 +203,11 @@ impl RoomDriver {
         self.handle.force_close();
         self.directory.remove(&self.handle.id);
         self.stats.rooms.dec();
+        self.kind_stats.rooms.dec();
         self.stats.forget_room(&self.handle.id);
         let leaving = self.transports.len() as i64;
         self.stats.clients.dec_by(leaving);
+        self.kind_stats.clients.dec_by(leaving);
         self.transports.clear();
     }
 
@@ -307,6 +315,7 @@ impl RoomDriver {
             },
         );
         self.stats.clients.inc();
+        self.kind_stats.clients.inc();
         self.handle
             .clients
             .store(self.transports.len(), Ordering::Relaxed);
@@ -318,6 +327,7 @@ impl RoomDriver {
         if let Some(t) = self.transports.remove(&id) {
             t.outbox.close(None);
             self.stats.clients.dec();
+            self.kind_stats.clients.dec();
             info!(room = %self.handle.id, client = id, name = ?name, "left");
         }
         self.handle

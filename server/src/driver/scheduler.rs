@@ -22,6 +22,13 @@ use crate::driver::room_driver::{RoomDriver, Step};
 /// How long an idle thread waits before looking at the shutdown token again.
 const IDLE_WAIT: Duration = Duration::from_millis(100);
 
+/// A room due within this much of now runs now, with the others due. Phases spread rooms over
+/// their period; without the slack a thread slept and woke once per room tick (7,500 times a
+/// second with 125 rooms at 60 Hz, 10% of the thread in futex waits and context switches),
+/// with it about once a millisecond. A room ticks up to this much early; its deadlines still
+/// advance by whole periods, so its rate does not change.
+const SLACK: Duration = Duration::from_millis(1);
+
 #[derive(Debug)]
 pub struct Scheduler {
     workers: Vec<Worker>,
@@ -119,7 +126,7 @@ fn run(rooms: &mpsc::Receiver<RoomDriver>, load: &AtomicUsize, shutdown: &Cancel
             continue;
         };
         let now = Instant::now();
-        if deadline > now {
+        if deadline > now + SLACK {
             // Sleep until the room is due, unless a new room arrives first.
             match rooms.recv_timeout((deadline - now).min(IDLE_WAIT)) {
                 Ok(room) => arrive(room, &mut due),
