@@ -396,6 +396,20 @@ mod tests {
     use snapwire_shared::protocol::{BUTTON_FIRE, ScoreRow, Scores, ServerMsg, Welcome};
     use snapwire_shared::{PROTOCOL_VERSION, Tick};
 
+    /// The `Welcome` frame of a 60 Hz arena at `tick`, for a player (`Some(id)`) or spectator.
+    fn welcome(player_id: Option<u32>, tick: u32) -> Vec<u8> {
+        codec::encode_server(&ServerMsg::Welcome(Welcome {
+            player_id,
+            tick: Tick(tick),
+            tick_rate: 60,
+            map: MapDef::arena(),
+            view_width: 40_000,
+            view_height: 24_000,
+            room: "abc123".into(),
+            kind: "default".into(),
+        }))
+    }
+
     fn welcomed() -> App {
         let (mut app, hello) = App::new("ann", false);
         assert!(matches!(
@@ -405,17 +419,7 @@ mod tests {
                 ..
             })
         ));
-        let welcome = ServerMsg::Welcome(Welcome {
-            player_id: Some(1),
-            tick: Tick(10),
-            tick_rate: 60,
-            map: MapDef::arena(),
-            view_width: 40_000,
-            view_height: 24_000,
-            room: "abc123".into(),
-            kind: "default".into(),
-        });
-        app.on_frame(&codec::encode_server(&welcome), 0.0);
+        app.on_frame(&welcome(Some(1), 10), 0.0);
         app
     }
 
@@ -458,17 +462,7 @@ mod tests {
     #[test]
     fn a_spectator_reads_words_not_a_tick_number() {
         let (mut app, _) = App::new("watcher", true);
-        let welcome = ServerMsg::Welcome(Welcome {
-            player_id: None,
-            tick: Tick(60 * 125),
-            tick_rate: 60,
-            map: MapDef::arena(),
-            view_width: 40_000,
-            view_height: 24_000,
-            room: "abc123".into(),
-            kind: "default".into(),
-        });
-        app.on_frame(&codec::encode_server(&welcome), 0.0);
+        app.on_frame(&welcome(None, 60 * 125), 0.0);
         assert_eq!(
             app.status_line(),
             "spectating - 0 players in the arena - server time 2:05"
@@ -538,17 +532,7 @@ mod tests {
         let cam = app.camera(800.0, 450.0).expect("camera");
         assert_eq!(cam.at(10_000.0, 5_000.0), (400.0, 225.0));
         let (mut spectator, _) = App::new("watcher", true);
-        let welcome = ServerMsg::Welcome(Welcome {
-            player_id: None,
-            tick: Tick(1),
-            tick_rate: 60,
-            map: MapDef::arena(),
-            view_width: 40_000,
-            view_height: 24_000,
-            room: "abc123".into(),
-            kind: "default".into(),
-        });
-        spectator.on_frame(&codec::encode_server(&welcome), 0.0);
+        spectator.on_frame(&welcome(None, 1), 0.0);
         let cam = spectator.camera(1280.0, 720.0).expect("camera");
         let map = MapDef::arena();
         let (x1, y1) = cam.at(f64::from(map.width), f64::from(map.height));

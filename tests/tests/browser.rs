@@ -26,18 +26,14 @@ const BOUND: Duration = Duration::from_secs(20);
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_browser_pages_play_in_one_arena() {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .expect("workspace root")
-        .to_path_buf();
-    let Some((chromium, chromedriver)) = browser_tools() else {
-        return skip_or_fail(
-            "chromium and chromedriver are not installed (apt-get install chromium chromium-driver)",
-        );
+    let Some(Setup {
+        root,
+        chromium,
+        chromedriver,
+    }) = setup()
+    else {
+        return;
     };
-    if !root.join("assets/pkg/snapwire_client_bg.wasm").is_file() {
-        return skip_or_fail("the wasm client is not built: run `cargo xtask test`");
-    }
 
     let mut config = Config::new(60);
     config.assets = Some(root.join("assets"));
@@ -157,18 +153,14 @@ async fn two_browser_pages_play_in_one_arena() {
 /// The match as a new player meets it, at desktop and phone sizes, with bots playing around.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn desktop_and_phone_players_in_a_match() {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .expect("workspace root")
-        .to_path_buf();
-    let Some((chromium, chromedriver)) = browser_tools() else {
-        return skip_or_fail(
-            "chromium and chromedriver are not installed (apt-get install chromium chromium-driver)",
-        );
+    let Some(Setup {
+        root,
+        chromium,
+        chromedriver,
+    }) = setup()
+    else {
+        return;
     };
-    if !root.join("assets/pkg/snapwire_client_bg.wasm").is_file() {
-        return skip_or_fail("the wasm client is not built: run `cargo xtask test`");
-    }
     let mut config = Config::new(60);
     config.assets = Some(root.join("assets"));
     let server = TestServer::start(config).await;
@@ -438,6 +430,36 @@ async fn join(driver: &WebDriver, url: &str, name: &str) {
     // Focus the page body so held keys reach the window's listeners.
     let canvas = driver.find(By::Id("game")).await.expect("canvas");
     canvas.click().await.expect("click canvas");
+}
+
+/// The workspace root and the browser tools, or `None` (after saying why) when the test cannot
+/// run here; in CI that is a failure.
+struct Setup {
+    root: PathBuf,
+    chromium: PathBuf,
+    chromedriver: PathBuf,
+}
+
+fn setup() -> Option<Setup> {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("workspace root")
+        .to_path_buf();
+    let Some((chromium, chromedriver)) = browser_tools() else {
+        skip_or_fail(
+            "chromium and chromedriver are not installed (apt-get install chromium chromium-driver)",
+        );
+        return None;
+    };
+    if !root.join("assets/pkg/snapwire_client_bg.wasm").is_file() {
+        skip_or_fail("the wasm client is not built: run `cargo xtask test`");
+        return None;
+    }
+    Some(Setup {
+        root,
+        chromium,
+        chromedriver,
+    })
 }
 
 fn browser_tools() -> Option<(PathBuf, PathBuf)> {
