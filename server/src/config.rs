@@ -8,7 +8,7 @@ use snapwire_shared::quantize::pos_from_units;
 use thiserror::Error;
 
 use crate::room::RoomSettings;
-pub use crate::room::Scene;
+pub use crate::room::{InputRate, Scene};
 
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -43,6 +43,16 @@ pub struct Config {
     pub room_threads: usize,
     /// Room kinds besides the default one (`--map`, `--scene`, `--tick-rate` and the rest).
     pub extra_kinds: Vec<RoomKind>,
+    /// Connections that have not finished their handshake (headers, upgrade, `Hello`), at most.
+    pub max_pending: usize,
+    /// Time to send an HTTP request's headers.
+    pub header_timeout: Duration,
+    /// A joined client that sends nothing for this long is closed (4011).
+    pub idle_timeout: Duration,
+    /// A send that has not completed after this long means the client stopped reading: closed.
+    pub send_timeout: Duration,
+    /// Inputs a player may send per second on average (a token bucket), and in one burst.
+    pub input_rate: InputRate,
 }
 
 /// A kind of room: what join-or-create and create name. Each room of the kind gets these
@@ -72,6 +82,10 @@ pub enum ConfigError {
     Rooms,
     #[error("room threads {0} is outside 1..=64")]
     RoomThreads(usize),
+    #[error("connection limits and timeouts must be above zero")]
+    Limits,
+    #[error("the input rate must allow at least one input per tick")]
+    InputRate,
     #[error("the default room could not open: {0}")]
     DefaultRoom(String),
 }
@@ -96,6 +110,12 @@ impl Config {
             room_grace: Duration::from_secs(30),
             room_threads: 1,
             extra_kinds: Vec::new(),
+            max_pending: 256,
+            header_timeout: Duration::from_secs(5),
+            idle_timeout: Duration::from_secs(10),
+            send_timeout: Duration::from_secs(10),
+            // Twice the tick rate: a client catching up after a stall sends faster for a while.
+            input_rate: InputRate::for_tick_rate(tick_rate),
         }
     }
 
@@ -114,6 +134,19 @@ impl Config {
         }
         if self.room_size == Some(0) || self.max_rooms == 0 {
             return Err(ConfigError::Rooms);
+        }
+        if self.max_pending == 0
+            || self.header_timeout.is_zero()
+            || self.idle_timeout.is_zero()
+            || self.send_timeout.is_zero()
+        {
+            return Err(ConfigError::Limits);
+        }
+        if !(self.input_rate.per_second.is_finite()
+            && self.input_rate.per_second >= f64::from(self.tick_rate)
+            && self.input_rate.burst >= 1.0)
+        {
+            return Err(ConfigError::InputRate);
         }
         if !(1..=64).contains(&self.room_threads) {
             return Err(ConfigError::RoomThreads(self.room_threads));
@@ -148,6 +181,7 @@ impl Config {
             full_snapshots: self.full_snapshots,
             snapshot_every: self.snapshot_every,
             scene: self.scene,
+            input_rate: self.input_rate,
         }
     }
 }

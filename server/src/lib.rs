@@ -31,7 +31,6 @@ use std::sync::Arc;
 use std::sync::atomic::AtomicU64;
 use std::time::Duration;
 
-use axum::serve::ListenerExt;
 use thiserror::Error;
 use tokio::net::TcpListener;
 use tokio::sync::Semaphore;
@@ -43,9 +42,11 @@ pub use config::{Config, ConfigError, Scene};
 pub use stats::ServerStats;
 
 use crate::driver::registry::Registry;
+use crate::driver::room_driver::DriverLimits;
 use crate::driver::scheduler::Scheduler;
 use crate::net::connection::ConnectionContext;
 use crate::net::http::{self, AppState};
+use crate::net::listener::{self, AcceptLimits};
 
 /// How long shutdown waits for connections to send their close frames.
 const DRAIN_TIMEOUT: Duration = Duration::from_secs(5);
@@ -82,7 +83,10 @@ pub async fn run_with_stats(
     let registry = Arc::new(Registry::new(
         config.kinds(),
         config.max_rooms,
-        config.room_grace,
+        DriverLimits {
+            grace: config.room_grace,
+            idle_timeout: config.idle_timeout,
+        },
         scheduler,
         Arc::clone(&stats),
     ));
@@ -91,11 +95,12 @@ pub async fn run_with_stats(
         .map_err(|(_, why)| ServerError::Config(ConfigError::DefaultRoom(why)))?;
 
     let tasks = TaskTracker::new();
+    let stats_for_accept = Arc::clone(&stats);
     let state = AppState {
         ctx: ConnectionContext {
             config: Arc::clone(&config),
             registry: Arc::clone(&registry),
-            stats,
+            stats: Arc::clone(&stats),
             shutdown: shutdown.clone(),
         },
         slots: Arc::new(Semaphore::new(config.max_clients)),
@@ -103,15 +108,19 @@ pub async fn run_with_stats(
         next_client: Arc::new(AtomicU64::new(1)),
     };
     info!(addr = %listener.local_addr()?, tick_rate = config.tick_rate, scene = ?config.scene, "serving /ws and /healthz");
-    // Snapshots and inputs are small frames that must leave at once: no Nagle batching.
-    let listener = listener.tap_io(|tcp| {
-        if let Err(e) = tcp.set_nodelay(true) {
-            warn!("TCP_NODELAY: {e}");
-        }
-    });
-    let served = axum::serve(listener, http::router(state))
-        .with_graceful_shutdown(shutdown.clone().cancelled_owned())
-        .await;
+    let limits = AcceptLimits {
+        max_pending: config.max_pending,
+        header_timeout: config.header_timeout,
+    };
+    let served = listener::serve(
+        listener,
+        http::router(state),
+        limits,
+        stats_for_accept,
+        tasks.clone(),
+        shutdown.clone(),
+    )
+    .await;
 
     tasks.close();
     if tokio::time::timeout(DRAIN_TIMEOUT, tasks.wait())

@@ -72,6 +72,31 @@ struct Args {
     /// Threads that step the rooms.
     #[arg(long, default_value_t = 1)]
     room_threads: usize,
+    /// Connections that have not finished their handshake (HTTP headers, the upgrade and
+    /// `Hello`), at most; more are closed as soon as accepted.
+    #[arg(long, default_value_t = 256)]
+    max_pending: usize,
+    /// Seconds to send an HTTP request's headers.
+    #[arg(long, default_value_t = 5.0)]
+    header_timeout: f64,
+    /// Seconds a joined client may send nothing before it is closed (4011).
+    #[arg(long, default_value_t = 10.0)]
+    idle_timeout: f64,
+    /// Seconds a send may take before the client is taken to have stopped reading and dropped.
+    #[arg(long, default_value_t = 10.0)]
+    send_timeout: f64,
+    /// Inputs a player may send per second on average, and in one burst (default: twice the
+    /// tick rate); a player over it for two seconds is closed (1008).
+    #[arg(long)]
+    input_rate: Option<f64>,
+}
+
+fn seconds(name: &str, s: f64) -> anyhow::Result<std::time::Duration> {
+    anyhow::ensure!(
+        s.is_finite() && s > 0.0 && s <= 3600.0,
+        "--{name} must be a number of seconds in (0, 3600]"
+    );
+    Ok(std::time::Duration::from_secs_f64(s))
 }
 
 fn parse_view(s: &str) -> Result<(f64, f64), String> {
@@ -135,6 +160,14 @@ async fn serve(args: Args) -> anyhow::Result<()> {
     config.max_rooms = args.max_rooms;
     config.room_grace = std::time::Duration::from_secs(args.room_grace);
     config.room_threads = args.room_threads;
+    config.max_pending = args.max_pending;
+    config.header_timeout = seconds("header-timeout", args.header_timeout)?;
+    config.idle_timeout = seconds("idle-timeout", args.idle_timeout)?;
+    config.send_timeout = seconds("send-timeout", args.send_timeout)?;
+    if let Some(rate) = args.input_rate {
+        config.input_rate.per_second = rate;
+        config.input_rate.burst = rate;
+    }
     if !args.assets.join("pkg").is_dir() {
         tracing::warn!(dir = %args.assets.display(), "no built browser client under {}/pkg: run `cargo xtask serve` to build it", args.assets.display());
     }

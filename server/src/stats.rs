@@ -69,6 +69,11 @@ pub struct ServerStats {
     pub rooms: Gauge,
     /// Rooms closed because their simulation panicked.
     pub rooms_failed: Counter,
+    /// Connections closed on accept: too many were mid-handshake.
+    pub refused_pending: Counter,
+    /// Connections dropped because a send failed or did not complete within the send timeout
+    /// (a client that stopped reading, or a reset).
+    pub send_failures: Counter,
     /// Rooms open, clients and tick durations by room kind.
     pub rooms_by_kind: Family<KindLabels, Gauge>,
     pub clients_by_kind: Family<KindLabels, Gauge>,
@@ -84,6 +89,8 @@ pub struct ServerStats {
     pub inputs_late: Counter,
     /// Inputs dropped: out of order, a full input queue, or sent by a spectator.
     pub inputs_dropped: Counter,
+    /// Inputs dropped for arriving faster than the input rate allows.
+    pub inputs_over_rate: Counter,
     /// Snapshots replaced in a client's outbox before its writer sent them (a slow reader).
     pub outbox_skipped: Counter,
     pub frames_in: Counter,
@@ -128,6 +135,8 @@ impl Default for ServerStats {
             clients: Gauge::default(),
             rooms: Gauge::default(),
             rooms_failed: Counter::default(),
+            refused_pending: Counter::default(),
+            send_failures: Counter::default(),
             rooms_by_kind: Family::default(),
             clients_by_kind: Family::default(),
             tick_duration_by_kind: Family::new_with_constructor(tick_histogram),
@@ -137,6 +146,7 @@ impl Default for ServerStats {
             inputs_applied: Counter::default(),
             inputs_late: Counter::default(),
             inputs_dropped: Counter::default(),
+            inputs_over_rate: Counter::default(),
             outbox_skipped: Counter::default(),
             frames_in: Counter::default(),
             bytes_in: Counter::default(),
@@ -238,6 +248,16 @@ impl ServerStats {
         r.register("clients", "Clients joined", self.clients.clone());
         r.register("rooms", "Rooms open", self.rooms.clone());
         r.register(
+            "refused_pending",
+            "Connections closed on accept because too many were mid-handshake",
+            self.refused_pending.clone(),
+        );
+        r.register(
+            "send_failures",
+            "Connections dropped: a send failed or outlasted the send timeout",
+            self.send_failures.clone(),
+        );
+        r.register(
             "kind_rooms",
             "Rooms open, by room kind",
             self.rooms_by_kind.clone(),
@@ -286,6 +306,11 @@ impl ServerStats {
             "inputs_dropped",
             "Inputs dropped: out of order, queue full, or from a spectator",
             self.inputs_dropped.clone(),
+        );
+        r.register(
+            "inputs_over_rate",
+            "Inputs dropped for arriving faster than the input rate allows",
+            self.inputs_over_rate.clone(),
         );
         r.register(
             "outbox_skipped",

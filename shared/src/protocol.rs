@@ -228,6 +228,8 @@ pub enum CloseCode {
     GoingAway = 1001,
     /// A text frame: the protocol is binary only.
     TextFrame = 1003,
+    /// Inputs far over the allowed rate, for seconds (a flood or a speed hack).
+    PolicyViolation = 1008,
     /// A message over [`MAX_CLIENT_MSG_BYTES`].
     TooLarge = 1009,
     /// The server's simulation failed; reconnecting later may work.
@@ -254,6 +256,8 @@ pub enum CloseCode {
     NoSuchRoom = 4009,
     /// A new room was needed and the server already hosts as many as it may.
     RoomLimit = 4010,
+    /// A joined client sent nothing for the server's idle timeout.
+    Idle = 4011,
 }
 
 impl CloseCode {
@@ -266,6 +270,7 @@ impl CloseCode {
         [
             GoingAway,
             TextFrame,
+            PolicyViolation,
             TooLarge,
             InternalError,
             VersionMismatch,
@@ -279,6 +284,7 @@ impl CloseCode {
             RoomFull,
             NoSuchRoom,
             RoomLimit,
+            Idle,
         ]
         .into_iter()
         .find(|c| c.code() == code)

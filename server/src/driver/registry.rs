@@ -17,7 +17,7 @@ use snapwire_shared::protocol::RoomRequest;
 use tokio::sync::mpsc;
 
 use crate::config::RoomKind;
-use crate::driver::room_driver::RoomDriver;
+use crate::driver::room_driver::{DriverLimits, RoomDriver};
 use crate::driver::scheduler::Scheduler;
 use crate::net::ingress::{Join, join_queue};
 use crate::room::{CloseReason, Room};
@@ -200,14 +200,14 @@ pub struct Registry {
     /// Room ids: a per-process random key over a counter, so ids are short and hard to guess.
     ids: RandomState,
     next_id: AtomicU64,
-    grace: std::time::Duration,
+    limits: DriverLimits,
 }
 
 impl Registry {
     pub fn new(
         kinds: Vec<RoomKind>,
         max_rooms: usize,
-        grace: std::time::Duration,
+        limits: DriverLimits,
         scheduler: Scheduler,
         stats: Arc<ServerStats>,
     ) -> Registry {
@@ -219,7 +219,7 @@ impl Registry {
             stats,
             ids: RandomState::new(),
             next_id: AtomicU64::new(1),
-            grace,
+            limits,
         }
     }
 
@@ -372,7 +372,7 @@ impl Registry {
             joins_rx,
             Arc::clone(&self.directory),
             Arc::clone(&self.stats),
-            self.grace,
+            self.limits,
         );
         self.scheduler.add(driver);
         Ok(handle)

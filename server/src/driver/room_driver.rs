@@ -58,7 +58,18 @@ pub struct RoomDriver {
     durations: Vec<u64>,
     /// Since when the room has had no client and no reserved seat.
     empty_since: Option<Instant>,
-    grace: Duration,
+    limits: DriverLimits,
+    /// The last idle check.
+    idle_checked: Option<Instant>,
+}
+
+/// How long a room stays open empty, and a client silent.
+#[derive(Debug, Clone, Copy)]
+pub struct DriverLimits {
+    /// An empty room (other than the first) closes after this.
+    pub grace: Duration,
+    /// A client that sent nothing for this long is closed (4011).
+    pub idle_timeout: Duration,
 }
 
 /// What the scheduler does with a room after a step.
@@ -75,6 +86,8 @@ pub enum Step {
 struct Transport {
     inbound: mpsc::Receiver<Inbound>,
     outbox: Arc<Outbox>,
+    /// When the last message from the client was drained.
+    last_heard: Instant,
     /// The client's place in the room, given back when the transport goes.
     _seat: Seat,
 }
@@ -98,7 +111,7 @@ impl RoomDriver {
         joins: mpsc::Receiver<Join>,
         directory: Arc<Directory>,
         stats: Arc<ServerStats>,
-        grace: Duration,
+        limits: DriverLimits,
     ) -> RoomDriver {
         let period = Duration::from_secs(1) / u32::from(room.settings().tick_rate.max(1));
         let kind_stats = stats.kind(&handle.kind);
@@ -115,7 +128,8 @@ impl RoomDriver {
             last_work: 0.0,
             durations: Vec::with_capacity(DURATIONS_KEPT),
             empty_since: None,
-            grace,
+            limits,
+            idle_checked: None,
         }
     }
 
@@ -218,7 +232,7 @@ impl RoomDriver {
             return false;
         }
         let since = *self.empty_since.get_or_insert(now);
-        if now - since < self.grace || !self.handle.try_close() {
+        if now - since < self.limits.grace || !self.handle.try_close() {
             return false;
         }
         // No seat was reserved, so no join is on its way; one that raced in is dropped with
@@ -243,11 +257,21 @@ impl RoomDriver {
         while let Ok(join) = self.joins.try_recv() {
             self.admit(join);
         }
+        let now = Instant::now();
+        // Silence is checked once a second, not per message.
+        let check_idle = self
+            .idle_checked
+            .is_none_or(|at| now - at >= Duration::from_secs(1));
+        if check_idle {
+            self.idle_checked = Some(now);
+        }
         let mut gone = Vec::new();
         for (id, t) in &mut self.transports {
+            let mut heard = false;
             loop {
                 match t.inbound.try_recv() {
                     Ok(msg) => {
+                        heard = true;
                         if let Err(reason) = self.room.handle(*id, msg) {
                             // The writer sends the close, and counts it.
                             t.outbox.close(Some(reason));
@@ -261,6 +285,19 @@ impl RoomDriver {
                         break;
                     }
                 }
+            }
+            if heard {
+                t.last_heard = now;
+            } else if check_idle
+                && now - t.last_heard > self.limits.idle_timeout
+                && !gone.contains(id)
+            {
+                let silent = self.limits.idle_timeout.as_secs_f64();
+                t.outbox.close(Some((
+                    CloseCode::Idle,
+                    format!("sent nothing for {silent} s"),
+                )));
+                gone.push(*id);
             }
             if t.outbox.is_closing() && !gone.contains(id) {
                 gone.push(*id);
@@ -311,6 +348,7 @@ impl RoomDriver {
             Transport {
                 inbound: join.inbound,
                 outbox: join.outbox,
+                last_heard: Instant::now(),
                 _seat: join.seat,
             },
         );
@@ -340,6 +378,9 @@ impl RoomDriver {
         self.stats.inputs_applied.inc_by(counters.inputs_applied);
         self.stats.inputs_late.inc_by(counters.inputs_late);
         self.stats.inputs_dropped.inc_by(counters.inputs_dropped);
+        self.stats
+            .inputs_over_rate
+            .inc_by(counters.inputs_over_rate);
         self.stats.snapshots_full.inc_by(counters.snapshots_full);
         self.stats.snapshots_delta.inc_by(counters.snapshots_delta);
         let tick = self.room.tick_number();
@@ -390,7 +431,10 @@ mod tests {
             joins,
             Arc::new(Directory::default()),
             Arc::clone(&stats),
-            Duration::from_secs(30),
+            DriverLimits {
+                grace: Duration::from_secs(30),
+                idle_timeout: Duration::from_secs(10),
+            },
         );
         let (_inbound_tx, inbound) = inbound_queue();
         let outbox = Arc::new(Outbox::new());

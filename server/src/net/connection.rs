@@ -16,6 +16,7 @@ use snapwire_shared::protocol::{
 };
 use snapwire_shared::sim::PlayerInput;
 use snapwire_shared::{CloseCode, PROTOCOL_VERSION};
+use tokio::sync::OwnedSemaphorePermit;
 use tokio::sync::mpsc::{self, error::TrySendError};
 use tokio_util::sync::CancellationToken;
 use tracing::{debug, info};
@@ -27,8 +28,8 @@ use crate::net::outbox::{OutItem, Outbox};
 pub use crate::room::CloseReason;
 use crate::stats::ServerStats;
 
-/// A send that takes longer than this means the peer stopped reading: drop it.
-const SEND_TIMEOUT: Duration = Duration::from_secs(10);
+/// The close handshake gets this long (a client that stopped reading may never take it).
+const CLOSE_TIMEOUT: Duration = Duration::from_secs(2);
 
 /// What a connection needs from the server.
 #[derive(Debug, Clone)]
@@ -44,8 +45,18 @@ pub struct ConnectionContext {
 /// After the handshake one loop does both directions: it sends whatever the tick loop leaves in
 /// the outbox and handles each frame the client sends. One task, no split socket: each wake
 /// costs one poll, which is most of the server's own CPU per client at a thousand clients.
-pub async fn serve(mut ws: WebSocket, client: ClientId, ctx: ConnectionContext) {
-    let (name, spectate, request) = match handshake(&mut ws, &ctx.config, &ctx.stats).await {
+///
+/// `pending` is the connection's place under the cap on connections mid-handshake: given back
+/// once the `Hello` has come (or not).
+pub async fn serve(
+    mut ws: WebSocket,
+    client: ClientId,
+    ctx: ConnectionContext,
+    pending: Option<OwnedSemaphorePermit>,
+) {
+    let hello = handshake(&mut ws, &ctx.config, &ctx.stats).await;
+    drop(pending);
+    let (name, spectate, request) = match hello {
         Ok(hello) => hello,
         Err(reason) => return close(&mut ws, client, Some(reason), &ctx.stats).await,
     };
@@ -85,8 +96,9 @@ pub async fn serve(mut ws: WebSocket, client: ClientId, ctx: ConnectionContext) 
                 OutItem::Frame(bytes) => {
                     ctx.stats.frames_out.inc();
                     ctx.stats.bytes_out.inc_by(bytes.len() as u64);
-                    if send_frame(&mut ws, bytes).await.is_err() {
+                    if send_frame(&mut ws, bytes, ctx.config.send_timeout).await.is_err() {
                         debug!(client, "send failed or timed out; dropping connection");
+                        ctx.stats.send_failures.inc();
                         break Stopped::Gone;
                     }
                 }
@@ -111,14 +123,18 @@ pub async fn serve(mut ws: WebSocket, client: ClientId, ctx: ConnectionContext) 
 }
 
 /// Sends one frame; fails when the socket errs or the peer has not taken it within
-/// [`SEND_TIMEOUT`]. A small frame nearly always goes out in the first poll, so the timer is
+/// `limit` (`--send-timeout`). A small frame nearly always goes out in the first poll, so the timer is
 /// only set up for a send that has to wait.
-async fn send_frame(ws: &mut WebSocket, bytes: axum::body::Bytes) -> Result<(), ()> {
+async fn send_frame(
+    ws: &mut WebSocket,
+    bytes: axum::body::Bytes,
+    limit: Duration,
+) -> Result<(), ()> {
     match ws.send(Message::Binary(bytes)).now_or_never() {
         Some(sent) => sent.map_err(drop),
         // Every frame is flushed before the next is taken, so the sink was ready and the first
         // poll handed the frame to tungstenite: what is left is draining its buffer.
-        None => tokio::time::timeout(SEND_TIMEOUT, ws.flush())
+        None => tokio::time::timeout(limit, ws.flush())
             .await
             .map_err(drop)?
             .map_err(drop),
@@ -147,9 +163,20 @@ pub async fn close(
             code: code.code(),
             reason: truncate(&text, 123).into(),
         };
-        let _ = tokio::time::timeout(SEND_TIMEOUT, ws.send(Message::Close(Some(frame)))).await;
+        let sent = tokio::time::timeout(CLOSE_TIMEOUT, ws.send(Message::Close(Some(frame)))).await;
+        if matches!(sent, Ok(Ok(()))) {
+            // Read (and discard) until the client's close comes back. Closing the socket with
+            // its inputs unread makes the kernel reset the connection, and a browser that sees
+            // the reset before the close frame reports 1006 without the reason.
+            let until = tokio::time::Instant::now() + CLOSE_TIMEOUT;
+            while let Ok(Some(Ok(msg))) = tokio::time::timeout_at(until, ws.next()).await {
+                if matches!(msg, Message::Close(_)) {
+                    break;
+                }
+            }
+        }
     }
-    let _ = tokio::time::timeout(SEND_TIMEOUT, SinkExt::close(ws)).await;
+    let _ = tokio::time::timeout(CLOSE_TIMEOUT, SinkExt::close(ws)).await;
 }
 
 /// Waits for `Hello`, checking version, name and room request. Returns the name, the

@@ -5,6 +5,7 @@
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
+use axum::Extension;
 use axum::Router;
 use axum::extract::State;
 use axum::extract::ws::WebSocketUpgrade;
@@ -18,6 +19,7 @@ use tokio_util::task::TaskTracker;
 use tower_http::services::{ServeDir, ServeFile};
 
 use crate::net::connection::{self, ConnectionContext};
+use crate::net::listener::HandshakeSlot;
 
 /// Transport-level cap on a client frame. Frames between the protocol's 1 KiB limit and this
 /// are read and refused with a clear close reason; beyond it tungstenite refuses them itself.
@@ -67,8 +69,12 @@ pub fn router(state: AppState) -> Router {
 
 async fn websocket(
     ws: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
+    slot: Option<Extension<HandshakeSlot>>,
     State(state): State<AppState>,
 ) -> Response {
+    // The connection's place among those mid-handshake, held until its `Hello` (dropped at
+    // once for a request that is not an upgrade).
+    let pending = slot.and_then(|Extension(s)| s.take());
     let ws = match ws {
         Ok(ws) => ws,
         // Someone opened the game socket's address in a browser tab: say what it is.
@@ -99,7 +105,7 @@ async fn websocket(
                 return connection::close(&mut socket, client, Some(reason), &state.ctx.stats)
                     .await;
             };
-            connection::serve(socket, client, state.ctx).await;
+            connection::serve(socket, client, state.ctx, pending).await;
         })
     })
 }

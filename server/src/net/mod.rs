@@ -1,8 +1,10 @@
-//! The network side: HTTP routes and the WebSocket upgrade ([`http`]), one task per connection
+//! The network side: accepting with limits before any byte is trusted ([`listener`]), HTTP
+//! routes and the WebSocket upgrade ([`http`]), one task per connection
 //! ([`connection`]), the bounded queues into the room's driver ([`ingress`]) and the
 //! latest-wins outboxes out of it ([`outbox`]). Nothing here knows the game's rules.
 
 pub mod connection;
 pub mod http;
 pub mod ingress;
+pub mod listener;
 pub mod outbox;

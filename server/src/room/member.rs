@@ -41,6 +41,12 @@ pub struct Member {
     /// Inputs dropped (out of order, a full queue, or sent by a spectator) since the tick loop
     /// last asked.
     dropped: u64,
+    /// Input tokens left ([`crate::room::InputRate`]).
+    tokens: f64,
+    /// Consecutive ticks in which an input found no token.
+    pub over_rate_ticks: u32,
+    /// An input found no token since the last refill.
+    over_rate_now: bool,
     /// Newest snapshot tick the client acknowledged.
     pub acked: Option<Tick>,
     pub bad_acks: u32,
@@ -87,6 +93,9 @@ impl Member {
             input_budget: 1,
             standing_ticks: 0,
             dropped: 0,
+            tokens: 1.0,
+            over_rate_ticks: 0,
+            over_rate_now: false,
             acked: None,
             bad_acks: 0,
             sent: VecDeque::new(),
@@ -110,6 +119,26 @@ impl Member {
         }
         self.inputs.push_back((seq, input));
         true
+    }
+
+    /// Spends one input token; false (and the tick marked over the rate) when none is left.
+    pub fn take_token(&mut self) -> bool {
+        if self.tokens >= 1.0 {
+            self.tokens -= 1.0;
+            return true;
+        }
+        self.over_rate_now = true;
+        false
+    }
+
+    /// Once a tick: tokens refill, and a tick spent over the rate extends the streak.
+    pub fn refill_tokens(&mut self, refill: f64, burst: f64) {
+        self.tokens = (self.tokens + refill).min(burst);
+        if std::mem::take(&mut self.over_rate_now) {
+            self.over_rate_ticks += 1;
+        } else {
+            self.over_rate_ticks = 0;
+        }
     }
 
     /// Inputs dropped since the last call.

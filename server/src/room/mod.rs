@@ -63,6 +63,31 @@ pub struct RoomSettings {
     /// Send each client a snapshot one tick in this many (staggered across clients).
     pub snapshot_every: u32,
     pub scene: Scene,
+    /// How many inputs a player may send.
+    pub input_rate: InputRate,
+}
+
+/// A player's input allowance, a token bucket: it refills `per_second` tokens a second up to
+/// `burst`; an input finding it empty is dropped and counted, and a client that keeps finding it
+/// empty for `flood_after` is closed (1008). The rules never step a player faster than one
+/// input per tick anyway (the input budget); this bounds the work a flooder costs.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct InputRate {
+    pub per_second: f64,
+    pub burst: f64,
+    pub flood_after: std::time::Duration,
+}
+
+impl InputRate {
+    /// Twice the tick rate, two seconds' worth in a burst (a client catching up after a
+    /// stall sends faster for a while), closed after two seconds over it.
+    pub fn for_tick_rate(tick_rate: u16) -> InputRate {
+        InputRate {
+            per_second: 2.0 * f64::from(tick_rate),
+            burst: 2.0 * f64::from(tick_rate),
+            flood_after: std::time::Duration::from_secs(2),
+        }
+    }
 }
 
 impl RoomSettings {
@@ -143,6 +168,8 @@ pub struct RoomCounters {
     pub inputs_late: u64,
     /// Inputs dropped: out of order, a full queue, or sent by a spectator.
     pub inputs_dropped: u64,
+    /// Inputs dropped for arriving faster than the input rate allows.
+    pub inputs_over_rate: u64,
     pub snapshots_full: u64,
     pub snapshots_delta: u64,
 }
@@ -244,6 +271,8 @@ impl Room {
     pub fn handle(&mut self, client: ClientId, msg: Inbound) -> Result<(), CloseReason> {
         let now = self.world.tick();
         let max_skew = self.settings.max_tick_skew();
+        let flood_ticks = (self.settings.input_rate.flood_after.as_secs_f64()
+            * f64::from(self.settings.tick_rate)) as u32;
         let Some(m) = self.members.get_mut(&client) else {
             return Ok(());
         };
@@ -263,7 +292,19 @@ impl Room {
                         format!("input tick {tick} is {skew} ticks from the server's {now}"),
                     ));
                 }
-                if !m.queue_input(seq, input) {
+                if !m.take_token() {
+                    self.counters.inputs_over_rate += 1;
+                    if m.over_rate_ticks > flood_ticks {
+                        return Err((
+                            CloseCode::PolicyViolation,
+                            format!(
+                                "more than {} inputs a second for {:?}",
+                                self.settings.input_rate.per_second,
+                                self.settings.input_rate.flood_after
+                            ),
+                        ));
+                    }
+                } else if !m.queue_input(seq, input) {
                     debug!(client, seq, "dropped an out-of-order or spectator input");
                 }
                 ack.then_some(tick)
@@ -293,9 +334,13 @@ impl Room {
         &self.outgoing
     }
 
-    /// Stage 1: per player, queued inputs in sequence order, within its budget.
+    /// Stage 1: per player, queued inputs in sequence order, within its budget; the input
+    /// token buckets refill.
     pub fn apply_inputs(&mut self) {
+        let rate = &self.settings.input_rate;
+        let refill = rate.per_second / f64::from(self.settings.tick_rate.max(1));
         for m in self.members.values_mut() {
+            m.refill_tokens(refill, rate.burst);
             self.counters.inputs_dropped += m.take_dropped();
             let Some(entity) = m.entity else { continue };
             let mut last = None;

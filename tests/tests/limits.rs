@@ -1,0 +1,257 @@
+//! The limits a public server needs, each tried from outside as an attacker would, with honest
+//! bots playing alongside: sockets that never send a request, header dribblers, the cap on
+//! connections mid-handshake, silent clients, a speed hack sending ten times the input rate,
+//! and a client that stops reading.
+
+mod support;
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use futures_util::{SinkExt, StreamExt};
+use snapwire_bots::{BotOptions, Live, run_bots};
+use snapwire_server::Config;
+use snapwire_shared::client::{ClientSession, SessionEvent};
+use snapwire_shared::protocol::ClientMsg;
+use snapwire_shared::quantize::pos_to_units;
+use snapwire_shared::sim::Rules;
+use snapwire_shared::{CloseCode, codec};
+use support::{TestServer, close_of, connect, send};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+use tokio_tungstenite::tungstenite::Message;
+
+/// Reads until the server closes the TCP connection; how long that took.
+async fn closed_after(tcp: &mut TcpStream, bound: Duration) -> Duration {
+    let started = Instant::now();
+    let mut buf = [0u8; 512];
+    loop {
+        match tokio::time::timeout_at((started + bound).into(), tcp.read(&mut buf)).await {
+            Ok(Ok(0) | Err(_)) => return started.elapsed(),
+            Ok(Ok(_)) => {} // A 408 or similar before the close is fine.
+            Err(_) => panic!("still open after {bound:?}"),
+        }
+    }
+}
+
+fn honest_bots(server: &TestServer, seconds: u64) -> tokio::task::JoinHandle<snapwire_bots::Run> {
+    let mut opts = BotOptions::new(server.url(), 4, Duration::from_secs(seconds));
+    opts.ramp = Duration::from_millis(200);
+    opts.fire = false;
+    opts.server_metrics = false;
+    tokio::spawn(run_bots(opts, Arc::new(Live::default())))
+}
+
+fn assert_unharmed(run: &snapwire_bots::Run) {
+    assert!(run.report.pass, "{:#?}", run.report);
+    assert_eq!(run.report.errors, 0);
+    assert_eq!(run.report.desyncs, 0);
+    assert!(
+        run.report.snapshots_per_bot_per_s >= 57.0,
+        "honest bots fell to {} snapshots/s",
+        run.report.snapshots_per_bot_per_s
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn silent_sockets_and_header_dribblers_are_closed_and_the_pending_cap_holds() {
+    let mut config = Config::new(60);
+    config.header_timeout = Duration::from_millis(500);
+    config.max_pending = 8;
+    let server = TestServer::start(config).await;
+    let bots = honest_bots(&server, 4);
+    tokio::time::sleep(Duration::from_millis(500)).await;
+
+    // Eight sockets that never send a byte, and one that dribbles half a header: the cap is
+    // full, so a ninth connection is closed as soon as it is accepted.
+    let mut silent = Vec::new();
+    for _ in 0..7 {
+        silent.push(TcpStream::connect(server.addr).await.expect("connect"));
+    }
+    let mut dribbler = TcpStream::connect(server.addr).await.expect("connect");
+    dribbler
+        .write_all(b"GET /ws HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgr")
+        .await
+        .expect("write");
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let mut ninth = TcpStream::connect(server.addr).await.expect("connect");
+    let refused = closed_after(&mut ninth, Duration::from_secs(1)).await;
+    assert!(
+        refused < Duration::from_millis(300),
+        "refused after {refused:?}"
+    );
+    assert_eq!(server.stats.refused_pending.get(), 1);
+
+    // Every one of them is closed within the header timeout (plus scheduling slack).
+    let took = closed_after(&mut dribbler, Duration::from_secs(3)).await;
+    assert!(
+        took < Duration::from_millis(1500),
+        "dribbler closed after {took:?}"
+    );
+    let mut slowest = Duration::ZERO;
+    for s in &mut silent {
+        slowest = slowest.max(closed_after(s, Duration::from_secs(3)).await);
+    }
+    eprintln!(
+        "header timeout 500 ms: ninth connection refused after {refused:?}, dribbler closed \
+         after {took:?}, silent sockets by {slowest:?} more"
+    );
+    // Places are free again: an honest client joins at once.
+    let started = Instant::now();
+    let mut ws = connect(&server.url()).await;
+    send(&mut ws, &support::hello("late")).await;
+    let first = ws.next().await.expect("a frame").expect("ok");
+    assert!(matches!(first, Message::Binary(_)), "{first:?}");
+    assert!(started.elapsed() < Duration::from_secs(1));
+    assert_unharmed(&bots.await.expect("bots"));
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_silent_client_is_closed_after_the_idle_timeout() {
+    let mut config = Config::new(60);
+    config.idle_timeout = Duration::from_millis(500);
+    let server = TestServer::start(config).await;
+    let bots = honest_bots(&server, 3);
+    let mut ws = connect(&server.url()).await;
+    send(&mut ws, &support::hello("mute")).await;
+    let started = Instant::now();
+    // Reads everything the server sends, answers nothing.
+    let (code, reason) = close_of(&mut ws).await;
+    assert_eq!(code, CloseCode::Idle.code(), "{reason}");
+    assert!(reason.contains("sent nothing"), "{reason}");
+    // Checked once a second: closed between the timeout and the timeout plus a second.
+    let took = started.elapsed();
+    assert!(
+        took >= Duration::from_millis(500) && took < Duration::from_millis(2500),
+        "{took:?}"
+    );
+    eprintln!("idle timeout 500 ms: closed after {took:?}");
+    assert_unharmed(&bots.await.expect("bots"));
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_speed_hack_moves_no_faster_and_is_closed_for_flooding() {
+    let mut config = Config::new(60);
+    config.input_rate.flood_after = Duration::from_secs(1);
+    let server = TestServer::start(config).await;
+    let bots = honest_bots(&server, 4);
+    let mut ws = connect(&server.url()).await;
+    let (mut session, hello) = ClientSession::new("speedy", false);
+    send(&mut ws, &hello).await;
+    let Some(Ok(Message::Binary(welcome))) = ws.next().await else {
+        panic!("no Welcome")
+    };
+    assert!(matches!(
+        session.handle(&welcome),
+        Ok(SessionEvent::Welcome(_))
+    ));
+
+    // Ten inputs per tick, all "full speed right", for up to 3 s; the socket is read between.
+    let started = Instant::now();
+    let first = poll_player(&server, "speedy").await;
+    let mut sent = 0u64;
+    let close = loop {
+        for _ in 0..10 {
+            if let Some(msg @ ClientMsg::Input(_)) = session.input(1.0, 0.0, 0.0, false) {
+                let bytes = codec::encode_client(&msg);
+                if ws.send(Message::Binary(bytes.into())).await.is_err() {
+                    break;
+                }
+                sent += 1;
+            }
+        }
+        match tokio::time::timeout(Duration::from_millis(16), ws.next()).await {
+            Ok(Some(Ok(Message::Close(Some(f))))) => {
+                break Some((u16::from(f.code), f.reason.to_string()));
+            }
+            Ok(Some(Ok(Message::Binary(b)))) => {
+                let _ = session.handle(&b);
+            }
+            Ok(Some(Ok(_))) | Err(_) => {}
+            Ok(None | Some(Err(_))) => break None,
+        }
+        assert!(started.elapsed() < Duration::from_secs(6), "never closed");
+    };
+    let elapsed = started.elapsed().as_secs_f64();
+    let (code, reason) = close.expect("a close frame");
+    assert_eq!(code, CloseCode::PolicyViolation.code(), "{reason}");
+    assert!(reason.contains("inputs a second"), "{reason}");
+    assert!(sent > 300, "only {sent} inputs sent");
+    assert!(server.stats.inputs_over_rate.get() > 0);
+
+    // However many inputs arrived, the player moved no faster than the rules allow.
+    let last = server
+        .stats
+        .players()
+        .into_iter()
+        .find(|p| p.name == "speedy")
+        .map_or(first.clone(), |p| p);
+    let max_speed = pos_to_units(Rules::for_tick_rate(60).max_speed.ceil() as i32) * 60.0;
+    let moved = (last.x - first.x).hypot(last.y - first.y);
+    assert!(
+        moved <= max_speed * (elapsed + 0.2),
+        "moved {moved:.1} units in {elapsed:.2} s (max {max_speed} units/s)"
+    );
+    eprintln!(
+        "speed hack: {sent} inputs in {elapsed:.2} s ({:.0}/s), {} over the rate, closed with \
+         {code}; moved {moved:.1} units (at most {:.1})",
+        sent as f64 / elapsed,
+        server.stats.inputs_over_rate.get(),
+        max_speed * elapsed
+    );
+    assert_unharmed(&bots.await.expect("bots"));
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_client_that_stops_reading_is_dropped_after_the_send_timeout() {
+    let mut config = Config::new(60);
+    config.send_timeout = Duration::from_secs(1);
+    // Big full snapshots fill the socket buffers in a second or two.
+    config.scene = snapwire_server::Scene::Drift(4000);
+    config.full_snapshots = true;
+    let server = TestServer::start(config).await;
+    let mut ws = connect(&server.url()).await;
+    let (_, hello) = ClientSession::new("reader", true);
+    send(&mut ws, &hello).await;
+    let Some(Ok(Message::Binary(_))) = ws.next().await else {
+        panic!("no Welcome")
+    };
+    // From here on the client reads nothing.
+    let stalled = Instant::now();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while server.stats.send_failures.get() == 0 {
+        assert!(
+            Instant::now() < deadline,
+            "a stalled reader was never dropped"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while server.stats.clients.get() != 0 {
+        assert!(
+            Instant::now() < deadline,
+            "the stalled reader still counts as a client"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    eprintln!(
+        "send timeout 1 s: a stalled reader dropped {:?} after it stopped reading",
+        stalled.elapsed()
+    );
+    drop(ws);
+    server.stop().await;
+}
+
+async fn poll_player(server: &TestServer, name: &str) -> snapwire_server::stats::PlayerSummary {
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        if let Some(p) = server.stats.players().into_iter().find(|p| p.name == name) {
+            return p;
+        }
+        assert!(Instant::now() < deadline, "{name} never appeared");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
