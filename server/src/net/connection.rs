@@ -207,6 +207,9 @@ async fn handshake(
                 "the first message must be a binary Hello".into(),
             ));
         }
+        Some(Err(e)) if is_transport(&e) => {
+            return Err((CloseCode::GoingAway, "connection lost before Hello".into()));
+        }
         Some(Err(e)) => return Err((CloseCode::Malformed, format!("websocket error: {e}"))),
         None => return Err((CloseCode::Handshake, "closed before Hello".into())),
     };
@@ -248,6 +251,8 @@ fn on_frame(
         Some(Ok(Message::Text(_))) => return Err(Some(text_frame())),
         Some(Ok(Message::Close(_))) | None => return Err(None),
         Some(Ok(Message::Ping(_) | Message::Pong(_))) => return Ok(()),
+        // A reset or broken pipe is the network, not the client's fault: no close, no count.
+        Some(Err(e)) if is_transport(&e) => return Err(None),
         Some(Err(e)) => {
             return Err(Some((
                 CloseCode::Malformed,
@@ -339,6 +344,19 @@ fn parse_room(room: RoomRequest) -> Result<RoomRequest, CloseReason> {
     Ok(room)
 }
 
+/// Whether a WebSocket error is the transport failing (an I/O error somewhere in its chain)
+/// rather than the client breaking the protocol.
+fn is_transport(e: &axum::Error) -> bool {
+    let mut source: Option<&(dyn std::error::Error + 'static)> = std::error::Error::source(e);
+    while let Some(s) = source {
+        if s.is::<std::io::Error>() {
+            return true;
+        }
+        source = s.source();
+    }
+    false
+}
+
 fn text_frame() -> CloseReason {
     (
         CloseCode::TextFrame,
@@ -359,4 +377,17 @@ fn truncate(s: &str, max: usize) -> String {
         end -= 1;
     }
     s[..end].to_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn resets_are_transport_errors_and_protocol_errors_are_not() {
+        let reset = std::io::Error::from(std::io::ErrorKind::ConnectionReset);
+        assert!(is_transport(&axum::Error::new(reset)));
+        let protocol = std::fmt::Error;
+        assert!(!is_transport(&axum::Error::new(protocol)));
+    }
 }
