@@ -67,6 +67,42 @@ impl MapDef {
     pub fn contains(&self, p: Point) -> bool {
         (0..self.width).contains(&p.x) && (0..self.height).contains(&p.y)
     }
+
+    /// The rules a map file is held to, checked on a map that came some other way (a client
+    /// checks the map in `Welcome`: the rules assume at least room for a player).
+    pub fn check(&self) -> Result<(), MapError> {
+        let max = pos_from_units(MAX_MAP_SIDE);
+        let side_ok = |s: i32| s > 2 * PLAYER_RADIUS && s <= max;
+        if !side_ok(self.width) || !side_ok(self.height) {
+            return Err(MapError::Size {
+                width: f64::from(self.width),
+                height: f64::from(self.height),
+            });
+        }
+        for (index, w) in self.walls.iter().enumerate() {
+            let inside = w.x >= 0
+                && w.y >= 0
+                && w.w > 0
+                && w.h > 0
+                && w.x.checked_add(w.w).is_some_and(|r| r <= self.width)
+                && w.y.checked_add(w.h).is_some_and(|b| b <= self.height);
+            if !inside {
+                return Err(MapError::Wall { index });
+            }
+        }
+        if self.spawns.is_empty() {
+            return Err(MapError::NoSpawns);
+        }
+        let clearance = i64::from(PLAYER_RADIUS) * i64::from(PLAYER_RADIUS);
+        for (index, p) in self.spawns.iter().enumerate() {
+            let room = (PLAYER_RADIUS..self.width - PLAYER_RADIUS).contains(&p.x)
+                && (PLAYER_RADIUS..self.height - PLAYER_RADIUS).contains(&p.y);
+            if !room || self.walls.iter().any(|w| w.distance_sq(*p) < clearance) {
+                return Err(MapError::Spawn { index });
+            }
+        }
+        Ok(())
+    }
 }
 
 impl Rect {
@@ -173,6 +209,25 @@ impl MapFile {
 mod tests {
     use super::*;
     use crate::quantize::POS_SCALE;
+
+    #[test]
+    fn maps_from_the_wire_are_checked_like_files() {
+        assert_eq!(MapDef::arena().check(), Ok(()));
+        let mut narrow = MapDef::arena();
+        narrow.width = PLAYER_RADIUS;
+        assert!(matches!(narrow.check(), Err(MapError::Size { .. })));
+        let mut wall = MapDef::arena();
+        wall.walls.push(Rect {
+            x: i32::MAX - 5,
+            y: 0,
+            w: 10,
+            h: 10,
+        });
+        assert!(matches!(wall.check(), Err(MapError::Wall { .. })));
+        let mut spawn = MapDef::arena();
+        spawn.spawns.push(Point { x: -1, y: 5 });
+        assert!(matches!(spawn.check(), Err(MapError::Spawn { .. })));
+    }
 
     #[test]
     fn the_arena_is_valid() {

@@ -99,6 +99,11 @@ impl RoomSettings {
     }
 }
 
+/// The most drifters a scene may have: a spectator's snapshot holds every entity, and no client
+/// decodes more than [`snapwire_shared::snapshot::format::MAX_ENTITIES`] (65,536); this leaves room for
+/// players and their projectiles.
+pub const MAX_DRIFTERS: u32 = 50_000;
+
 /// Non-player entities a room starts with.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Scene {
@@ -111,7 +116,7 @@ pub enum Scene {
 }
 
 #[derive(Debug, Error, PartialEq)]
-#[error("scene must be `empty`, `drift:N` with N <= 100000 or `panic:N`, not `{0}`")]
+#[error("scene must be `empty`, `drift:N` with N <= {MAX_DRIFTERS} or `panic:N`, not `{0}`")]
 pub struct SceneError(String);
 
 impl FromStr for Scene {
@@ -122,7 +127,7 @@ impl FromStr for Scene {
         match s.split_once(':') {
             None if s == "empty" => Ok(Scene::Empty),
             Some(("drift", n)) => match n.parse::<u32>() {
-                Ok(n) if n <= 100_000 => Ok(Scene::Drift(n)),
+                Ok(n) if n <= MAX_DRIFTERS => Ok(Scene::Drift(n)),
                 _ => Err(err()),
             },
             Some(("panic", n)) => n.parse().map(Scene::PanicAfter).map_err(|_| err()),

@@ -22,6 +22,9 @@ pub enum SessionError {
     BeforeWelcome(&'static str),
     #[error("server sent a second Welcome")]
     SecondWelcome,
+    /// A `Welcome` the rules cannot run with (a map without room for a player, no tick rate).
+    #[error("unusable Welcome: {0}")]
+    BadWelcome(String),
     /// The snapshot could not be rebuilt exactly: counted as a desync; the session goes on and
     /// the server re-sends against an older baseline or in full.
     #[error(transparent)]
@@ -168,6 +171,15 @@ impl ClientSession {
             ServerMsg::Welcome(w) => {
                 if self.welcome.is_some() {
                     return Err(SessionError::SecondWelcome);
+                }
+                w.map
+                    .check()
+                    .map_err(|e| SessionError::BadWelcome(e.to_string()))?;
+                if !(1..=1000).contains(&w.tick_rate) || w.view_width <= 0 || w.view_height <= 0 {
+                    return Err(SessionError::BadWelcome(format!(
+                        "tick rate {} or view {} x {}",
+                        w.tick_rate, w.view_width, w.view_height
+                    )));
                 }
                 self.latest_tick = w.tick;
                 if w.player_id.is_some() {
