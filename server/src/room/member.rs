@@ -121,6 +121,11 @@ impl Member {
         true
     }
 
+    /// Fills the input bucket (a new client starts with a full one).
+    pub fn fill_tokens(&mut self, burst: f64) {
+        self.tokens = burst;
+    }
+
     /// Spends one input token; false (and the tick marked over the rate) when none is left.
     pub fn take_token(&mut self) -> bool {
         if self.tokens >= 1.0 {

@@ -244,8 +244,9 @@ impl Room {
             let entity = self.world.spawn_player(name.clone());
             (name, Some(entity))
         };
-        self.members
-            .insert(client, Member::new(client, name, entity));
+        let mut member = Member::new(client, name, entity);
+        member.fill_tokens(self.settings.input_rate.burst);
+        self.members.insert(client, member);
         Welcome {
             player_id: entity.map(|e| e.0),
             tick: self.world.tick(),

@@ -293,3 +293,33 @@ fn inputs_sent_as_sixteen_bits_extend_across_the_wrap() {
     let p = session.predictor().expect("predictor");
     assert_eq!(p.mispredictions, 0);
 }
+
+#[test]
+fn inputs_over_the_rate_are_dropped_and_a_sustained_flood_is_closed() {
+    let mut room = Room::new(settings());
+    let rate = room.settings().input_rate;
+    assert_eq!((rate.per_second, rate.burst), (120.0, 120.0));
+    room.join(1, "flooder", false);
+    let mut seq = 0;
+    let mut dropped = 0;
+    for tick in 1..=400u32 {
+        // Ten inputs a tick: five times the rate.
+        for _ in 0..10 {
+            seq += 1;
+            if let Err((code, reason)) = room.handle(1, input(seq, room.tick_number())) {
+                assert_eq!(code, CloseCode::PolicyViolation);
+                assert_eq!(reason, "more than 120 inputs a second for 2s");
+                // The full bucket (120) loses a net 8 a tick (10 sent, 2 refilled): tick 15
+                // finds 8 tokens and drops 2; from tick 16 on, 2 pass and 8 drop. Tick 15 is
+                // the first over the rate, tick 135 the 121st, and the first drop of tick 136
+                // closes (its drops are not counted yet).
+                assert_eq!(tick, 136, "closed on tick {tick}");
+                assert_eq!(dropped, 2 + 8 * 120, "inputs dropped over the rate");
+                return;
+            }
+        }
+        room.tick();
+        dropped += room.take_counters().inputs_over_rate;
+    }
+    panic!("a flood at five times the rate was never closed");
+}
