@@ -7,11 +7,15 @@
 //! tick loop never waits: every method here is a short, non-async critical section.
 
 use std::collections::VecDeque;
-use std::sync::{Mutex, MutexGuard, PoisonError};
+use std::sync::PoisonError;
 use std::task::{Poll, Waker};
 
-use axum::body::Bytes;
+use bytes::Bytes;
+#[cfg(snapwire_loom)]
+use loom::sync::{Mutex, MutexGuard};
 use snapwire_shared::CloseCode;
+#[cfg(not(snapwire_loom))]
+use std::sync::{Mutex, MutexGuard};
 
 /// Reliable messages allowed to wait. Only the handshake uses this lane today, so reaching the
 /// cap means the writer is stuck: the push fails and the tick loop drops the client.
@@ -24,9 +28,17 @@ pub enum OutItem {
     Close(Option<(CloseCode, String)>),
 }
 
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct Outbox {
     state: Mutex<State>,
+}
+
+impl Default for Outbox {
+    fn default() -> Outbox {
+        Outbox {
+            state: Mutex::new(State::default()),
+        }
+    }
 }
 
 #[derive(Debug, Default)]
@@ -163,5 +175,87 @@ mod tests {
             assert_eq!(outbox.push_reliable(Bytes::new()), Ok(()));
         }
         assert_eq!(outbox.push_reliable(Bytes::new()), Err(Full));
+    }
+}
+
+/// Model checks of the outbox's one piece of hand-made concurrency: the room thread puts and
+/// closes while the connection's writer takes and waits. loom runs every interleaving; a lost
+/// wake-up would leave the writer parked for ever, which loom reports as a deadlock.
+/// `RUSTFLAGS="--cfg snapwire_loom" cargo test -p snapwire-server --lib loom` (in `.ci/run`).
+#[cfg(all(test, snapwire_loom))]
+mod loom_tests {
+    use loom::future::block_on;
+    use loom::sync::Arc;
+    use loom::thread;
+
+    use super::*;
+
+    /// Everything the writer takes until its close, in order.
+    fn drain(outbox: &Outbox) -> (Vec<Bytes>, Option<(CloseCode, String)>) {
+        block_on(async {
+            let mut frames = Vec::new();
+            loop {
+                match outbox.next().await {
+                    OutItem::Frame(f) => frames.push(f),
+                    OutItem::Close(reason) => return (frames, reason),
+                }
+            }
+        })
+    }
+
+    #[test]
+    fn a_replaced_snapshot_or_a_close_never_loses_the_writer() {
+        loom::model(|| {
+            let outbox = Arc::new(Outbox::new());
+            let room = Arc::clone(&outbox);
+            let producer = thread::spawn(move || {
+                let first = room.put_latest(Bytes::from_static(b"1"));
+                let second = room.put_latest(Bytes::from_static(b"2"));
+                room.close(Some((CloseCode::GoingAway, "bye".into())));
+                (first, second)
+            });
+            let (frames, reason) = drain(&outbox);
+            let (first_replaced, second_replaced) = producer.join().expect("producer");
+            assert!(
+                !first_replaced,
+                "nothing was pending before the first snapshot"
+            );
+            // Snapshots arrive in order, and a close drops whatever is still pending.
+            assert!(frames.len() <= 2);
+            if frames.len() == 2 {
+                assert_eq!(frames, [Bytes::from_static(b"1"), Bytes::from_static(b"2")]);
+                assert!(!second_replaced);
+            }
+            assert_eq!(reason, Some((CloseCode::GoingAway, "bye".into())));
+        });
+    }
+
+    #[test]
+    fn the_welcome_goes_before_any_snapshot_and_the_first_close_reason_wins() {
+        loom::model(|| {
+            let outbox = Arc::new(Outbox::new());
+            let room = Arc::clone(&outbox);
+            let reader = Arc::clone(&outbox);
+            let producer = thread::spawn(move || {
+                room.push_reliable(Bytes::from_static(b"welcome"))
+                    .expect("room in the reliable lane");
+                room.put_latest(Bytes::from_static(b"s"));
+                room.close(Some((CloseCode::BadAck, "first".into())));
+            });
+            // The connection's reader closes too, racing the room.
+            let racer = thread::spawn(move || {
+                reader.close(Some((CloseCode::Malformed, "second".into())));
+            });
+            let (frames, reason) = drain(&outbox);
+            producer.join().expect("producer");
+            racer.join().expect("racer");
+            if let Some(first) = frames.first() {
+                assert_eq!(first, &Bytes::from_static(b"welcome"));
+            }
+            assert!(
+                reason.is_some(),
+                "a close always carries the first reason given"
+            );
+        });
     }
 }
