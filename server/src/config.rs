@@ -53,6 +53,9 @@ pub struct Config {
     pub send_timeout: Duration,
     /// Inputs a player may send per second on average (a token bucket), and in one burst.
     pub input_rate: InputRate,
+    /// Page origins allowed to open the game socket (`https://game.example`); empty allows
+    /// any. A request without an `Origin` header (not a browser) is let through.
+    pub allowed_origins: Vec<String>,
 }
 
 /// A kind of room: what join-or-create and create name. Each room of the kind gets these
@@ -116,6 +119,7 @@ impl Config {
             send_timeout: Duration::from_secs(10),
             // Twice the tick rate: a client catching up after a stall sends faster for a while.
             input_rate: InputRate::for_tick_rate(tick_rate),
+            allowed_origins: Vec::new(),
         }
     }
 

@@ -89,6 +89,11 @@ struct Args {
     /// tick rate); a player over it for two seconds is closed (1008).
     #[arg(long)]
     input_rate: Option<f64>,
+    /// A page origin allowed to open the game socket, like `https://game.example`
+    /// (repeatable). Without any, every origin may; requests without an Origin header (not
+    /// browsers) are always let through.
+    #[arg(long = "allowed-origin", value_name = "ORIGIN")]
+    allowed_origins: Vec<String>,
 }
 
 fn seconds(name: &str, s: f64) -> anyhow::Result<std::time::Duration> {
@@ -164,6 +169,7 @@ async fn serve(args: Args) -> anyhow::Result<()> {
     config.header_timeout = seconds("header-timeout", args.header_timeout)?;
     config.idle_timeout = seconds("idle-timeout", args.idle_timeout)?;
     config.send_timeout = seconds("send-timeout", args.send_timeout)?;
+    config.allowed_origins = args.allowed_origins;
     if let Some(rate) = args.input_rate {
         config.input_rate.per_second = rate;
         config.input_rate.burst = rate;

@@ -71,6 +71,8 @@ pub struct ServerStats {
     pub rooms_failed: Counter,
     /// Connections closed on accept: too many were mid-handshake.
     pub refused_pending: Counter,
+    /// Game socket requests refused (403) for their page's origin.
+    pub refused_origin: Counter,
     /// Connections dropped because a send failed or did not complete within the send timeout
     /// (a client that stopped reading, or a reset).
     pub send_failures: Counter,
@@ -136,6 +138,7 @@ impl Default for ServerStats {
             rooms: Gauge::default(),
             rooms_failed: Counter::default(),
             refused_pending: Counter::default(),
+            refused_origin: Counter::default(),
             send_failures: Counter::default(),
             rooms_by_kind: Family::default(),
             clients_by_kind: Family::default(),
@@ -251,6 +254,11 @@ impl ServerStats {
             "refused_pending",
             "Connections closed on accept because too many were mid-handshake",
             self.refused_pending.clone(),
+        );
+        r.register(
+            "refused_origin",
+            "Game socket requests refused for their page's origin",
+            self.refused_origin.clone(),
         );
         r.register(
             "send_failures",

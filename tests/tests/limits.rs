@@ -255,3 +255,34 @@ async fn poll_player(server: &TestServer, name: &str) -> snapwire_server::stats:
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pages_from_other_origins_get_403_and_no_socket() {
+    use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+    let mut config = Config::new(60);
+    config.allowed_origins = vec!["https://game.example".into()];
+    let server = TestServer::start(config).await;
+    let with_origin = |origin: &str| {
+        let mut req = server.url().into_client_request().expect("request");
+        req.headers_mut()
+            .insert("origin", origin.parse().expect("header value"));
+        req
+    };
+    match tokio_tungstenite::connect_async(with_origin("https://evil.example")).await {
+        Err(tokio_tungstenite::tungstenite::Error::Http(response)) => {
+            assert_eq!(response.status().as_u16(), 403);
+        }
+        other => panic!("a foreign page got {other:?}"),
+    }
+    assert_eq!(server.stats.refused_origin.get(), 1);
+    let (mut ws, _) = tokio_tungstenite::connect_async(with_origin("https://game.example"))
+        .await
+        .expect("the game's own page connects");
+    send(&mut ws, &support::hello("page")).await;
+    assert!(matches!(ws.next().await, Some(Ok(Message::Binary(_)))));
+    // Not a browser: no Origin header, let through (it could forge one anyway).
+    let mut bare = connect(&server.url()).await;
+    send(&mut bare, &support::hello("bot")).await;
+    assert!(matches!(bare.next().await, Some(Ok(Message::Binary(_)))));
+    server.stop().await;
+}

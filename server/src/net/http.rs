@@ -10,7 +10,7 @@ use axum::Router;
 use axum::extract::State;
 use axum::extract::ws::WebSocketUpgrade;
 use axum::extract::ws::rejection::WebSocketUpgradeRejection;
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Json, Response};
 use axum::routing::get;
 use snapwire_shared::CloseCode;
@@ -70,8 +70,13 @@ pub fn router(state: AppState) -> Router {
 async fn websocket(
     ws: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
     slot: Option<Extension<HandshakeSlot>>,
+    headers: HeaderMap,
     State(state): State<AppState>,
 ) -> Response {
+    if let Some(refusal) = refuse_origin(&headers, &state.ctx.config.allowed_origins) {
+        state.ctx.stats.refused_origin.inc();
+        return refusal;
+    }
     // The connection's place among those mid-handshake, held until its `Hello` (dropped at
     // once for a request that is not an upgrade).
     let pending = slot.and_then(|Extension(s)| s.take());
@@ -108,6 +113,25 @@ async fn websocket(
             connection::serve(socket, client, state.ctx, pending).await;
         })
     })
+}
+
+/// A browser page from an origin not on the allowlist gets 403 and no socket. Only browsers send
+/// `Origin`, and anything else could forge one, so a request without it is not refused here.
+fn refuse_origin(headers: &HeaderMap, allowed: &[String]) -> Option<Response> {
+    let origin = headers.get(axum::http::header::ORIGIN)?;
+    if allowed.is_empty() || allowed.iter().any(|a| origin.as_bytes() == a.as_bytes()) {
+        return None;
+    }
+    Some(
+        (
+            StatusCode::FORBIDDEN,
+            format!(
+                "pages from origin {:?} may not open this game socket\n",
+                String::from_utf8_lossy(origin.as_bytes())
+            ),
+        )
+            .into_response(),
+    )
 }
 
 /// Public rooms: id, kind, map, clients, cap, tick rate and tick p99, the fullest first.
