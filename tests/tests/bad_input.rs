@@ -41,8 +41,10 @@ async fn each_bad_input_closes_only_its_own_connection() {
     let url = server.url();
     let mut opts = BotOptions::new(url.clone(), 4, Duration::from_secs(5));
     opts.ramp = Duration::from_millis(200);
-    let bots = tokio::spawn(run_bots(opts, Arc::new(Live::default())));
-    tokio::time::sleep(Duration::from_millis(500)).await;
+    let live = Arc::new(Live::default());
+    let bots = tokio::spawn(run_bots(opts, Arc::clone(&live)));
+    // The attacks start once every bot plays.
+    support::wait_until(|| live.connected.load(std::sync::atomic::Ordering::Relaxed) == 4).await;
 
     let mut ws = joined(&url).await;
     ws.send(Message::Binary(
@@ -232,7 +234,7 @@ async fn a_full_server_says_so() {
     config.max_clients = 1;
     let server = TestServer::start(config).await;
     let _first = joined(&server.url()).await;
-    tokio::time::sleep(Duration::from_millis(100)).await;
+    support::wait_until(|| server.stats.clients.get() == 1).await;
     let mut second = connect(&server.url()).await;
     let (code, _) = close_of(&mut second).await;
     assert_eq!(code, CloseCode::ServerFull.code());
@@ -243,7 +245,7 @@ async fn a_full_server_says_so() {
 async fn shutdown_closes_clients_with_going_away() {
     let server = TestServer::start(Config::new(60)).await;
     let mut ws = joined(&server.url()).await;
-    tokio::time::sleep(Duration::from_millis(100)).await;
+    support::wait_until(|| server.stats.clients.get() == 1).await;
     let stopping = tokio::spawn(server.stop());
     let (code, _) = close_of(&mut ws).await;
     assert_eq!(code, CloseCode::GoingAway.code());

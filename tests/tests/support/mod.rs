@@ -127,3 +127,15 @@ pub async fn close_of(ws: &mut Ws) -> (u16, String) {
         .await
         .expect("server closes within 5 s")
 }
+
+/// Polls `done` every 10 ms until it holds; panics after 5 s.
+pub async fn wait_until(mut done: impl FnMut() -> bool) {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+    while !done() {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "condition not met within 5 s"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
