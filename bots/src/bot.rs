@@ -45,7 +45,7 @@ async fn play(
 ) -> Result<(), String> {
     // Nagle off: an input must leave the moment it is made.
     let connect =
-        tokio_tungstenite::connect_async_with_config(opts.url.as_str(), Some(ws_config()), true);
+        tokio_tungstenite::connect_async_with_config(opts.socket_url(), Some(ws_config()), true);
     let (ws, _) = tokio::time::timeout(CONNECT_TIMEOUT, connect)
         .await
         .map_err(|_| "connect timed out".to_owned())?

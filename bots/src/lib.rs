@@ -25,6 +25,19 @@ use crate::server_metrics::{ServerFigures, metrics_url, scrape};
 use crate::timeline::{IntervalLatency, Sample, Sampler};
 use snapwire_shared::protocol::RoomRequest;
 
+impl BotOptions {
+    /// The URL each bot opens: `url`, with the ticket when there is one.
+    pub fn socket_url(&self) -> String {
+        match &self.ticket {
+            None => self.url.clone(),
+            Some(t) => {
+                let sep = if self.url.contains('?') { '&' } else { '?' };
+                format!("{}{sep}ticket={t}", self.url)
+            }
+        }
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct BotOptions {
     /// WebSocket URL, like `ws://127.0.0.1:8080/ws`.
@@ -36,6 +49,8 @@ pub struct BotOptions {
     pub spectate: bool,
     /// The room every bot asks for (default: quick play in the default kind).
     pub room: RoomRequest,
+    /// A join ticket for servers that require one (sent as `?ticket=`).
+    pub ticket: Option<String>,
     /// Whether bots press fire.
     pub fire: bool,
     pub seed: u64,
@@ -77,6 +92,7 @@ impl BotOptions {
             ramp: (duration / 5).min(Duration::from_secs(2)),
             spectate: false,
             room: RoomRequest::quick_play(),
+            ticket: None,
             fire: true,
             seed: 0x5eed,
             acks: AckPolicy::Every,

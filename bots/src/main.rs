@@ -32,6 +32,9 @@ struct Args {
     /// and opens new ones as they fill).
     #[arg(long)]
     room: Option<String>,
+    /// A join ticket (`snapwire-server ticket`), for servers that require one.
+    #[arg(long)]
+    ticket: Option<String>,
     /// Never press fire.
     #[arg(long)]
     no_fire: bool,
@@ -113,6 +116,7 @@ async fn run(args: Args) -> anyhow::Result<()> {
     }
     opts.spectator_ack_every = args.spectator_ack_every;
     opts.spectate = args.spectate;
+    opts.ticket = args.ticket;
     if let Some(id) = args.room {
         opts.room = snapwire_shared::protocol::RoomRequest::Join { id };
     }

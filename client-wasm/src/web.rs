@@ -71,7 +71,14 @@ pub fn start(
     } else {
         "ws"
     };
-    let ws = WebSocket::new(&format!("{scheme}://{}/ws", location.host()?))?;
+    // A page opened with `?ticket=...` (a matchmaker's link) hands the ticket to the socket.
+    let search = location.search()?;
+    let ticket = search
+        .trim_start_matches('?')
+        .split('&')
+        .find(|kv| kv.starts_with("ticket="))
+        .map_or(String::new(), |kv| format!("?{kv}"));
+    let ws = WebSocket::new(&format!("{scheme}://{}/ws{ticket}", location.host()?))?;
     ws.set_binary_type(BinaryType::Arraybuffer);
 
     let (app, hello) = App::for_room(name, spectate, room);

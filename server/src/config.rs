@@ -7,6 +7,7 @@ use snapwire_shared::map::MapDef;
 use snapwire_shared::quantize::pos_from_units;
 use thiserror::Error;
 
+use crate::net::ticket::TicketKey;
 use crate::room::RoomSettings;
 pub use crate::room::{InputRate, Scene};
 
@@ -56,6 +57,8 @@ pub struct Config {
     /// Page origins allowed to open the game socket (`https://game.example`); empty allows
     /// any. A request without an `Origin` header (not a browser) is let through.
     pub allowed_origins: Vec<String>,
+    /// When set, the game socket needs a ticket signed with this key (`/ws?ticket=...`).
+    pub ticket_key: Option<TicketKey>,
 }
 
 /// A kind of room: what join-or-create and create name. Each room of the kind gets these
@@ -120,6 +123,7 @@ impl Config {
             // Twice the tick rate: a client catching up after a stall sends faster for a while.
             input_rate: InputRate::for_tick_rate(tick_rate),
             allowed_origins: Vec::new(),
+            ticket_key: None,
         }
     }
 

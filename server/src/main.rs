@@ -5,6 +5,7 @@ use std::path::PathBuf;
 
 use anyhow::Context;
 use clap::Parser;
+use snapwire_server::net::ticket::{SECRET_ENV, Ticket, TicketKey, unix_now};
 use snapwire_server::{Config, Scene};
 use snapwire_shared::map::MapDef;
 use snapwire_shared::quantize::pos_from_units;
@@ -16,6 +17,8 @@ use tracing_subscriber::EnvFilter;
 #[derive(Debug, Parser)]
 #[command(version)]
 struct Args {
+    #[command(subcommand)]
+    command: Option<Command>,
     /// Address to listen on.
     #[arg(long, default_value = "127.0.0.1:8080")]
     bind: SocketAddr,
@@ -94,6 +97,27 @@ struct Args {
     /// browsers) are always let through.
     #[arg(long = "allowed-origin", value_name = "ORIGIN")]
     allowed_origins: Vec<String>,
+    /// File holding the secret join tickets are signed with (at least 32 bytes); or set
+    /// SNAPWIRE_TICKET_SECRET. With either, the game socket needs `/ws?ticket=...`.
+    #[arg(long, value_name = "FILE", global = true)]
+    ticket_secret_file: Option<PathBuf>,
+}
+
+#[derive(Debug, clap::Subcommand)]
+enum Command {
+    /// Prints a join ticket signed with the ticket secret (--ticket-secret-file or
+    /// SNAPWIRE_TICKET_SECRET), for operators and tests.
+    Ticket {
+        /// The player's name in the game.
+        #[arg(long)]
+        player: String,
+        /// The room id the ticket is for (default: any room).
+        #[arg(long, default_value = "")]
+        room: String,
+        /// Seconds the ticket stays valid.
+        #[arg(long, default_value_t = 60)]
+        ttl: u64,
+    },
 }
 
 fn seconds(name: &str, s: f64) -> anyhow::Result<std::time::Duration> {
@@ -124,6 +148,18 @@ fn main() -> anyhow::Result<()> {
         )
         .init();
     let args = Args::parse();
+    if let Some(Command::Ticket { player, room, ttl }) = &args.command {
+        let key = TicketKey::load(args.ticket_secret_file.as_deref())?.with_context(|| {
+            format!("no ticket secret: pass --ticket-secret-file or set {SECRET_ENV}")
+        })?;
+        let ticket = Ticket {
+            player: player.clone(),
+            room: room.clone(),
+            expires: unix_now() + ttl,
+        };
+        println!("{}", key.sign(&ticket));
+        return Ok(());
+    }
     let mut runtime = if args.io_threads == 1 {
         tokio::runtime::Builder::new_current_thread()
     } else {
@@ -170,6 +206,10 @@ async fn serve(args: Args) -> anyhow::Result<()> {
     config.idle_timeout = seconds("idle-timeout", args.idle_timeout)?;
     config.send_timeout = seconds("send-timeout", args.send_timeout)?;
     config.allowed_origins = args.allowed_origins;
+    config.ticket_key = TicketKey::load(args.ticket_secret_file.as_deref())?;
+    if config.ticket_key.is_some() {
+        tracing::info!("join tickets required on /ws");
+    }
     if let Some(rate) = args.input_rate {
         config.input_rate.per_second = rate;
         config.input_rate.burst = rate;

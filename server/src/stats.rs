@@ -73,6 +73,8 @@ pub struct ServerStats {
     pub refused_pending: Counter,
     /// Game socket requests refused (403) for their page's origin.
     pub refused_origin: Counter,
+    /// Game socket requests refused (401): no ticket, a bad one or an expired one.
+    pub refused_ticket: Counter,
     /// Connections dropped because a send failed or did not complete within the send timeout
     /// (a client that stopped reading, or a reset).
     pub send_failures: Counter,
@@ -139,6 +141,7 @@ impl Default for ServerStats {
             rooms_failed: Counter::default(),
             refused_pending: Counter::default(),
             refused_origin: Counter::default(),
+            refused_ticket: Counter::default(),
             send_failures: Counter::default(),
             rooms_by_kind: Family::default(),
             clients_by_kind: Family::default(),
@@ -259,6 +262,11 @@ impl ServerStats {
             "refused_origin",
             "Game socket requests refused for their page's origin",
             self.refused_origin.clone(),
+        );
+        r.register(
+            "refused_ticket",
+            "Game socket requests refused for a missing, bad or expired ticket",
+            self.refused_ticket.clone(),
         );
         r.register(
             "send_failures",

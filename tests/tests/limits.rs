@@ -286,3 +286,62 @@ async fn pages_from_other_origins_get_403_and_no_socket() {
     assert!(matches!(bare.next().await, Some(Ok(Message::Binary(_)))));
     server.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_ticket_server_answers_401_without_a_valid_ticket_and_names_the_player_by_it() {
+    use snapwire_server::net::ticket::{Ticket, TicketKey, unix_now};
+    let key = TicketKey::new(vec![42u8; 32]).expect("key");
+    let mut config = Config::new(60);
+    config.ticket_key = Some(key.clone());
+    let server = TestServer::start(config).await;
+    let status_of = |url: String| async move {
+        match tokio_tungstenite::connect_async(url).await {
+            Err(tokio_tungstenite::tungstenite::Error::Http(r)) => r.status().as_u16(),
+            Ok(_) => 101,
+            Err(e) => panic!("{e}"),
+        }
+    };
+    let ticket = |player: &str, expires: u64| {
+        key.sign(&Ticket {
+            player: player.into(),
+            room: String::new(),
+            expires,
+        })
+    };
+    let now = unix_now();
+    assert_eq!(status_of(server.url()).await, 401, "no ticket");
+    let stranger = TicketKey::new(vec![7u8; 32]).expect("key").sign(&Ticket {
+        player: "x".into(),
+        room: String::new(),
+        expires: now + 60,
+    });
+    let url = |t: &str| format!("{}?ticket={t}", server.url());
+    assert_eq!(
+        status_of(url(&stranger)).await,
+        401,
+        "signed by someone else"
+    );
+    assert_eq!(
+        status_of(url(&ticket("late", now - 1))).await,
+        401,
+        "expired"
+    );
+    assert_eq!(status_of(url("garbage")).await, 401, "not a ticket");
+    assert_eq!(server.stats.refused_ticket.get(), 4);
+
+    // A valid ticket joins, under the ticket's name whatever the Hello says.
+    let (mut ws, _) = tokio_tungstenite::connect_async(url(&ticket("Mallory", now + 60)))
+        .await
+        .expect("a valid ticket connects");
+    send(&mut ws, &support::hello("admin")).await;
+    assert!(matches!(ws.next().await, Some(Ok(Message::Binary(_)))));
+    assert_eq!(poll_player(&server, "Mallory").await.name, "Mallory");
+
+    // The bots carry one too.
+    let mut opts = BotOptions::new(server.url(), 2, Duration::from_secs(1));
+    opts.ticket = Some(ticket("bot", now + 60));
+    opts.server_metrics = false;
+    let run = run_bots(opts, Arc::new(Live::default())).await;
+    assert_eq!(run.report.bots_connected, 2, "{:#?}", run.report);
+    server.stop().await;
+}

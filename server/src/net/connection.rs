@@ -25,6 +25,7 @@ use crate::config::Config;
 use crate::driver::registry::Registry;
 use crate::net::ingress::{ClientId, Inbound, Join, inbound_queue};
 use crate::net::outbox::{OutItem, Outbox};
+use crate::net::ticket::Ticket;
 pub use crate::room::CloseReason;
 use crate::stats::ServerStats;
 
@@ -48,14 +49,28 @@ pub struct ConnectionContext {
 ///
 /// `pending` is the connection's place under the cap on connections mid-handshake: given back
 /// once the `Hello` has come (or not).
+///
+/// A verified `ticket` decides the player's name and, when it names one, the room.
 pub async fn serve(
     mut ws: WebSocket,
     client: ClientId,
     ctx: ConnectionContext,
     pending: Option<OwnedSemaphorePermit>,
+    ticket: Option<Ticket>,
 ) {
     let hello = handshake(&mut ws, &ctx.config, &ctx.stats).await;
     drop(pending);
+    let hello = hello.and_then(|(name, spectate, request)| match ticket {
+        None => Ok((name, spectate, request)),
+        Some(t) => {
+            let request = if t.room.is_empty() {
+                request
+            } else {
+                RoomRequest::Join { id: t.room }
+            };
+            Ok((parse_name(t.player)?, spectate, request))
+        }
+    });
     let (name, spectate, request) = match hello {
         Ok(hello) => hello,
         Err(reason) => return close(&mut ws, client, Some(reason), &ctx.stats).await,

@@ -7,9 +7,9 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use axum::Extension;
 use axum::Router;
-use axum::extract::State;
 use axum::extract::ws::WebSocketUpgrade;
 use axum::extract::ws::rejection::WebSocketUpgradeRejection;
+use axum::extract::{RawQuery, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Json, Response};
 use axum::routing::get;
@@ -20,6 +20,7 @@ use tower_http::services::{ServeDir, ServeFile};
 
 use crate::net::connection::{self, ConnectionContext};
 use crate::net::listener::HandshakeSlot;
+use crate::net::ticket::{TicketError, unix_now};
 
 /// Transport-level cap on a client frame. Frames between the protocol's 1 KiB limit and this
 /// are read and refused with a clear close reason; beyond it tungstenite refuses them itself.
@@ -71,12 +72,23 @@ async fn websocket(
     ws: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
     slot: Option<Extension<HandshakeSlot>>,
     headers: HeaderMap,
+    RawQuery(query): RawQuery,
     State(state): State<AppState>,
 ) -> Response {
     if let Some(refusal) = refuse_origin(&headers, &state.ctx.config.allowed_origins) {
         state.ctx.stats.refused_origin.inc();
         return refusal;
     }
+    let ticket = match &state.ctx.config.ticket_key {
+        None => None,
+        Some(key) => match ticket_of(query.as_deref()).and_then(|t| key.verify(t, unix_now())) {
+            Ok(ticket) => Some(ticket),
+            Err(e) => {
+                state.ctx.stats.refused_ticket.inc();
+                return (StatusCode::UNAUTHORIZED, format!("{e}\n")).into_response();
+            }
+        },
+    };
     // The connection's place among those mid-handshake, held until its `Hello` (dropped at
     // once for a request that is not an upgrade).
     let pending = slot.and_then(|Extension(s)| s.take());
@@ -110,9 +122,19 @@ async fn websocket(
                 return connection::close(&mut socket, client, Some(reason), &state.ctx.stats)
                     .await;
             };
-            connection::serve(socket, client, state.ctx, pending).await;
+            connection::serve(socket, client, state.ctx, pending, ticket).await;
         })
     })
+}
+
+/// The `ticket` parameter of a query string (tickets are URL-safe: no decoding needed).
+fn ticket_of(query: Option<&str>) -> Result<&str, TicketError> {
+    query
+        .unwrap_or_default()
+        .split('&')
+        .find_map(|kv| kv.strip_prefix("ticket="))
+        .filter(|t| !t.is_empty())
+        .ok_or(TicketError::Missing)
 }
 
 /// A browser page from an origin not on the allowlist gets 403 and no socket. Only browsers send

@@ -8,3 +8,4 @@ pub mod http;
 pub mod ingress;
 pub mod listener;
 pub mod outbox;
+pub mod ticket;
