@@ -59,6 +59,9 @@ pub struct Config {
     pub allowed_origins: Vec<String>,
     /// When set, the game socket needs a ticket signed with this key (`/ws?ticket=...`).
     pub ticket_key: Option<TicketKey>,
+    /// Serve `/echo`: a WebSocket that echoes every message, through the same listener,
+    /// limits and WebSocket settings as `/ws`, for the Autobahn conformance cases. Tests only.
+    pub echo_endpoint: bool,
 }
 
 /// A kind of room: what join-or-create and create name. Each room of the kind gets these
@@ -124,6 +127,7 @@ impl Config {
             input_rate: InputRate::for_tick_rate(tick_rate),
             allowed_origins: Vec::new(),
             ticket_key: None,
+            echo_endpoint: false,
         }
     }
 

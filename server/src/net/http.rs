@@ -7,8 +7,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use axum::Extension;
 use axum::Router;
-use axum::extract::ws::WebSocketUpgrade;
 use axum::extract::ws::rejection::WebSocketUpgradeRejection;
+use axum::extract::ws::{Message, WebSocketUpgrade};
 use axum::extract::{RawQuery, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Json, Response};
@@ -51,13 +51,19 @@ pub struct AppState {
 
 pub fn router(state: AppState) -> Router {
     let assets = state.ctx.config.assets.clone();
+    let echo = state.ctx.config.echo_endpoint;
     let router = Router::new()
         .route("/ws", get(websocket))
         .route("/healthz", get(healthz))
         .route("/metrics", get(metrics))
         .route("/players", get(players))
-        .route("/rooms", get(rooms))
-        .with_state(state);
+        .route("/rooms", get(rooms));
+    let router = if echo {
+        router.route("/echo", get(echo_socket))
+    } else {
+        router
+    };
+    let router = router.with_state(state);
     match assets {
         Some(dir) => {
             // A missing page gets a small page that points at the game, with status 404.
@@ -108,12 +114,7 @@ async fn websocket(
         }
     };
     let client = state.next_client.fetch_add(1, Ordering::Relaxed);
-    let ws = ws
-        .read_buffer_size(READ_BUFFER)
-        .write_buffer_size(WRITE_BUFFER)
-        .max_write_buffer_size(MAX_WRITE_BUFFER)
-        .max_message_size(TRANSPORT_MAX_MESSAGE)
-        .max_frame_size(TRANSPORT_MAX_MESSAGE);
+    let ws = configure(ws);
     ws.on_upgrade(move |socket| {
         state.tasks.track_future(async move {
             let Ok(_permit) = Arc::clone(&state.slots).try_acquire_owned() else {
@@ -125,6 +126,37 @@ async fn websocket(
             connection::serve(socket, client, state.ctx, pending, ticket).await;
         })
     })
+}
+
+/// The conformance echo (`Config::echo_endpoint`): the game socket's WebSocket settings and
+/// limits, and every data message sent straight back. Control frames, UTF-8 checks, framing
+/// limits and the close handshake are tungstenite's, as on `/ws`.
+async fn echo_socket(ws: WebSocketUpgrade, State(state): State<AppState>) -> Response {
+    configure(ws).on_upgrade(move |mut socket| {
+        state.tasks.track_future(async move {
+            while let Some(Ok(msg)) = socket.recv().await {
+                let reply = match msg {
+                    Message::Text(_) | Message::Binary(_) => msg,
+                    // tungstenite has queued the close reply; closing sends it (as `/ws` does).
+                    Message::Close(_) => break,
+                    Message::Ping(_) | Message::Pong(_) => continue,
+                };
+                if socket.send(reply).await.is_err() {
+                    break;
+                }
+            }
+            let _ = futures_util::SinkExt::close(&mut socket).await;
+        })
+    })
+}
+
+/// The WebSocket settings of every socket this server serves.
+fn configure(ws: WebSocketUpgrade) -> WebSocketUpgrade {
+    ws.read_buffer_size(READ_BUFFER)
+        .write_buffer_size(WRITE_BUFFER)
+        .max_write_buffer_size(MAX_WRITE_BUFFER)
+        .max_message_size(TRANSPORT_MAX_MESSAGE)
+        .max_frame_size(TRANSPORT_MAX_MESSAGE)
 }
 
 /// The `ticket` parameter of a query string (tickets are URL-safe: no decoding needed).
