@@ -226,6 +226,9 @@ pub struct PlayerName {
 pub enum CloseCode {
     /// The server is shutting down.
     GoingAway = 1001,
+    /// Bytes that break the WebSocket protocol itself: a bad opcode, reserved bits, an
+    /// unmasked client frame, a control frame split or too long.
+    ProtocolError = 1002,
     /// A text frame: the protocol is binary only.
     TextFrame = 1003,
     /// Inputs far over the allowed rate, for seconds (a flood or a speed hack).
@@ -269,6 +272,7 @@ impl CloseCode {
         use CloseCode::*;
         [
             GoingAway,
+            ProtocolError,
             TextFrame,
             PolicyViolation,
             TooLarge,

@@ -222,10 +222,10 @@ async fn handshake(
                 "the first message must be a binary Hello".into(),
             ));
         }
-        Some(Err(e)) if is_transport(&e) => {
-            return Err((CloseCode::GoingAway, "connection lost before Hello".into()));
+        Some(Err(e)) => {
+            return Err(classify(&e)
+                .unwrap_or((CloseCode::GoingAway, "connection lost before Hello".into())));
         }
-        Some(Err(e)) => return Err((CloseCode::Malformed, format!("websocket error: {e}"))),
         None => return Err((CloseCode::Handshake, "closed before Hello".into())),
     };
     match decode(&bytes)? {
@@ -267,13 +267,7 @@ fn on_frame(
         Some(Ok(Message::Close(_))) | None => return Err(None),
         Some(Ok(Message::Ping(_) | Message::Pong(_))) => return Ok(()),
         // A reset or broken pipe is the network, not the client's fault: no close, no count.
-        Some(Err(e)) if is_transport(&e) => return Err(None),
-        Some(Err(e)) => {
-            return Err(Some((
-                CloseCode::Malformed,
-                format!("websocket error: {e}"),
-            )));
-        }
+        Some(Err(e)) => return Err(classify(&e)),
     };
     match inbound.try_send(parse_message(&bytes).map_err(Some)?) {
         Ok(()) => Ok(()),
@@ -359,17 +353,28 @@ fn parse_room(room: RoomRequest) -> Result<RoomRequest, CloseReason> {
     Ok(room)
 }
 
-/// Whether a WebSocket error is the transport failing (an I/O error somewhere in its chain)
-/// rather than the client breaking the protocol.
-fn is_transport(e: &axum::Error) -> bool {
+/// What a WebSocket error means for the connection: the transport failing (an I/O error: no
+/// close, not the client's fault), or the client breaking the WebSocket protocol (a close with
+/// the code RFC 6455 gives it).
+fn classify(e: &axum::Error) -> Option<CloseReason> {
     let mut source: Option<&(dyn std::error::Error + 'static)> = std::error::Error::source(e);
     while let Some(s) = source {
         if s.is::<std::io::Error>() {
-            return true;
+            return None;
+        }
+        if let Some(t) = s.downcast_ref::<tungstenite::Error>() {
+            return Some(match t {
+                tungstenite::Error::Io(_)
+                | tungstenite::Error::ConnectionClosed
+                | tungstenite::Error::AlreadyClosed => return None,
+                tungstenite::Error::Capacity(c) => (CloseCode::TooLarge, c.to_string()),
+                tungstenite::Error::Protocol(p) => (CloseCode::ProtocolError, p.to_string()),
+                other => (CloseCode::Malformed, format!("websocket error: {other}")),
+            });
         }
         source = s.source();
     }
-    false
+    Some((CloseCode::Malformed, format!("websocket error: {e}")))
 }
 
 fn text_frame() -> CloseReason {
@@ -399,10 +404,20 @@ mod tests {
     use super::*;
 
     #[test]
-    fn resets_are_transport_errors_and_protocol_errors_are_not() {
+    fn websocket_errors_get_the_close_their_cause_deserves() {
         let reset = std::io::Error::from(std::io::ErrorKind::ConnectionReset);
-        assert!(is_transport(&axum::Error::new(reset)));
-        let protocol = std::fmt::Error;
-        assert!(!is_transport(&axum::Error::new(protocol)));
+        assert_eq!(classify(&axum::Error::new(reset)), None);
+        let protocol = tungstenite::Error::Protocol(
+            tungstenite::error::ProtocolError::UnmaskedFrameFromClient,
+        );
+        let code = classify(&axum::Error::new(protocol)).map(|(c, _)| c);
+        assert_eq!(code, Some(CloseCode::ProtocolError));
+        let size =
+            tungstenite::Error::Capacity(tungstenite::error::CapacityError::MessageTooLong {
+                size: 9,
+                max_size: 1,
+            });
+        let code = classify(&axum::Error::new(size)).map(|(c, _)| c);
+        assert_eq!(code, Some(CloseCode::TooLarge));
     }
 }
