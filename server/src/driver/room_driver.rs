@@ -88,6 +88,8 @@ struct Transport {
     outbox: Arc<Outbox>,
     /// When the last message from the client was drained.
     last_heard: Instant,
+    /// A ping went out since then.
+    pinged: bool,
     /// The client's place in the room, given back when the transport goes.
     _seat: Seat,
 }
@@ -258,10 +260,9 @@ impl RoomDriver {
             self.admit(join);
         }
         let now = Instant::now();
-        // Silence is checked once a second, not per message.
-        let check_idle = self
-            .idle_checked
-            .is_none_or(|at| now - at >= Duration::from_secs(1));
+        // Silence is checked a few times per timeout (at most once a second), not per message.
+        let every = (self.limits.idle_timeout / 4).min(Duration::from_secs(1));
+        let check_idle = self.idle_checked.is_none_or(|at| now - at >= every);
         if check_idle {
             self.idle_checked = Some(now);
         }
@@ -288,16 +289,22 @@ impl RoomDriver {
             }
             if heard {
                 t.last_heard = now;
-            } else if check_idle
-                && now - t.last_heard > self.limits.idle_timeout
-                && !gone.contains(id)
-            {
-                let silent = self.limits.idle_timeout.as_secs_f64();
-                t.outbox.close(Some((
-                    CloseCode::Idle,
-                    format!("sent nothing for {silent} s"),
-                )));
-                gone.push(*id);
+                t.pinged = false;
+            } else if check_idle && now - t.last_heard > self.limits.idle_timeout {
+                if !gone.contains(id) {
+                    let silent = self.limits.idle_timeout.as_secs_f64();
+                    t.outbox.close(Some((
+                        CloseCode::Idle,
+                        format!("sent nothing for {silent} s"),
+                    )));
+                    gone.push(*id);
+                }
+            } else if check_idle && !t.pinged && now - t.last_heard > self.limits.idle_timeout / 2 {
+                // Half the timeout in silence: a ping keeps proxies and NATs from dropping a
+                // quiet connection, and a dead peer fails the send. A pong is not a message:
+                // only inputs and acks reset the clock.
+                t.outbox.ping();
+                t.pinged = true;
             }
             if t.outbox.is_closing() && !gone.contains(id) {
                 gone.push(*id);
@@ -349,6 +356,7 @@ impl RoomDriver {
                 inbound: join.inbound,
                 outbox: join.outbox,
                 last_heard: Instant::now(),
+                pinged: false,
                 _seat: join.seat,
             },
         );

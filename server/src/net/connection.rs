@@ -117,6 +117,11 @@ pub async fn serve(
                         break Stopped::Gone;
                     }
                 }
+                OutItem::Ping => {
+                    if send_message(&mut ws, Message::Ping(axum::body::Bytes::new()), ctx.config.send_timeout).await.is_err() {
+                        break Stopped::Gone;
+                    }
+                }
                 OutItem::Close(reason) => break Stopped::Close(reason),
             },
             frame = ws.next() => match on_frame(frame, &inbound_tx, &ctx) {
@@ -145,7 +150,11 @@ async fn send_frame(
     bytes: axum::body::Bytes,
     limit: Duration,
 ) -> Result<(), ()> {
-    match ws.send(Message::Binary(bytes)).now_or_never() {
+    send_message(ws, Message::Binary(bytes), limit).await
+}
+
+async fn send_message(ws: &mut WebSocket, msg: Message, limit: Duration) -> Result<(), ()> {
+    match ws.send(msg).now_or_never() {
         Some(sent) => sent.map_err(drop),
         // Every frame is flushed before the next is taken, so the sink was ready and the first
         // poll handed the frame to tungstenite: what is left is draining its buffer.
@@ -257,19 +266,20 @@ fn on_frame(
     inbound: &mpsc::Sender<Inbound>,
     ctx: &ConnectionContext,
 ) -> Result<(), Option<CloseReason>> {
-    let bytes = match frame {
+    let msg = match frame {
         Some(Ok(Message::Binary(bytes))) => {
             ctx.stats.frames_in.inc();
             ctx.stats.bytes_in.inc_by(bytes.len() as u64);
-            bytes
+            parse_message(&bytes).map_err(Some)?
         }
         Some(Ok(Message::Text(_))) => return Err(Some(text_frame())),
         Some(Ok(Message::Close(_))) | None => return Err(None),
+        // tungstenite answers pings; a pong (to the server's keep-alive ping) is no message.
         Some(Ok(Message::Ping(_) | Message::Pong(_))) => return Ok(()),
         // A reset or broken pipe is the network, not the client's fault: no close, no count.
         Some(Err(e)) => return Err(classify(&e)),
     };
-    match inbound.try_send(parse_message(&bytes).map_err(Some)?) {
+    match inbound.try_send(msg) {
         Ok(()) => Ok(()),
         Err(TrySendError::Full(_)) => Err(Some((
             CloseCode::Flooding,

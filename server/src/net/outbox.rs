@@ -24,6 +24,8 @@ pub const RELIABLE_CAPACITY: usize = 8;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum OutItem {
     Frame(Bytes),
+    /// Send a WebSocket ping: the client has been silent, and its pong says it is still there.
+    Ping,
     /// Send a close frame (when there is a reason) and stop.
     Close(Option<(CloseCode, String)>),
 }
@@ -46,6 +48,8 @@ struct State {
     reliable: VecDeque<Bytes>,
     latest: Option<Bytes>,
     scores: Option<Bytes>,
+    /// A ping is due (at most one waits).
+    ping: bool,
     close: Option<Option<(CloseCode, String)>>,
     /// The writer waiting for an item; woken (outside the lock) by whatever adds one. Kept in
     /// the same lock as the items, so a push can never slip between a check and a wait.
@@ -86,6 +90,13 @@ impl Outbox {
         wake(s);
     }
 
+    /// Asks the writer to send a ping (once, however often asked before it does).
+    pub fn ping(&self) {
+        let mut s = self.lock();
+        s.ping = true;
+        wake(s);
+    }
+
     /// Asks the writer to close after what is queued. The first reason wins.
     pub fn close(&self, reason: Option<(CloseCode, String)>) {
         let mut s = self.lock();
@@ -100,7 +111,7 @@ impl Outbox {
     }
 
     /// The next item to send: reliable frames first, then a close, then the latest snapshot,
-    /// then the latest scoreboard.
+    /// then the latest scoreboard, then a ping.
     /// Once a close is requested, queued snapshots are dropped (they are stale by definition).
     ///
     /// Cancel safe: an item is removed only in the same poll that returns it.
@@ -115,6 +126,9 @@ impl Outbox {
             }
             if let Some(frame) = s.latest.take().or_else(|| s.scores.take()) {
                 return Poll::Ready(OutItem::Frame(frame));
+            }
+            if std::mem::take(&mut s.ping) {
+                return Poll::Ready(OutItem::Ping);
             }
             if !s.waiter.as_ref().is_some_and(|w| w.will_wake(cx.waker())) {
                 s.waiter = Some(cx.waker().clone());
