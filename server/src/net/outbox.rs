@@ -211,6 +211,7 @@ mod loom_tests {
             loop {
                 match outbox.next().await {
                     OutItem::Frame(f) => frames.push(f),
+                    OutItem::Ping => {}
                     OutItem::Close(reason) => return (frames, reason),
                 }
             }
