@@ -47,36 +47,13 @@ async fn two_browser_pages_play_in_one_arena() {
 
     let alice = browser(&driver_proc.url, &chromium).await;
     join(&alice, &page_url, "alice").await;
-    let start = poll(|| player(&server, "alice"))
-        .await
-        .expect("alice joined on the server");
-
-    // Hold the key that walks away from the nearer side wall, and watch the server.
-    let map_mid = pos_to_units(server_config_width()) / 2.0;
-    let (key, sign) = if start.x > map_mid {
-        ('a', -1.0)
-    } else {
-        ('d', 1.0)
-    };
-    alice
-        .action_chain()
-        .key_down(key)
-        .perform()
-        .await
-        .expect("key down");
-    let moved = poll(|| player(&server, "alice").filter(|p| (p.x - start.x) * sign > 2.0)).await;
+    let (key, start, moved) = walk(&alice, &server, "alice").await;
     alice
         .action_chain()
         .key_up(key)
         .perform()
         .await
         .expect("key up");
-    let moved = moved.unwrap_or_else(|| {
-        panic!(
-            "alice did not move {key:?} from {start:?}: now {:?}",
-            player(&server, "alice")
-        )
-    });
     assert!(
         (moved.y - start.y).abs() < 1.0,
         "moved sideways: {start:?} -> {moved:?}"
@@ -84,19 +61,10 @@ async fn two_browser_pages_play_in_one_arena() {
     let title = alice.title().await.expect("page title");
     assert!(title.starts_with("alice · "), "title {title:?}");
     // Released: the player comes to a full stop on the server (no endless slow drift).
-    let deadline = Instant::now() + Duration::from_secs(5);
-    loop {
-        let before = player(&server, "alice").expect("alice is still playing");
-        tokio::time::sleep(Duration::from_millis(500)).await;
-        let after = player(&server, "alice").expect("alice is still playing");
-        if (before.x, before.y) == (after.x, after.y) {
-            break;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "alice kept moving after the key was released: {before:?} -> {after:?}"
-        );
-    }
+    assert!(
+        stops_within(&server, "alice", Duration::from_secs(5)).await,
+        "alice kept moving after the key was released"
+    );
 
     // Bob opens the link in alice's address bar: the same room. A room with space elsewhere
     // (one client, made by a plain WebSocket client) does not draw him or carol away.
@@ -178,25 +146,8 @@ async fn desktop_and_phone_players_in_a_match() {
     let name = "Анастасия Петровна";
     assert_eq!(name.chars().count(), 18);
     join(&desk, &page_url, name).await;
-    let start = poll(|| player(&server, name))
-        .await
-        .expect("the Cyrillic name joined");
-
     // Hold a key, then lose focus without releasing it: the player must stop anyway.
-    let map_mid = pos_to_units(server_config_width()) / 2.0;
-    let (key, sign) = if start.x > map_mid {
-        ('a', -1.0)
-    } else {
-        ('d', 1.0)
-    };
-    desk.action_chain()
-        .key_down(key)
-        .perform()
-        .await
-        .expect("key down");
-    poll(|| player(&server, name).filter(|p| (p.x - start.x) * sign > 1.0))
-        .await
-        .expect("the held key moves the player");
+    let (key, _, _) = walk(&desk, &server, name).await;
     desk.execute("window.dispatchEvent(new Event('blur'));", vec![])
         .await
         .expect("blur");
@@ -215,6 +166,7 @@ async fn desktop_and_phone_players_in_a_match() {
     let start = poll(|| player(&server, "phone"))
         .await
         .expect("the phone joined");
+    let map_mid = pos_to_units(server_config_width()) / 2.0;
     let dx = if start.x > map_mid { -50.0 } else { 50.0 };
     let cdp = phone.cdp();
     let touch = |kind: &'static str, x: f64, y: f64| {
@@ -306,6 +258,39 @@ async fn desktop_and_phone_players_in_a_match() {
     bots.abort();
     desk.quit().await.expect("quit");
     phone.quit().await.expect("quit");
+}
+
+/// Holds the key that walks `name`'s player away from the nearer side wall until the server
+/// shows it moved; returns the key (still held), where it started and where it got to.
+async fn walk(
+    driver: &WebDriver,
+    server: &TestServer,
+    name: &str,
+) -> (char, PlayerSummary, PlayerSummary) {
+    let start = poll(|| player(server, name))
+        .await
+        .unwrap_or_else(|| panic!("{name} never joined on the server"));
+    let map_mid = pos_to_units(server_config_width()) / 2.0;
+    let (key, sign) = if start.x > map_mid {
+        ('a', -1.0)
+    } else {
+        ('d', 1.0)
+    };
+    driver
+        .action_chain()
+        .key_down(key)
+        .perform()
+        .await
+        .expect("key down");
+    let moved = poll(|| player(server, name).filter(|p| (p.x - start.x) * sign > 2.0))
+        .await
+        .unwrap_or_else(|| {
+            panic!(
+                "{name} did not move {key:?} from {start:?}: now {:?}",
+                player(server, name)
+            )
+        });
+    (key, start, moved)
 }
 
 /// Whether the player's position on the server stops changing within `bound`.
