@@ -60,7 +60,8 @@ async fn silent_sockets_and_header_dribblers_are_closed_and_the_pending_cap_hold
     config.max_pending = 8;
     let server = TestServer::start(config).await;
     let bots = honest_bots(&server, 4);
-    tokio::time::sleep(Duration::from_millis(500)).await;
+    // The bots hold no place under the cap once they play: wait until they all do.
+    support::wait_until(|| server.stats.clients.get() == 4).await;
 
     // Eight sockets that never send a byte, and one that dribbles half a header: the cap is
     // full, so a ninth connection is closed as soon as it is accepted.
