@@ -34,9 +34,7 @@ async fn two_browser_pages_play_in_one_arena() {
     else {
         return;
     };
-
-    let mut config = Config::new(60);
-    config.assets = Some(root.join("assets"));
+    let mut config = page_config(&root);
     config.room_size = Some(3);
     // Everyone sees the whole arena, so the second page must see the first player.
     config.view_width = config.map.width * 2;
@@ -129,8 +127,7 @@ async fn desktop_and_phone_players_in_a_match() {
     else {
         return;
     };
-    let mut config = Config::new(60);
-    config.assets = Some(root.join("assets"));
+    let config = page_config(&root);
     let server = TestServer::start(config).await;
     let page_url = format!("http://{}/", server.addr);
     let driver_proc = ChromeDriver::start(&chromedriver);
@@ -423,6 +420,13 @@ struct Setup {
     root: PathBuf,
     chromium: PathBuf,
     chromedriver: PathBuf,
+}
+
+/// A 60 Hz server that also serves the built page.
+fn page_config(root: &Path) -> Config {
+    let mut config = Config::new(60);
+    config.assets = Some(root.join("assets"));
+    config
 }
 
 fn setup() -> Option<Setup> {

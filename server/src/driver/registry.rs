@@ -365,7 +365,6 @@ impl Registry {
             tick_p99_us: AtomicU64::new(0),
         });
         self.directory.rooms.insert(id, Arc::clone(&handle));
-        self.stats.rooms.inc();
         let driver = RoomDriver::new(
             Room::new(kind.settings.clone()),
             Arc::clone(&handle),

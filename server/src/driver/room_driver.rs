@@ -116,8 +116,10 @@ impl RoomDriver {
         limits: DriverLimits,
     ) -> RoomDriver {
         let period = Duration::from_secs(1) / u32::from(room.settings().tick_rate.max(1));
+        // A room counts as open from here until `close`, which takes it off both gauges.
         let kind_stats = stats.kind(&handle.kind);
         kind_stats.rooms.inc();
+        stats.rooms.inc();
         RoomDriver {
             kind_stats,
             room,
