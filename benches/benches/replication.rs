@@ -1,5 +1,6 @@
 //! Encode cost per client per tick, and bytes per snapshot, full vs delta, for the drift scene
-//! (100 drifters, spectators) and the play scene (64 players).
+//! (100 drifters, spectators) and the play scene (64 players); and a client's decode of the
+//! whole play world against the previous tick.
 //!
 //! `cargo bench -p snapwire-benches` prints criterion timings and, first, the byte sizes.
 
@@ -8,6 +9,7 @@ use std::time::{Duration, Instant};
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use snapwire_benches::Scene;
+use snapwire_shared::snapshot::{View, decode, encode};
 
 fn median(mut v: Vec<usize>) -> usize {
     v.sort_unstable();
@@ -58,6 +60,32 @@ fn replication(c: &mut Criterion) {
         );
     }
     group.finish();
+    decoding(c);
+}
+
+/// What every bot and browser does per snapshot: rebuild a view from its baseline and a body.
+/// The whole 64-player world (a spectator's view), each tick against the one before.
+fn decoding(c: &mut Criterion) {
+    let mut scene = Scene::play(64, false);
+    let mut views = Vec::new();
+    for _ in 0..121 {
+        scene.step_world();
+        let frame = scene.record();
+        let entities = frame.ids.iter().copied().zip(frame.states.iter().copied());
+        views.push(View::from_sorted(entities.collect()));
+    }
+    let bodies: Vec<(View, Vec<u8>)> = views
+        .windows(2)
+        .map(|w| (w[0].clone(), encode(&w[0], 1, &w[1])))
+        .collect();
+    c.bench_function("decode play_64 world per snapshot", |b| {
+        let mut i = 0;
+        b.iter(|| {
+            let (base, body) = &bodies[i % bodies.len()];
+            i += 1;
+            black_box(decode(base, 1, body))
+        })
+    });
 }
 
 /// Times only stage 5 (building every client's message); stepping and recording are setup.

@@ -6,7 +6,7 @@
 //! dead-reckoning prediction.
 
 use snapwire_benches::Scene;
-use snapwire_shared::snapshot::{EntityKind, View, encode, format};
+use snapwire_shared::snapshot::{EntityKind, EntityState, Replicate, View, encode, format};
 
 const TICKS: u32 = 300;
 
@@ -41,13 +41,11 @@ fn main() {
         per(totals.projectiles_added),
         per(totals.removed)
     );
-    let fields = [
-        "x", "y", "vx", "vy", "angle", "health", "life", "score", "owner",
-    ];
-    let changes: Vec<String> = fields
+    let changes: Vec<String> = EntityState::LAYOUT
+        .fields
         .iter()
         .zip(totals.field_changes)
-        .map(|(f, c)| format!("{f} {:.1}", per(c)))
+        .map(|(f, c)| format!("{} {:.1}", f.name, per(c)))
         .collect();
     println!(
         "fields differing from prediction per snapshot: {}",
@@ -76,7 +74,7 @@ impl Totals {
                 continue;
             };
             self.kept += 1;
-            let (actual, predicted) = (state.fields(), format::predict(base, 1));
+            let (actual, predicted) = (state.words(), format::predict(base, 1));
             self.changed += usize::from(actual != predicted);
             for (k, count) in self.field_changes.iter_mut().enumerate() {
                 *count += usize::from(actual[k] != predicted[k]);

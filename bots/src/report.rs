@@ -94,6 +94,8 @@ pub struct Report {
     pub desyncs: u64,
     /// Medians over bots.
     pub snapshots_per_bot_per_s: f64,
+    /// The slowest bot's snapshots per second: "every bot got at least" (0 when none ran).
+    pub snapshots_per_bot_per_s_min: f64,
     pub bytes_per_bot_per_s: f64,
     pub kbps_per_bot: f64,
     pub bytes_per_snapshot: f64,
@@ -151,6 +153,11 @@ impl Report {
             errors,
             desyncs,
             snapshots_per_bot_per_s: rate(&|r| r.snapshots as f64),
+            snapshots_per_bot_per_s_min: active
+                .iter()
+                .map(|r| r.snapshots_per_s())
+                .reduce(f64::min)
+                .unwrap_or(0.0),
             bytes_per_bot_per_s: bytes_per_s,
             kbps_per_bot: bytes_per_s * 8.0 / 1000.0,
             bytes_per_snapshot: median(
@@ -256,6 +263,7 @@ mod tests {
         };
         let r = Report::from_results(3, &[bot(100, 0), bot(120, 0), bot(140, 0)], 2.0);
         assert_eq!(r.snapshots_per_bot_per_s, 60.0);
+        assert_eq!(r.snapshots_per_bot_per_s_min, 50.0);
         assert_eq!(r.kbps_per_bot, 48.0);
         assert!((r.input_to_ack_ms.p50 - 2.0).abs() < 0.01);
         assert!((r.input_to_ack_ms.p99 - 30.0).abs() < 0.05);

@@ -8,8 +8,12 @@
 //! - [`quantize`]: the fixed-point units of the rules.
 //! - [`map`]: maps as data, loaded and validated.
 //! - [`sim`]: the deterministic arena simulation ([`sim::World`]).
-//! - [`snapshot`]: replicated entity state, the bit-packed delta codec, checksums.
+//! - [`snapshot`]: replicated entity state (`#[derive(Replicate)]`), the bit-packed delta
+//!   codec, checksums.
 //! - [`client`]: applying snapshots, verifying checksums, acknowledging and predicting.
+
+// The derives name `::snapwire_shared`, which this crate's own types use too.
+extern crate self as snapwire_shared;
 
 pub mod client;
 pub mod codec;

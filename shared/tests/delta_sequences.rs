@@ -10,7 +10,7 @@ use snapwire_shared::Tick;
 use snapwire_shared::client::Replica;
 use snapwire_shared::protocol::SnapshotMsg;
 use snapwire_shared::sim::EntityId;
-use snapwire_shared::snapshot::{EntityKind, EntityState, View, checksum, encode};
+use snapwire_shared::snapshot::{EntityKind, EntityState, ReplicateKind, View, checksum, encode};
 
 const HISTORY: usize = 64;
 
@@ -90,7 +90,7 @@ proptest! {
             for c in changes {
                 match c {
                     Change::Spawn { kind, x, y, vx, vy } => {
-                        let kind = EntityKind::from_bits(u32::from(kind)).unwrap_or_default();
+                        let kind = <EntityKind as ReplicateKind>::from_bits(u32::from(kind)).unwrap_or_default();
                         world.insert(next_id, EntityState { kind, x, y, vx, vy, health: 100, ..Default::default() });
                         next_id += 1;
                     }

@@ -117,6 +117,8 @@ impl KeyedEntities for FrameView<'_> {
 }
 
 impl Entities for FrameView<'_> {
+    type State = EntityState;
+
     fn count(&self) -> usize {
         self.indices.map_or(self.frame.len(), <[u32]>::len)
     }

@@ -4,11 +4,9 @@ use thiserror::Error;
 
 use crate::sim::EntityId;
 use crate::snapshot::bits::{BitReader, BitsError, unzigzag};
-use crate::snapshot::format::{
-    COUNT_CHUNK, FIELD_CHUNK, FIELD_GROUPS, FIELD_WIDTH, KIND_BITS, MAX_ENTITIES, apply_residual,
-    predict,
-};
-use crate::snapshot::state::{EntityKind, EntityState, View};
+use crate::snapshot::format::{COUNT_CHUNK, MAX_ENTITIES, apply_residual, predict};
+use crate::snapshot::replicate::Replicate;
+use crate::snapshot::state::View;
 
 #[derive(Debug, Error, PartialEq, Eq)]
 pub enum BodyError {
@@ -31,7 +29,11 @@ pub enum BodyError {
 }
 
 /// Rebuilds the view encoded by [`crate::snapshot::encode`] from the same `baseline` and `gap`.
-pub fn decode(baseline: &View, gap: u32, body: &[u8]) -> Result<View, BodyError> {
+pub fn decode<T: Replicate>(
+    baseline: &View<T>,
+    gap: u32,
+    body: &[u8],
+) -> Result<View<T>, BodyError> {
     let mut r = BitReader::new(body);
 
     let removed_count = r.read_varu(COUNT_CHUNK)?;
@@ -57,11 +59,14 @@ pub fn decode(baseline: &View, gap: u32, body: &[u8]) -> Result<View, BodyError>
     }
     let added_ids = read_ids(&mut r, added_count)?;
     let mut added = Vec::with_capacity(added_ids.len());
+    let zero = zero_words::<T>();
     for id in added_ids {
-        let bits = r.read(KIND_BITS)?;
-        let kind = EntityKind::from_bits(bits).ok_or(BodyError::Kind(bits))?;
-        let fields = read_fields(&mut r, &EntityState::default().fields())?;
-        added.push((id, EntityState::from_fields(kind, fields)));
+        let kind = r.read(T::LAYOUT.kind_bits)?;
+        let words = read_fields::<T>(&mut r, &zero)?;
+        added.push((
+            id,
+            T::from_words(kind, &words).ok_or(BodyError::Kind(kind))?,
+        ));
     }
     if !r.at_end() {
         return Err(BodyError::Trailing);
@@ -70,9 +75,9 @@ pub fn decode(baseline: &View, gap: u32, body: &[u8]) -> Result<View, BodyError>
 }
 
 /// Applies the kept entities' changes (either form, see `encode::write_kept`) in place.
-fn read_kept(
+fn read_kept<T: Replicate>(
     r: &mut BitReader<'_>,
-    kept: &mut [(EntityId, EntityState)],
+    kept: &mut [(EntityId, T)],
     gap: u32,
 ) -> Result<(), BodyError> {
     let mut changed = vec![false; kept.len()];
@@ -105,19 +110,19 @@ fn read_kept(
 }
 
 /// Replaces a baseline state with its prediction, plus residuals when `changed`.
-fn apply(
+fn apply<T: Replicate>(
     r: &mut BitReader<'_>,
-    state: &mut EntityState,
+    state: &mut T,
     gap: u32,
     changed: bool,
 ) -> Result<(), BodyError> {
     let predicted = predict(state, gap);
-    let fields = if changed {
-        read_fields(r, &predicted)?
+    let words = if changed {
+        read_fields::<T>(r, &predicted)?
     } else {
         predicted
     };
-    *state = EntityState::from_fields(state.kind, fields);
+    *state = state.with_words(&words);
     Ok(())
 }
 
@@ -137,40 +142,57 @@ fn read_ids(r: &mut BitReader<'_>, count: u32) -> Result<Vec<EntityId>, BodyErro
     Ok(ids)
 }
 
-fn read_fields(
+/// A change mask and residuals (see `encode::write_residuals`) applied to `predicted`.
+fn read_fields<T: Replicate>(
     r: &mut BitReader<'_>,
-    predicted: &[u32; EntityState::FIELDS],
-) -> Result<[u32; EntityState::FIELDS], BodyError> {
-    let mut mask = [false; EntityState::FIELDS];
-    for group in FIELD_GROUPS {
+    predicted: &T::Words,
+) -> Result<T::Words, BodyError> {
+    let layout = &T::LAYOUT;
+    // Bit k: field k changed (a layout has at most 64 fields).
+    let mut changed = 0u64;
+    for &(start, end) in layout.groups {
         if !r.read_bit()? {
             continue;
         }
-        if group.len() == 1 {
-            mask[group.start] = true;
+        let bits = if end - start == 1 {
+            1
+        } else {
+            r.read((end - start) as u32)?
+        };
+        changed |= u64::from(bits) << start;
+    }
+    let mut words = *predicted;
+    let w = words.as_mut();
+    // Over every field rather than the set bits: the layout is a constant, so this unrolls
+    // with each field's width and chunk known.
+    for (k, (word, f)) in w.iter_mut().zip(layout.fields).enumerate() {
+        if changed >> k & 1 == 0 {
             continue;
         }
-        let bits = r.read(group.len() as u32)?;
-        for (n, k) in group.enumerate() {
-            mask[k] = bits >> n & 1 == 1;
-        }
+        // A one-bit field has no residual: it flipped.
+        let residual = if f.width == 1 {
+            -1
+        } else {
+            let code = r.read_varu(f.chunk)?;
+            unzigzag(code.checked_add(1).ok_or(BitsError::Overlong)?)
+        };
+        *word = apply_residual(*word, residual, f.width);
     }
-    let mut fields = *predicted;
-    for k in 0..EntityState::FIELDS {
-        if mask[k] {
-            let code = r.read_varu(FIELD_CHUNK[k])?;
-            let residual = unzigzag(code.checked_add(1).ok_or(BitsError::Overlong)?);
-            fields[k] = apply_residual(predicted[k], residual, FIELD_WIDTH[k]);
-        }
-    }
-    Ok(fields)
+    Ok(words)
+}
+
+/// All-zero words: what an added entity's fields are coded against.
+fn zero_words<T: Replicate>() -> T::Words {
+    let mut words = T::default().words();
+    words.as_mut().fill(0);
+    words
 }
 
 /// Merges two id-sorted lists, refusing an added id that collides with a kept one.
-fn merge(
-    kept: Vec<(EntityId, EntityState)>,
-    added: Vec<(EntityId, EntityState)>,
-) -> Result<Vec<(EntityId, EntityState)>, BodyError> {
+fn merge<T>(
+    kept: Vec<(EntityId, T)>,
+    added: Vec<(EntityId, T)>,
+) -> Result<Vec<(EntityId, T)>, BodyError> {
     let mut out = Vec::with_capacity(kept.len() + added.len());
     let mut kept = kept.into_iter().peekable();
     for (id, state) in added {

@@ -5,20 +5,22 @@
 
 use crate::sim::EntityId;
 use crate::snapshot::bits::{BitArena, BitSink, BitWriter, zigzag};
-use crate::snapshot::format::{
-    COUNT_CHUNK, FIELD_CHUNK, FIELD_GROUPS, FIELD_WIDTH, KIND_BITS, predict, residual,
-};
-use crate::snapshot::state::{EntityState, View};
+use crate::snapshot::format::{COUNT_CHUNK, predict, residual};
+use crate::snapshot::replicate::{Layout, Replicate};
+use crate::snapshot::state::View;
 
 /// Entities in strictly increasing id order: what the encoder reads. [`View`] is one; the
 /// server implements it over its per-tick frame so states are never copied per client.
 pub trait Entities {
+    type State: Replicate;
     fn count(&self) -> usize;
     fn id(&self, i: usize) -> EntityId;
-    fn state(&self, i: usize) -> &EntityState;
+    fn state(&self, i: usize) -> &Self::State;
 }
 
-impl Entities for View {
+impl<T: Replicate> Entities for View<T> {
+    type State = T;
+
     fn count(&self) -> usize {
         self.len()
     }
@@ -27,7 +29,7 @@ impl Entities for View {
         self.entities()[i].0
     }
 
-    fn state(&self, i: usize) -> &EntityState {
+    fn state(&self, i: usize) -> &T {
         &self.entities()[i].1
     }
 }
@@ -81,13 +83,7 @@ impl SharedResiduals {
     }
 
     /// Where the bits of entity `key` at `gap` are, computing them on first use.
-    fn bits(
-        &mut self,
-        key: usize,
-        gap: u32,
-        base: &EntityState,
-        current: &EntityState,
-    ) -> (u32, u32) {
+    fn bits<T: Replicate>(&mut self, key: usize, gap: u32, base: &T, current: &T) -> (u32, u32) {
         let Some(slots) = self.slots.get_mut(key) else {
             return residual_bits(&mut self.arena, base, gap, current);
         };
@@ -108,7 +104,7 @@ impl SharedResiduals {
 
 /// Encodes `current` as changes from `baseline`, which the client holds from `gap` ticks earlier.
 /// An empty baseline gives a full snapshot.
-pub fn encode(baseline: &View, gap: u32, current: &View) -> Vec<u8> {
+pub fn encode<T: Replicate>(baseline: &View<T>, gap: u32, current: &View<T>) -> Vec<u8> {
     Encoder::default().encode(baseline, gap, current).to_vec()
 }
 
@@ -134,7 +130,7 @@ impl Encoder {
     pub fn encode<B, C>(&mut self, baseline: &B, gap: u32, current: &C) -> &[u8]
     where
         B: Entities + ?Sized,
-        C: Entities + ?Sized,
+        C: Entities<State = B::State> + ?Sized,
     {
         self.diff(baseline, current);
         self.changed.clear();
@@ -163,7 +159,7 @@ impl Encoder {
     ) -> &[u8]
     where
         B: Entities + ?Sized,
-        C: KeyedEntities + ?Sized,
+        C: KeyedEntities<State = B::State> + ?Sized,
     {
         self.diff(baseline, current);
         self.changed.clear();
@@ -186,11 +182,14 @@ impl Encoder {
         write_kept(w, self.kept.len(), &self.changed, arena);
         w.write_varu(self.added.len() as u32, COUNT_CHUNK);
         write_ids(w, self.added.iter().map(|&i| current.id(i as usize)));
-        let zero = EntityState::default().fields();
+        let layout = &C::State::LAYOUT;
         for &i in &self.added {
             let state = current.state(i as usize);
-            w.write(state.kind as u32, KIND_BITS);
-            write_residuals(w, &residuals(state, &zero));
+            w.write(state.kind(), layout.kind_bits);
+            // A new entity's fields are residuals from all-zero words.
+            let mut zero = state.words();
+            zero.as_mut().fill(0);
+            write_residuals(w, layout, residuals(state, &zero).as_ref());
         }
     }
 
@@ -219,7 +218,7 @@ impl Encoder {
         while i < nb && j < nc {
             let (bid, cid) = (baseline.id(i), current.id(j));
             if bid == cid {
-                if baseline.state(i).kind == current.state(j).kind {
+                if baseline.state(i).kind() == current.state(j).kind() {
                     self.kept.push((i as u32, j as u32));
                 } else {
                     self.removed.push(bid);
@@ -289,16 +288,16 @@ fn write_kept(w: &mut BitWriter, kept: usize, changed: &[(u32, u32, u32)], arena
 
 /// Writes a kept entity's changes (mask and residuals against its prediction) into `arena`;
 /// returns where they are, with length 0 when it moved exactly as predicted.
-fn residual_bits(
+fn residual_bits<T: Replicate>(
     arena: &mut BitArena,
-    base: &EntityState,
+    base: &T,
     gap: u32,
-    current: &EntityState,
+    current: &T,
 ) -> (u32, u32) {
     let r = residuals(current, &predict(base, gap));
     let start = arena.len();
-    if r.iter().any(|v| *v != 0) {
-        write_residuals(arena, &r);
+    if r.as_ref().iter().any(|v| *v != 0) {
+        write_residuals(arena, &T::LAYOUT, r.as_ref());
     }
     (start as u32, (arena.len() - start) as u32)
 }
@@ -314,35 +313,64 @@ fn varu_bits(value: u32, chunk: u32) -> usize {
     (significant.div_ceil(chunk) * (chunk + 1)) as usize
 }
 
-/// Each field's difference from its prediction, wrapped to the field's width.
-fn residuals(
-    state: &EntityState,
-    predicted: &[u32; EntityState::FIELDS],
-) -> [i32; EntityState::FIELDS] {
-    let actual = state.fields();
-    std::array::from_fn(|k| residual(actual[k], predicted[k], FIELD_WIDTH[k]))
+/// Each field's difference from its prediction, wrapped to the field's width and sign-extended
+/// (an `i32` in each word).
+#[inline]
+fn residuals<T: Replicate>(state: &T, predicted: &T::Words) -> T::Words {
+    let mut r = state.words();
+    let fields = T::LAYOUT.fields;
+    for ((word, p), f) in r.as_mut().iter_mut().zip(predicted.as_ref()).zip(fields) {
+        *word = residual(*word, *p, f.width) as u32;
+    }
+    r
 }
 
-/// Writes a change mask (grouped, see [`FIELD_GROUPS`]) and the non-zero residuals.
-fn write_residuals<W: BitSink>(w: &mut W, residuals: &[i32; EntityState::FIELDS]) {
-    // The whole mask is at most 3 + 4 + 4 bits: gather it and write it once.
-    let (mut mask, mut n) = (0u32, 0u32);
-    for group in FIELD_GROUPS {
-        let any = residuals[group.clone()].iter().any(|r| *r != 0);
-        mask |= u32::from(any) << n;
-        n += 1;
+/// Writes a change mask (grouped, see [`Layout::groups`]) and the non-zero residuals. A
+/// one-bit field has no residual bits: its mask bit says it flipped.
+#[inline]
+fn write_residuals<W: BitSink>(w: &mut W, layout: &Layout, residuals: &[u32]) {
+    let mut mask = MaskBits::default();
+    for &(start, end) in layout.groups {
+        let group = &residuals[start..end];
+        let any = group.iter().any(|r| *r != 0);
+        mask.push(w, any);
         if any && group.len() > 1 {
-            for r in &residuals[group] {
-                mask |= u32::from(*r != 0) << n;
-                n += 1;
+            for r in group {
+                mask.push(w, *r != 0);
             }
         }
     }
-    w.write(mask, n);
-    for (k, r) in residuals.iter().enumerate() {
-        if *r != 0 {
+    mask.flush(w);
+    for (r, f) in residuals.iter().zip(layout.fields) {
+        if *r != 0 && f.width > 1 {
             // Zero is never written here, so shift the zigzag code down by one.
-            w.write_varu(zigzag(*r) - 1, FIELD_CHUNK[k]);
+            w.write_varu(zigzag(*r as i32) - 1, f.chunk);
+        }
+    }
+}
+
+/// Mask bits gathered and written 32 at a time (the arena's whole mask is one write).
+#[derive(Default)]
+struct MaskBits {
+    bits: u32,
+    n: u32,
+}
+
+impl MaskBits {
+    #[inline]
+    fn push<W: BitSink>(&mut self, w: &mut W, bit: bool) {
+        self.bits |= u32::from(bit) << self.n;
+        self.n += 1;
+        if self.n == 32 {
+            w.write(self.bits, 32);
+            *self = MaskBits::default();
+        }
+    }
+
+    #[inline]
+    fn flush<W: BitSink>(&mut self, w: &mut W) {
+        if self.n > 0 {
+            w.write(self.bits, self.n);
         }
     }
 }

@@ -1,8 +1,9 @@
 //! What a client sees: each entity's replicated fields, and a view (a set of entities by id).
 
 use crate::sim::EntityId;
+use crate::snapshot::replicate::{Replicate, ReplicateKind};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, ReplicateKind)]
 pub enum EntityKind {
     #[default]
     Player = 0,
@@ -10,57 +11,68 @@ pub enum EntityKind {
     Drifter = 2,
 }
 
-impl EntityKind {
-    pub fn from_bits(bits: u32) -> Option<EntityKind> {
-        match bits {
-            0 => Some(EntityKind::Player),
-            1 => Some(EntityKind::Projectile),
-            2 => Some(EntityKind::Drifter),
-            _ => None,
-        }
-    }
-}
-
-/// Replicated fields of one entity, all already quantized by the rules. Fields an entity kind
-/// does not use stay 0, which the codec sends for free.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+/// Replicated fields of one arena entity, all already quantized by the rules. Fields an entity
+/// kind does not use stay 0, which the codec sends for free.
+///
+/// The attributes are the arena's wire layout (PROTOCOL.md, "Snapshot body"): motion changes
+/// together and is dead-reckoned, aim changes alone, the rest rarely; the chunks fit each
+/// field's usual residual.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Replicate)]
 pub struct EntityState {
+    #[replicate(kind)]
     pub kind: EntityKind,
     /// Position quanta.
+    #[replicate(group = "motion", chunk = 5, velocity = "vx")]
     pub x: i32,
+    #[replicate(group = "motion", chunk = 5, velocity = "vy")]
     pub y: i32,
     /// Position quanta per tick.
+    #[replicate(group = "motion", chunk = 4)]
     pub vx: i32,
+    #[replicate(group = "motion", chunk = 4)]
     pub vy: i32,
+    #[replicate(chunk = 6)]
     pub angle: u16,
+    #[replicate(group = "rare", chunk = 4)]
     pub health: u8,
+    #[replicate(group = "rare", chunk = 2)]
     pub life: u8,
+    #[replicate(group = "rare", chunk = 3)]
     pub score: i32,
     /// Owning player's id, for projectiles.
+    #[replicate(group = "rare", chunk = 6)]
     pub owner: u32,
 }
 
 /// Entities sorted by id, unique: a snapshot as one client sees it.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub struct View {
-    entities: Vec<(EntityId, EntityState)>,
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct View<T = EntityState> {
+    entities: Vec<(EntityId, T)>,
 }
 
-impl View {
+impl<T> Default for View<T> {
+    fn default() -> View<T> {
+        View {
+            entities: Vec::new(),
+        }
+    }
+}
+
+impl<T: Replicate> View<T> {
     /// Builds a view from entities in strictly increasing id order.
     ///
     /// # Panics
     /// In debug builds, if ids are not strictly increasing (a server-side bug, never peer data).
-    pub fn from_sorted(entities: Vec<(EntityId, EntityState)>) -> View {
+    pub fn from_sorted(entities: Vec<(EntityId, T)>) -> View<T> {
         debug_assert!(entities.windows(2).all(|w| w[0].0 < w[1].0));
         View { entities }
     }
 
-    pub fn entities(&self) -> &[(EntityId, EntityState)] {
+    pub fn entities(&self) -> &[(EntityId, T)] {
         &self.entities
     }
 
-    pub fn get(&self, id: EntityId) -> Option<&EntityState> {
+    pub fn get(&self, id: EntityId) -> Option<&T> {
         self.entities
             .binary_search_by_key(&id, |e| e.0)
             .ok()
@@ -73,42 +85,5 @@ impl View {
 
     pub fn is_empty(&self) -> bool {
         self.entities.is_empty()
-    }
-}
-
-impl EntityState {
-    /// Number of replicated fields after `kind`.
-    pub const FIELDS: usize = 9;
-
-    /// The fields in codec order, as 32-bit words.
-    pub fn fields(&self) -> [u32; EntityState::FIELDS] {
-        [
-            self.x as u32,
-            self.y as u32,
-            self.vx as u32,
-            self.vy as u32,
-            u32::from(self.angle),
-            u32::from(self.health),
-            u32::from(self.life),
-            self.score as u32,
-            self.owner,
-        ]
-    }
-
-    /// Inverse of [`EntityState::fields`]; narrow fields keep their low bits, which is exact for
-    /// words produced by the codec's width-aware arithmetic.
-    pub fn from_fields(kind: EntityKind, f: [u32; EntityState::FIELDS]) -> EntityState {
-        EntityState {
-            kind,
-            x: f[0] as i32,
-            y: f[1] as i32,
-            vx: f[2] as i32,
-            vy: f[3] as i32,
-            angle: f[4] as u16,
-            health: f[5] as u8,
-            life: f[6] as u8,
-            score: f[7] as i32,
-            owner: f[8],
-        }
     }
 }

@@ -2,6 +2,7 @@ use proptest::prelude::*;
 
 use super::*;
 use crate::sim::EntityId;
+use crate::snapshot::replicate::ReplicateKind;
 
 fn state() -> impl Strategy<Value = EntityState> {
     (
@@ -15,7 +16,7 @@ fn state() -> impl Strategy<Value = EntityState> {
     )
         .prop_map(
             |(kind, [x, y, vx, vy], angle, health, life, score, owner)| EntityState {
-                kind: EntityKind::from_bits(kind).unwrap_or_default(),
+                kind: ReplicateKind::from_bits(kind).unwrap_or_default(),
                 x,
                 y,
                 vx,
@@ -62,7 +63,7 @@ fn evolved() -> impl Strategy<Value = (View, View, u32)> {
                 .iter()
                 .map(|(id, s)| {
                     let f = format::predict(s, gap);
-                    (*id, EntityState::from_fields(s.kind, f))
+                    (*id, EntityState::from_words(s.kind(), &f).unwrap_or(*s))
                 })
                 .collect();
             for (i, x, h) in edits {
@@ -127,6 +128,8 @@ struct Subset<'a> {
 }
 
 impl Entities for Subset<'_> {
+    type State = EntityState;
+
     fn count(&self) -> usize {
         self.indices.len()
     }
