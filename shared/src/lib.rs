@@ -7,7 +7,8 @@
 //! - [`codec`]: the only place bincode is named; frames to messages with byte limits.
 //! - [`quantize`]: the fixed-point units of the rules.
 //! - [`map`]: maps as data, loaded and validated.
-//! - [`sim`]: the deterministic arena simulation ([`sim::World`]).
+//! - [`game`]: the [`game::Game`] trait a room hosts, with the determinism contract.
+//! - [`sim`]: the deterministic arena simulation ([`sim::World`]), the `arena` game.
 //! - [`snapshot`]: replicated entity state (`#[derive(Replicate)]`), the bit-packed delta
 //!   codec, checksums.
 //! - [`client`]: applying snapshots, verifying checksums, acknowledging and predicting.
@@ -17,6 +18,7 @@ extern crate self as snapwire_shared;
 
 pub mod client;
 pub mod codec;
+pub mod game;
 pub mod map;
 pub mod protocol;
 pub mod quantize;

@@ -2,13 +2,11 @@
 //! entities are inside this rectangle" in time proportional to the answer, and a player's view
 //! with hysteresis at its edges.
 
+use snapwire_shared::game::Game;
 use snapwire_shared::map::{MapDef, Point};
-
-use snapwire_shared::quantize::POS_SCALE;
 use snapwire_shared::sim::EntityId;
-use snapwire_shared::snapshot::{EntityKind, EntityState};
 
-use crate::room::history::{Frame, NO_OWNER};
+use crate::room::history::{Frame, NO_LINK};
 
 /// An entity already in a view stays in it until it is this far (position quanta) past the
 /// view's edge, so one hovering on the edge is not removed and re-sent in full every few ticks.
@@ -16,11 +14,12 @@ pub const VIEW_MARGIN: i32 = 1000;
 
 /// Indices (ascending) of the entities a player at `center` sees: those inside the view
 /// rectangle, plus those within [`VIEW_MARGIN`] beyond it that were in its `previous` view
-/// (ascending ids), plus the shooter of every projectile it sees. A projectile flies further
-/// than half a view: without its shooter, a player is hit by someone the screen never showed.
-pub fn player_view<P>(
+/// (ascending ids), plus what the game's [`Game::pulls_into_view`] adds: in the arena, the
+/// shooter of a projectile flying at the player. A projectile flies further than half a view:
+/// without its shooter, a player is hit by someone the screen never showed.
+pub fn player_view<G: Game, P>(
     grid: &Grid,
-    frame: &Frame,
+    frame: &Frame<G::State>,
     center: Point,
     width: i32,
     height: i32,
@@ -47,59 +46,35 @@ pub fn player_view<P>(
         while previous.next_if(|p| *p < id).is_some() {}
         previous.peek() == Some(&id)
     });
-    add_shooters(frame, center, inner, out);
+    add_links::<G>(frame, center, inner, out);
 }
 
-/// A projectile passing the viewer closer than this (position quanta) is "fired at" it.
-const AIMED_AT: f64 = 1.5 * POS_SCALE as f64;
-
-/// Adds the owners of the projectiles in `out` (ascending indices) that fly at the viewer at
-/// `center` and are not in it yet. Only those: a shooter whose shot merely crosses the view
-/// would cost every viewer a full entity and a name (measured with 1,000 players on the field
-/// map, adding every shooter made views 20% larger and the encoding 80% slower).
-fn add_shooters(frame: &Frame, center: Point, inner: Area, out: &mut Vec<u32>) {
+/// Adds the entities linked to entities in `out` (ascending indices) that the game says pull
+/// them into the view at `center`, when not in it yet (in the arena: shooters of projectiles
+/// flying at the viewer).
+fn add_links<G: Game>(frame: &Frame<G::State>, center: Point, inner: Area, out: &mut Vec<u32>) {
     // Rarely any: allocated only when there is one.
-    let mut shooters = Vec::new();
+    let mut linked = Vec::new();
     for &i in out.iter() {
         let i = i as usize;
-        if frame.kinds[i] != EntityKind::Projectile {
-            continue;
-        }
-        let owner = frame.owners[i];
+        let link = frame.links[i];
         // Most shots in view come from shooters inside the view rectangle, who are in it for
-        // sure: a look at the shooter's position settles those.
-        if owner == NO_OWNER
-            || inner.contains(frame.positions[owner as usize])
-            || !flies_at(&frame.states[i], frame.positions[i], center)
-            || out.binary_search(&owner).is_ok()
+        // sure: a look at the linked entity's position settles those.
+        if link == NO_LINK
+            || inner.contains(frame.positions[link as usize])
+            || !G::pulls_into_view(&frame.states[i], frame.positions[i], center)
+            || out.binary_search(&link).is_ok()
         {
             continue;
         }
-        shooters.push(owner);
+        linked.push(link);
     }
     // Few: insert each in order rather than sort.
-    for owner in shooters {
-        if let Err(at) = out.binary_search(&owner) {
-            out.insert(at, owner);
+    for link in linked {
+        if let Err(at) = out.binary_search(&link) {
+            out.insert(at, link);
         }
     }
-}
-
-/// Whether a projectile at `at` moving by its velocity approaches `target` and passes it within
-/// [`AIMED_AT`].
-fn flies_at(s: &EntityState, at: Point, target: Point) -> bool {
-    let (dx, dy) = (
-        f64::from(target.x) - f64::from(at.x),
-        f64::from(target.y) - f64::from(at.y),
-    );
-    let (vx, vy) = (f64::from(s.vx), f64::from(s.vy));
-    let speed2 = vx * vx + vy * vy;
-    if speed2 == 0.0 || dx * vx + dy * vy <= 0.0 {
-        return false;
-    }
-    // Distance from the target to the projectile's line of flight.
-    let cross = dx * vy - dy * vx;
-    cross * cross <= AIMED_AT * AIMED_AT * speed2
 }
 
 /// Grid cell side in position quanta (4 units): a 40 x 24 view touches about 11 x 7 cells.
@@ -143,7 +118,7 @@ impl Area {
 
 impl Grid {
     /// Buckets `frame`'s entities (a counting sort: two passes, no per-cell allocation).
-    pub fn rebuild(&mut self, map: &MapDef, frame: &Frame) {
+    pub fn rebuild<S>(&mut self, map: &MapDef, frame: &Frame<S>) {
         self.cols = (map.width / CELL + 1).max(1);
         self.rows = (map.height / CELL + 1).max(1);
         let cells = (self.cols * self.rows) as usize;
@@ -171,14 +146,14 @@ impl Grid {
         self.starts[0] = 0;
     }
 
-    pub fn build(map: &MapDef, frame: &Frame) -> Grid {
+    pub fn build<S>(map: &MapDef, frame: &Frame<S>) -> Grid {
         let mut grid = Grid::default();
         grid.rebuild(map, frame);
         grid
     }
 
     /// Indices (ascending, so in id order) of the frame's entities inside `area`.
-    pub fn query(&self, frame: &Frame, area: Area, out: &mut Vec<u32>) {
+    pub fn query<S>(&self, frame: &Frame<S>, area: Area, out: &mut Vec<u32>) {
         out.clear();
         let (c0, r0) = self.col_row(area.min);
         let (c1, r1) = self.col_row(area.max);
@@ -214,13 +189,20 @@ impl Grid {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use snapwire_shared::snapshot::EntityState;
+    use snapwire_shared::sim::World;
+    use snapwire_shared::snapshot::{EntityKind, EntityState};
+
+    /// Pushes with the arena's links, as `Frame::capture` does.
+    fn push(f: &mut Frame, id: u32, state: EntityState, at: Point) {
+        f.push(EntityId(id), state, at, World::link(&state));
+    }
 
     fn frame(xs: &[i32]) -> Frame {
         let mut f = Frame::default();
         for (i, &x) in xs.iter().enumerate() {
-            f.push(
-                EntityId(i as u32 + 1),
+            push(
+                &mut f,
+                i as u32 + 1,
                 EntityState::default(),
                 Point { x, y: 5000 },
             );
@@ -236,10 +218,10 @@ mod tests {
         let grid = Grid::build(&map, &f);
         let center = Point { x: 20_000, y: 5000 };
         let mut out = Vec::new();
-        player_view(&grid, &f, center, 10_000, 10_000, [], &mut out);
+        player_view::<World, _>(&grid, &f, center, 10_000, 10_000, [], &mut out);
         assert_eq!(out, [0], "a newcomer must be inside the view");
         let before = f.ids.clone();
-        player_view(&grid, &f, center, 10_000, 10_000, before, &mut out);
+        player_view::<World, _>(&grid, &f, center, 10_000, 10_000, before, &mut out);
         assert_eq!(
             out,
             [0, 1],
@@ -256,9 +238,9 @@ mod tests {
             kind: EntityKind::Player,
             ..EntityState::default()
         };
-        f.push(EntityId(1), player, at(20_000)); // the viewer
-        f.push(EntityId(2), player, at(50_000)); // a shooter far to the right
-        f.push(EntityId(3), player, at(60_000)); // someone else far away
+        push(&mut f, 1, player, at(20_000)); // the viewer
+        push(&mut f, 2, player, at(50_000)); // a shooter far to the right
+        push(&mut f, 3, player, at(60_000)); // someone else far away
         let shot = |vx| EntityState {
             kind: EntityKind::Projectile,
             owner: 2,
@@ -266,10 +248,11 @@ mod tests {
             ..EntityState::default()
         };
         // Flying left, at the viewer: its shooter comes into view.
-        f.push(EntityId(4), shot(-400), at(24_000));
+        push(&mut f, 4, shot(-400), at(24_000));
         // Player 3's shot flies away from the viewer: not fired at it.
-        f.push(
-            EntityId(5),
+        push(
+            &mut f,
+            5,
             EntityState {
                 owner: 3,
                 ..shot(400)
@@ -278,7 +261,7 @@ mod tests {
         );
         let grid = Grid::build(&map, &f);
         let mut out = Vec::new();
-        player_view(&grid, &f, at(20_000), 10_000, 10_000, [], &mut out);
+        player_view::<World, _>(&grid, &f, at(20_000), 10_000, 10_000, [], &mut out);
         assert_eq!(out, [0, 1, 3, 4]);
     }
 

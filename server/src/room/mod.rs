@@ -27,6 +27,7 @@ use std::str::FromStr;
 use std::sync::Arc;
 
 use bytes::Bytes;
+use snapwire_shared::game::Game;
 use snapwire_shared::map::MapDef;
 use snapwire_shared::protocol::{MAX_NAME_CHARS, ServerMsg, Welcome, extend_u16};
 use snapwire_shared::sim::{PlayerInput, Rules, World};
@@ -179,12 +180,13 @@ pub struct RoomCounters {
     pub snapshots_delta: u64,
 }
 
+/// A match of game `G` (the arena unless said otherwise).
 #[derive(Debug)]
-pub struct Room {
+pub struct Room<G: Game = World> {
     settings: RoomSettings,
-    world: World,
+    world: G,
     members: BTreeMap<ClientId, Member>,
-    history: SnapshotHistory,
+    history: SnapshotHistory<G::State>,
     grid: Grid,
     replicator: Replicator,
     /// Which clients get a snapshot this tick: all, unless the driver reports overload.
@@ -199,12 +201,13 @@ pub struct Room {
     started: Tick,
 }
 
-impl Room {
+impl Room<World> {
     pub fn new(settings: RoomSettings) -> Room {
         Room::starting_at(settings, Tick(0))
     }
 
-    /// A room whose first tick is `tick` (tests start near `u32::MAX` to cross the wrap).
+    /// An arena room whose first tick is `tick` (tests start near `u32::MAX` to cross the
+    /// wrap), with the settings' scene.
     pub fn starting_at(settings: RoomSettings, tick: Tick) -> Room {
         let mut world = World::new(
             Arc::new(settings.map.clone()),
@@ -215,8 +218,16 @@ impl Room {
             Scene::Empty | Scene::PanicAfter(_) => {}
             Scene::Drift(n) => world.add_drifters(n),
         }
+        Room::with_game(settings, world)
+    }
+}
+
+impl<G: Game> Room<G> {
+    /// A room around a game already set up; its first tick is the game's.
+    pub fn with_game(settings: RoomSettings, game: G) -> Room<G> {
+        let tick = game.tick();
         Room {
-            world,
+            world: game,
             members: BTreeMap::new(),
             history: SnapshotHistory::new(settings.history),
             grid: Grid::default(),
@@ -241,7 +252,7 @@ impl Room {
             // Players on one scoreboard must be told apart.
             let name = unique_name(name, |n| self.player_names.contains(n));
             self.player_names.insert(name.clone());
-            let entity = self.world.spawn_player(name.clone());
+            let entity = self.world.join(&name);
             (name, Some(entity))
         };
         let mut member = Member::new(client, name, entity);
@@ -266,7 +277,7 @@ impl Room {
             return false;
         };
         if let Some(e) = member.entity {
-            self.world.remove(e);
+            self.world.leave(e);
             self.player_names.remove(&member.name);
         }
         true
@@ -350,8 +361,8 @@ impl Room {
             self.counters.inputs_dropped += m.take_dropped();
             let Some(entity) = m.entity else { continue };
             let mut last = None;
-            for (n, (seq, input)) in m.take_inputs().enumerate() {
-                self.world.apply_input(entity, &input);
+            for (n, (seq, controls)) in m.take_inputs().enumerate() {
+                self.world.apply_input(entity, &G::input(&controls));
                 last = Some(seq);
                 self.counters.inputs_applied += 1;
                 self.counters.inputs_late += u64::from(n > 0);
@@ -373,7 +384,7 @@ impl Room {
     }
 
     /// Stage 3: every entity's quantized state and hash, once, into history; the grid.
-    pub fn record_snapshot(&mut self) -> Arc<Frame> {
+    pub fn record_snapshot(&mut self) -> Arc<Frame<G::State>> {
         let frame = Arc::new(Frame::capture(&self.world));
         self.grid.rebuild(&self.settings.map, &frame);
         self.history.record(Arc::clone(&frame));
@@ -382,12 +393,12 @@ impl Room {
 
     /// Stage 4: each client's snapshot (every client, or the share due this tick when the
     /// driver reported overload), delta-encoded against its acknowledged baseline.
-    pub fn build_client_messages(&mut self, frame: &Frame) {
+    pub fn build_client_messages(&mut self, frame: &Frame<G::State>) {
         let ctx = TickContext {
             frame,
             grid: &self.grid,
             history: &self.history,
-            world: &self.world,
+            game: &self.world,
             settings: &self.settings,
         };
         self.outgoing.clear();
@@ -413,7 +424,8 @@ impl Room {
 
     /// Stage 5: the scoreboard, to each client once a second ([`scoreboard`]).
     pub fn build_scores(&mut self) {
-        self.scoreboard.rank_if_due(&self.world);
+        let players = self.members.values().filter_map(|m| m.entity);
+        self.scoreboard.rank_if_due(&self.world, players);
         let tick = self.world.tick().0;
         for (id, m) in &self.members {
             if self.scoreboard.due(*id, tick) {
@@ -448,12 +460,13 @@ impl Room {
         std::mem::take(&mut self.counters)
     }
 
-    pub fn world(&self) -> &World {
+    /// The game's state.
+    pub fn world(&self) -> &G {
         &self.world
     }
 
-    /// The world, to set a scene up (benches, tests): place players, add entities.
-    pub fn world_mut(&mut self) -> &mut World {
+    /// The game's state, to set a scene up (benches, tests): place players, add entities.
+    pub fn world_mut(&mut self) -> &mut G {
         &mut self.world
     }
 

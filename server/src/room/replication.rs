@@ -9,10 +9,9 @@
 use bytes::Bytes;
 use snapwire_shared::Tick;
 use snapwire_shared::codec;
-use snapwire_shared::map::Point;
+use snapwire_shared::game::Game;
 use snapwire_shared::protocol::{PlayerNameRef, SnapshotMsg, SnapshotRef};
-use snapwire_shared::sim::World;
-use snapwire_shared::snapshot::{Encoder, Entities, EntityKind, SharedResiduals};
+use snapwire_shared::snapshot::{Encoder, Entities, SharedResiduals};
 
 use crate::room::RoomSettings;
 use crate::room::history::{Frame, FrameView, SnapshotHistory};
@@ -20,12 +19,12 @@ use crate::room::interest::{Grid, player_view};
 use crate::room::member::Member;
 
 /// What every client's message this tick is built from.
-#[derive(Debug, Clone, Copy)]
-pub struct TickContext<'a> {
-    pub frame: &'a Frame,
+#[derive(Debug)]
+pub struct TickContext<'a, G: Game> {
+    pub frame: &'a Frame<G::State>,
     pub grid: &'a Grid,
-    pub history: &'a SnapshotHistory,
-    pub world: &'a World,
+    pub history: &'a SnapshotHistory<G::State>,
+    pub game: &'a G,
     pub settings: &'a RoomSettings,
 }
 
@@ -60,7 +59,11 @@ impl Replicator {
     }
 
     /// The encoded snapshot for `client`, recording what it was sent.
-    pub fn message_for(&mut self, ctx: &TickContext<'_>, client: &mut Member) -> Snapshot {
+    pub fn message_for<G: Game>(
+        &mut self,
+        ctx: &TickContext<'_, G>,
+        client: &mut Member,
+    ) -> Snapshot {
         let tick = ctx.frame.tick;
         if self.tick != Some(tick) {
             self.spectator_messages.clear();
@@ -84,13 +87,7 @@ impl Replicator {
             };
         }
 
-        let center = client
-            .entity
-            .and_then(|id| ctx.world.player(id))
-            .map(|p| Point {
-                x: p.body.x,
-                y: p.body.y,
-            });
+        let center = client.entity.and_then(|id| ctx.game.player_position(id));
         if let Some(center) = center {
             let (w, h) = (ctx.settings.view_width, ctx.settings.view_height);
             let previous = client
@@ -99,7 +96,7 @@ impl Replicator {
                 .and_then(|s| Some((ctx.history.get(s.tick)?, s)));
             match previous {
                 Some((frame, s)) if s.all => {
-                    player_view(
+                    player_view::<G, _>(
                         ctx.grid,
                         ctx.frame,
                         center,
@@ -111,9 +108,9 @@ impl Replicator {
                 }
                 Some((frame, s)) => {
                     let ids = s.indices.iter().map(|&i| frame.ids[i as usize]);
-                    player_view(ctx.grid, ctx.frame, center, w, h, ids, &mut self.view);
+                    player_view::<G, _>(ctx.grid, ctx.frame, center, w, h, ids, &mut self.view);
                 }
-                None => player_view(ctx.grid, ctx.frame, center, w, h, [], &mut self.view),
+                None => player_view::<G, _>(ctx.grid, ctx.frame, center, w, h, [], &mut self.view),
             }
         }
         let view = ctx.frame.view(center.map(|_| &self.view[..]));
@@ -133,13 +130,11 @@ impl Replicator {
             .encoder
             .added()
             .iter()
-            .filter(|&&i| view.state(i as usize).kind == EntityKind::Player)
             .filter_map(|&i| {
                 let id = view.id(i as usize);
-                ctx.world.player(id).map(|p| PlayerNameRef {
-                    id: id.0,
-                    name: &p.name,
-                })
+                ctx.game
+                    .player_name(id)
+                    .map(|name| PlayerNameRef { id: id.0, name })
             })
             .collect();
         let snapshot = SnapshotRef {
@@ -165,7 +160,10 @@ impl Replicator {
 
 /// The newest acknowledged snapshot still in history (if delta encoding is on): its tick and
 /// what the client holds of it.
-fn baseline_for<'a>(ctx: &TickContext<'a>, client: &'a Member) -> Option<(Tick, FrameView<'a>)> {
+fn baseline_for<'a, G: Game>(
+    ctx: &TickContext<'a, G>,
+    client: &'a Member,
+) -> Option<(Tick, FrameView<'a, G::State>)> {
     if ctx.settings.full_snapshots {
         return None;
     }
@@ -174,6 +172,6 @@ fn baseline_for<'a>(ctx: &TickContext<'a>, client: &'a Member) -> Option<(Tick, 
     Some((sent.tick, sent_view(frame, sent.all, &sent.indices)))
 }
 
-fn sent_view<'a>(frame: &'a Frame, all: bool, indices: &'a [u32]) -> FrameView<'a> {
+fn sent_view<'a, S>(frame: &'a Frame<S>, all: bool, indices: &'a [u32]) -> FrameView<'a, S> {
     frame.view((!all).then_some(indices))
 }

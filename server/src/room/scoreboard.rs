@@ -4,8 +4,9 @@
 
 use std::collections::HashMap;
 
+use snapwire_shared::game::Game;
 use snapwire_shared::protocol::{SCOREBOARD_ROWS, ScoreRow, Scores};
-use snapwire_shared::sim::{Entity, EntityId, World};
+use snapwire_shared::sim::EntityId;
 
 use crate::room::ClientId;
 
@@ -27,21 +28,19 @@ impl Scoreboard {
         }
     }
 
-    /// Ranks the players on the first tick of each period (and before the first board).
-    pub fn rank_if_due(&mut self, world: &World) {
-        if !world.tick().0.is_multiple_of(self.period) && !self.ranked.is_empty() {
+    /// Ranks the `players` on the first tick of each period (and before the first board).
+    pub fn rank_if_due<G: Game>(&mut self, game: &G, players: impl Iterator<Item = EntityId>) {
+        if !game.tick().0.is_multiple_of(self.period) && !self.ranked.is_empty() {
             return;
         }
         self.ranked.clear();
-        self.ranked
-            .extend(world.entities().filter_map(|(id, e)| match e {
-                Entity::Player(p) => Some(ScoreRow {
-                    id: id.0,
-                    name: p.name.clone(),
-                    score: p.score,
-                }),
-                _ => None,
-            }));
+        self.ranked.extend(players.filter_map(|id| {
+            Some(ScoreRow {
+                id: id.0,
+                name: game.player_name(id)?.to_owned(),
+                score: game.player_score(id)?,
+            })
+        }));
         self.ranked.sort_by(|a, b| {
             (b.score.cmp(&a.score))
                 .then_with(|| a.name.cmp(&b.name))
@@ -81,7 +80,7 @@ mod tests {
 
     use snapwire_shared::Tick;
     use snapwire_shared::map::MapDef;
-    use snapwire_shared::sim::Rules;
+    use snapwire_shared::sim::{Rules, World};
 
     use super::*;
 
@@ -97,7 +96,7 @@ mod tests {
             }
         }
         let mut board = Scoreboard::new(60);
-        board.rank_if_due(&world);
+        board.rank_if_due(&world, ids.iter().copied());
         let last = board.message_for(Some(ids[0]));
         assert_eq!(last.players, 15);
         assert_eq!(last.top.len(), SCOREBOARD_ROWS);

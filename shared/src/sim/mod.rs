@@ -5,7 +5,9 @@
 //! - [`movement`]: one player step (what clients predict).
 //! - [`wall_grid`]: walls by cell, for projectile checks.
 //! - [`world`]: the [`World`] value: players, projectiles, drifters, stepped once per tick.
+//! - [`game`]: the world as a [`crate::game::Game`] (the `arena` game).
 
+pub mod game;
 pub mod input;
 pub mod movement;
 pub mod rules;

@@ -1,0 +1,88 @@
+//! The arena as a [`Game`]: the [`World`] behind the trait rooms host.
+
+use crate::game::Game;
+use crate::map::Point;
+use crate::quantize::POS_SCALE;
+use crate::sim::{EntityId, PlayerInput, World};
+use crate::snapshot::{EntityKind, EntityState};
+use crate::tick::Tick;
+
+/// A projectile passing the viewer closer than this (position quanta) is "fired at" it.
+const AIMED_AT: f64 = 1.5 * POS_SCALE as f64;
+
+impl Game for World {
+    type State = EntityState;
+    type Input = PlayerInput;
+
+    const NAME: &'static str = "arena";
+
+    fn input(controls: &PlayerInput) -> PlayerInput {
+        *controls
+    }
+
+    fn tick(&self) -> Tick {
+        World::tick(self)
+    }
+
+    fn join(&mut self, name: &str) -> EntityId {
+        self.spawn_player(name.to_owned())
+    }
+
+    fn leave(&mut self, player: EntityId) {
+        self.remove(player);
+    }
+
+    fn apply_input(&mut self, player: EntityId, input: &PlayerInput) {
+        World::apply_input(self, player, input);
+    }
+
+    fn step(&mut self) {
+        World::step(self);
+    }
+
+    fn len(&self) -> usize {
+        World::len(self)
+    }
+
+    fn entities(&self) -> impl Iterator<Item = (EntityId, EntityState, Point)> + '_ {
+        World::entities(self).map(|(id, e)| (id, e.net_state(), e.position()))
+    }
+
+    fn player_position(&self, player: EntityId) -> Option<Point> {
+        self.player(player).map(|p| Point {
+            x: p.body.x,
+            y: p.body.y,
+        })
+    }
+
+    fn player_name(&self, player: EntityId) -> Option<&str> {
+        self.player(player).map(|p| p.name.as_str())
+    }
+
+    fn player_score(&self, player: EntityId) -> Option<i32> {
+        self.player(player).map(|p| p.score)
+    }
+
+    fn link(state: &EntityState) -> Option<EntityId> {
+        (state.kind == EntityKind::Projectile).then_some(EntityId(state.owner))
+    }
+
+    /// A projectile that approaches the viewer and passes it within [`AIMED_AT`]. Only those: a
+    /// shooter whose shot merely crosses the view would cost every viewer a full entity and a
+    /// name (measured with 1,000 players on the field map, adding every shooter made views 20%
+    /// larger and the encoding 80% slower).
+    fn pulls_into_view(state: &EntityState, at: Point, viewer: Point) -> bool {
+        let (dx, dy) = (
+            f64::from(viewer.x) - f64::from(at.x),
+            f64::from(viewer.y) - f64::from(at.y),
+        );
+        let (vx, vy) = (f64::from(state.vx), f64::from(state.vy));
+        let speed2 = vx * vx + vy * vy;
+        if speed2 == 0.0 || dx * vx + dy * vy <= 0.0 {
+            return false;
+        }
+        // Distance from the viewer to the projectile's line of flight.
+        let cross = dx * vy - dy * vx;
+        cross * cross <= AIMED_AT * AIMED_AT * speed2
+    }
+}
