@@ -9,6 +9,7 @@
 //! - [`map`]: maps as data, loaded and validated.
 //! - [`game`]: the [`game::Game`] trait a room hosts, with the determinism contract.
 //! - [`sim`]: the deterministic arena simulation ([`sim::World`]), the `arena` game.
+//! - [`tag`]: the `tag` game (rules and state; not yet hosted by the server's room kinds).
 //! - [`snapshot`]: replicated entity state (`#[derive(Replicate)]`), the bit-packed delta
 //!   codec, checksums.
 //! - [`client`]: applying snapshots, verifying checksums, acknowledging and predicting.
@@ -24,6 +25,7 @@ pub mod protocol;
 pub mod quantize;
 pub mod sim;
 pub mod snapshot;
+pub mod tag;
 pub mod tick;
 
 pub use protocol::{ClientMsg, CloseCode, PROTOCOL_VERSION, ServerMsg};
