@@ -407,6 +407,7 @@ mod tests {
             view_height: 24_000,
             room: "abc123".into(),
             kind: "default".into(),
+            game: "arena".into(),
         }))
     }
 

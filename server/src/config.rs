@@ -7,6 +7,7 @@ use snapwire_shared::map::MapDef;
 use snapwire_shared::quantize::pos_from_units;
 use thiserror::Error;
 
+use crate::driver::hosted::GameMaker;
 use crate::net::ticket::TicketKey;
 use crate::room::RoomSettings;
 pub use crate::room::{InputRate, Scene};
@@ -69,6 +70,8 @@ pub struct Config {
 #[derive(Debug, Clone)]
 pub struct RoomKind {
     pub name: String,
+    /// The game its rooms play.
+    pub game: GameMaker,
     pub settings: RoomSettings,
     /// Clients per room (players and spectators).
     pub max_clients: usize,
@@ -76,6 +79,12 @@ pub struct RoomKind {
 
 /// The name of the kind the command-line flags configure; an empty kind in a request means it.
 pub const DEFAULT_KIND: &str = "default";
+
+/// The built-in kind that plays tag: the arena map, the default kind's tick rate and limits.
+pub const TAG_KIND: &str = "tag";
+
+/// Clients per tag room: a round of tag is a small game.
+pub const TAG_ROOM_SIZE: usize = 16;
 
 #[derive(Debug, Error, PartialEq)]
 pub enum ConfigError {
@@ -174,10 +183,22 @@ impl Config {
     pub fn kinds(&self) -> Vec<RoomKind> {
         let default = RoomKind {
             name: DEFAULT_KIND.to_owned(),
+            game: GameMaker::arena(),
             settings: self.room_settings(),
             max_clients: self.room_size.unwrap_or(self.max_clients),
         };
-        std::iter::once(default)
+        let tag = RoomKind {
+            name: TAG_KIND.to_owned(),
+            game: GameMaker::tag(),
+            settings: RoomSettings {
+                map: MapDef::arena(),
+                scene: Scene::Empty,
+                ..self.room_settings()
+            },
+            max_clients: TAG_ROOM_SIZE,
+        };
+        [default, tag]
+            .into_iter()
             .chain(self.extra_kinds.iter().cloned())
             .collect()
     }

@@ -126,7 +126,8 @@ pub struct PlayerSummary {
     /// World units.
     pub x: f64,
     pub y: f64,
-    pub health: u8,
+    /// For games with health (the arena); `null` otherwise.
+    pub health: Option<u8>,
     pub score: i32,
 }
 

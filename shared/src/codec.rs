@@ -219,7 +219,7 @@ mod protocol_examples {
     #[test]
     fn hello() {
         let msg = ClientMsg::Hello {
-            protocol_version: 4,
+            protocol_version: 5,
             name: "ann".into(),
             spectate: false,
             room: crate::protocol::RoomRequest::Join { id: "k7".into() },
@@ -227,7 +227,7 @@ mod protocol_examples {
         assert_eq!(
             encode_client(&msg),
             [
-                0x00, 0x04, 0x03, b'a', b'n', b'n', 0x00, 0x01, 0x02, b'k', b'7'
+                0x00, 0x05, 0x03, b'a', b'n', b'n', 0x00, 0x01, 0x02, b'k', b'7'
             ]
         );
     }

@@ -27,9 +27,9 @@ use crate::tick::Tick;
 /// A game's rules, as a room hosts them.
 pub trait Game: Debug + Send + 'static {
     /// One entity as clients see it.
-    type State: Replicate;
+    type State: Replicate + Send + Sync;
     /// One player's input for one step, quantized and validated.
-    type Input: Copy + Debug + PartialEq;
+    type Input: Copy + Debug + PartialEq + Send;
 
     /// The game's name, which room kinds use ("arena", "tag").
     const NAME: &'static str;
@@ -74,6 +74,11 @@ pub trait Game: Debug + Send + 'static {
 
     /// A player's score on the scoreboard (higher ranks first).
     fn player_score(&self, player: EntityId) -> Option<i32>;
+
+    /// A player's health, for games that have it (the server's `/players` list).
+    fn player_health(&self, _player: EntityId) -> Option<u8> {
+        None
+    }
 
     /// The entity this one belongs to, if any (a projectile's shooter): see
     /// [`Game::pulls_into_view`].

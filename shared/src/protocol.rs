@@ -9,7 +9,7 @@ use crate::map::MapDef;
 use crate::tick::Tick;
 
 /// Bumped on every incompatible change to messages, snapshot bodies or game rules a client predicts.
-pub const PROTOCOL_VERSION: u32 = 4;
+pub const PROTOCOL_VERSION: u32 = 5;
 
 /// Largest client message the server accepts, in bytes. A real `Input` is 10 bytes.
 pub const MAX_CLIENT_MSG_BYTES: usize = 1024;
@@ -133,6 +133,8 @@ pub struct Welcome {
     /// The room joined: its id (for a link that joins the same room) and its kind.
     pub room: String,
     pub kind: String,
+    /// The game the room plays (`Game::NAME`: "arena", "tag"): how to read its snapshots.
+    pub game: String,
 }
 
 /// The scoreboard: the best players of the match and where the recipient stands.

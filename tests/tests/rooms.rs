@@ -10,6 +10,7 @@ use std::time::{Duration, Instant};
 use futures_util::{SinkExt, StreamExt};
 use snapwire_server::Config;
 use snapwire_server::config::RoomKind;
+use snapwire_server::driver::hosted::GameMaker;
 use snapwire_server::room::Scene;
 use snapwire_shared::client::{ClientSession, SessionEvent};
 use snapwire_shared::protocol::{RoomRequest, Welcome};
@@ -271,6 +272,7 @@ async fn a_room_that_panics_closes_alone() {
     doomed.scene = Scene::PanicAfter(90);
     c.extra_kinds.push(RoomKind {
         name: "doomed".into(),
+        game: GameMaker::arena(),
         settings: doomed,
         max_clients: 8,
     });

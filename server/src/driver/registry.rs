@@ -17,10 +17,10 @@ use snapwire_shared::protocol::RoomRequest;
 use tokio::sync::mpsc;
 
 use crate::config::RoomKind;
-use crate::driver::room_driver::{DriverLimits, RoomDriver};
+use crate::driver::room_driver::{DriverLimits, DriverParts};
 use crate::driver::scheduler::Scheduler;
 use crate::net::ingress::{Join, join_queue};
-use crate::room::{CloseReason, Room};
+use crate::room::CloseReason;
 use crate::stats::ServerStats;
 
 /// A seat count meaning "closed": no seat can be reserved any more.
@@ -65,6 +65,8 @@ impl Directory {
 pub struct RoomHandle {
     pub id: String,
     pub kind: String,
+    /// The game its kind plays (`Game::NAME`).
+    pub game: &'static str,
     pub map: String,
     pub tick_rate: u16,
     /// Not listed in `/rooms`; joined by id only.
@@ -140,6 +142,7 @@ impl RoomHandle {
         RoomHandle {
             id: id.to_owned(),
             kind: "test".to_owned(),
+            game: "arena",
             map: String::new(),
             tick_rate: 60,
             private: true,
@@ -183,6 +186,7 @@ impl Drop for Seat {
 pub struct RoomInfo {
     pub id: String,
     pub kind: String,
+    pub game: &'static str,
     pub map: String,
     pub clients: usize,
     pub cap: usize,
@@ -280,6 +284,7 @@ impl Registry {
             .map(|r| RoomInfo {
                 id: r.id.clone(),
                 kind: r.kind.clone(),
+                game: r.game,
                 map: r.map.clone(),
                 clients: r.clients.load(Ordering::Relaxed),
                 cap: r.cap,
@@ -353,6 +358,7 @@ impl Registry {
         let handle = Arc::new(RoomHandle {
             id: id.clone(),
             kind: kind.name.clone(),
+            game: kind.game.game(),
             map: kind.settings.map.name.clone(),
             tick_rate: kind.settings.tick_rate,
             private,
@@ -365,13 +371,15 @@ impl Registry {
             tick_p99_us: AtomicU64::new(0),
         });
         self.directory.rooms.insert(id, Arc::clone(&handle));
-        let driver = RoomDriver::new(
-            Room::new(kind.settings.clone()),
-            Arc::clone(&handle),
-            joins_rx,
-            Arc::clone(&self.directory),
-            Arc::clone(&self.stats),
-            self.limits,
+        let driver = kind.game.make(
+            &kind.settings,
+            DriverParts {
+                handle: Arc::clone(&handle),
+                joins: joins_rx,
+                directory: Arc::clone(&self.directory),
+                stats: Arc::clone(&self.stats),
+                limits: self.limits,
+            },
         );
         self.scheduler.add(driver);
         Ok(handle)

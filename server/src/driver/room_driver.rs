@@ -19,9 +19,10 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 use snapwire_shared::CloseCode;
 use snapwire_shared::codec;
+use snapwire_shared::game::Game;
 use snapwire_shared::protocol::ServerMsg;
 use snapwire_shared::quantize::pos_to_units;
-use snapwire_shared::sim::Entity;
+use snapwire_shared::sim::World;
 use tokio::sync::mpsc::{self, error::TryRecvError};
 use tracing::{info, warn};
 
@@ -41,8 +42,8 @@ const MAX_CATCH_UP_TICKS: u32 = 5;
 const DURATIONS_KEPT: usize = 256;
 
 #[derive(Debug)]
-pub struct RoomDriver {
-    room: Room,
+pub struct RoomDriver<G: Game = World> {
+    room: Room<G>,
     handle: Arc<RoomHandle>,
     /// What each client's connection gave the room: its queue in, its outbox out, its seat.
     transports: BTreeMap<ClientId, Transport>,
@@ -106,15 +107,26 @@ impl Drop for Transport {
     }
 }
 
-impl RoomDriver {
-    pub fn new(
-        room: Room,
-        handle: Arc<RoomHandle>,
-        joins: mpsc::Receiver<Join>,
-        directory: Arc<Directory>,
-        stats: Arc<ServerStats>,
-        limits: DriverLimits,
-    ) -> RoomDriver {
+/// What a driver needs from the process besides its room: its handle in the registry, its
+/// join queue, the directory it leaves when it closes, the stats and the limits.
+#[derive(Debug)]
+pub struct DriverParts {
+    pub handle: Arc<RoomHandle>,
+    pub joins: mpsc::Receiver<Join>,
+    pub directory: Arc<Directory>,
+    pub stats: Arc<ServerStats>,
+    pub limits: DriverLimits,
+}
+
+impl<G: Game> RoomDriver<G> {
+    pub fn new(room: Room<G>, parts: DriverParts) -> RoomDriver<G> {
+        let DriverParts {
+            handle,
+            joins,
+            directory,
+            stats,
+            limits,
+        } = parts;
         let period = Duration::from_secs(1) / u32::from(room.settings().tick_rate.max(1));
         // A room counts as open from here until `close`, which takes it off both gauges.
         let kind_stats = stats.kind(&handle.kind);
@@ -213,7 +225,7 @@ impl RoomDriver {
         self.close();
     }
 
-    pub fn room(&self) -> &Room {
+    pub fn room(&self) -> &Room<G> {
         &self.room
     }
 
@@ -395,23 +407,25 @@ impl RoomDriver {
         self.stats.snapshots_delta.inc_by(counters.snapshots_delta);
         let tick = self.room.tick_number();
         if tick.0.is_multiple_of(PLAYERS_EVERY_TICKS) {
-            let players = self
+            let game = self.room.world();
+            let mut players: Vec<PlayerSummary> = self
                 .room
-                .world()
-                .entities()
-                .filter_map(|(id, e)| match e {
-                    Entity::Player(p) => Some(PlayerSummary {
+                .members()
+                .filter_map(|m| m.entity)
+                .filter_map(|id| {
+                    let at = game.player_position(id)?;
+                    Some(PlayerSummary {
                         room: self.handle.id.clone(),
                         id: id.0,
-                        name: p.name.clone(),
-                        x: pos_to_units(p.body.x),
-                        y: pos_to_units(p.body.y),
-                        health: p.health,
-                        score: p.score,
-                    }),
-                    _ => None,
+                        name: game.player_name(id)?.to_owned(),
+                        x: pos_to_units(at.x),
+                        y: pos_to_units(at.y),
+                        health: game.player_health(id),
+                        score: game.player_score(id)?,
+                    })
                 })
                 .collect();
+            players.sort_by_key(|p| p.id);
             self.stats.publish_players(&self.handle.id, players);
         }
         self.handle.tick.store(tick.0, Ordering::Relaxed);
@@ -437,13 +451,15 @@ mod tests {
         let stats = Arc::new(ServerStats::default());
         let mut driver = RoomDriver::new(
             Room::new(Config::new(60).room_settings()),
-            Arc::clone(&handle),
-            joins,
-            Arc::new(Directory::default()),
-            Arc::clone(&stats),
-            DriverLimits {
-                grace: Duration::from_secs(30),
-                idle_timeout: Duration::from_secs(10),
+            DriverParts {
+                handle: Arc::clone(&handle),
+                joins,
+                directory: Arc::new(Directory::default()),
+                stats: Arc::clone(&stats),
+                limits: DriverLimits {
+                    grace: Duration::from_secs(30),
+                    idle_timeout: Duration::from_secs(10),
+                },
             },
         );
         let (_inbound_tx, inbound) = inbound_queue();

@@ -17,7 +17,8 @@ use std::time::{Duration, Instant};
 use tokio_util::sync::CancellationToken;
 use tracing::error;
 
-use crate::driver::room_driver::{RoomDriver, Step};
+use crate::driver::hosted::HostedRoom;
+use crate::driver::room_driver::Step;
 
 /// How long an idle thread waits before looking at the shutdown token again.
 const IDLE_WAIT: Duration = Duration::from_millis(100);
@@ -36,7 +37,7 @@ pub struct Scheduler {
 
 #[derive(Debug)]
 struct Worker {
-    rooms: mpsc::Sender<RoomDriver>,
+    rooms: mpsc::Sender<Box<dyn HostedRoom>>,
     /// Rooms on this thread.
     load: Arc<AtomicUsize>,
     thread: Mutex<Option<thread::JoinHandle<()>>>,
@@ -69,7 +70,7 @@ impl Scheduler {
     }
 
     /// Hands a room to the thread with the fewest.
-    pub fn add(&self, room: RoomDriver) {
+    pub fn add(&self, room: Box<dyn HostedRoom>) {
         let Some(w) = self
             .workers
             .iter()
@@ -102,9 +103,13 @@ impl Scheduler {
     }
 }
 
-fn run(rooms: &mpsc::Receiver<RoomDriver>, load: &AtomicUsize, shutdown: &CancellationToken) {
-    let mut due: Vec<(Instant, RoomDriver)> = Vec::new();
-    let arrive = |room: RoomDriver, due: &mut Vec<(Instant, RoomDriver)>| {
+fn run(
+    rooms: &mpsc::Receiver<Box<dyn HostedRoom>>,
+    load: &AtomicUsize,
+    shutdown: &CancellationToken,
+) {
+    let mut due: Vec<(Instant, Box<dyn HostedRoom>)> = Vec::new();
+    let arrive = |room: Box<dyn HostedRoom>, due: &mut Vec<(Instant, Box<dyn HostedRoom>)>| {
         let first = Instant::now() + room.phase();
         due.push((first, room));
     };

@@ -197,7 +197,7 @@ async fn rooms(State(state): State<AppState>) -> Json<serde_json::Value> {
         .into_iter()
         .map(|r| {
             serde_json::json!({
-                "id": r.id, "kind": r.kind, "map": r.map, "clients": r.clients, "cap": r.cap,
+                "id": r.id, "kind": r.kind, "game": r.game, "map": r.map, "clients": r.clients, "cap": r.cap,
                 "tick_rate": r.tick_rate, "tick_p99_ms": r.tick_p99_ms,
             })
         })

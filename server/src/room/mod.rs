@@ -201,6 +201,20 @@ pub struct Room<G: Game = World> {
     started: Tick,
 }
 
+/// An arena world for a room with `settings`, first tick `tick`, with the settings' scene.
+pub fn arena_world(settings: &RoomSettings, tick: Tick) -> World {
+    let mut world = World::new(
+        Arc::new(settings.map.clone()),
+        Rules::for_tick_rate(settings.tick_rate),
+        tick,
+    );
+    match settings.scene {
+        Scene::Empty | Scene::PanicAfter(_) => {}
+        Scene::Drift(n) => world.add_drifters(n),
+    }
+    world
+}
+
 impl Room<World> {
     pub fn new(settings: RoomSettings) -> Room {
         Room::starting_at(settings, Tick(0))
@@ -209,15 +223,7 @@ impl Room<World> {
     /// An arena room whose first tick is `tick` (tests start near `u32::MAX` to cross the
     /// wrap), with the settings' scene.
     pub fn starting_at(settings: RoomSettings, tick: Tick) -> Room {
-        let mut world = World::new(
-            Arc::new(settings.map.clone()),
-            Rules::for_tick_rate(settings.tick_rate),
-            tick,
-        );
-        match settings.scene {
-            Scene::Empty | Scene::PanicAfter(_) => {}
-            Scene::Drift(n) => world.add_drifters(n),
-        }
+        let world = arena_world(&settings, tick);
         Room::with_game(settings, world)
     }
 }
@@ -268,6 +274,7 @@ impl<G: Game> Room<G> {
             // The room does not know how the process names it: the driver fills these in.
             room: String::new(),
             kind: String::new(),
+            game: G::NAME.to_owned(),
         }
     }
 

@@ -265,6 +265,7 @@ fn inputs_sent_as_sixteen_bits_extend_across_the_wrap() {
         view_height: room.settings().view_height,
         room: String::new(),
         kind: String::new(),
+        game: "arena".into(),
     });
     session
         .handle(&codec::encode_server(&welcome))

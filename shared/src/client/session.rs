@@ -6,11 +6,12 @@ use thiserror::Error;
 use crate::client::prediction::Predictor;
 use crate::client::replica::{Applied, Replica, ReplicaError};
 use crate::codec::{self, DecodeError};
+use crate::game::Game;
 use crate::protocol::{
     BUTTON_ACK, BUTTON_FIRE, ClientMsg, InputMsg, PROTOCOL_VERSION, RoomRequest, Scores, ServerMsg,
     Welcome,
 };
-use crate::sim::{EntityId, PlayerInput, Rules};
+use crate::sim::{EntityId, PlayerInput, Rules, World};
 use crate::tick::Tick;
 
 #[derive(Debug, Error)]
@@ -179,6 +180,13 @@ impl ClientSession {
                     return Err(SessionError::BadWelcome(format!(
                         "tick rate {} or view {} x {}",
                         w.tick_rate, w.view_width, w.view_height
+                    )));
+                }
+                if w.game != World::NAME {
+                    return Err(SessionError::BadWelcome(format!(
+                        "the room plays {:?}; this client plays {:?}",
+                        w.game,
+                        World::NAME
                     )));
                 }
                 self.latest_tick = w.tick;

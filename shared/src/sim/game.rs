@@ -63,6 +63,10 @@ impl Game for World {
         self.player(player).map(|p| p.score)
     }
 
+    fn player_health(&self, player: EntityId) -> Option<u8> {
+        self.player(player).map(|p| p.health)
+    }
+
     fn link(state: &EntityState) -> Option<EntityId> {
         (state.kind == EntityKind::Projectile).then_some(EntityId(state.owner))
     }

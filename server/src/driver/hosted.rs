@@ -1,0 +1,104 @@
+//! Rooms of different games side by side: the scheduler steps a [`HostedRoom`] whatever its
+//! game, and a room kind makes the rooms of its game through a [`GameMaker`].
+
+use std::fmt;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use snapwire_shared::game::Game;
+use snapwire_shared::sim::World;
+use snapwire_shared::tag::Tag;
+
+use crate::driver::room_driver::{DriverParts, RoomDriver, Step};
+use crate::room::{Room, RoomSettings, arena_world};
+
+/// A room driver of some game, as the scheduler sees it.
+pub trait HostedRoom: Send + fmt::Debug {
+    fn id(&self) -> &str;
+    /// How long after it arrives the room first ticks.
+    fn phase(&self) -> Duration;
+    /// Runs the tick due at `deadline`.
+    fn step(&mut self, deadline: Instant) -> Step;
+    /// The room's rules panicked: close it alone.
+    fn fail(self: Box<Self>);
+    /// The server is stopping.
+    fn shut_down(self: Box<Self>);
+}
+
+impl<G: Game> HostedRoom for RoomDriver<G> {
+    fn id(&self) -> &str {
+        RoomDriver::id(self)
+    }
+
+    fn phase(&self) -> Duration {
+        RoomDriver::phase(self)
+    }
+
+    fn step(&mut self, deadline: Instant) -> Step {
+        RoomDriver::step(self, deadline)
+    }
+
+    fn fail(self: Box<Self>) {
+        RoomDriver::fail(*self);
+    }
+
+    fn shut_down(self: Box<Self>) {
+        RoomDriver::shut_down(*self);
+    }
+}
+
+type Make = dyn Fn(&RoomSettings, DriverParts) -> Box<dyn HostedRoom> + Send + Sync;
+
+/// How a room kind makes a new room: the game's name and a function that sets a game up from
+/// the kind's settings.
+#[derive(Clone)]
+pub struct GameMaker {
+    game: &'static str,
+    make: Arc<Make>,
+}
+
+impl GameMaker {
+    /// Rooms of game `G`, each set up by `new` from the kind's settings.
+    pub fn new<G: Game>(new: impl Fn(&RoomSettings) -> G + Send + Sync + 'static) -> GameMaker {
+        GameMaker {
+            game: G::NAME,
+            make: Arc::new(move |settings, parts| {
+                let room = Room::with_game(settings.clone(), new(settings));
+                Box::new(RoomDriver::new(room, parts))
+            }),
+        }
+    }
+
+    /// The arena, with the kind's scene.
+    pub fn arena() -> GameMaker {
+        GameMaker::new::<World>(|s| arena_world(s, Default::default()))
+    }
+
+    /// Tag, on the kind's map.
+    pub fn tag() -> GameMaker {
+        GameMaker::new::<Tag>(|s| {
+            Tag::new(
+                Arc::new(s.map.clone()),
+                snapwire_shared::sim::Rules::for_tick_rate(s.tick_rate),
+                Default::default(),
+            )
+        })
+    }
+
+    /// The game's name (`Game::NAME`).
+    pub fn game(&self) -> &'static str {
+        self.game
+    }
+
+    pub fn make(&self, settings: &RoomSettings, parts: DriverParts) -> Box<dyn HostedRoom> {
+        (self.make)(settings, parts)
+    }
+}
+
+impl fmt::Debug for GameMaker {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("GameMaker")
+            .field("game", &self.game)
+            .finish()
+    }
+}
