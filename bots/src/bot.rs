@@ -7,17 +7,18 @@ use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 use futures_util::{SinkExt, StreamExt};
-use rand::rngs::SmallRng;
-use rand::{Rng, SeedableRng};
 use snapwire_shared::client::{ClientSession, SessionError, SessionEvent};
 use snapwire_shared::codec;
 use snapwire_shared::protocol::{ClientMsg, input_acked};
 use snapwire_shared::quantize::pos_to_units;
+use snapwire_shared::sim::World;
+use snapwire_shared::tag::Tag;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 
+use crate::pilot::{BotGame, Walker};
 use crate::report::BotResult;
-use crate::{BotOptions, Live};
+use crate::{BotOptions, GameChoice, Live};
 
 /// How long a bot waits for the connection and `Welcome`.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
@@ -30,13 +31,17 @@ pub async fn run_bot(
     deadline: Instant,
 ) -> BotResult {
     let mut result = BotResult::default();
-    if let Err(e) = play(index, &opts, &live, deadline, &mut result).await {
+    let played = match opts.game {
+        GameChoice::Arena => play::<World>(index, &opts, &live, deadline, &mut result).await,
+        GameChoice::Tag => play::<Tag>(index, &opts, &live, deadline, &mut result).await,
+    };
+    if let Err(e) = played {
         result.error = Some(e);
     }
     result
 }
 
-async fn play(
+async fn play<G: BotGame>(
     index: usize,
     opts: &BotOptions,
     live: &Live,
@@ -53,7 +58,7 @@ async fn play(
     // One stream for both directions (no split): each wake is one poll, no lock.
     let mut ws = ws;
     let (mut session, hello) =
-        ClientSession::for_room(&format!("bot{index}"), opts.spectate, opts.room.clone());
+        ClientSession::<G>::joining(&format!("bot{index}"), opts.spectate, opts.room.clone());
     if let Some(k) = opts.spectator_ack_every {
         session.set_spectator_ack_every(k);
     }
@@ -65,7 +70,13 @@ async fn play(
     match welcome {
         Some(Ok(Message::Binary(b))) => match session.handle(&b) {
             Ok(SessionEvent::Welcome(w)) => result.room = Some(w.room),
-            other => return Err(format!("expected Welcome, got {other:?}")),
+            Ok(other) => return Err(format!("expected Welcome, got {other:?}")),
+            Err(e) => {
+                // A room of another game, or a Welcome the rules cannot run with: leave
+                // politely.
+                let _ = ws.send(Message::Close(None)).await;
+                return Err(e.to_string());
+            }
         },
         Some(Ok(Message::Close(frame))) => {
             result.close_code = frame.as_ref().map(|f| u16::from(f.code));
@@ -79,7 +90,7 @@ async fn play(
     let tick_rate = session.welcome().map_or(60, |w| w.tick_rate);
     let mut inputs = tokio::time::interval(Duration::from_secs(1) / u32::from(tick_rate.max(1)));
     inputs.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    let mut walker = Walker::new(index as u64 ^ opts.seed);
+    let mut walker = Walker::new(index as u64 ^ opts.seed, opts.fire);
     let mut sent_at: VecDeque<(u32, Instant)> = VecDeque::new();
     let mut origin = None;
     let end = tokio::time::sleep_until(tokio::time::Instant::from_std(deadline));
@@ -130,8 +141,8 @@ async fn play(
                 }
             }
             _ = inputs.tick(), if !opts.spectate => {
-                let (mx, my, aim, fire) = walker.next();
-                if let Some(msg) = session.input(mx, my, aim, fire && opts.fire) {
+                let (mx, my, aim, fire) = G::controls(&mut walker, &session);
+                if let Some(msg) = session.input(mx, my, aim, fire) {
                     if let ClientMsg::Input(_) = &msg {
                         sent_at.push_back((session.last_sent_seq(), Instant::now()));
                         if sent_at.len() > 1024 {
@@ -184,44 +195,18 @@ where
         .map_err(|e| format!("send failed: {e}"))
 }
 
-fn track_travel(session: &ClientSession, origin: &mut Option<(i32, i32)>, result: &mut BotResult) {
+fn track_travel<G: BotGame>(
+    session: &ClientSession<G>,
+    origin: &mut Option<(i32, i32)>,
+    result: &mut BotResult,
+) {
     let (Some(id), Some((_, view))) = (session.player_id(), session.replica().latest()) else {
         return;
     };
-    let Some(me) = view.get(id) else { return };
+    let Some(me) = view.get(id).map(G::position_of) else {
+        return;
+    };
     let (ox, oy) = *origin.get_or_insert((me.x, me.y));
     let d = pos_to_units(me.x - ox).hypot(pos_to_units(me.y - oy));
     result.max_travel_units = result.max_travel_units.max(d);
-}
-
-/// Random-walk inputs: hold a direction for a while, sweep the aim, fire in bursts.
-#[derive(Debug)]
-struct Walker {
-    rng: SmallRng,
-    dir: (f32, f32),
-    aim: f32,
-    firing: bool,
-}
-
-impl Walker {
-    fn new(seed: u64) -> Walker {
-        Walker {
-            rng: SmallRng::seed_from_u64(seed),
-            dir: (1.0, 0.0),
-            aim: 0.0,
-            firing: false,
-        }
-    }
-
-    fn next(&mut self) -> (f32, f32, f32, bool) {
-        if self.rng.random_ratio(1, 30) {
-            let a: f32 = self.rng.random_range(0.0..std::f32::consts::TAU);
-            self.dir = (a.cos(), a.sin());
-        }
-        if self.rng.random_ratio(1, 20) {
-            self.firing = !self.firing;
-        }
-        self.aim = (self.aim + self.rng.random_range(-0.2..0.2)).rem_euclid(std::f32::consts::TAU);
-        (self.dir.0, self.dir.1, self.aim, self.firing)
-    }
 }

@@ -1,8 +1,10 @@
 //! Headless load-testing clients for snapwire, built on the same platform-free client logic as
 //! the browser (`snapwire_shared::client`): they decode every snapshot, verify its checksum,
-//! acknowledge it, predict their own player and send random-walk inputs at the tick rate.
+//! acknowledge it, predict their own player and send inputs at the tick rate, in the arena or
+//! in tag (`--kind tag`).
 //!
-//! - [`bot`]: one bot's connection loop.
+//! - [`bot`]: one bot's connection loop, generic over the game.
+//! - [`pilot`]: what a bot of each game presses (arena: a random walk; tag: "it" chases).
 //! - [`report`]: per-bot results and the JSON [`Report`] with its pass/fail verdict.
 //! - [`assertion`]: `--assert KEY OP NUMBER` conditions on the report.
 //! - [`server_metrics`]: the server's tick p99 and overruns over the run, from its `/metrics`.
@@ -11,6 +13,7 @@
 
 pub mod assertion;
 pub mod bot;
+pub mod pilot;
 pub mod report;
 pub mod server_metrics;
 pub mod timeline;
@@ -49,6 +52,8 @@ pub struct BotOptions {
     pub spectate: bool,
     /// The room every bot asks for (default: quick play in the default kind).
     pub room: RoomRequest,
+    /// The game the room plays (a room of another game refuses the bot at `Welcome`).
+    pub game: GameChoice,
     /// A join ticket for servers that require one (sent as `?ticket=`).
     pub ticket: Option<String>,
     /// Whether bots press fire.
@@ -59,6 +64,24 @@ pub struct BotOptions {
     pub server_metrics: bool,
     /// Spectators acknowledge one snapshot in this many (`None`: the client default).
     pub spectator_ack_every: Option<u32>,
+}
+
+/// The games the bots play (each has a [`pilot::BotGame`] input generator).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum GameChoice {
+    Arena,
+    Tag,
+}
+
+impl GameChoice {
+    /// The game a room kind of this name plays on a server with the built-in kinds.
+    pub fn for_kind(kind: &str) -> GameChoice {
+        if kind == "tag" {
+            GameChoice::Tag
+        } else {
+            GameChoice::Arena
+        }
+    }
 }
 
 /// Which snapshots a bot acknowledges: lets tests simulate lost acks.
@@ -92,6 +115,7 @@ impl BotOptions {
             ramp: (duration / 5).min(Duration::from_secs(2)),
             spectate: false,
             room: RoomRequest::quick_play(),
+            game: GameChoice::Arena,
             ticket: None,
             fire: true,
             seed: 0x5eed,

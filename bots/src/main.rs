@@ -12,7 +12,7 @@ use clap::Parser;
 use indicatif::{ProgressBar, ProgressStyle};
 use snapwire_bots::assertion::Assertion;
 use snapwire_bots::timeline::chart_html;
-use snapwire_bots::{AckPolicy, BotOptions, Live, Report, run_bots};
+use snapwire_bots::{AckPolicy, BotOptions, GameChoice, Live, Report, run_bots};
 use tracing_subscriber::EnvFilter;
 
 #[derive(Debug, Parser)]
@@ -32,6 +32,13 @@ struct Args {
     /// and opens new ones as they fill).
     #[arg(long)]
     room: Option<String>,
+    /// Join or create a room of this kind (`tag`, or a kind the server defines) instead of the
+    /// default kind.
+    #[arg(long, conflicts_with = "room")]
+    kind: Option<String>,
+    /// The game the rooms play; by default `tag` for `--kind tag`, else `arena`.
+    #[arg(long, value_enum)]
+    game: Option<GameChoice>,
     /// A join ticket (`snapwire-server ticket`), for servers that require one.
     #[arg(long)]
     ticket: Option<String>,
@@ -119,6 +126,12 @@ async fn run(args: Args) -> anyhow::Result<()> {
     opts.ticket = args.ticket;
     if let Some(id) = args.room {
         opts.room = snapwire_shared::protocol::RoomRequest::Join { id };
+    }
+    opts.game = args
+        .game
+        .unwrap_or_else(|| GameChoice::for_kind(args.kind.as_deref().unwrap_or("")));
+    if let Some(kind) = args.kind {
+        opts.room = snapwire_shared::protocol::RoomRequest::JoinOrCreate { kind };
     }
     opts.fire = !args.no_fire;
     if let Some(k) = args.ack_every {

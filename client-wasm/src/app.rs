@@ -217,11 +217,13 @@ impl App {
         let me_id = self.session.player_id();
         let me = me_id.and_then(|id| {
             let state = *self.session.replica().latest()?.1.get(id)?;
-            let body = self.session.predictor()?.predicted()?;
-            let (x, y) = self.smoother.draw(f64::from(body.x), f64::from(body.y), dt);
+            let predicted = self.session.predictor()?.predicted()?;
+            let (x, y) = self
+                .smoother
+                .draw(f64::from(predicted.x), f64::from(predicted.y), dt);
             Some(Me {
                 state: EntityState {
-                    angle: body.angle,
+                    angle: predicted.angle,
                     ..state
                 },
                 x,

@@ -10,7 +10,7 @@ use snapwire_shared::Tick;
 use snapwire_shared::codec;
 use snapwire_shared::game::Game;
 use snapwire_shared::map::Point;
-use snapwire_shared::protocol::ServerMsg;
+use snapwire_shared::protocol::{ServerMsg, Welcome};
 use snapwire_shared::sim::{EntityId, PlayerInput};
 use snapwire_shared::snapshot::{Replicate, View, checksum, decode};
 
@@ -96,6 +96,19 @@ impl Game for Beads {
 
     fn player_score(&self, player: EntityId) -> Option<i32> {
         self.beads.get(&player).map(|(_, b)| i32::from(b.laps))
+    }
+
+    type Local = ();
+
+    fn local(_: &Welcome) {}
+
+    /// What `apply_input` does to the own bead.
+    fn predict(_: &(), own: &mut Bead, input: &i8) {
+        own.speed = *input;
+    }
+
+    fn position_of(state: &Bead) -> Point {
+        Point { x: state.x, y: 0 }
     }
 }
 

@@ -20,6 +20,7 @@
 use std::fmt::Debug;
 
 use crate::map::Point;
+use crate::protocol::Welcome;
 use crate::sim::{EntityId, PlayerInput};
 use crate::snapshot::Replicate;
 use crate::tick::Tick;
@@ -79,6 +80,32 @@ pub trait Game: Debug + Send + 'static {
     fn player_health(&self, _player: EntityId) -> Option<u8> {
         None
     }
+
+    /// What a client needs to predict its own player, built once from the room's `Welcome`
+    /// (the arena: its rules for the tick rate, and the map).
+    type Local: Debug;
+
+    fn local(welcome: &Welcome) -> Self::Local;
+
+    /// One step of the own player from one input, on the client: exactly what
+    /// [`Game::apply_input`] does to that player on the server, or prediction fails.
+    fn predict(local: &Self::Local, own: &mut Self::State, input: &Self::Input);
+
+    /// Whether the server changed a player from `before` to `after` for a reason its own
+    /// inputs cannot predict (in the arena: a death or a respawn). Such a step is not counted
+    /// as a misprediction.
+    fn unpredictable(_before: &Self::State, _after: &Self::State) -> bool {
+        false
+    }
+
+    /// Whether a prediction matches the server's state, on the fields prediction computes
+    /// (all of them unless a game says otherwise).
+    fn same_prediction(predicted: &Self::State, auth: &Self::State) -> bool {
+        predicted == auth
+    }
+
+    /// Where an entity is: the client's correction offset and the renderer read it.
+    fn position_of(state: &Self::State) -> Point;
 
     /// The entity this one belongs to, if any (a projectile's shooter): see
     /// [`Game::pulls_into_view`].

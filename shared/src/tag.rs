@@ -10,6 +10,7 @@ use std::sync::Arc;
 
 use crate::game::Game;
 use crate::map::{MapDef, Point};
+use crate::protocol::Welcome;
 use crate::sim::movement::{self, Body};
 use crate::sim::rules::PLAYER_RADIUS;
 use crate::sim::{EntityId, PlayerInput, Rules, spawn};
@@ -183,14 +184,7 @@ impl Game for Tag {
     fn apply_input(&mut self, player: EntityId, &(move_x, move_y): &(i8, i8)) {
         let (rules, map) = (self.rules, Arc::clone(&self.map));
         if let Some(p) = self.players.get_mut(&player) {
-            let input = PlayerInput {
-                move_x,
-                move_y,
-                ..PlayerInput::default()
-            };
-            movement::step(&mut p.body, &input, &rules, &map);
-            // Runners do not aim: the angle is not replicated and stays 0.
-            p.body.angle = 0;
+            step_runner(&mut p.body, move_x, move_y, &rules, &map);
         }
     }
 
@@ -250,6 +244,47 @@ impl Game for Tag {
     fn player_score(&self, player: EntityId) -> Option<i32> {
         self.players.get(&player).map(|p| p.score)
     }
+
+    type Local = (Rules, MapDef);
+
+    fn local(welcome: &Welcome) -> (Rules, MapDef) {
+        (Rules::for_tick_rate(welcome.tick_rate), welcome.map.clone())
+    }
+
+    fn predict((rules, map): &(Rules, MapDef), own: &mut Runner, &(move_x, move_y): &(i8, i8)) {
+        let mut body = Body {
+            x: own.x,
+            y: own.y,
+            vx: own.vx,
+            vy: own.vy,
+            angle: 0,
+        };
+        step_runner(&mut body, move_x, move_y, rules, map);
+        (own.x, own.y, own.vx, own.vy) = (body.x, body.y, body.vx, body.vy);
+    }
+
+    /// Movement: what prediction computes ("it", immunity and score come from the server).
+    fn same_prediction(p: &Runner, a: &Runner) -> bool {
+        (p.x, p.y, p.vx, p.vy) == (a.x, a.y, a.vx, a.vy)
+    }
+
+    fn position_of(state: &Runner) -> Point {
+        Point {
+            x: state.x,
+            y: state.y,
+        }
+    }
+}
+
+/// A runner's step from its axes: the arena's movement, facing nowhere (tag has no aim).
+fn step_runner(body: &mut Body, move_x: i8, move_y: i8, rules: &Rules, map: &MapDef) {
+    let input = PlayerInput {
+        move_x,
+        move_y,
+        ..PlayerInput::default()
+    };
+    movement::step(body, &input, rules, map);
+    body.angle = 0;
 }
 
 #[cfg(test)]

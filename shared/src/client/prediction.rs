@@ -7,26 +7,25 @@
 
 use std::collections::VecDeque;
 
-use crate::map::MapDef;
-use crate::protocol::input_acked;
-use crate::sim::movement::{self, Body};
-use crate::sim::{PlayerInput, Rules};
-use crate::snapshot::EntityState;
+use crate::game::Game;
+use crate::protocol::{Welcome, input_acked};
+use crate::sim::World;
 
 /// Unacknowledged inputs kept for replay: two seconds at 60 Hz. Past that the client is far
 /// out of touch and the oldest inputs are dropped (the next reconcile snaps to the server).
 pub const MAX_PENDING: usize = 128;
 
+/// The own player of game `G`, predicted with the game's rules ([`Game::predict`]).
 #[derive(Debug)]
-pub struct Predictor {
-    rules: Rules,
-    map: MapDef,
-    /// Inputs not yet acknowledged, with the body predicted after each.
-    pending: VecDeque<(u32, PlayerInput, Body)>,
+pub struct Predictor<G: Game = World> {
+    local: G::Local,
+    /// Inputs not yet acknowledged, with the state predicted after each (`None` before the
+    /// first snapshot: nothing to predict from yet).
+    pending: VecDeque<(u32, G::Input, Option<G::State>)>,
     /// The server's latest state of the player.
-    authoritative: Option<EntityState>,
+    authoritative: Option<G::State>,
     /// Predicted state after the newest input.
-    predicted: Option<Body>,
+    predicted: Option<G::State>,
     /// Reconciliations where the prediction for the acknowledged input was wrong although
     /// nothing outside the player's own inputs (death, respawn) explains it.
     pub mispredictions: u64,
@@ -36,11 +35,10 @@ pub struct Predictor {
     pub corrections: u64,
 }
 
-impl Predictor {
-    pub fn new(rules: Rules, map: MapDef) -> Predictor {
+impl<G: Game> Predictor<G> {
+    pub fn new(welcome: &Welcome) -> Predictor<G> {
         Predictor {
-            rules,
-            map,
+            local: G::local(welcome),
             pending: VecDeque::new(),
             authoritative: None,
             predicted: None,
@@ -50,75 +48,63 @@ impl Predictor {
         }
     }
 
-    /// The predicted body after every input sent so far.
-    pub fn predicted(&self) -> Option<Body> {
+    /// The predicted state after every input sent so far.
+    pub fn predicted(&self) -> Option<G::State> {
         self.predicted
     }
 
     /// Records an input as sent and predicts its effect.
-    pub fn push(&mut self, seq: u32, input: PlayerInput) {
-        let Some(mut body) = self.predicted else {
-            // Nothing to predict from until the first snapshot; keep the input for replay.
-            self.pending.push_back((seq, input, Body::default()));
-            self.trim();
-            return;
-        };
-        if self.authoritative.is_some_and(|a| a.health > 0) {
-            movement::step(&mut body, &input, &self.rules, &self.map);
-        }
-        self.predicted = Some(body);
-        self.pending.push_back((seq, input, body));
+    pub fn push(&mut self, seq: u32, input: G::Input) {
+        let predicted = self.predicted.map(|mut state| {
+            G::predict(&self.local, &mut state, &input);
+            state
+        });
+        self.predicted = predicted;
+        self.pending.push_back((seq, input, predicted));
         self.trim();
     }
 
     /// Takes the server's state of the player after input `last_input_seq` (0: none yet).
     /// Returns how far the predicted present moved, in position quanta (0 when the prediction
     /// held), for smoothing the correction on screen.
-    pub fn reconcile(&mut self, auth: EntityState, last_input_seq: u32) -> (i32, i32) {
+    pub fn reconcile(&mut self, auth: G::State, last_input_seq: u32) -> (i32, i32) {
         let previous = self.authoritative.replace(auth);
-        let auth_body = Body {
-            x: auth.x,
-            y: auth.y,
-            vx: auth.vx,
-            vy: auth.vy,
-            angle: auth.angle,
-        };
         let mut acked = None;
-        while let Some(&(seq, _, body)) = self.pending.front() {
+        while let Some(&(seq, _, state)) = self.pending.front() {
             if input_acked(seq, last_input_seq) {
-                acked = Some((seq, body));
+                acked = Some((seq, state));
                 self.pending.pop_front();
             } else {
                 break;
             }
         }
-        let explained =
-            previous.is_none_or(|p| p.life != auth.life || p.health == 0) || auth.health == 0;
-        if let Some((seq, body)) = acked
+        let explained = previous.is_none_or(|p| G::unpredictable(&p, &auth));
+        if let Some((seq, Some(state))) = acked
             && seq == last_input_seq
-            && self.predicted.is_some()
             && !explained
         {
             self.checked += 1;
-            if body != auth_body {
+            if !G::same_prediction(&state, &auth) {
                 self.mispredictions += 1;
             }
         }
-        let mut body = auth_body;
+        let mut state = auth;
         for entry in &mut self.pending {
-            if auth.health > 0 {
-                movement::step(&mut body, &entry.1, &self.rules, &self.map);
-            }
-            entry.2 = body;
+            G::predict(&self.local, &mut state, &entry.1);
+            entry.2 = Some(state);
         }
+        let now = G::position_of(&state);
         let moved = match self.predicted {
-            Some(old) if previous.is_some() => (body.x - old.x, body.y - old.y),
+            Some(old) if previous.is_some() => {
+                let old = G::position_of(&old);
+                (now.x - old.x, now.y - old.y)
+            }
             _ => (0, 0),
         };
         if moved != (0, 0) {
             self.corrections += 1;
         }
-        self.predicted = Some(body);
+        self.predicted = Some(state);
         moved
     }
 

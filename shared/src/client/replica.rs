@@ -6,7 +6,7 @@ use thiserror::Error;
 
 use crate::protocol::SnapshotMsg;
 use crate::sim::EntityId;
-use crate::snapshot::{BodyError, View, checksum, decode};
+use crate::snapshot::{BodyError, EntityState, Replicate, View, checksum, decode};
 use crate::tick::Tick;
 
 /// Snapshots kept as possible baselines. The server keeps 64 by default; holding more costs a
@@ -32,20 +32,32 @@ pub enum Applied {
     Stale,
 }
 
-#[derive(Debug, Default)]
-pub struct Replica {
+/// Verified snapshots of entities of type `T` (the arena's by default).
+#[derive(Debug)]
+pub struct Replica<T = EntityState> {
     /// Verified snapshots in increasing tick order, newest last.
-    kept: VecDeque<(Tick, View)>,
+    kept: VecDeque<(Tick, View<T>)>,
     names: HashMap<u32, String>,
+}
+
+impl<T> Default for Replica<T> {
+    fn default() -> Replica<T> {
+        Replica {
+            kept: VecDeque::new(),
+            names: HashMap::new(),
+        }
+    }
 }
 
 impl Replica {
     pub fn new() -> Replica {
         Replica::default()
     }
+}
 
+impl<T: Replicate> Replica<T> {
     /// The newest verified snapshot.
-    pub fn latest(&self) -> Option<(Tick, &View)> {
+    pub fn latest(&self) -> Option<(Tick, &View<T>)> {
         self.kept.back().map(|(t, v)| (*t, v))
     }
 

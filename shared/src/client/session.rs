@@ -11,7 +11,7 @@ use crate::protocol::{
     BUTTON_ACK, BUTTON_FIRE, ClientMsg, InputMsg, PROTOCOL_VERSION, RoomRequest, Scores, ServerMsg,
     Welcome,
 };
-use crate::sim::{EntityId, PlayerInput, Rules, World};
+use crate::sim::{EntityId, PlayerInput, World};
 use crate::tick::Tick;
 
 #[derive(Debug, Error)]
@@ -58,11 +58,12 @@ pub struct SessionStats {
     pub last_snapshot_bytes: usize,
 }
 
+/// A client of a room playing game `G` (the arena by default).
 #[derive(Debug)]
-pub struct ClientSession {
+pub struct ClientSession<G: Game = World> {
     welcome: Option<Welcome>,
-    replica: Replica,
-    predictor: Option<Predictor>,
+    replica: Replica<G::State>,
+    predictor: Option<Predictor<G>>,
     next_seq: u32,
     latest_tick: Tick,
     last_input_seq: u32,
@@ -92,13 +93,21 @@ struct AckState {
 pub const SPECTATOR_ACK_EVERY: u32 = 4;
 
 impl ClientSession {
-    /// A new session for quick play and the `Hello` to send first.
+    /// A new arena session for quick play and the `Hello` to send first.
     pub fn new(name: &str, spectate: bool) -> (ClientSession, ClientMsg) {
         ClientSession::for_room(name, spectate, RoomRequest::quick_play())
     }
 
-    /// A new session joining `room`, and the `Hello` to send first.
+    /// A new arena session joining `room`, and the `Hello` to send first.
     pub fn for_room(name: &str, spectate: bool, room: RoomRequest) -> (ClientSession, ClientMsg) {
+        ClientSession::<World>::joining(name, spectate, room)
+    }
+}
+
+impl<G: Game> ClientSession<G> {
+    /// A new session of game `G` joining `room` (a room of another game is refused at its
+    /// `Welcome`), and the `Hello` to send first.
+    pub fn joining(name: &str, spectate: bool, room: RoomRequest) -> (ClientSession<G>, ClientMsg) {
         let hello = ClientMsg::Hello {
             protocol_version: PROTOCOL_VERSION,
             name: name.to_owned(),
@@ -107,7 +116,7 @@ impl ClientSession {
         };
         let session = ClientSession {
             welcome: None,
-            replica: Replica::new(),
+            replica: Replica::default(),
             predictor: None,
             next_seq: 1,
             latest_tick: Tick(0),
@@ -133,11 +142,11 @@ impl ClientSession {
             .map(EntityId)
     }
 
-    pub fn replica(&self) -> &Replica {
+    pub fn replica(&self) -> &Replica<G::State> {
         &self.replica
     }
 
-    pub fn predictor(&self) -> Option<&Predictor> {
+    pub fn predictor(&self) -> Option<&Predictor<G>> {
         self.predictor.as_ref()
     }
 
@@ -182,19 +191,16 @@ impl ClientSession {
                         w.tick_rate, w.view_width, w.view_height
                     )));
                 }
-                if w.game != World::NAME {
+                if w.game != G::NAME {
                     return Err(SessionError::BadWelcome(format!(
                         "the room plays {:?}; this client plays {:?}",
                         w.game,
-                        World::NAME
+                        G::NAME
                     )));
                 }
                 self.latest_tick = w.tick;
                 if w.player_id.is_some() {
-                    self.predictor = Some(Predictor::new(
-                        Rules::for_tick_rate(w.tick_rate),
-                        w.map.clone(),
-                    ));
+                    self.predictor = Some(Predictor::new(&w));
                 }
                 self.welcome = Some(w.clone());
                 Ok(SessionEvent::Welcome(w))
@@ -287,7 +293,7 @@ impl ClientSession {
         let seq = self.next_seq;
         self.next_seq = self.next_seq.wrapping_add(1).max(1);
         if let Some(p) = &mut self.predictor {
-            p.push(seq, input);
+            p.push(seq, G::input(&input));
         }
         Some(ClientMsg::Input(msg))
     }

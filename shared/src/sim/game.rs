@@ -1,8 +1,11 @@
 //! The arena as a [`Game`]: the [`World`] behind the trait rooms host.
 
 use crate::game::Game;
-use crate::map::Point;
+use crate::map::{MapDef, Point};
+use crate::protocol::Welcome;
 use crate::quantize::POS_SCALE;
+use crate::sim::Rules;
+use crate::sim::movement::{self, Body};
 use crate::sim::{EntityId, PlayerInput, World};
 use crate::snapshot::{EntityKind, EntityState};
 use crate::tick::Tick;
@@ -65,6 +68,44 @@ impl Game for World {
 
     fn player_health(&self, player: EntityId) -> Option<u8> {
         self.player(player).map(|p| p.health)
+    }
+
+    type Local = (Rules, MapDef);
+
+    fn local(welcome: &Welcome) -> (Rules, MapDef) {
+        (Rules::for_tick_rate(welcome.tick_rate), welcome.map.clone())
+    }
+
+    /// A dead player does not move.
+    fn predict((rules, map): &(Rules, MapDef), own: &mut EntityState, input: &PlayerInput) {
+        if own.health == 0 {
+            return;
+        }
+        let mut body = Body {
+            x: own.x,
+            y: own.y,
+            vx: own.vx,
+            vy: own.vy,
+            angle: own.angle,
+        };
+        movement::step(&mut body, input, rules, map);
+        (own.x, own.y, own.vx, own.vy, own.angle) = (body.x, body.y, body.vx, body.vy, body.angle);
+    }
+
+    fn unpredictable(before: &EntityState, after: &EntityState) -> bool {
+        before.life != after.life || before.health == 0 || after.health == 0
+    }
+
+    /// Movement and aim: what prediction computes (health and score come from the server).
+    fn same_prediction(p: &EntityState, a: &EntityState) -> bool {
+        (p.x, p.y, p.vx, p.vy, p.angle) == (a.x, a.y, a.vx, a.vy, a.angle)
+    }
+
+    fn position_of(state: &EntityState) -> Point {
+        Point {
+            x: state.x,
+            y: state.y,
+        }
     }
 
     fn link(state: &EntityState) -> Option<EntityId> {
