@@ -121,6 +121,11 @@ impl App {
                 self.stats.checksum_failures += 1;
                 Vec::new()
             }
+            // A room of a game this page does not draw (a shared link to a tag room).
+            Err(SessionError::BadWelcome(why)) => {
+                self.status = Status::Closed(format!("cannot play this room: {why}"));
+                Vec::new()
+            }
             Err(e) => {
                 self.status = Status::Closed(format!("bad data from server: {e}"));
                 Vec::new()
@@ -444,6 +449,23 @@ mod tests {
             panic!("an input")
         };
         assert_eq!((i.move_x, i.move_y), (127, 0));
+    }
+
+    #[test]
+    fn a_room_of_another_game_ends_with_a_reason() {
+        let (mut app, _) = App::new("ann", false);
+        let mut w = codec::decode_server(&welcome(Some(1), 10));
+        if let Ok(ServerMsg::Welcome(w)) = &mut w {
+            w.game = "tag".into();
+        }
+        let frame = codec::encode_server(&w.expect("a welcome"));
+        app.on_frame(&frame, 0.0);
+        assert_eq!(
+            app.status,
+            Status::Closed(
+                "cannot play this room: the room plays \"tag\"; this client plays \"arena\"".into()
+            )
+        );
     }
 
     #[test]
