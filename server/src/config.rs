@@ -43,7 +43,11 @@ pub struct Config {
     pub room_grace: Duration,
     /// Threads that step the rooms.
     pub room_threads: usize,
-    /// Room kinds besides the default one (`--map`, `--scene`, `--tick-rate` and the rest).
+    /// The game rooms of the default kind play: the arena unless a team's own `main` puts
+    /// its game here (`GameMaker::new`), then calls [`crate::run`].
+    pub default_game: GameMaker,
+    /// Room kinds besides the default one (`--map`, `--scene`, `--tick-rate` and the rest) and
+    /// the built-in `tag`.
     pub extra_kinds: Vec<RoomKind>,
     /// Connections that have not finished their handshake (headers, upgrade, `Hello`), at most.
     pub max_pending: usize,
@@ -127,6 +131,7 @@ impl Config {
             max_rooms: 1000,
             room_grace: Duration::from_secs(30),
             room_threads: 1,
+            default_game: GameMaker::arena(),
             extra_kinds: Vec::new(),
             max_pending: 256,
             header_timeout: Duration::from_secs(5),
@@ -183,7 +188,7 @@ impl Config {
     pub fn kinds(&self) -> Vec<RoomKind> {
         let default = RoomKind {
             name: DEFAULT_KIND.to_owned(),
-            game: GameMaker::arena(),
+            game: self.default_game.clone(),
             settings: self.room_settings(),
             max_clients: self.room_size.unwrap_or(self.max_clients),
         };

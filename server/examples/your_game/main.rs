@@ -1,0 +1,28 @@
+//! A team's own game on snapwire: `cargo run -p snapwire-server --example your_game` serves
+//! "coins" (`game.rs`) on http://127.0.0.1:8081 with the same server as the arena: rooms,
+//! matchmaking, delta snapshots, limits, `/metrics`. docs/your-game.md walks through it.
+
+mod game;
+
+use snapwire_server::Config;
+use snapwire_server::driver::hosted::GameMaker;
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let mut config = Config::new(60);
+    // Rooms of the default kind play coins, on the configured map's field.
+    config.default_game = GameMaker::new(|s| game::Coins::new(s.map.width, s.map.height));
+    config.room_size = Some(16);
+    let listener = TcpListener::bind("127.0.0.1:8081").await?;
+    println!("coins on ws://127.0.0.1:8081/ws (Ctrl-C stops)");
+    let shutdown = CancellationToken::new();
+    let stop = shutdown.clone();
+    tokio::spawn(async move {
+        let _ = tokio::signal::ctrl_c().await;
+        stop.cancel();
+    });
+    snapwire_server::run(listener, config, shutdown).await?;
+    Ok(())
+}
