@@ -34,7 +34,7 @@ fn prediction_replays_and_interpolation_follows_the_room() {
         client.handle(&welcome),
         Ok(SessionEvent::Welcome(_))
     ));
-    let mut interpolator = Interpolator::new(60);
+    let mut interpolator: Interpolator = Interpolator::new(60);
 
     let mut to_room: VecDeque<Vec<Vec<u8>>> = (0..LATENCY_TICKS).map(|_| Vec::new()).collect();
     let mut to_client: VecDeque<Vec<Vec<u8>>> = (0..LATENCY_TICKS).map(|_| Vec::new()).collect();

@@ -107,6 +107,13 @@ pub trait Game: Debug + Send + 'static {
     /// Where an entity is: the client's correction offset and the renderer read it.
     fn position_of(state: &Self::State) -> Point;
 
+    /// For drawing a little past the newest snapshot: the velocity (quanta per tick) of an
+    /// entity that flies in a straight line (a projectile). `None` (the default) holds it
+    /// where it was, as for anything a player steers.
+    fn extrapolate(_state: &Self::State) -> Option<(i32, i32)> {
+        None
+    }
+
     /// The entity this one belongs to, if any (a projectile's shooter): see
     /// [`Game::pulls_into_view`].
     fn link(_state: &Self::State) -> Option<EntityId> {

@@ -5,9 +5,11 @@
 
 use std::collections::VecDeque;
 
+use crate::game::Game;
+use crate::map::Point;
 use crate::quantize::POS_SCALE;
-use crate::sim::EntityId;
-use crate::snapshot::{EntityKind, EntityState, View};
+use crate::sim::{EntityId, World};
+use crate::snapshot::{EntityState, View};
 use crate::tick::Tick;
 
 /// Snapshots kept for interpolation: half a second at 60 Hz covers any delay we choose.
@@ -28,18 +30,19 @@ const MAX_EXTRAPOLATION_TICKS: f64 = 1.0;
 
 /// An entity where it should be drawn now.
 #[derive(Debug, Clone, Copy, PartialEq)]
-pub struct Drawn {
+pub struct Drawn<S = EntityState> {
     pub id: EntityId,
-    pub state: EntityState,
+    pub state: S,
     /// Interpolated position in position quanta (fractional).
     pub x: f64,
     pub y: f64,
 }
 
+/// Snapshots of game `G` (the arena by default) drawn between two received ones.
 #[derive(Debug)]
-pub struct Interpolator {
+pub struct Interpolator<G: Game = World> {
     tick_ms: f64,
-    snapshots: VecDeque<(Tick, View)>,
+    snapshots: VecDeque<(Tick, View<G::State>)>,
     /// `arrival_ms - tick * tick_ms` for recent snapshots; its minimum is the clock offset.
     offsets: VecDeque<f64>,
     /// Exponential average of how late snapshots arrive beyond the best case, in ms.
@@ -49,8 +52,8 @@ pub struct Interpolator {
     epoch: Option<Tick>,
 }
 
-impl Interpolator {
-    pub fn new(tick_rate: u16) -> Interpolator {
+impl<G: Game> Interpolator<G> {
+    pub fn new(tick_rate: u16) -> Interpolator<G> {
         let tick_ms = 1000.0 / f64::from(tick_rate.max(1));
         Interpolator {
             tick_ms,
@@ -72,7 +75,7 @@ impl Interpolator {
     }
 
     /// Records a verified snapshot that arrived at `arrival_ms` (any monotonic clock).
-    pub fn push(&mut self, tick: Tick, view: &View, arrival_ms: f64) {
+    pub fn push(&mut self, tick: Tick, view: &View<G::State>, arrival_ms: f64) {
         if self.snapshots.back().is_some_and(|(t, _)| tick <= *t) {
             return;
         }
@@ -95,7 +98,7 @@ impl Interpolator {
     }
 
     /// Every entity of the newest snapshot, placed for time `now_ms` (the clock of `push`).
-    pub fn sample(&self, now_ms: f64) -> Vec<Drawn> {
+    pub fn sample(&self, now_ms: f64) -> Vec<Drawn<G::State>> {
         let (Some(epoch), Some((newest_tick, newest))) = (self.epoch, self.snapshots.back()) else {
             return Vec::new();
         };
@@ -125,15 +128,22 @@ impl Interpolator {
             .entities()
             .iter()
             .map(|(id, state)| {
+                let at = G::position_of(state);
                 let (x, y) = match (from_view.get(*id), to_view.get(*id)) {
-                    _ if ahead > 0.0 && state.kind != EntityKind::Player => (
-                        f64::from(state.x) + f64::from(state.vx) * ahead,
-                        f64::from(state.y) + f64::from(state.vy) * ahead,
-                    ),
-                    (Some(p), Some(q)) => lerp(p, q, t),
-                    (None, Some(q)) => (f64::from(q.x), f64::from(q.y)),
+                    (_, _) if ahead > 0.0 && G::extrapolate(state).is_some() => {
+                        let (vx, vy) = G::extrapolate(state).unwrap_or_default();
+                        (
+                            f64::from(at.x) + f64::from(vx) * ahead,
+                            f64::from(at.y) + f64::from(vy) * ahead,
+                        )
+                    }
+                    (Some(p), Some(q)) => lerp(G::position_of(p), G::position_of(q), t),
+                    (None, Some(q)) => {
+                        let q = G::position_of(q);
+                        (f64::from(q.x), f64::from(q.y))
+                    }
                     // Not in the pair yet: newer than the render time; show where it appeared.
-                    _ => (f64::from(state.x), f64::from(state.y)),
+                    _ => (f64::from(at.x), f64::from(at.y)),
                 };
                 Drawn {
                     id: *id,
@@ -146,7 +156,7 @@ impl Interpolator {
     }
 }
 
-fn lerp(p: &EntityState, q: &EntityState, t: f64) -> (f64, f64) {
+fn lerp(p: Point, q: Point, t: f64) -> (f64, f64) {
     let (dx, dy) = (
         f64::from(q.x) - f64::from(p.x),
         f64::from(q.y) - f64::from(p.y),
@@ -164,6 +174,7 @@ fn lerp(p: &EntityState, q: &EntityState, t: f64) -> (f64, f64) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::snapshot::EntityKind;
 
     fn view(x: i32) -> View {
         let s = EntityState {
@@ -181,7 +192,7 @@ mod tests {
 
     #[test]
     fn interpolates_between_snapshots_two_intervals_back() {
-        let mut i = Interpolator::new(50); // 20 ms per tick
+        let mut i: Interpolator = Interpolator::new(50); // 20 ms per tick
         for k in 0..10 {
             i.push(
                 Tick(100 + k),
@@ -196,7 +207,7 @@ mod tests {
 
     #[test]
     fn never_extrapolates_players_and_only_briefly_others() {
-        let mut i = Interpolator::new(50);
+        let mut i: Interpolator = Interpolator::new(50);
         for k in 0..3 {
             i.push(Tick(k), &view(k as i32 * 1000), f64::from(k) * 20.0);
         }
@@ -205,7 +216,7 @@ mod tests {
 
     #[test]
     fn jitter_grows_the_delay() {
-        let mut i = Interpolator::new(60);
+        let mut i: Interpolator = Interpolator::new(60);
         let start = i.delay_ms();
         for k in 0..300u32 {
             let late = if k % 2 == 0 { 0.0 } else { 30.0 };
@@ -221,7 +232,7 @@ mod tests {
 
     #[test]
     fn respawns_jump_instead_of_sliding() {
-        let mut i = Interpolator::new(50);
+        let mut i: Interpolator = Interpolator::new(50);
         i.push(Tick(0), &view(0), 0.0);
         i.push(Tick(1), &view(50_000), 20.0);
         i.push(Tick(2), &view(50_000), 40.0);

@@ -108,6 +108,11 @@ impl Game for World {
         }
     }
 
+    /// Projectiles and drifters fly straight; players steer.
+    fn extrapolate(state: &EntityState) -> Option<(i32, i32)> {
+        (state.kind != EntityKind::Player).then_some((state.vx, state.vy))
+    }
+
     fn link(state: &EntityState) -> Option<EntityId> {
         (state.kind == EntityKind::Projectile).then_some(EntityId(state.owner))
     }
