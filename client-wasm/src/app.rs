@@ -5,10 +5,11 @@ use snapwire_shared::client::{
     ClientSession, Drawn, Interpolator, NetGraph, NetStats, SessionError, SessionEvent, Smoother,
 };
 use snapwire_shared::protocol::{ClientMsg, RoomRequest};
-use snapwire_shared::snapshot::{EntityKind, EntityState};
+use snapwire_shared::sim::World;
 use snapwire_shared::{CloseCode, codec};
 
 use crate::camera::Camera;
+use crate::games::WebGame;
 use crate::touch::Touches;
 
 /// Inputs generated per frame at most: after a stall (a hidden tab) the client does not burst.
@@ -33,23 +34,28 @@ pub enum Status {
     Closed(String),
 }
 
-/// The local player, where it is drawn this frame.
+/// The local player, where it is drawn this frame: its predicted state, at its smoothed
+/// position.
 #[derive(Debug, Clone, Copy, PartialEq)]
-pub struct Me {
-    pub state: EntityState,
+pub struct Me<S> {
+    pub state: S,
     pub x: f64,
     pub y: f64,
 }
 
+/// What a frame draws: every other entity where interpolation puts it, and the own player.
+pub type Scene<S> = (Vec<Drawn<S>>, Option<Me<S>>);
+
+/// The client of a room of game `G` (the arena unless the page asked for another).
 #[derive(Debug)]
-pub struct App {
+pub struct App<G: WebGame = World> {
     pub name: String,
-    pub session: ClientSession,
+    pub session: ClientSession<G>,
     pub status: Status,
     pub controls: Controls,
     pub touches: Touches,
     pub show_net_graph: bool,
-    interpolator: Option<Interpolator>,
+    interpolator: Option<Interpolator<G>>,
     smoother: Smoother,
     stats: NetStats,
     input_clock_ms: Option<f64>,
@@ -60,14 +66,16 @@ pub struct App {
 }
 
 impl App {
-    /// A new app and the encoded `Hello` to send once the socket opens.
+    /// A new arena app and the encoded `Hello` to send once the socket opens.
     pub fn new(name: &str, spectate: bool) -> (App, Vec<u8>) {
         App::for_room(name, spectate, RoomRequest::quick_play())
     }
+}
 
+impl<G: WebGame> App<G> {
     /// A new app joining `room`, and the encoded `Hello`.
-    pub fn for_room(name: &str, spectate: bool, room: RoomRequest) -> (App, Vec<u8>) {
-        let (session, hello) = ClientSession::for_room(name, spectate, room);
+    pub fn for_room(name: &str, spectate: bool, room: RoomRequest) -> (App<G>, Vec<u8>) {
+        let (session, hello) = ClientSession::<G>::joining(name, spectate, room);
         let app = App {
             name: name.to_owned(),
             session,
@@ -212,7 +220,7 @@ impl App {
     }
 
     /// Remote entities interpolated, the local player predicted and smoothed.
-    pub fn drawn(&mut self, now_ms: f64) -> (Vec<Drawn>, Option<Me>) {
+    pub fn drawn(&mut self, now_ms: f64) -> Scene<G::State> {
         let dt = self.last_frame_ms.map_or(0.0, |t| now_ms - t);
         self.last_frame_ms = Some(now_ms);
         let mut drawn = self
@@ -221,16 +229,14 @@ impl App {
             .map_or_else(Vec::new, |i| i.sample(now_ms));
         let me_id = self.session.player_id();
         let me = me_id.and_then(|id| {
-            let state = *self.session.replica().latest()?.1.get(id)?;
+            self.session.replica().latest()?.1.get(id)?;
+            // Reconciled on every snapshot, so what the server alone decides (health, score)
+            // is as fresh as the latest snapshot; movement and aim are predicted.
             let predicted = self.session.predictor()?.predicted()?;
-            let (x, y) = self
-                .smoother
-                .draw(f64::from(predicted.x), f64::from(predicted.y), dt);
+            let at = G::position_of(&predicted);
+            let (x, y) = self.smoother.draw(f64::from(at.x), f64::from(at.y), dt);
             Some(Me {
-                state: EntityState {
-                    angle: predicted.angle,
-                    ..state
-                },
+                state: predicted,
                 x,
                 y,
             })
@@ -282,7 +288,7 @@ impl App {
     pub fn interpolation_delay_ms(&self) -> f64 {
         self.interpolator
             .as_ref()
-            .map_or(0.0, Interpolator::delay_ms)
+            .map_or(0.0, Interpolator::<G>::delay_ms)
     }
 
     /// The line under the arena: what is happening, in words.
@@ -295,38 +301,35 @@ impl App {
                 let players = self.player_count();
                 let unit = if players == 1 { "player" } else { "players" };
                 format!(
-                    "spectating - {players} {unit} in the arena - server time {}:{:02}",
+                    "spectating - {players} {unit} in the room - server time {}:{:02}",
                     seconds / 60,
                     seconds % 60
                 )
             }
-            Status::Playing => format!(
-                "playing as {} - WASD move, mouse aim and fire, N net graph",
-                self.name
-            ),
+            Status::Playing => format!("playing as {} - {}", self.name, G::HELP),
             Status::Closed(why) => why.clone(),
         }
     }
 
-    /// The page title: who is playing and their kills, so a background tab shows the match.
+    /// The page title: who is playing and their score, so a background tab shows the match.
     pub fn title(&self) -> String {
-        const GAME: &str = "snapwire arena";
+        let game = G::TITLE;
         match &self.status {
-            Status::Connecting => format!("Joining · {GAME}"),
-            Status::Closed(_) => format!("Disconnected · {GAME}"),
+            Status::Connecting => format!("Joining · {game}"),
+            Status::Closed(_) => format!("Disconnected · {game}"),
             Status::Playing => match self.session.player_id() {
-                None => format!("Spectating · {GAME}"),
+                None => format!("Spectating · {game}"),
                 Some(id) => {
-                    let kills = self
+                    let score = self
                         .session
                         .replica()
                         .latest()
-                        .and_then(|(_, view)| view.get(id).map(|s| s.score))
+                        .and_then(|(_, view)| view.get(id).map(G::score_of))
                         .unwrap_or(0);
-                    let unit = if kills == 1 { "kill" } else { "kills" };
+                    let score = G::score_words(score, self.tick_rate());
                     // The server's name for us: it adds a suffix when the name was taken.
                     let name = self.session.replica().name(id.0).unwrap_or(&self.name);
-                    format!("{name} · {kills} {unit} · {GAME}")
+                    format!("{name} · {score} · {game}")
                 }
             },
         }
@@ -369,20 +372,22 @@ impl App {
         let Some((_, view)) = self.session.replica().latest() else {
             return Vec::new();
         };
+        // Players are the entities the server named.
         let mut rows: Vec<_> = view
             .entities()
             .iter()
-            .filter(|(_, s)| s.kind == EntityKind::Player)
-            .map(|(id, s)| {
-                (
-                    id.0,
-                    self.session.replica().name(id.0).unwrap_or("?").to_owned(),
-                    s.score,
-                )
+            .filter_map(|(id, s)| {
+                let name = self.session.replica().name(id.0)?;
+                Some((id.0, name.to_owned(), G::score_of(s)))
             })
             .collect();
         rows.sort_by(|a, b| b.2.cmp(&a.2).then_with(|| a.1.cmp(&b.1)));
         rows
+    }
+
+    /// The room's tick rate (60 before `Welcome`).
+    pub fn tick_rate(&self) -> u16 {
+        self.session.welcome().map_or(60, |w| w.tick_rate)
     }
 
     fn sent(&mut self, now_ms: f64, msg: &ClientMsg) -> Vec<u8> {
@@ -490,7 +495,7 @@ mod tests {
         app.on_frame(&welcome(None, 60 * 125), 0.0);
         assert_eq!(
             app.status_line(),
-            "spectating - 0 players in the arena - server time 2:05"
+            "spectating - 0 players in the room - server time 2:05"
         );
     }
 

@@ -3,6 +3,7 @@
 //!
 //! - [`app`]: the client's state and decisions, no browser APIs (tested natively).
 //! - [`camera`]: which part of the world the screen shows; [`touch`]: the virtual stick.
+//! - [`games`]: per game, its words and how its entities are drawn (arena, tag).
 //! - `web`: WebSocket, keyboard, mouse, touch and the animation-frame loop (the only DOM
 //!   wiring).
 //! - `render`: draws a frame on a 2D canvas.
@@ -12,35 +13,44 @@
 
 pub mod app;
 pub mod camera;
+pub mod games;
 mod render;
 pub mod touch;
 mod web;
 
 use wasm_bindgen::prelude::*;
 
-/// Connects and starts playing (`spectate`: watch the whole world without a player) in a
-/// room: `mode` is `"quick"` (the fullest open room, or a new one), `"join"` (the room `room`)
-/// or `"private"` (a new private room, joined by link only). Once welcomed, the page's URL
-/// carries `#room=ID`, a link to the same match. When the connection ends, `on_end` is called
-/// with the reason in words.
+/// Connects and starts playing `game` (`"arena"` or `"tag"`; `spectate`: watch the whole
+/// world without a player) in a room: `mode` is `"quick"` (the fullest open room of the game,
+/// or a new one), `"join"` (the room `room`, which must play `game`) or `"private"` (a new
+/// private room, joined by link only). Once welcomed, the page's URL carries `#room=ID` (and
+/// `&game=tag` for tag), a link to the same match. When the connection ends, `on_end` is
+/// called with the reason in words.
 #[wasm_bindgen]
 pub fn join(
     name: &str,
     spectate: bool,
     mode: &str,
     room: &str,
+    game: &str,
     on_end: js_sys::Function,
 ) -> Result<(), JsValue> {
     use snapwire_shared::protocol::RoomRequest;
+    // The server's built-in kinds: the default kind plays the arena, `tag` plays tag.
+    let kind = if game == "tag" { "tag" } else { "" };
     let request = match mode {
         "join" => RoomRequest::Join { id: room.into() },
         "private" => RoomRequest::Create {
-            kind: String::new(),
+            kind: kind.into(),
             private: true,
         },
-        _ => RoomRequest::quick_play(),
+        _ => RoomRequest::JoinOrCreate { kind: kind.into() },
     };
-    web::start(name, spectate, request, on_end)
+    if game == "tag" {
+        web::start::<snapwire_shared::tag::Tag>(name, spectate, request, on_end)
+    } else {
+        web::start::<snapwire_shared::sim::World>(name, spectate, request, on_end)
+    }
 }
 
 /// The id of the room the page is in, once welcomed (empty before).

@@ -4,13 +4,12 @@
 //! Everything is drawn in CSS pixels; the canvas backing store is the window's size times the
 //! device pixel ratio, so one transform keeps lines and text sharp on any screen.
 
-use snapwire_shared::quantize::{POS_SCALE, angle_to_radians};
-use snapwire_shared::sim::rules::{MAX_HEALTH, PLAYER_RADIUS, PROJECTILE_RADIUS};
-use snapwire_shared::snapshot::EntityKind;
+use snapwire_shared::quantize::POS_SCALE;
 use web_sys::CanvasRenderingContext2d;
 
 use crate::app::{App, Status};
 use crate::camera::Camera;
+use crate::games::{WebGame, circle};
 use crate::touch::STICK_RADIUS;
 
 /// The screen being drawn on: its size in CSS pixels and its device pixel ratio.
@@ -28,7 +27,12 @@ impl Screen {
     }
 }
 
-pub fn draw(ctx: &CanvasRenderingContext2d, screen: Screen, app: &mut App, now_ms: f64) {
+pub fn draw<G: WebGame>(
+    ctx: &CanvasRenderingContext2d,
+    screen: Screen,
+    app: &mut App<G>,
+    now_ms: f64,
+) {
     let _ = ctx.set_transform(screen.dpr, 0.0, 0.0, screen.dpr, 0.0, 0.0);
     ctx.set_fill_style_str("#0b0e11");
     ctx.fill_rect(0.0, 0.0, screen.width, screen.height);
@@ -38,58 +42,7 @@ pub fn draw(ctx: &CanvasRenderingContext2d, screen: Screen, app: &mut App, now_m
         return;
     };
     world(ctx, app, &cam);
-
-    for d in &drawn {
-        let (x, y) = cam.at(d.x, d.y);
-        match d.state.kind {
-            EntityKind::Drifter => {
-                ctx.set_fill_style_str("#3d6f8f");
-                let s = cam.len(f64::from(POS_SCALE / 4));
-                ctx.fill_rect(x - s / 2.0, y - s / 2.0, s, s);
-            }
-            EntityKind::Projectile => {
-                ctx.set_fill_style_str("#ffd166");
-                circle(ctx, x, y, cam.len(f64::from(PROJECTILE_RADIUS)));
-            }
-            EntityKind::Player if d.state.health > 0 => {
-                let name = app.session.replica().name(d.id.0).unwrap_or("?").to_owned();
-                let look = Look {
-                    id: d.id.0,
-                    name: &name,
-                    health: d.state.health,
-                    aim: angle_to_radians(d.state.angle),
-                    own: false,
-                };
-                player(ctx, &cam, x, y, &look);
-                // A player the server sends but the screen cannot show (one shooting at us from
-                // beyond the view): point at them from the edge.
-                if let Some((ex, ey, angle)) = cam.edge_marker(x, y, 14.0) {
-                    edge_arrow(ctx, ex, ey, angle, d.id.0);
-                }
-            }
-            EntityKind::Player => {}
-        }
-    }
-    if let Some(me) = me.filter(|m| m.state.health > 0) {
-        let (x, y) = cam.at(me.x, me.y);
-        let name = app
-            .session
-            .player_id()
-            .and_then(|id| app.session.replica().name(id.0))
-            .unwrap_or(&app.name)
-            .to_owned();
-        let look = Look {
-            id: app.session.player_id().map_or(0, |id| id.0),
-            name: &name,
-            health: me.state.health,
-            aim: angle_to_radians(me.state.angle),
-            own: true,
-        };
-        player(ctx, &cam, x, y, &look);
-    } else if me.is_some() {
-        banner(ctx, screen, "You were hit. Respawning...");
-    }
-
+    G::draw(ctx, screen, &cam, app, &drawn, me.as_ref());
     scoreboard(ctx, app, screen);
     status(ctx, app, screen);
     if app.show_net_graph {
@@ -101,7 +54,7 @@ pub fn draw(ctx: &CanvasRenderingContext2d, screen: Screen, app: &mut App, now_m
 
 /// The map: the floor, what lies outside the player's view darkened (the server sends nothing
 /// from there), and the walls.
-fn world(ctx: &CanvasRenderingContext2d, app: &App, cam: &Camera) {
+fn world<G: WebGame>(ctx: &CanvasRenderingContext2d, app: &App<G>, cam: &Camera) {
     let Some(welcome) = app.session.welcome() else {
         return;
     };
@@ -160,67 +113,7 @@ fn world(ctx: &CanvasRenderingContext2d, app: &App, cam: &Camera) {
     }
 }
 
-/// How one player is drawn.
-struct Look<'a> {
-    id: u32,
-    name: &'a str,
-    health: u8,
-    aim: f32,
-    own: bool,
-}
-
-fn player_colour(id: u32) -> String {
-    format!("hsl({}, 70%, 55%)", id.wrapping_mul(137) % 360)
-}
-
-fn player(ctx: &CanvasRenderingContext2d, cam: &Camera, x: f64, y: f64, look: &Look<'_>) {
-    let r = cam.len(f64::from(PLAYER_RADIUS));
-    ctx.set_fill_style_str(&player_colour(look.id));
-    circle(ctx, x, y, r);
-    if look.own {
-        ctx.set_stroke_style_str("#ffffff");
-        ctx.set_line_width(2.0);
-        ctx.begin_path();
-        let _ = ctx.arc(x, y, r + 2.0, 0.0, std::f64::consts::TAU);
-        ctx.stroke();
-    }
-    let (dx, dy) = (f64::from(look.aim).cos(), f64::from(look.aim).sin());
-    ctx.set_stroke_style_str("#e0e0e0");
-    ctx.set_line_width(3.0);
-    ctx.begin_path();
-    ctx.move_to(x, y);
-    ctx.line_to(x + dx * r * 1.6, y + dy * r * 1.6);
-    ctx.stroke();
-    ctx.set_fill_style_str("#e8e8e8");
-    ctx.set_font("13px system-ui, sans-serif");
-    ctx.set_text_align("center");
-    let _ = ctx.fill_text(look.name, x, y - r - 8.0);
-    let frac = f64::from(look.health) / f64::from(MAX_HEALTH);
-    ctx.set_fill_style_str("#400");
-    ctx.fill_rect(x - r, y + r + 4.0, 2.0 * r, 4.0);
-    ctx.set_fill_style_str("#4caf50");
-    ctx.fill_rect(x - r, y + r + 4.0, 2.0 * r * frac, 4.0);
-    ctx.set_text_align("left");
-}
-
-fn edge_arrow(ctx: &CanvasRenderingContext2d, x: f64, y: f64, angle: f64, id: u32) {
-    let (c, s) = (angle.cos(), angle.sin());
-    ctx.set_fill_style_str(&player_colour(id));
-    ctx.begin_path();
-    ctx.move_to(x + c * 10.0, y + s * 10.0);
-    ctx.line_to(x - c * 6.0 - s * 7.0, y - s * 6.0 + c * 7.0);
-    ctx.line_to(x - c * 6.0 + s * 7.0, y - s * 6.0 - c * 7.0);
-    ctx.close_path();
-    ctx.fill();
-}
-
-fn circle(ctx: &CanvasRenderingContext2d, x: f64, y: f64, r: f64) {
-    ctx.begin_path();
-    let _ = ctx.arc(x, y, r.max(1.0), 0.0, std::f64::consts::TAU);
-    ctx.fill();
-}
-
-fn banner(ctx: &CanvasRenderingContext2d, screen: Screen, text: &str) {
+pub fn banner(ctx: &CanvasRenderingContext2d, screen: Screen, text: &str) {
     ctx.set_font("bold 18px system-ui, sans-serif");
     ctx.set_text_align("center");
     ctx.set_fill_style_str("#ffd166");
@@ -230,7 +123,7 @@ fn banner(ctx: &CanvasRenderingContext2d, screen: Screen, text: &str) {
 
 /// Top right: the match's best players; the own row highlighted, the own rank under the rows
 /// when it is lower.
-fn scoreboard(ctx: &CanvasRenderingContext2d, app: &App, screen: Screen) {
+fn scoreboard<G: WebGame>(ctx: &CanvasRenderingContext2d, app: &App<G>, screen: Screen) {
     let rows = if screen.narrow() { 5 } else { 10 };
     let x = screen.width - 10.0;
     // On a phone the rows would run into the net graph: they go below it.
@@ -249,20 +142,22 @@ fn scoreboard(ctx: &CanvasRenderingContext2d, app: &App, screen: Screen) {
     let _ = ctx.fill_text(&heading, x, top);
     let board = app.scoreboard();
     let mut y = top + 18.0;
+    let rate = app.tick_rate();
     for (name, score, own) in board.iter().take(rows) {
         ctx.set_fill_style_str(if *own { "#ffd166" } else { "#e8e8e8" });
-        let _ = ctx.fill_text(&format!("{name}  {score}"), x, y);
+        let _ = ctx.fill_text(&format!("{name}  {}", G::score_text(*score, rate)), x, y);
         y += 16.0;
     }
     let shown = board.iter().take(rows).any(|(_, _, own)| *own);
     if let Some((rank, players, score)) = app.own_rank().filter(|_| !shown) {
         ctx.set_fill_style_str("#ffd166");
+        let score = G::score_text(score, rate);
         let _ = ctx.fill_text(&format!("you: #{rank} of {players}  {score}"), x, y);
     }
     ctx.set_text_align("left");
 }
 
-fn status(ctx: &CanvasRenderingContext2d, app: &App, screen: Screen) {
+fn status<G: WebGame>(ctx: &CanvasRenderingContext2d, app: &App<G>, screen: Screen) {
     let mut text = app.status_line();
     if screen.narrow() {
         // The long form does not fit a phone; the first clause does.
@@ -278,7 +173,12 @@ fn status(ctx: &CanvasRenderingContext2d, app: &App, screen: Screen) {
 }
 
 /// Top left, under the status line; fewer lines on a narrow screen.
-fn net_graph(ctx: &CanvasRenderingContext2d, app: &mut App, screen: Screen, now_ms: f64) {
+fn net_graph<G: WebGame>(
+    ctx: &CanvasRenderingContext2d,
+    app: &mut App<G>,
+    screen: Screen,
+    now_ms: f64,
+) {
     let g = app.net_graph(now_ms);
     let mut lines = vec![
         format!(
@@ -314,7 +214,7 @@ const NET_GRAPH_TOP: f64 = 30.0;
 const NET_GRAPH_LINE: f64 = 16.0;
 
 /// Bottom right: the whole map, the own player, the view's outline, other players in view.
-fn minimap(ctx: &CanvasRenderingContext2d, app: &App, screen: Screen, cam: &Camera) {
+fn minimap<G: WebGame>(ctx: &CanvasRenderingContext2d, app: &App<G>, screen: Screen, cam: &Camera) {
     let (Some(welcome), Some(me)) = (app.session.welcome(), app.session.player_id()) else {
         return;
     };
@@ -356,10 +256,12 @@ fn minimap(ctx: &CanvasRenderingContext2d, app: &App, screen: Screen, cam: &Came
     );
     if let Some((_, view)) = app.session.replica().latest() {
         for (id, s) in view.entities() {
-            if s.kind != EntityKind::Player || s.health == 0 {
+            // Players are the entities the server named.
+            if app.session.replica().name(id.0).is_none() || !G::on_minimap(s) {
                 continue;
             }
-            let (x, y) = mm.at(f64::from(s.x), f64::from(s.y));
+            let at = G::position_of(s);
+            let (x, y) = mm.at(f64::from(at.x), f64::from(at.y));
             let own = *id == me;
             ctx.set_fill_style_str(if own { "#ffffff" } else { "#ff6b6b" });
             circle(ctx, x0 + x, y0 + y, if own { 3.0 } else { 2.0 });
@@ -368,7 +270,7 @@ fn minimap(ctx: &CanvasRenderingContext2d, app: &App, screen: Screen, cam: &Came
 }
 
 /// The virtual stick under the thumb, while it is held.
-fn stick(ctx: &CanvasRenderingContext2d, app: &App) {
+fn stick<G: WebGame>(ctx: &CanvasRenderingContext2d, app: &App<G>) {
     let Some((centre, at)) = app.touches.stick() else {
         return;
     };

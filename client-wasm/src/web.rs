@@ -20,6 +20,7 @@ use web_sys::{
 use snapwire_shared::protocol::RoomRequest;
 
 use crate::app::{App, Status};
+use crate::games::WebGame;
 use crate::render::{self, Screen};
 
 /// An event callback, kept so it can be removed.
@@ -27,12 +28,42 @@ type Callback = Closure<dyn FnMut(web_sys::Event)>;
 
 thread_local! {
     /// The running game, for the exported debug helpers and to end it when another starts.
-    static GAME: RefCell<Option<Rc<Game>>> = const { RefCell::new(None) };
+    static GAME: RefCell<Option<Rc<dyn Running>>> = const { RefCell::new(None) };
+}
+
+/// A running game, whatever game it is: what the page's helpers ask of it.
+trait Running {
+    fn end(&self);
+    fn visible_players(&self) -> Vec<String>;
+    fn room(&self) -> Option<String>;
+    fn net_graph_json(&self, now_ms: f64) -> String;
+}
+
+impl<G: WebGame> Running for Game<G> {
+    fn end(&self) {
+        Game::end(self);
+    }
+
+    fn visible_players(&self) -> Vec<String> {
+        let app = self.app.borrow();
+        app.visible_players()
+            .into_iter()
+            .map(|(_, n, _)| n)
+            .collect()
+    }
+
+    fn room(&self) -> Option<String> {
+        self.app.borrow().room_id().map(str::to_owned)
+    }
+
+    fn net_graph_json(&self, now_ms: f64) -> String {
+        self.app.borrow_mut().net_graph_json(now_ms)
+    }
 }
 
 /// One game, from `join` until the connection closes.
-struct Game {
-    app: RefCell<App>,
+struct Game<G: WebGame> {
+    app: RefCell<App<G>>,
     ws: WebSocket,
     window: Window,
     canvas: HtmlCanvasElement,
@@ -44,9 +75,9 @@ struct Game {
     ended: Cell<bool>,
 }
 
-/// Connects to `/ws` on the page's host and plays on the canvas `#game` until the connection
-/// closes; then calls `on_end(reason)`.
-pub fn start(
+/// Connects to `/ws` on the page's host and plays game `G` on the canvas `#game` until the
+/// connection closes; then calls `on_end(reason)`.
+pub fn start<G: WebGame>(
     name: &str,
     spectate: bool,
     room: RoomRequest,
@@ -81,7 +112,7 @@ pub fn start(
     let ws = WebSocket::new(&format!("{scheme}://{}/ws{ticket}", location.host()?))?;
     ws.set_binary_type(BinaryType::Arraybuffer);
 
-    let (app, hello) = App::for_room(name, spectate, room);
+    let (app, hello) = App::<G>::for_room(name, spectate, room);
     let game = Rc::new(Game {
         app: RefCell::new(app),
         ws: ws.clone(),
@@ -93,7 +124,7 @@ pub fn start(
         frame: RefCell::new(None),
         ended: Cell::new(false),
     });
-    GAME.with(|g| *g.borrow_mut() = Some(Rc::clone(&game)));
+    GAME.with(|g| *g.borrow_mut() = Some(Rc::clone(&game) as Rc<dyn Running>));
     game.fit_canvas();
 
     let socket = ws.clone();
@@ -112,8 +143,12 @@ pub fn start(
             .on_frame(&Uint8Array::new(&buf).to_vec(), perf.now());
         g.send_all(replies);
         if !was_welcomed && let Some(room) = g.app.borrow().room_id() {
-            // The address bar now links to this match.
-            let _ = g.window.location().set_hash(&format!("room={room}"));
+            // The address bar now links to this match (and says its game, when not the arena).
+            let hash = match G::NAME {
+                "arena" => format!("room={room}"),
+                game => format!("room={room}&game={game}"),
+            };
+            let _ = g.window.location().set_hash(&hash);
         }
     });
     game.on(&ws, "close", move |g, e: CloseEvent| {
@@ -152,11 +187,9 @@ pub fn start(
 pub fn visible_players() -> String {
     GAME.with(|g| {
         let names: Vec<String> = g.borrow().as_ref().map_or_else(Vec::new, |game| {
-            game.app
-                .borrow()
-                .visible_players()
+            game.visible_players()
                 .into_iter()
-                .map(|(_, n, _)| format!("{n:?}"))
+                .map(|n| format!("{n:?}"))
                 .collect()
         });
         format!("[{}]", names.join(","))
@@ -168,7 +201,7 @@ pub fn current_room() -> String {
     GAME.with(|g| {
         g.borrow()
             .as_ref()
-            .and_then(|game| game.app.borrow().room_id().map(str::to_owned))
+            .and_then(|game| game.room())
             .unwrap_or_default()
     })
 }
@@ -179,20 +212,20 @@ pub fn net_graph() -> String {
         .and_then(|w| w.performance())
         .map_or(0.0, |p| p.now());
     GAME.with(|g| {
-        g.borrow().as_ref().map_or("null".to_owned(), |game| {
-            game.app.borrow_mut().net_graph_json(now)
-        })
+        g.borrow()
+            .as_ref()
+            .map_or("null".to_owned(), |game| game.net_graph_json(now))
     })
 }
 
-impl Game {
+impl<G: WebGame> Game<G> {
     /// Adds an event listener that lives until the game ends. It gets the game; holding it
     /// here (not in the closure) keeps the listener from owning what owns the listener.
     fn on<E: JsCast + 'static>(
-        self: &Rc<Game>,
+        self: &Rc<Game<G>>,
         target: &EventTarget,
         event: &'static str,
-        mut f: impl FnMut(&Game, E) + 'static,
+        mut f: impl FnMut(&Game<G>, E) + 'static,
     ) {
         let game = Rc::downgrade(self);
         let cb = Callback::new(move |e: web_sys::Event| {
@@ -314,7 +347,7 @@ impl Game {
         }
     }
 
-    fn animation_loop(self: &Rc<Game>, perf: web_sys::Performance) -> Result<(), JsValue> {
+    fn animation_loop(self: &Rc<Game<G>>, perf: web_sys::Performance) -> Result<(), JsValue> {
         let game = Rc::downgrade(self);
         let document = self.window.document().ok_or("no document")?;
         *self.frame.borrow_mut() = Some(Closure::new(move || {

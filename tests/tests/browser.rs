@@ -116,6 +116,85 @@ async fn two_browser_pages_play_in_one_arena() {
     server.stop().await;
 }
 
+/// The second game in the browser: "Play tag" joins a tag room (next to tag bots), a held key
+/// moves the runner on the server, the link names the game, and a second page that opens the
+/// link lands in the same tag room and sees the first runner.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_browser_page_plays_tag() {
+    let Some(Setup {
+        root,
+        chromium,
+        chromedriver,
+    }) = setup()
+    else {
+        return;
+    };
+    let mut config = page_config(&root);
+    // Tag rooms are on the arena map; seeing all of it, the second page must see the first.
+    config.view_width = config.map.width * 2;
+    config.view_height = config.map.height * 2;
+    let server = TestServer::start(config).await;
+    let page_url = format!("http://{}/", server.addr);
+    let driver_proc = ChromeDriver::start(&chromedriver);
+
+    let mut opts = BotOptions::new(server.url(), 3, Duration::from_secs(12));
+    opts.game = snapwire_bots::GameChoice::Tag;
+    opts.room = snapwire_shared::protocol::RoomRequest::JoinOrCreate { kind: "tag".into() };
+    opts.server_metrics = false;
+    let bots = tokio::spawn(run_bots(opts, std::sync::Arc::new(Live::default())));
+
+    let dana = browser(&driver_proc.url, &chromium).await;
+    join_with(&dana, &page_url, "dana", "tag").await;
+    let room = room_of(&dana).await;
+    let (key, _, _) = walk(&dana, &server, "dana").await;
+    dana.action_chain()
+        .key_up(key)
+        .perform()
+        .await
+        .expect("key up");
+    let url = dana.current_url().await.expect("url").to_string();
+    assert!(
+        url.ends_with(&format!("#room={room}&game=tag")),
+        "the link names the game: {url}"
+    );
+    let title = dana.title().await.expect("page title");
+    assert!(
+        title.starts_with("dana · ") && title.ends_with("snapwire tag"),
+        "title {title:?}"
+    );
+
+    let eli = browser(&driver_proc.url, &chromium).await;
+    join(&eli, &url, "eli").await;
+    assert_eq!(
+        room_of(&eli).await,
+        room,
+        "the link joins the same tag room"
+    );
+    let deadline = Instant::now() + BOUND;
+    loop {
+        let seen = eli
+            .execute("return window.snapwire.visiblePlayers();", vec![])
+            .await
+            .expect("script runs");
+        let seen = seen.json().as_str().unwrap_or_default().to_owned();
+        if seen.contains("\"dana\"") {
+            break;
+        }
+        assert!(Instant::now() < deadline, "eli never saw dana: {seen}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let shots = root.join("target/e2e");
+    std::fs::create_dir_all(&shots).expect("target/e2e");
+    dana.screenshot(&shots.join("tag.png"))
+        .await
+        .expect("screenshot");
+    let report = bots.await.expect("bots ran").report;
+    assert_eq!((report.errors, report.desyncs), (0, 0), "{report:#?}");
+    dana.quit().await.expect("quit");
+    eli.quit().await.expect("quit");
+    server.stop().await;
+}
+
 /// The match as a new player meets it, at desktop and phone sizes, with bots playing around.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn desktop_and_phone_players_in_a_match() {
@@ -394,6 +473,11 @@ async fn room_of(driver: &WebDriver) -> String {
 }
 
 async fn join(driver: &WebDriver, url: &str, name: &str) {
+    join_with(driver, url, name, "play").await;
+}
+
+/// Opens the page, types the name and presses the button with id `button`.
+async fn join_with(driver: &WebDriver, url: &str, name: &str, button: &str) {
     driver.goto(url).await.expect("page loads");
     driver
         .find(By::Id("name"))
@@ -403,9 +487,9 @@ async fn join(driver: &WebDriver, url: &str, name: &str) {
         .await
         .expect("type name");
     driver
-        .find(By::Id("play"))
+        .find(By::Id(button))
         .await
-        .expect("play button")
+        .expect("the button")
         .click()
         .await
         .expect("click play");
