@@ -6,7 +6,7 @@
 //! - [`games`]: per game, its words and how its entities are drawn (arena, tag).
 //! - `web`: WebSocket, keyboard, mouse, touch and the animation-frame loop (the only DOM
 //!   wiring).
-//! - `render`: draws a frame on a 2D canvas.
+//! - [`render`]: draws a frame on a 2D canvas (the HUD; each game draws its entities).
 //!
 //! JavaScript calls [`join`] from the join screen in `assets/index.html`; when the game ends,
 //! the page gets the reason and shows the join screen again.
@@ -14,7 +14,7 @@
 pub mod app;
 pub mod camera;
 pub mod games;
-mod render;
+pub mod render;
 pub mod touch;
 mod web;
 
@@ -51,6 +51,18 @@ pub fn join(
     } else {
         web::start::<snapwire_shared::sim::World>(name, spectate, request, on_end)
     }
+}
+
+/// Plays game `G` in `room` on the page's `#game` canvas until the connection ends, then
+/// calls `on_end(reason)`: what a page for a game of one's own calls from its `join` (see
+/// `examples/coins`).
+pub fn start<G: games::WebGame>(
+    name: &str,
+    spectate: bool,
+    room: snapwire_shared::protocol::RoomRequest,
+    on_end: js_sys::Function,
+) -> Result<(), JsValue> {
+    web::start::<G>(name, spectate, room, on_end)
 }
 
 /// The id of the room the page is in, once welcomed (empty before).

@@ -1,11 +1,8 @@
-//! The guide's example game (`server/examples/your_game`) served by the real server as its
+//! The guide's example game (`examples/coins`) served by the real server as its
 //! default game: clients of that game join, rebuild and verify every snapshot and predict
 //! their runner with the game's own rules, and a runner that sweeps the field collects coins.
 
 mod support;
-
-#[path = "../../server/examples/your_game/game.rs"]
-mod game;
 
 use std::time::Duration;
 
@@ -17,7 +14,7 @@ use snapwire_shared::protocol::RoomRequest;
 use support::{TestServer, Ws, connect, send};
 use tokio_tungstenite::tungstenite::Message;
 
-use game::{Coins, Kind};
+use snapwire_example_coins::game::{Coins, Kind};
 
 /// A client of the coins game: its session and socket.
 struct Player {

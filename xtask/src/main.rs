@@ -2,7 +2,8 @@
 //!
 //! - `cargo xtask serve [SERVER ARGS]`: build the browser client, then run the server on
 //!   http://127.0.0.1:8080 (extra arguments go to `snapwire-server`).
-//! - `cargo xtask test [CARGO TEST ARGS]`: build the browser client, then run every test.
+//! - `cargo xtask test [CARGO TEST ARGS]`: build the browser client (and check that the
+//!   guide's example game builds for the browser), then run every test.
 //! - `cargo xtask web`: only build the browser client into `assets/pkg/`.
 //!
 //! The client is compiled for `wasm32-unknown-unknown` (the target is added with rustup when
@@ -34,6 +35,18 @@ fn main() -> anyhow::Result<()> {
         }
         "test" => {
             build_web(&root)?;
+            // The guide's example game must build for the browser too (its `join` and
+            // renderer only compile for wasm32).
+            let mut example = cargo();
+            example.current_dir(&root).args([
+                "build",
+                "--release",
+                "-p",
+                "snapwire-example-coins",
+                "--target",
+                TARGET,
+            ]);
+            run(&mut example)?;
             let mut cmd = cargo();
             cmd.current_dir(&root)
                 .args(["test", "--workspace"])

@@ -1,9 +1,8 @@
 //! A team's own game on snapwire: `cargo run -p snapwire-server --example your_game` serves
-//! "coins" (`game.rs`) on http://127.0.0.1:8081 with the same server as the arena: rooms,
-//! matchmaking, delta snapshots, limits, `/metrics`. docs/your-game.md walks through it.
+//! "coins" (`examples/coins`) on ws://127.0.0.1:8081/ws with the same server as the arena:
+//! rooms, matchmaking, delta snapshots, limits, `/metrics`. docs/your-game.md walks through it.
 
-mod game;
-
+use snapwire_example_coins::game;
 use snapwire_server::Config;
 use snapwire_server::driver::hosted::GameMaker;
 use tokio::net::TcpListener;
