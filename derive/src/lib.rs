@@ -55,3 +55,93 @@ pub fn derive_replicate_kind(input: TokenStream) -> TokenStream {
         .unwrap_or_else(syn::Error::into_compile_error)
         .into()
 }
+
+#[cfg(test)]
+mod tests {
+    use syn::parse_quote;
+
+    /// The error a derive gives for `input`, or panics if it expands.
+    fn error(input: syn::DeriveInput) -> String {
+        match crate::replicate::expand(&input) {
+            Ok(_) => panic!("expanded"),
+            Err(e) => e.to_string(),
+        }
+    }
+
+    #[test]
+    fn mistakes_are_compile_errors_that_name_the_problem() {
+        let cases: [(syn::DeriveInput, &str); 9] = [
+            (
+                parse_quote! { struct S { #[replicate(bits = 40)] x: i32 } },
+                "bits is 1..=32",
+            ),
+            (
+                parse_quote! { struct S { #[replicate(bits = 9)] x: u8 } },
+                "bits is 1..=8",
+            ),
+            (parse_quote! { struct S { x: f32 } }, "needs `scale`"),
+            (
+                parse_quote! { struct S { #[replicate(scale = 10)] x: i32 } },
+                "scale is for float fields",
+            ),
+            (
+                parse_quote! { struct S { #[replicate(velocity = "v")] x: i32 } },
+                "no replicated field `v`",
+            ),
+            (
+                parse_quote! { struct S { #[replicate(group = "a")] x: i32, y: i32, #[replicate(group = "a")] z: i32 } },
+                "must be adjacent",
+            ),
+            (
+                parse_quote! { struct S { #[replicate(chunk = 0)] x: i32 } },
+                "chunk is 1..=16",
+            ),
+            (
+                parse_quote! { struct S { #[replicate(wibble)] x: i32 } },
+                "expected kind, skip, bits",
+            ),
+            (parse_quote! { struct S { x: String } }, "mark others"),
+        ];
+        for (input, expected) in cases {
+            let got = error(input);
+            assert!(got.contains(expected), "{got:?} lacks {expected:?}");
+        }
+    }
+
+    #[test]
+    fn a_valid_state_expands_to_its_layout() {
+        let input: syn::DeriveInput = parse_quote! {
+            struct S {
+                #[replicate(group = "m", velocity = "vx")] x: i32,
+                #[replicate(group = "m", bits = 10)] vx: i16,
+                flag: bool,
+                #[replicate(skip)] cache: Vec<u8>,
+            }
+        };
+        let code = crate::replicate::expand(&input)
+            .expect("expands")
+            .to_string();
+        assert!(code.contains("type Words = [u32 ; 3usize]"), "{code}");
+        assert!(
+            code.contains("groups : & [(0usize , 2usize) , (2usize , 3usize)]"),
+            "{code}"
+        );
+        assert!(code.contains("motion : & [(0usize , 1usize)]"), "{code}");
+    }
+
+    #[test]
+    fn kinds_need_unit_variants_and_small_discriminants() {
+        let input: syn::DeriveInput = parse_quote! { enum K { A, B(u8) } };
+        let err = crate::kind::expand(&input)
+            .map(|_| ())
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("carry no fields"), "{err}");
+        let input: syn::DeriveInput = parse_quote! { enum K { A = 70000 } };
+        let err = crate::kind::expand(&input)
+            .map(|_| ())
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("do not fit"), "{err}");
+    }
+}
