@@ -134,13 +134,13 @@ mod tests {
         let input: syn::DeriveInput = parse_quote! { enum K { A, B(u8) } };
         let err = crate::kind::expand(&input)
             .map(|_| ())
-            .unwrap_err()
+            .expect_err("an error")
             .to_string();
         assert!(err.contains("carry no fields"), "{err}");
         let input: syn::DeriveInput = parse_quote! { enum K { A = 70000 } };
         let err = crate::kind::expand(&input)
             .map(|_| ())
-            .unwrap_err()
+            .expect_err("an error")
             .to_string();
         assert!(err.contains("do not fit"), "{err}");
     }
