@@ -291,6 +291,10 @@ fn step_runner(body: &mut Body, move_x: i8, move_y: i8, rules: &Rules, map: &Map
 mod tests {
     use super::*;
 
+    fn at(x: i32, y: i32) -> Point {
+        Point { x, y }
+    }
+
     fn tag() -> Tag {
         Tag::new(Arc::new(MapDef::arena()), Rules::for_tick_rate(60), Tick(0))
     }
@@ -316,20 +320,8 @@ mod tests {
     fn touching_passes_it_and_the_tagger_is_immune() {
         let mut t = tag();
         let (a, b) = (t.join("a"), t.join("b"));
-        t.place(
-            a,
-            Point {
-                x: 10_000,
-                y: 10_000,
-            },
-        );
-        t.place(
-            b,
-            Point {
-                x: 10_000 + 2 * PLAYER_RADIUS,
-                y: 10_000,
-            },
-        );
+        t.place(a, at(10_000, 10_000));
+        t.place(b, at(10_000 + 2 * PLAYER_RADIUS, 10_000));
         t.step();
         assert_eq!(t.it(), Some(b), "touching at exactly two radii tags");
         let immunity = IMMUNITY_S * 60;
@@ -348,20 +340,8 @@ mod tests {
     fn apart_nobody_is_tagged_and_scores_count_ticks_not_it() {
         let mut t = tag();
         let (a, b) = (t.join("a"), t.join("b"));
-        t.place(
-            a,
-            Point {
-                x: 10_000,
-                y: 10_000,
-            },
-        );
-        t.place(
-            b,
-            Point {
-                x: 10_001 + 2 * PLAYER_RADIUS,
-                y: 10_000,
-            },
-        );
+        t.place(a, at(10_000, 10_000));
+        t.place(b, at(10_001 + 2 * PLAYER_RADIUS, 10_000));
         for _ in 0..100 {
             t.step();
         }
@@ -373,13 +353,7 @@ mod tests {
     fn a_round_ends_after_its_length_and_scores_restart() {
         let mut t = tag();
         let (_a, b) = (t.join("a"), t.join("b"));
-        t.place(
-            b,
-            Point {
-                x: 60_000,
-                y: 30_000,
-            },
-        );
+        t.place(b, at(60_000, 30_000));
         let round = ROUND_S * 60;
         for _ in 0..round - 1 {
             t.step();
