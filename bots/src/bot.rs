@@ -23,6 +23,10 @@ use crate::{BotOptions, GameChoice, Live};
 /// How long a bot waits for the connection and `Welcome`.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 
+/// A server that sends nothing for this long is taken for dead (a dead link looks like this:
+/// no close, no reset, nothing). It sends a snapshot a tick, a ping when a client is quiet.
+pub const SERVER_SILENT: Duration = Duration::from_secs(5);
+
 /// Runs bot number `index` until `deadline`.
 pub async fn run_bot(
     index: usize,
@@ -95,10 +99,13 @@ async fn play<G: BotGame>(
     let mut origin = None;
     let end = tokio::time::sleep_until(tokio::time::Instant::from_std(deadline));
     tokio::pin!(end);
+    let mut last_heard = Instant::now();
+    let mut watchdog = tokio::time::interval(SERVER_SILENT / 5);
 
     let outcome = loop {
         tokio::select! {
             frame = ws.next() => {
+                last_heard = Instant::now();
                 let bytes = match frame {
                     Some(Ok(Message::Binary(b))) => b,
                     Some(Ok(Message::Close(frame))) => {
@@ -151,6 +158,11 @@ async fn play<G: BotGame>(
                     }
                     result.inputs_sent += 1;
                     send(&mut ws, &msg, result).await?;
+                }
+            }
+            _ = watchdog.tick() => {
+                if last_heard.elapsed() > SERVER_SILENT {
+                    break Err(format!("server went silent (nothing for {SERVER_SILENT:?})"));
                 }
             }
             _ = &mut end => break Ok(()),

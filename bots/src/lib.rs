@@ -159,15 +159,20 @@ pub async fn run_bots(opts: BotOptions, live: Arc<Live>) -> Run {
     };
     let start = Instant::now();
     let deadline = start + opts.ramp + opts.duration;
+    // Sampling ends at the deadline, or sooner when every bot has ended (they all failed).
+    let all_done = Arc::new(tokio::sync::Notify::new());
     let sampler = {
-        let live = Arc::clone(&live);
+        let (live, all_done) = (Arc::clone(&live), Arc::clone(&all_done));
         tokio::spawn(async move {
             let mut sampler = Sampler::default();
             let mut every = tokio::time::interval(Duration::from_secs(1));
             loop {
-                every.tick().await;
+                let done = tokio::select! {
+                    _ = every.tick() => false,
+                    _ = all_done.notified() => true,
+                };
                 sampler.sample(start.elapsed().as_secs_f64(), &live);
-                if Instant::now() >= deadline {
+                if done || Instant::now() >= deadline {
                     return sampler.samples;
                 }
             }
@@ -192,6 +197,7 @@ pub async fn run_bots(opts: BotOptions, live: Arc<Live>) -> Run {
             ..BotResult::default()
         }));
     }
+    all_done.notify_one();
     let mut report = Report::from_results(opts.bots, &results, start.elapsed().as_secs_f64());
     if let (Some(url), Some(before)) = (&metrics, before)
         && let Ok(after) = scrape(url).await

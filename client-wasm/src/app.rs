@@ -15,6 +15,10 @@ use crate::touch::Touches;
 /// Inputs generated per frame at most: after a stall (a hidden tab) the client does not burst.
 const MAX_INPUTS_PER_FRAME: u32 = 4;
 
+/// A server that sends nothing for this long (ms) is taken for dead: a dead link gives no
+/// close and no error, only silence. It sends a snapshot a tick, a ping when we are quiet.
+pub const SERVER_SILENT_MS: f64 = 5000.0;
+
 /// Keys held and mouse state, as the shell reports them.
 #[derive(Debug, Default, Clone, Copy, PartialEq)]
 pub struct Controls {
@@ -60,6 +64,8 @@ pub struct App<G: WebGame = World> {
     stats: NetStats,
     input_clock_ms: Option<f64>,
     last_frame_ms: Option<f64>,
+    /// When the server was last heard from (a frame arrived).
+    last_heard_ms: Option<f64>,
     /// Where the camera looked last (the own player's drawn position), kept while the player is
     /// dead so the view does not jump.
     focus: Option<(f64, f64)>,
@@ -88,6 +94,7 @@ impl<G: WebGame> App<G> {
             stats: NetStats::default(),
             input_clock_ms: None,
             last_frame_ms: None,
+            last_heard_ms: None,
             focus: None,
         };
         (app, codec::encode_client(&hello))
@@ -95,6 +102,7 @@ impl<G: WebGame> App<G> {
 
     /// Handles one frame from the server; returns frames to send back.
     pub fn on_frame(&mut self, bytes: &[u8], now_ms: f64) -> Vec<Vec<u8>> {
+        self.last_heard_ms = Some(now_ms);
         match self.session.handle(bytes) {
             Ok(SessionEvent::Welcome(w)) => {
                 self.status = Status::Playing;
@@ -191,6 +199,17 @@ impl<G: WebGame> App<G> {
         let Some(tick_rate) = self.session.welcome().map(|w| w.tick_rate) else {
             return Vec::new();
         };
+        if self.status == Status::Playing
+            && self
+                .last_heard_ms
+                .is_some_and(|t| now_ms - t > SERVER_SILENT_MS)
+        {
+            self.status = Status::Closed(format!(
+                "The server went silent (nothing for {} s): the connection is lost.",
+                SERVER_SILENT_MS / 1000.0
+            ));
+            return Vec::new();
+        }
         if self.status != Status::Playing || self.session.player_id().is_none() {
             return Vec::new();
         }
@@ -447,6 +466,13 @@ mod tests {
                 .len();
         }
         assert!((59..=61).contains(&sent), "sent {sent}");
+        // The page stalled for a minute (a hidden tab) while the server kept talking.
+        let scores = ServerMsg::Scores(snapwire_shared::protocol::Scores {
+            players: 1,
+            top: Vec::new(),
+            you: None,
+        });
+        app.on_frame(&codec::encode_server(&scores), 59_990.0);
         let after_stall = app.on_animation_frame(60_000.0).len();
         assert_eq!(after_stall, MAX_INPUTS_PER_FRAME as usize);
         let Ok(ClientMsg::Input(i)) = codec::decode_client(&app.on_animation_frame(60_020.0)[0])
@@ -470,6 +496,19 @@ mod tests {
             Status::Closed(
                 "cannot play this room: the room plays \"tag\"; this client plays \"arena\"".into()
             )
+        );
+    }
+
+    #[test]
+    fn a_silent_server_ends_the_game_with_a_reason() {
+        let mut app = welcomed();
+        assert!(!app.on_animation_frame(SERVER_SILENT_MS).is_empty());
+        assert_eq!(app.status, Status::Playing);
+        app.on_animation_frame(SERVER_SILENT_MS + 1.0);
+        assert!(
+            matches!(&app.status, Status::Closed(why) if why.contains("went silent")),
+            "{:?}",
+            app.status
         );
     }
 

@@ -252,6 +252,11 @@ async fn pipe(
                 return;
             }
         }
+        if link.blackhole.load(Ordering::Relaxed) {
+            // Behind a dead router a close is silence too: hold the connection until cut.
+            link.cut.cancelled().await;
+            return;
+        }
         let _ = to.shutdown().await;
     };
     tokio::join!(read, write);

@@ -135,7 +135,7 @@ impl Config {
             extra_kinds: Vec::new(),
             max_pending: 256,
             header_timeout: Duration::from_secs(5),
-            idle_timeout: Duration::from_secs(10),
+            idle_timeout: Duration::from_secs(6),
             send_timeout: Duration::from_secs(10),
             // Twice the tick rate: a client catching up after a stall sends faster for a while.
             input_rate: InputRate::for_tick_rate(tick_rate),

@@ -82,8 +82,9 @@ struct Args {
     /// Seconds to send an HTTP request's headers.
     #[arg(long, default_value_t = 5.0)]
     header_timeout: f64,
-    /// Seconds a joined client may send nothing before it is closed (4011).
-    #[arg(long, default_value_t = 10.0)]
+    /// Seconds a joined client may send nothing before it is closed (4011): how soon a client
+    /// that vanished without a close (a dead link) leaves its room.
+    #[arg(long, default_value_t = 6.0)]
     idle_timeout: f64,
     /// Seconds a send may take before the client is taken to have stopped reading and dropped.
     #[arg(long, default_value_t = 10.0)]

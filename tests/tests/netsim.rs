@@ -1,11 +1,11 @@
 //! The game over a simulated link (`snapwire-netsim`): bots play through the `average`
 //! profile (100 ms +-25 ms each way, 2% of chunks stalled like a TCP loss) and every snapshot
-//! still verifies and every prediction still holds.
+//! still verifies and every prediction still holds; a blackholed link is noticed by both ends.
 
 mod support;
 
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use snapwire_bots::{BotOptions, Live, run_bots};
 use snapwire_netsim::{Netsim, Profile};
@@ -52,5 +52,76 @@ async fn bots_play_through_an_average_link_without_a_desync() {
     let ack = &report.input_to_ack_ms;
     assert!(ack.p50 >= 150.0 && ack.p50 < 1000.0, "{report:#?}");
     assert_eq!(netsim.accepted(), 8);
+    server.stop().await;
+}
+
+/// A link that goes dead without a close (a blackhole): the server removes the players
+/// within its idle limit, and the bots notice the silent server on their side.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_blackholed_link_is_noticed_on_both_sides() {
+    let server = TestServer::start(Config::new(60)).await;
+    let netsim = Netsim::start(
+        "127.0.0.1:0".parse().expect("addr"),
+        server.addr,
+        Profile::LAN,
+        12,
+    )
+    .await
+    .expect("netsim starts");
+    let mut opts = BotOptions::new(
+        format!("ws://{}/ws", netsim.addr()),
+        4,
+        Duration::from_secs(20),
+    );
+    opts.ramp = Duration::from_millis(200);
+    opts.server_metrics = false;
+    let live = Arc::new(Live::default());
+    let bots = tokio::spawn(run_bots(opts, Arc::clone(&live)));
+    // Wait for everyone to play, then pull the plug without a close.
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while server.stats.clients.get() < 4 {
+        assert!(Instant::now() < deadline, "bots never joined");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let cut = Instant::now();
+    netsim.blackhole_all(true);
+
+    // The server: gone within the idle limit (6 s) plus one check (1 s) and some slack.
+    let server_gone = async {
+        while server.stats.clients.get() > 0 {
+            assert!(
+                cut.elapsed() < Duration::from_secs(10),
+                "the server still holds {} blackholed clients",
+                server.stats.clients.get()
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        cut.elapsed()
+    };
+    // The bots: each ends with "server went silent" well before its 20 s run is over.
+    let bots_done = async {
+        let run = tokio::time::timeout(Duration::from_secs(10), bots)
+            .await
+            .expect("the bots noticed within 10 s")
+            .expect("bots ran");
+        (run, cut.elapsed())
+    };
+    let (server_noticed, (run, bots_noticed)) = tokio::join!(server_gone, bots_done);
+    eprintln!("blackhole noticed: server {server_noticed:?}, bots {bots_noticed:?}");
+    assert!(
+        server_noticed >= Duration::from_secs(5),
+        "{server_noticed:?}: not by the idle limit"
+    );
+    assert!(bots_noticed >= Duration::from_secs(4), "{bots_noticed:?}");
+    assert_eq!(run.report.errors, 4, "{:#?}", run.report);
+    assert!(
+        run.results.iter().all(|r| r
+            .error
+            .as_deref()
+            .is_some_and(|e| e.contains("went silent"))),
+        "{:#?}",
+        run.results.iter().map(|r| &r.error).collect::<Vec<_>>()
+    );
     server.stop().await;
 }
