@@ -354,7 +354,8 @@ async fn bots_fill_rooms_by_quick_play_or_join_one_by_id() {
     assert_eq!(run.report.rooms, 2, "8 bots in rooms of 4");
     let room = run.results[0].room.clone().expect("joined a room");
 
-    // `--room ID`: every bot in that one room (the others have left it).
+    // `--room ID`: every bot in that one room, once the first bots have left it.
+    support::wait_until(|| server.stats.clients.get() == 0).await;
     let mut opts = snapwire_bots::BotOptions::new(server.url(), 3, Duration::from_secs(1));
     opts.room = RoomRequest::Join { id: room.clone() };
     opts.server_metrics = false;
