@@ -80,10 +80,8 @@ impl Game for Beads {
         self.beads.len()
     }
 
-    fn entities(&self) -> impl Iterator<Item = (EntityId, Bead, Point)> + '_ {
-        self.beads
-            .iter()
-            .map(|(id, (_, b))| (*id, *b, Point { x: b.x, y: 0 }))
+    fn entities(&self) -> impl Iterator<Item = (EntityId, Bead)> + '_ {
+        self.beads.iter().map(|(id, (_, b))| (*id, *b))
     }
 
     fn player_position(&self, player: EntityId) -> Option<Point> {
@@ -178,7 +176,7 @@ fn a_room_hosts_a_game_of_its_own_and_clients_rebuild_it_exactly() {
             let truth: Vec<(EntityId, Bead)> = room
                 .world()
                 .entities()
-                .map(|(id, s, _)| (id, s.quantized()))
+                .map(|(id, s)| (id, s.quantized()))
                 .collect();
             assert_eq!(view.entities(), &truth[..]);
             mine.insert(msg.tick, view);

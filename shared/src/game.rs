@@ -63,9 +63,9 @@ pub trait Game: Debug + Send + 'static {
         self.len() == 0
     }
 
-    /// Every entity in ascending id order: id, replicated state and position (for interest
-    /// management: a player sees the entities within its view rectangle).
-    fn entities(&self) -> impl Iterator<Item = (EntityId, Self::State, Point)> + '_;
+    /// Every entity in ascending id order, as clients see it. Interest management places each
+    /// at [`Game::position_of`] its state (a player sees what lies in its view rectangle).
+    fn entities(&self) -> impl Iterator<Item = (EntityId, Self::State)> + '_;
 
     /// A player's position: the center of its view. `None` for an unknown id.
     fn player_position(&self, player: EntityId) -> Option<Point>;

@@ -211,7 +211,7 @@ impl Game for Tag {
         self.players.len()
     }
 
-    fn entities(&self) -> impl Iterator<Item = (EntityId, Runner, Point)> + '_ {
+    fn entities(&self) -> impl Iterator<Item = (EntityId, Runner)> + '_ {
         self.players.iter().map(|(id, p)| {
             let runner = Runner {
                 x: p.body.x,
@@ -222,11 +222,7 @@ impl Game for Tag {
                 immune: p.immune,
                 score: p.score,
             };
-            let at = Point {
-                x: p.body.x,
-                y: p.body.y,
-            };
-            (*id, runner, at)
+            (*id, runner)
         })
     }
 
@@ -301,8 +297,8 @@ mod tests {
 
     fn state(t: &Tag, id: EntityId) -> Runner {
         t.entities()
-            .find(|(i, _, _)| *i == id)
-            .map(|(_, s, _)| s)
+            .find(|(i, _)| *i == id)
+            .map(|(_, s)| s)
             .expect("present")
     }
 

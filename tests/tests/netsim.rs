@@ -14,22 +14,8 @@ use support::TestServer;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bots_play_through_an_average_link_without_a_desync() {
-    let server = TestServer::start(Config::new(60)).await;
-    let netsim = Netsim::start(
-        "127.0.0.1:0".parse().expect("addr"),
-        server.addr,
-        Profile::AVERAGE,
-        11,
-    )
-    .await
-    .expect("netsim starts");
-    let mut opts = BotOptions::new(
-        format!("ws://{}/ws", netsim.addr()),
-        8,
-        Duration::from_secs(6),
-    );
+    let (server, netsim, mut opts) = through(Profile::AVERAGE, 8, Duration::from_secs(6)).await;
     opts.ramp = Duration::from_millis(400);
-    opts.server_metrics = false;
     let run = run_bots(opts, Arc::new(Live::default())).await;
     let report = &run.report;
     eprintln!(
@@ -59,22 +45,8 @@ async fn bots_play_through_an_average_link_without_a_desync() {
 /// within its idle limit, and the bots notice the silent server on their side.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_blackholed_link_is_noticed_on_both_sides() {
-    let server = TestServer::start(Config::new(60)).await;
-    let netsim = Netsim::start(
-        "127.0.0.1:0".parse().expect("addr"),
-        server.addr,
-        Profile::LAN,
-        12,
-    )
-    .await
-    .expect("netsim starts");
-    let mut opts = BotOptions::new(
-        format!("ws://{}/ws", netsim.addr()),
-        4,
-        Duration::from_secs(20),
-    );
+    let (server, netsim, mut opts) = through(Profile::LAN, 4, Duration::from_secs(20)).await;
     opts.ramp = Duration::from_millis(200);
-    opts.server_metrics = false;
     let live = Arc::new(Live::default());
     let bots = tokio::spawn(run_bots(opts, Arc::clone(&live)));
     // Wait for everyone to play, then pull the plug without a close.
@@ -124,4 +96,25 @@ async fn a_blackholed_link_is_noticed_on_both_sides() {
         run.results.iter().map(|r| &r.error).collect::<Vec<_>>()
     );
     server.stop().await;
+}
+
+/// A server, a link of `profile` in front of it, and options for `bots` bots that connect
+/// through the link.
+async fn through(
+    profile: Profile,
+    bots: usize,
+    time: Duration,
+) -> (TestServer, Netsim, BotOptions) {
+    let server = TestServer::start(Config::new(60)).await;
+    let netsim = Netsim::start(
+        "127.0.0.1:0".parse().expect("addr"),
+        server.addr,
+        profile,
+        11,
+    )
+    .await
+    .expect("netsim starts");
+    let mut opts = BotOptions::new(format!("ws://{}/ws", netsim.addr()), bots, time);
+    opts.server_metrics = false;
+    (server, netsim, opts)
 }

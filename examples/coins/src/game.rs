@@ -169,10 +169,8 @@ impl Game for Coins {
         self.things.len()
     }
 
-    fn entities(&self) -> impl Iterator<Item = (EntityId, Thing, Point)> + '_ {
-        self.things
-            .iter()
-            .map(|(id, t)| (*id, *t, Coins::position_of(t)))
+    fn entities(&self) -> impl Iterator<Item = (EntityId, Thing)> + '_ {
+        self.things.iter().map(|(id, t)| (*id, *t))
     }
 
     fn player_position(&self, player: EntityId) -> Option<Point> {

@@ -55,8 +55,8 @@ impl<S: Replicate> Frame<S> {
             links: Vec::with_capacity(n),
             hashes: Vec::with_capacity(n),
         };
-        for (id, state, pos) in game.entities() {
-            f.push(id, state, pos, G::link(&state));
+        for (id, state) in game.entities() {
+            f.push(id, state, G::position_of(&state), G::link(&state));
         }
         f
     }

@@ -47,8 +47,8 @@ impl Game for World {
         World::len(self)
     }
 
-    fn entities(&self) -> impl Iterator<Item = (EntityId, EntityState, Point)> + '_ {
-        World::entities(self).map(|(id, e)| (id, e.net_state(), e.position()))
+    fn entities(&self) -> impl Iterator<Item = (EntityId, EntityState)> + '_ {
+        World::entities(self).map(|(id, e)| (id, e.net_state()))
     }
 
     fn player_position(&self, player: EntityId) -> Option<Point> {
