@@ -7,6 +7,8 @@ use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 use futures_util::{SinkExt, StreamExt};
+use rand::{Rng, SeedableRng};
+use snapwire_shared::CloseCode;
 use snapwire_shared::client::{ClientSession, SessionError, SessionEvent};
 use snapwire_shared::codec;
 use snapwire_shared::protocol::{ClientMsg, input_acked};
@@ -14,7 +16,8 @@ use snapwire_shared::quantize::pos_to_units;
 use snapwire_shared::sim::World;
 use snapwire_shared::tag::Tag;
 use tokio_tungstenite::tungstenite::Message;
-use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
+use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode as CloseCodeWs;
+use tokio_tungstenite::tungstenite::protocol::{CloseFrame, WebSocketConfig};
 
 use crate::pilot::{BotGame, Walker};
 use crate::report::BotResult;
@@ -34,7 +37,10 @@ pub async fn run_bot(
     live: Arc<Live>,
     deadline: Instant,
 ) -> BotResult {
-    let mut result = BotResult::default();
+    let mut result = BotResult {
+        index,
+        ..BotResult::default()
+    };
     let played = match opts.game {
         GameChoice::Arena => play::<World>(index, &opts, &live, deadline, &mut result).await,
         GameChoice::Tag => play::<Tag>(index, &opts, &live, deadline, &mut result).await,
@@ -45,6 +51,24 @@ pub async fn run_bot(
     result
 }
 
+/// First wait before reconnecting; doubled per failed attempt up to [`RECONNECT_MAX`], with
+/// jitter (half to all of it), so a thousand bots dropped at once do not come back in one
+/// burst.
+const RECONNECT_FIRST: Duration = Duration::from_millis(100);
+const RECONNECT_MAX: Duration = Duration::from_secs(2);
+
+type Socket =
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+/// How one connection ended.
+enum Ended {
+    /// The run's time is up.
+    Done,
+    /// The link failed (reset, end of stream, silence, or the server's idle close): worth a
+    /// reconnect.
+    Dropped(String),
+}
+
 async fn play<G: BotGame>(
     index: usize,
     opts: &BotOptions,
@@ -52,51 +76,159 @@ async fn play<G: BotGame>(
     deadline: Instant,
     result: &mut BotResult,
 ) -> Result<(), String> {
-    // Nagle off: an input must leave the moment it is made.
-    let connect =
-        tokio_tungstenite::connect_async_with_config(opts.socket_url(), Some(ws_config()), true);
-    let (ws, _) = tokio::time::timeout(CONNECT_TIMEOUT, connect)
-        .await
-        .map_err(|_| "connect timed out".to_owned())?
-        .map_err(|e| format!("connect failed: {e}"))?;
-    // One stream for both directions (no split): each wake is one poll, no lock.
-    let mut ws = ws;
     let (mut session, hello) =
         ClientSession::<G>::joining(&format!("bot{index}"), opts.spectate, opts.room.clone());
     if let Some(k) = opts.spectator_ack_every {
         session.set_spectator_ack_every(k);
     }
-    send(&mut ws, &hello, result).await?;
+    let mut state = PlayState {
+        walker: Walker::new(index as u64 ^ opts.seed, opts.fire),
+        sent_at: VecDeque::new(),
+        origin: None,
+        before_drop: None,
+    };
+    let mut hello = hello;
+    let mut failures = 0u32;
+    let mut rng = rand::rngs::SmallRng::seed_from_u64(index as u64 ^ opts.seed ^ 0xbac0ff);
+    let started = Instant::now();
+    let outcome = loop {
+        let connected = connect(opts, &mut session, &hello, result).await;
+        let ended = match connected {
+            Ok(ws) => {
+                failures = 0;
+                if !result.connected {
+                    result.connected = true;
+                    live.connected.fetch_add(1, Ordering::Relaxed);
+                }
+                connection(ws, opts, live, deadline, &mut session, &mut state, result).await
+            }
+            // A first connection that fails is the run's error; later ones are retried.
+            Err(e) if !result.connected || !opts.reconnect => break Err(e),
+            Err(e) => {
+                failures += 1;
+                Ok(Ended::Dropped(e))
+            }
+        };
+        match ended {
+            Ok(Ended::Done) => {
+                result.connected_at_end = true;
+                break Ok(());
+            }
+            Err(e) => break Err(e),
+            Ok(Ended::Dropped(why)) if opts.reconnect && Instant::now() < deadline => {
+                tracing::debug!(bot = index, "connection dropped ({why}); reconnecting");
+                result.drops += 1;
+                live.drops.fetch_add(1, Ordering::Relaxed);
+                // Before the next snapshot: what the player was, to check it comes back whole.
+                if state.before_drop.is_none() {
+                    state.before_drop = own_state(&session);
+                }
+                let backoff = RECONNECT_FIRST
+                    .saturating_mul(1 << failures.min(5))
+                    .min(RECONNECT_MAX);
+                let wait = backoff.mul_f64(rng.random_range(0.5..=1.0));
+                let wake = (Instant::now() + wait).min(deadline);
+                tokio::time::sleep_until(tokio::time::Instant::from_std(wake)).await;
+                if Instant::now() >= deadline {
+                    break Ok(());
+                }
+                hello = session.reconnect();
+            }
+            Ok(Ended::Dropped(why)) => break Err(why),
+        }
+    };
+    result.active_s = started.elapsed().as_secs_f64();
+    result.snapshots = session.stats.snapshots;
+    result.full_snapshots = session.stats.full_snapshots;
+    result.desyncs = session.stats.desyncs;
+    result.resumes = session.stats.resumes;
+    result.restarts = session.stats.restarts;
+    result.resume_bytes = session.stats.resume_bytes;
+    result.resume_full_bytes = session.stats.resume_full_bytes;
+    result.resumes_full = session.stats.resumes_full;
+    result.last_acked_input = session.last_input_seq();
+    result.last_view_entities = session.replica().latest().map_or(0, |(_, v)| v.len());
+    result.player_id = session.player_id().map(|id| id.0);
+    if let Some(p) = session.predictor() {
+        result.prediction_checks = p.checked;
+        result.mispredictions = p.mispredictions;
+    }
+    outcome
+}
 
-    let welcome = tokio::time::timeout(CONNECT_TIMEOUT, ws.next())
+/// What a bot keeps across its connections.
+struct PlayState {
+    walker: Walker,
+    sent_at: VecDeque<(u32, Instant)>,
+    origin: Option<(i32, i32)>,
+    /// The own player's (id, score, health) before the last drop, until the first snapshot
+    /// after it.
+    before_drop: Option<(u32, i32, Option<u8>)>,
+}
+
+/// Connects, sends `hello` and waits for its answer (`Welcome`, or `Resumed` after a drop).
+async fn connect<G: BotGame>(
+    opts: &BotOptions,
+    session: &mut ClientSession<G>,
+    hello: &ClientMsg,
+    result: &mut BotResult,
+) -> Result<Socket, String> {
+    // Nagle off: an input must leave the moment it is made.
+    let connect =
+        tokio_tungstenite::connect_async_with_config(opts.socket_url(), Some(ws_config()), true);
+    let (mut ws, _) = tokio::time::timeout(CONNECT_TIMEOUT, connect)
+        .await
+        .map_err(|_| "connect timed out".to_owned())?
+        .map_err(|e| format!("connect failed: {e}"))?;
+    send(&mut ws, hello, result).await?;
+    let reply = tokio::time::timeout(CONNECT_TIMEOUT, ws.next())
         .await
         .map_err(|_| "no Welcome".to_owned())?;
-    match welcome {
+    match reply {
         Some(Ok(Message::Binary(b))) => match session.handle(&b) {
-            Ok(SessionEvent::Welcome(w)) => result.room = Some(w.room),
-            Ok(other) => return Err(format!("expected Welcome, got {other:?}")),
+            Ok(SessionEvent::Welcome(w)) => {
+                result.room = Some(w.room);
+                Ok(ws)
+            }
+            Ok(SessionEvent::Resumed(_)) => Ok(ws),
+            Ok(other) => Err(format!("expected Welcome, got {other:?}")),
             Err(e) => {
                 // A room of another game, or a Welcome the rules cannot run with: leave
                 // politely.
                 let _ = ws.send(Message::Close(None)).await;
-                return Err(e.to_string());
+                Err(e.to_string())
             }
         },
         Some(Ok(Message::Close(frame))) => {
             result.close_code = frame.as_ref().map(|f| u16::from(f.code));
-            return Err(format!("closed during handshake: {frame:?}"));
+            Err(format!("closed during handshake: {frame:?}"))
         }
-        other => return Err(format!("expected Welcome, got {other:?}")),
+        other => Err(format!("expected Welcome, got {other:?}")),
     }
-    result.connected = true;
-    live.connected.fetch_add(1, Ordering::Relaxed);
+}
+
+/// The own player's id and what of it must survive a drop ([`BotGame::durable`]).
+fn own_state<G: BotGame>(session: &ClientSession<G>) -> Option<(u32, i32, Option<u8>)> {
+    let id = session.player_id()?;
+    let (_, view) = session.replica().latest()?;
+    let (score, health) = G::durable(view.get(id)?);
+    Some((id.0, score, health))
+}
+
+/// Plays on one connection until the run ends or the connection does.
+async fn connection<G: BotGame>(
+    mut ws: Socket,
+    opts: &BotOptions,
+    live: &Live,
+    deadline: Instant,
+    session: &mut ClientSession<G>,
+    state: &mut PlayState,
+    result: &mut BotResult,
+) -> Result<Ended, String> {
     let started = Instant::now();
     let tick_rate = session.welcome().map_or(60, |w| w.tick_rate);
     let mut inputs = tokio::time::interval(Duration::from_secs(1) / u32::from(tick_rate.max(1)));
     inputs.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    let mut walker = Walker::new(index as u64 ^ opts.seed, opts.fire);
-    let mut sent_at: VecDeque<(u32, Instant)> = VecDeque::new();
-    let mut origin = None;
     let end = tokio::time::sleep_until(tokio::time::Instant::from_std(deadline));
     tokio::pin!(end);
     let mut last_heard = Instant::now();
@@ -109,12 +241,20 @@ async fn play<G: BotGame>(
                 let bytes = match frame {
                     Some(Ok(Message::Binary(b))) => b,
                     Some(Ok(Message::Close(frame))) => {
-                        result.close_code = frame.as_ref().map(|f| u16::from(f.code));
-                        break Err(format!("server closed: {}", frame.map_or(String::new(), |f| f.reason.to_string())));
+                        let code = frame.as_ref().map(|f| u16::from(f.code));
+                        result.close_code = code;
+                        let why = format!("server closed: {}", frame.map_or(String::new(), |f| f.reason.to_string()));
+                        // The server's idle close means it heard nothing from us: the link,
+                        // not the bot, so worth a reconnect. Every other close is final.
+                        break if code == Some(CloseCode::Idle.code()) {
+                            Ok(Ended::Dropped(why))
+                        } else {
+                            Err(why)
+                        };
                     }
                     Some(Ok(_)) => continue,
-                    Some(Err(e)) => break Err(format!("websocket error: {e}")),
-                    None => break Err("connection ended".to_owned()),
+                    Some(Err(e)) => break Ok(Ended::Dropped(format!("websocket error: {e}"))),
+                    None => break Ok(Ended::Dropped("connection ended".to_owned())),
                 };
                 result.bytes_in += bytes.len() as u64;
                 live.bytes_in.fetch_add(bytes.len() as u64, Ordering::Relaxed);
@@ -122,63 +262,77 @@ async fn play<G: BotGame>(
                     Ok(SessionEvent::Snapshot { tick, last_input_seq, .. }) => {
                         live.snapshots.fetch_add(1, Ordering::Relaxed);
                         let now = Instant::now();
-                        while let Some(&(seq, at)) = sent_at.front() {
+                        while let Some(&(seq, at)) = state.sent_at.front() {
                             if input_acked(seq, last_input_seq) {
                                 let us = (now - at).as_micros().max(1) as u64;
                                 let _ = result.input_to_ack_us.record(us);
                                 live.latency.record(us);
-                                sent_at.pop_front();
+                                state.sent_at.pop_front();
                             } else {
                                 break;
                             }
                         }
-                        track_travel(&session, &mut origin, result);
+                        if let Some(before) = state.before_drop.take()
+                            && own_state(session) != Some(before)
+                        {
+                            result.resume_state_changes += 1;
+                        }
+                        track_travel(session, &mut state.origin, result);
                         if !opts.acks.should_ack(tick.0, started.elapsed()) {
                             session.withhold_ack();
-                        } else if let Some(ack) = session.take_ack() {
-                            send(&mut ws, &ack, result).await?;
+                        } else if let Some(ack) = session.take_ack()
+                            && let Err(e) = send(&mut ws, &ack, result).await
+                        {
+                            break Ok(Ended::Dropped(e));
                         }
                     }
                     Ok(_) => {}
                     Err(SessionError::Desync(e)) => {
                         live.desyncs.fetch_add(1, Ordering::Relaxed);
-                        tracing::warn!(bot = index, "desync: {e}");
+                        tracing::warn!("desync: {e}");
                     }
                     Err(e) => break Err(e.to_string()),
                 }
             }
             _ = inputs.tick(), if !opts.spectate => {
-                let (mx, my, aim, fire) = G::controls(&mut walker, &session);
+                let (mx, my, aim, fire) = G::controls(&mut state.walker, session);
                 if let Some(msg) = session.input(mx, my, aim, fire) {
                     if let ClientMsg::Input(_) = &msg {
-                        sent_at.push_back((session.last_sent_seq(), Instant::now()));
-                        if sent_at.len() > 1024 {
-                            sent_at.pop_front();
+                        state.sent_at.push_back((session.last_sent_seq(), Instant::now()));
+                        if state.sent_at.len() > 1024 {
+                            state.sent_at.pop_front();
                         }
                     }
                     result.inputs_sent += 1;
-                    send(&mut ws, &msg, result).await?;
+                    if let Err(e) = send(&mut ws, &msg, result).await {
+                        break Ok(Ended::Dropped(e));
+                    }
                 }
             }
             _ = watchdog.tick() => {
                 if last_heard.elapsed() > SERVER_SILENT {
-                    break Err(format!("server went silent (nothing for {SERVER_SILENT:?})"));
+                    break Ok(Ended::Dropped(format!("server went silent (nothing for {SERVER_SILENT:?})")));
                 }
             }
-            _ = &mut end => break Ok(()),
+            _ = &mut end => break Ok(Ended::Done),
         }
     };
-    result.active_s = started.elapsed().as_secs_f64();
-    result.snapshots = session.stats.snapshots;
-    result.full_snapshots = session.stats.full_snapshots;
-    result.desyncs = session.stats.desyncs;
-    result.last_acked_input = session.last_input_seq();
-    result.last_view_entities = session.replica().latest().map_or(0, |(_, v)| v.len());
-    if let Some(p) = session.predictor() {
-        result.prediction_checks = p.checked;
-        result.mispredictions = p.mispredictions;
+    match outcome {
+        // Leaving on purpose (1000): the server removes the player now instead of keeping it
+        // for a resume.
+        Ok(Ended::Done) | Err(_) => {
+            let _ = tokio::time::timeout(
+                Duration::from_secs(1),
+                ws.send(Message::Close(Some(CloseFrame {
+                    code: CloseCodeWs::Normal,
+                    reason: "".into(),
+                }))),
+            )
+            .await;
+        }
+        // A dead link: the socket goes without a word (a close could hang on it).
+        Ok(Ended::Dropped(_)) => {}
     }
-    let _ = ws.send(Message::Close(None)).await;
     outcome
 }
 

@@ -64,6 +64,9 @@ pub struct BotOptions {
     pub server_metrics: bool,
     /// Spectators acknowledge one snapshot in this many (`None`: the client default).
     pub spectator_ack_every: Option<u32>,
+    /// A bot whose connection drops (reset, silence, the server's idle close) reconnects
+    /// with backoff and resumes its player, until the run ends.
+    pub reconnect: bool,
 }
 
 /// The games the bots play (each has a [`pilot::BotGame`] input generator).
@@ -122,6 +125,7 @@ impl BotOptions {
             acks: AckPolicy::Every,
             server_metrics: true,
             spectator_ack_every: None,
+            reconnect: true,
         }
     }
 }
@@ -133,6 +137,8 @@ pub struct Live {
     pub snapshots: AtomicU64,
     pub bytes_in: AtomicU64,
     pub desyncs: AtomicU64,
+    /// Connections that dropped (each bot then reconnects).
+    pub drops: AtomicU64,
     pub finished: AtomicU64,
     pub latency: IntervalLatency,
 }
@@ -141,6 +147,7 @@ pub struct Live {
 #[derive(Debug)]
 pub struct Run {
     pub report: Report,
+    /// One per bot, in bot order.
     pub results: Vec<BotResult>,
     /// One sample a second.
     pub timeline: Vec<Sample>,
@@ -197,6 +204,8 @@ pub async fn run_bots(opts: BotOptions, live: Arc<Live>) -> Run {
             ..BotResult::default()
         }));
     }
+    // In bot order (they finish in any order).
+    results.sort_by_key(|r| r.index);
     all_done.notify_one();
     let mut report = Report::from_results(opts.bots, &results, start.elapsed().as_secs_f64());
     if let (Some(url), Some(before)) = (&metrics, before)

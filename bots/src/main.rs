@@ -42,6 +42,10 @@ struct Args {
     /// A join ticket (`snapwire-server ticket`), for servers that require one.
     #[arg(long)]
     ticket: Option<String>,
+    /// A bot whose connection drops gives up (with an error) instead of reconnecting and
+    /// resuming its player.
+    #[arg(long)]
+    no_reconnect: bool,
     /// Never press fire.
     #[arg(long)]
     no_fire: bool,
@@ -134,6 +138,7 @@ async fn run(args: Args) -> anyhow::Result<()> {
         opts.room = snapwire_shared::protocol::RoomRequest::JoinOrCreate { kind };
     }
     opts.fire = !args.no_fire;
+    opts.reconnect = !args.no_reconnect;
     if let Some(k) = args.ack_every {
         opts.acks = AckPolicy::EveryKth(k);
     }

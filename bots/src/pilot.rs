@@ -6,11 +6,17 @@ use rand::{Rng, SeedableRng};
 use snapwire_shared::client::ClientSession;
 use snapwire_shared::game::Game;
 use snapwire_shared::sim::World;
-use snapwire_shared::tag::Tag;
+use snapwire_shared::snapshot::EntityState;
+use snapwire_shared::tag::{Runner, Tag};
 
 /// A game the bots can play: how a bot of it moves.
 pub trait BotGame: Game + Sized {
     fn controls(walker: &mut Walker, session: &ClientSession<Self>) -> Controls;
+
+    /// What of the own player must come back unchanged from a dropped connection when no one
+    /// fires: the arena's score and health (tag's score is time free, which runs on while
+    /// away, so only the player's id is checked there).
+    fn durable(state: &Self::State) -> (i32, Option<u8>);
 }
 
 /// Axes, aim (radians), fire.
@@ -20,6 +26,10 @@ pub type Controls = (f32, f32, f32, bool);
 impl BotGame for World {
     fn controls(walker: &mut Walker, _: &ClientSession<World>) -> Controls {
         walker.step()
+    }
+
+    fn durable(state: &EntityState) -> (i32, Option<u8>) {
+        (state.score, Some(state.health))
     }
 }
 
@@ -51,6 +61,10 @@ impl BotGame for Tag {
             }
             _ => wander,
         }
+    }
+
+    fn durable(_: &Runner) -> (i32, Option<u8>) {
+        (0, None)
     }
 }
 

@@ -11,6 +11,8 @@ use crate::server_metrics::ServerFigures;
 /// Figures of one bot's run.
 #[derive(Debug, Clone)]
 pub struct BotResult {
+    /// The bot's number (its name is `bot{index}`).
+    pub index: usize,
     pub connected: bool,
     /// Why the bot failed, if it did (connection error, unexpected close, bad frame).
     pub error: Option<String>,
@@ -35,6 +37,23 @@ pub struct BotResult {
     pub max_travel_units: f64,
     /// Input send to server acknowledgement, in microseconds.
     pub input_to_ack_us: Histogram<u64>,
+    /// Connections that dropped and were reconnected.
+    pub drops: u64,
+    /// Reconnects the server answered `Resumed` (the same player went on).
+    pub resumes: u64,
+    /// Reconnects answered with a new player (the token had expired): lost state.
+    pub restarts: u64,
+    /// Resumes after which the own player's id, score or health differed from before the drop.
+    pub resume_state_changes: u64,
+    /// Bytes of the first snapshot after each resume, and of full snapshots of the same views.
+    pub resume_bytes: u64,
+    pub resume_full_bytes: u64,
+    /// Resumes whose first snapshot was a full one (no baseline left).
+    pub resumes_full: u64,
+    /// The own player's entity id at the end.
+    pub player_id: Option<u32>,
+    /// Still connected when the run ended.
+    pub connected_at_end: bool,
 }
 
 impl BotResult {
@@ -50,6 +69,7 @@ impl BotResult {
 impl Default for BotResult {
     fn default() -> BotResult {
         BotResult {
+            index: 0,
             connected: false,
             error: None,
             close_code: None,
@@ -67,6 +87,15 @@ impl Default for BotResult {
             mispredictions: 0,
             max_travel_units: 0.0,
             input_to_ack_us: latency_histogram(),
+            drops: 0,
+            resumes: 0,
+            restarts: 0,
+            resume_state_changes: 0,
+            resume_bytes: 0,
+            resume_full_bytes: 0,
+            resumes_full: 0,
+            player_id: None,
+            connected_at_end: false,
         }
     }
 }
@@ -103,6 +132,25 @@ pub struct Report {
     pub input_to_ack_ms: Latency,
     pub prediction_checks: u64,
     pub mispredictions: u64,
+    /// Bots connected when the run ended (a bot whose link dropped reconnects until then).
+    pub bots_connected_at_end: usize,
+    /// Connections that dropped and were reconnected, over all bots.
+    pub drops: u64,
+    /// Reconnects that continued the same player (`Resumed`).
+    pub resumes: u64,
+    /// Reconnects that got a new player instead (the server no longer knew the token): each
+    /// one is a player's state lost. Any fails the run.
+    pub restarts: u64,
+    /// Resumes after which the own player's id, score or health differed from before the
+    /// drop (with no one firing, any is lost state).
+    pub resume_state_changes: u64,
+    /// Bytes of the first snapshot after each resume, summed, and what full snapshots of the
+    /// same views would have taken: the second over the first is what resuming from the
+    /// acknowledged baseline saved.
+    pub resume_snapshot_bytes: u64,
+    pub resume_full_snapshot_bytes: u64,
+    /// Resumes whose first snapshot was full anyway (the server no longer held the baseline).
+    pub resumes_full: u64,
     pub duration_s: f64,
     /// The server's own figures over the run, from its `/metrics` (absent if unreachable).
     pub server_tick_p50_ms: Option<f64>,
@@ -123,6 +171,7 @@ impl Report {
         let connected = results.iter().filter(|r| r.connected).count();
         let errors = results.iter().filter(|r| r.error.is_some()).count();
         let desyncs = results.iter().map(|r| r.desyncs).sum();
+        let restarts = results.iter().map(|r| r.restarts).sum();
         let active: Vec<_> = results
             .iter()
             .filter(|r| r.connected && r.active_s > 0.0)
@@ -178,6 +227,14 @@ impl Report {
             },
             prediction_checks: results.iter().map(|r| r.prediction_checks).sum(),
             mispredictions: results.iter().map(|r| r.mispredictions).sum(),
+            bots_connected_at_end: results.iter().filter(|r| r.connected_at_end).count(),
+            drops: results.iter().map(|r| r.drops).sum(),
+            resumes: results.iter().map(|r| r.resumes).sum(),
+            restarts,
+            resume_state_changes: results.iter().map(|r| r.resume_state_changes).sum(),
+            resume_snapshot_bytes: results.iter().map(|r| r.resume_bytes).sum(),
+            resume_full_snapshot_bytes: results.iter().map(|r| r.resume_full_bytes).sum(),
+            resumes_full: results.iter().map(|r| r.resumes_full).sum(),
             duration_s,
             server_tick_p50_ms: None,
             server_tick_p99_ms: None,
@@ -186,7 +243,7 @@ impl Report {
             server_outbox_skipped: None,
             error_kinds,
             assertions: Vec::new(),
-            pass: connected == requested && errors == 0 && desyncs == 0,
+            pass: connected == requested && errors == 0 && desyncs == 0 && restarts == 0,
         }
     }
 

@@ -4,7 +4,7 @@
 use snapwire_shared::client::{
     ClientSession, Drawn, Interpolator, NetGraph, NetStats, SessionError, SessionEvent, Smoother,
 };
-use snapwire_shared::protocol::{ClientMsg, RoomRequest};
+use snapwire_shared::protocol::{ClientMsg, ResumeToken, RoomRequest};
 use snapwire_shared::sim::World;
 use snapwire_shared::{CloseCode, codec};
 
@@ -35,8 +35,25 @@ pub struct Controls {
 pub enum Status {
     Connecting,
     Playing,
+    /// The connection dropped; a new one resumes the player once `at_ms` comes.
+    Reconnecting {
+        attempt: u32,
+        at_ms: f64,
+        /// When the first connection of this run of attempts dropped.
+        since_ms: f64,
+    },
     Closed(String),
 }
+
+/// First wait before reconnecting (ms), doubled per attempt up to [`RECONNECT_MAX_MS`], each
+/// with jitter (half to all of it): pages dropped together (a server's network blip) do not
+/// all come back in the same millisecond.
+const RECONNECT_FIRST_MS: f64 = 250.0;
+const RECONNECT_MAX_MS: f64 = 4000.0;
+
+/// Reconnecting gives up after this long (ms): the server keeps a dropped player 30 s by
+/// default, so later attempts would only make a new one.
+pub const RECONNECT_GIVE_UP_MS: f64 = 25_000.0;
 
 /// The local player, where it is drawn this frame: its predicted state, at its smoothed
 /// position.
@@ -69,6 +86,8 @@ pub struct App<G: WebGame = World> {
     /// Where the camera looked last (the own player's drawn position), kept while the player is
     /// dead so the view does not jump.
     focus: Option<(f64, f64)>,
+    /// Jitter for reconnect backoff (a small xorshift: no randomness crate in the page).
+    jitter: u64,
 }
 
 impl App {
@@ -82,6 +101,25 @@ impl<G: WebGame> App<G> {
     /// A new app joining `room`, and the encoded `Hello`.
     pub fn for_room(name: &str, spectate: bool, room: RoomRequest) -> (App<G>, Vec<u8>) {
         let (session, hello) = ClientSession::<G>::joining(name, spectate, room);
+        App::with_session(name, session, &hello)
+    }
+
+    /// A new app continuing the player `token` names (kept across a page reload): the same
+    /// player if the server still holds it, else a new one in `room`.
+    pub fn rejoining(
+        name: &str,
+        spectate: bool,
+        room: RoomRequest,
+        token: ResumeToken,
+    ) -> (App<G>, Vec<u8>) {
+        let (session, hello) = ClientSession::<G>::rejoining(name, spectate, room, token);
+        App::with_session(name, session, &hello)
+    }
+
+    fn with_session(name: &str, session: ClientSession<G>, hello: &ClientMsg) -> (App<G>, Vec<u8>) {
+        let jitter = name.bytes().fold(0x9e37_79b9_7f4a_7c15u64, |h, b| {
+            (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3)
+        });
         let app = App {
             name: name.to_owned(),
             session,
@@ -96,8 +134,9 @@ impl<G: WebGame> App<G> {
             last_frame_ms: None,
             last_heard_ms: None,
             focus: None,
+            jitter: jitter | 1,
         };
-        (app, codec::encode_client(&hello))
+        (app, codec::encode_client(hello))
     }
 
     /// Handles one frame from the server; returns frames to send back.
@@ -107,6 +146,15 @@ impl<G: WebGame> App<G> {
             Ok(SessionEvent::Welcome(w)) => {
                 self.status = Status::Playing;
                 self.interpolator = Some(Interpolator::new(w.tick_rate));
+                self.input_clock_ms = None;
+                Vec::new()
+            }
+            Ok(SessionEvent::Resumed(_)) => {
+                self.status = Status::Playing;
+                // What was buffered is from before the drop: start the buffer again.
+                let rate = self.tick_rate();
+                self.interpolator = Some(Interpolator::new(rate));
+                self.input_clock_ms = None;
                 Vec::new()
             }
             Ok(SessionEvent::Snapshot {
@@ -181,16 +229,76 @@ impl<G: WebGame> App<G> {
         }
     }
 
-    pub fn on_close(&mut self, code: u16, reason: &str) {
+    /// The socket closed. A dropped link (no close frame: 1005 or 1006, or the server's idle
+    /// close) of a welcomed game is reconnected, with backoff, and resumes the player; any
+    /// other close ends the game with its reason.
+    pub fn on_close(&mut self, code: u16, reason: &str, now_ms: f64) {
+        let dropped = matches!(code, 1005 | 1006) || code == CloseCode::Idle.code();
+        let since_ms = match self.status {
+            Status::Reconnecting { since_ms, .. } => since_ms,
+            _ => now_ms,
+        };
+        let attempt = match self.status {
+            Status::Reconnecting { attempt, .. } => attempt + 1,
+            _ => 0,
+        };
+        if dropped
+            && self.session.resume_token().is_some()
+            && now_ms - since_ms < RECONNECT_GIVE_UP_MS
+        {
+            self.reconnect_later(attempt, since_ms, now_ms);
+            return;
+        }
         self.status = Status::Closed(match CloseCode::from_code(code) {
             Some(CloseCode::VersionMismatch) => {
                 "A new version is deployed: reload the page.".to_owned()
             }
             Some(CloseCode::ServerFull) => "The server is full; try again later.".to_owned(),
             Some(CloseCode::GoingAway) => "The server shut down.".to_owned(),
+            Some(CloseCode::Replaced) => {
+                "This player continued in another tab or window.".to_owned()
+            }
+            _ if dropped => "The connection was lost and could not be resumed.".to_owned(),
             _ if reason.is_empty() => format!("Disconnected (code {code})."),
             _ => format!("Disconnected: {reason} (code {code})."),
         });
+    }
+
+    fn reconnect_later(&mut self, attempt: u32, since_ms: f64, now_ms: f64) {
+        let backoff =
+            (RECONNECT_FIRST_MS * f64::from(1u32 << attempt.min(5))).min(RECONNECT_MAX_MS);
+        self.jitter ^= self.jitter << 13;
+        self.jitter ^= self.jitter >> 7;
+        self.jitter ^= self.jitter << 17;
+        let spread = 0.5 + (self.jitter % 1000) as f64 / 2000.0;
+        self.status = Status::Reconnecting {
+            attempt,
+            at_ms: now_ms + backoff * spread,
+            since_ms,
+        };
+        self.release_controls();
+    }
+
+    /// While reconnecting: the encoded `Hello` for a new connection once its time has come
+    /// (the shell opens the socket and sends it); `None` otherwise.
+    pub fn reconnect_due(&mut self, now_ms: f64) -> Option<Vec<u8>> {
+        let Status::Reconnecting { at_ms, .. } = self.status else {
+            return None;
+        };
+        if now_ms < at_ms {
+            return None;
+        }
+        // Far in the future: the shell's close (or this connection's reply) moves it on.
+        if let Status::Reconnecting { at_ms, .. } = &mut self.status {
+            *at_ms = f64::INFINITY;
+        }
+        self.last_heard_ms = Some(now_ms);
+        Some(codec::encode_client(&self.session.reconnect()))
+    }
+
+    /// The resume token, as hex, once welcomed: the shell keeps it across a page reload.
+    pub fn resume_token_hex(&self) -> Option<String> {
+        self.session.resume_token().map(|t| t.to_hex())
     }
 
     /// Called every animation frame: makes the inputs due since the last frame (one per tick)
@@ -204,10 +312,8 @@ impl<G: WebGame> App<G> {
                 .last_heard_ms
                 .is_some_and(|t| now_ms - t > SERVER_SILENT_MS)
         {
-            self.status = Status::Closed(format!(
-                "The server went silent (nothing for {} s): the connection is lost.",
-                SERVER_SILENT_MS / 1000.0
-            ));
+            // A dead link: no close will come. The shell drops the socket and reconnects.
+            self.reconnect_later(0, now_ms, now_ms);
             return Vec::new();
         }
         if self.status != Status::Playing || self.session.player_id().is_none() {
@@ -314,6 +420,12 @@ impl<G: WebGame> App<G> {
     pub fn status_line(&self) -> String {
         match &self.status {
             Status::Connecting => "connecting...".to_owned(),
+            Status::Reconnecting { attempt, .. } => {
+                format!(
+                    "connection lost - reconnecting (attempt {})...",
+                    attempt + 1
+                )
+            }
             Status::Playing if self.session.player_id().is_none() => {
                 let rate = self.session.welcome().map_or(60, |w| w.tick_rate).max(1);
                 let seconds = self.session.latest_tick().0 / u32::from(rate);
@@ -335,6 +447,7 @@ impl<G: WebGame> App<G> {
         let game = G::TITLE;
         match &self.status {
             Status::Connecting => format!("Joining · {game}"),
+            Status::Reconnecting { .. } => format!("Reconnecting · {game}"),
             Status::Closed(_) => format!("Disconnected · {game}"),
             Status::Playing => match self.session.player_id() {
                 None => format!("Spectating · {game}"),
@@ -439,6 +552,7 @@ mod tests {
             room: "abc123".into(),
             kind: "default".into(),
             game: "arena".into(),
+            resume: ResumeToken([7; 16]),
         }))
     }
 
@@ -500,16 +614,24 @@ mod tests {
     }
 
     #[test]
-    fn a_silent_server_ends_the_game_with_a_reason() {
+    fn a_silent_server_is_a_dropped_link_and_the_page_reconnects() {
         let mut app = welcomed();
         assert!(!app.on_animation_frame(SERVER_SILENT_MS).is_empty());
         assert_eq!(app.status, Status::Playing);
         app.on_animation_frame(SERVER_SILENT_MS + 1.0);
         assert!(
-            matches!(&app.status, Status::Closed(why) if why.contains("went silent")),
+            matches!(app.status, Status::Reconnecting { attempt: 0, .. }),
             "{:?}",
             app.status
         );
+        assert!(app.status_line().contains("reconnecting"));
+        assert!(app.reconnect_due(SERVER_SILENT_MS + 1001.0).is_some());
+        // The new socket hangs too (a dead route): the next attempt follows.
+        app.on_close(1006, "", SERVER_SILENT_MS + 2000.0);
+        assert!(matches!(
+            app.status,
+            Status::Reconnecting { attempt: 1, .. }
+        ));
     }
 
     #[test]
@@ -544,7 +666,7 @@ mod tests {
         assert_eq!(app.title(), "Joining · snapwire arena");
         let mut app = welcomed();
         assert_eq!(app.title(), "ann · 0 kills · snapwire arena");
-        app.on_close(CloseCode::GoingAway.code(), "");
+        app.on_close(CloseCode::GoingAway.code(), "", 0.0);
         assert_eq!(app.title(), "Disconnected · snapwire arena");
     }
 
@@ -615,6 +737,7 @@ mod tests {
         app.on_close(
             CloseCode::InvalidValue.code(),
             "name must be at most 24 characters",
+            0.0,
         );
         let why = app.closed_reason().expect("closed");
         assert!(
@@ -624,11 +747,64 @@ mod tests {
     }
 
     #[test]
+    fn a_dropped_link_reconnects_with_backoff_and_resumes() {
+        let mut app = welcomed();
+        app.on_close(1006, "", 1000.0);
+        let Status::Reconnecting {
+            attempt: 0, at_ms, ..
+        } = app.status
+        else {
+            panic!("{:?}", app.status)
+        };
+        assert!((1125.0..=1250.0).contains(&at_ms), "{at_ms}");
+        assert_eq!(app.reconnect_due(at_ms - 1.0), None);
+        let hello = app.reconnect_due(at_ms).expect("a Hello once due");
+        let Ok(ClientMsg::Hello {
+            resume: Some(r),
+            room,
+            ..
+        }) = codec::decode_client(&hello)
+        else {
+            panic!("a resuming Hello")
+        };
+        assert_eq!((r.token, r.has_state), (ResumeToken([7; 16]), true));
+        assert_eq!(
+            room,
+            RoomRequest::Join {
+                id: "abc123".into()
+            }
+        );
+        // That attempt fails too: the next waits longer.
+        app.on_close(1006, "", 1300.0);
+        let Status::Reconnecting {
+            attempt: 1, at_ms, ..
+        } = app.status
+        else {
+            panic!("{:?}", app.status)
+        };
+        assert!((1550.0..=1800.0).contains(&at_ms), "{at_ms}");
+        app.reconnect_due(at_ms);
+        let resumed = ServerMsg::Resumed(snapwire_shared::protocol::Resumed {
+            player_id: Some(1),
+            tick: Tick(500),
+            resume: ResumeToken([8; 16]),
+        });
+        app.on_frame(&codec::encode_server(&resumed), 2000.0);
+        assert_eq!(app.status, Status::Playing);
+        assert_eq!(app.resume_token_hex(), Some("08".repeat(16)));
+        // Past the give-up time a drop ends the game.
+        app.on_close(1006, "", 3000.0);
+        app.on_close(1006, "", 3000.0 + RECONNECT_GIVE_UP_MS);
+        assert!(matches!(&app.status, Status::Closed(m) if m.contains("could not be resumed")));
+    }
+
+    #[test]
     fn a_version_mismatch_says_reload() {
         let mut app = welcomed();
         app.on_close(
             CloseCode::VersionMismatch.code(),
             "client protocol 0, server 1",
+            0.0,
         );
         assert!(matches!(&app.status, Status::Closed(m) if m.contains("reload")));
     }

@@ -65,6 +65,13 @@ pub fn start<G: games::WebGame>(
     web::start::<G>(name, spectate, room, on_end)
 }
 
+/// Whether this tab kept a resume token for room `room`: a page reloaded mid-game joins it
+/// again at once and continues the same player.
+#[wasm_bindgen(js_name = hasSavedResume)]
+pub fn has_saved_resume(room: &str) -> bool {
+    web::has_saved_resume(room)
+}
+
 /// The id of the room the page is in, once welcomed (empty before).
 #[wasm_bindgen(js_name = currentRoom)]
 pub fn current_room() -> String {

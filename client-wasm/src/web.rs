@@ -17,11 +17,43 @@ use web_sys::{
     KeyboardEvent, MessageEvent, MouseEvent, TouchEvent, WebSocket, Window,
 };
 
-use snapwire_shared::protocol::RoomRequest;
+use snapwire_shared::protocol::{ResumeToken, RoomRequest};
 
 use crate::app::{App, Status};
 use crate::games::WebGame;
 use crate::render::{self, Screen};
+
+/// Where a tab keeps its resume token: "ROOM GAME TOKEN".
+const RESUME_KEY: &str = "snapwire.resume";
+
+/// A resume token this tab kept, and the room and game it belongs to.
+struct SavedResume {
+    room: String,
+    game: String,
+    token: ResumeToken,
+}
+
+fn saved_resume(window: &Window) -> Option<SavedResume> {
+    let text = window
+        .session_storage()
+        .ok()??
+        .get_item(RESUME_KEY)
+        .ok()??;
+    let mut parts = text.split(' ');
+    let (room, game, token) = (parts.next()?, parts.next()?, parts.next()?);
+    Some(SavedResume {
+        room: room.to_owned(),
+        game: game.to_owned(),
+        token: ResumeToken::from_hex(token)?,
+    })
+}
+
+/// Whether this tab holds a resume token for `room` (the page rejoins it after a reload).
+pub fn has_saved_resume(room: &str) -> bool {
+    web_sys::window()
+        .and_then(|w| saved_resume(&w))
+        .is_some_and(|s| s.room == room)
+}
 
 /// An event callback, kept so it can be removed.
 type Callback = Closure<dyn FnMut(web_sys::Event)>;
@@ -61,10 +93,16 @@ impl<G: WebGame> Running for Game<G> {
     }
 }
 
-/// One game, from `join` until the connection closes.
+/// One game, from `join` until the connection closes for good (a dropped one is reconnected).
 struct Game<G: WebGame> {
     app: RefCell<App<G>>,
-    ws: WebSocket,
+    /// The current socket; replaced on each reconnect.
+    ws: RefCell<WebSocket>,
+    url: String,
+    /// The current socket's listeners, removed when it is replaced.
+    socket_listeners: RefCell<Vec<(EventTarget, &'static str, Callback)>>,
+    /// The resume token last saved for a reload.
+    saved_token: RefCell<Option<String>>,
     window: Window,
     canvas: HtmlCanvasElement,
     ctx: CanvasRenderingContext2d,
@@ -109,13 +147,24 @@ pub fn start<G: WebGame>(
         .split('&')
         .find(|kv| kv.starts_with("ticket="))
         .map_or(String::new(), |kv| format!("?{kv}"));
-    let ws = WebSocket::new(&format!("{scheme}://{}/ws{ticket}", location.host()?))?;
+    let url = format!("{scheme}://{}/ws{ticket}", location.host()?);
+    let ws = WebSocket::new(&url)?;
     ws.set_binary_type(BinaryType::Arraybuffer);
 
-    let (app, hello) = App::<G>::for_room(name, spectate, room);
+    // A reload of this page within the grace period continues the same player.
+    let saved = saved_resume(&window).filter(|s| {
+        matches!(&room, RoomRequest::Join { id } if *id == s.room) && s.game == G::NAME
+    });
+    let (app, hello) = match saved {
+        Some(s) => App::<G>::rejoining(name, spectate, room, s.token),
+        None => App::<G>::for_room(name, spectate, room),
+    };
     let game = Rc::new(Game {
         app: RefCell::new(app),
-        ws: ws.clone(),
+        ws: RefCell::new(ws.clone()),
+        url,
+        socket_listeners: RefCell::new(Vec::new()),
+        saved_token: RefCell::new(None),
         window: window.clone(),
         canvas: canvas.clone(),
         ctx,
@@ -126,35 +175,7 @@ pub fn start<G: WebGame>(
     });
     GAME.with(|g| *g.borrow_mut() = Some(Rc::clone(&game) as Rc<dyn Running>));
     game.fit_canvas();
-
-    let socket = ws.clone();
-    game.on(&ws, "open", move |_, _: web_sys::Event| {
-        let _ = socket.send_with_u8_array(&hello);
-    });
-    let perf = window.performance().ok_or("no performance")?;
-    game.on(&ws, "message", move |g, e: MessageEvent| {
-        let Ok(buf) = e.data().dyn_into::<ArrayBuffer>() else {
-            return;
-        };
-        let was_welcomed = g.app.borrow().room_id().is_some();
-        let replies = g
-            .app
-            .borrow_mut()
-            .on_frame(&Uint8Array::new(&buf).to_vec(), perf.now());
-        g.send_all(replies);
-        if !was_welcomed && let Some(room) = g.app.borrow().room_id() {
-            // The address bar now links to this match (and says its game, when not the arena).
-            let hash = match G::NAME {
-                "arena" => format!("room={room}"),
-                game => format!("room={room}&game={game}"),
-            };
-            let _ = g.window.location().set_hash(&hash);
-        }
-    });
-    game.on(&ws, "close", move |g, e: CloseEvent| {
-        g.app.borrow_mut().on_close(e.code(), &e.reason());
-        g.end();
-    });
+    game.attach(&ws, hello)?;
 
     game.on(&window, "keydown", |g, e: KeyboardEvent| g.key(&e, true));
     game.on(&window, "keyup", |g, e: KeyboardEvent| g.key(&e, false));
@@ -239,6 +260,98 @@ impl<G: WebGame> Game<G> {
             .push((target.clone(), event, cb));
     }
 
+    /// Wires a socket: `hello` goes out when it opens, frames go to the app, and a close goes
+    /// to the app, which either reconnects later or ends the game.
+    fn attach(self: &Rc<Game<G>>, ws: &WebSocket, hello: Vec<u8>) -> Result<(), JsValue> {
+        let perf = self.window.performance().ok_or("no performance")?;
+        let socket = ws.clone();
+        self.on_socket(ws, "open", move |_, _: web_sys::Event| {
+            let _ = socket.send_with_u8_array(&hello);
+        });
+        let now = perf.clone();
+        self.on_socket(ws, "message", move |g, e: MessageEvent| {
+            let Ok(buf) = e.data().dyn_into::<ArrayBuffer>() else {
+                return;
+            };
+            let was_welcomed = g.app.borrow().room_id().is_some();
+            let replies = g
+                .app
+                .borrow_mut()
+                .on_frame(&Uint8Array::new(&buf).to_vec(), now.now());
+            g.send_all(replies);
+            g.save_resume();
+            if !was_welcomed && let Some(room) = g.app.borrow().room_id() {
+                // The address bar now links to this match (and says its game, when not the
+                // arena).
+                let hash = match G::NAME {
+                    "arena" => format!("room={room}"),
+                    game => format!("room={room}&game={game}"),
+                };
+                let _ = g.window.location().set_hash(&hash);
+            }
+        });
+        self.on_socket(ws, "close", move |g, e: CloseEvent| {
+            g.app
+                .borrow_mut()
+                .on_close(e.code(), &e.reason(), perf.now());
+            if matches!(g.app.borrow().status, Status::Closed(_)) {
+                g.end();
+            }
+        });
+        Ok(())
+    }
+
+    /// Like [`Game::on`], for a listener on the current socket (removed when it is replaced).
+    fn on_socket<E: JsCast + 'static>(
+        self: &Rc<Game<G>>,
+        target: &EventTarget,
+        event: &'static str,
+        f: impl FnMut(&Game<G>, E) + 'static,
+    ) {
+        self.on(target, event, f);
+        if let Some(l) = self.listeners.borrow_mut().pop() {
+            self.socket_listeners.borrow_mut().push(l);
+        }
+    }
+
+    /// Drops the current socket (silently: its close no longer reaches the app) and opens a
+    /// new one that sends `hello`.
+    fn reconnect(self: &Rc<Game<G>>, hello: Vec<u8>) {
+        self.drop_socket();
+        let Ok(ws) = WebSocket::new(&self.url) else {
+            // A malformed URL cannot be here (it opened once); end rather than spin.
+            self.app.borrow_mut().status = Status::Closed("cannot reconnect".into());
+            return;
+        };
+        ws.set_binary_type(BinaryType::Arraybuffer);
+        *self.ws.borrow_mut() = ws.clone();
+        let _ = self.attach(&ws, hello);
+    }
+
+    fn drop_socket(&self) {
+        for (target, event, cb) in self.socket_listeners.borrow_mut().drain(..) {
+            let _ = target.remove_event_listener_with_callback(event, cb.as_ref().unchecked_ref());
+        }
+        // 4000-4999 are the application's: not 1000, so the server keeps the player.
+        let _ = self.ws.borrow().close_with_code(4000);
+    }
+
+    /// Keeps the resume token in `sessionStorage` (this tab only) whenever it changes, so a
+    /// reload continues the player.
+    fn save_resume(&self) {
+        let app = self.app.borrow();
+        let (Some(token), Some(room)) = (app.resume_token_hex(), app.room_id()) else {
+            return;
+        };
+        if self.saved_token.borrow().as_deref() == Some(token.as_str()) {
+            return;
+        }
+        if let Ok(Some(store)) = self.window.session_storage() {
+            let _ = store.set_item(RESUME_KEY, &format!("{room} {} {token}", G::NAME));
+        }
+        *self.saved_token.borrow_mut() = Some(token);
+    }
+
     /// Ends the game once: removes every listener, stops the frame loop, closes the socket
     /// and hands the reason to the page.
     fn end(&self) {
@@ -248,7 +361,16 @@ impl<G: WebGame> Game<G> {
         for (target, event, cb) in self.listeners.borrow_mut().drain(..) {
             let _ = target.remove_event_listener_with_callback(event, cb.as_ref().unchecked_ref());
         }
-        let _ = self.ws.close();
+        for (target, event, cb) in self.socket_listeners.borrow_mut().drain(..) {
+            let _ = target.remove_event_listener_with_callback(event, cb.as_ref().unchecked_ref());
+        }
+        // Leaving on purpose (1000): the server removes the player at once. A page that is
+        // unloaded never gets here; the browser closes with 1001 and the player is kept
+        // for a reload.
+        let _ = self.ws.borrow().close_with_code(1000);
+        if let Ok(Some(store)) = self.window.session_storage() {
+            let _ = store.remove_item(RESUME_KEY);
+        }
         let reason = self
             .app
             .borrow()
@@ -339,11 +461,12 @@ impl<G: WebGame> Game<G> {
     }
 
     fn send_all(&self, frames: Vec<Vec<u8>>) {
-        if self.ws.ready_state() != WebSocket::OPEN {
+        let ws = self.ws.borrow();
+        if ws.ready_state() != WebSocket::OPEN {
             return;
         }
         for f in frames {
-            let _ = self.ws.send_with_u8_array(&f);
+            let _ = ws.send_with_u8_array(&f);
         }
     }
 
@@ -355,6 +478,10 @@ impl<G: WebGame> Game<G> {
             let now = perf.now();
             let inputs = g.app.borrow_mut().on_animation_frame(now);
             g.send_all(inputs);
+            let due = g.app.borrow_mut().reconnect_due(now);
+            if let Some(hello) = due {
+                g.reconnect(hello);
+            }
             g.fit_canvas();
             render::draw(&g.ctx, g.screen(), &mut g.app.borrow_mut(), now);
             let title = g.app.borrow().title();

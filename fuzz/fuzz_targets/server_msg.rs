@@ -26,6 +26,8 @@ fuzz_target!(|bytes: &[u8]| {
             view_height: 24_000,
             room: "fuzz".into(),
             kind: "default".into(),
+            game: "arena".into(),
+            resume: snapwire_shared::protocol::ResumeToken([0; 16]),
         });
         let _ = session.handle(&codec::encode_server(&welcome));
     }

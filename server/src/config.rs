@@ -55,6 +55,9 @@ pub struct Config {
     pub header_timeout: Duration,
     /// A joined client that sends nothing for this long is closed (4011).
     pub idle_timeout: Duration,
+    /// A client whose connection dropped keeps its player this long: a new connection with
+    /// its resume token continues it. Zero: a dropped client leaves at once.
+    pub resume_grace: Duration,
     /// A send that has not completed after this long means the client stopped reading: closed.
     pub send_timeout: Duration,
     /// Inputs a player may send per second on average (a token bucket), and in one burst.
@@ -136,6 +139,7 @@ impl Config {
             max_pending: 256,
             header_timeout: Duration::from_secs(5),
             idle_timeout: Duration::from_secs(6),
+            resume_grace: Duration::from_secs(30),
             send_timeout: Duration::from_secs(10),
             // Twice the tick rate: a client catching up after a stall sends faster for a while.
             input_rate: InputRate::for_tick_rate(tick_rate),

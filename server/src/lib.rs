@@ -86,6 +86,7 @@ pub async fn run_with_stats(
         DriverLimits {
             grace: config.room_grace,
             idle_timeout: config.idle_timeout,
+            resume_grace: config.resume_grace,
         },
         scheduler,
         Arc::clone(&stats),

@@ -86,6 +86,10 @@ struct Args {
     /// that vanished without a close (a dead link) leaves its room.
     #[arg(long, default_value_t = 6.0)]
     idle_timeout: f64,
+    /// Seconds a client whose connection dropped keeps its player (standing still, in its
+    /// room) for a new connection to resume it with its token; 0 removes it at once.
+    #[arg(long, default_value_t = 30.0)]
+    resume_grace: f64,
     /// Seconds a send may take before the client is taken to have stopped reading and dropped.
     #[arg(long, default_value_t = 10.0)]
     send_timeout: f64,
@@ -205,6 +209,11 @@ async fn serve(args: Args) -> anyhow::Result<()> {
     config.max_pending = args.max_pending;
     config.header_timeout = seconds("header-timeout", args.header_timeout)?;
     config.idle_timeout = seconds("idle-timeout", args.idle_timeout)?;
+    config.resume_grace = if args.resume_grace == 0.0 {
+        std::time::Duration::ZERO
+    } else {
+        seconds("resume-grace", args.resume_grace)?
+    };
     config.send_timeout = seconds("send-timeout", args.send_timeout)?;
     config.allowed_origins = args.allowed_origins;
     config.ticket_key = TicketKey::load(args.ticket_secret_file.as_deref())?;

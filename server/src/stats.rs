@@ -64,7 +64,16 @@ pub struct ServerStats {
     /// Time spent in the last tick's work, in microseconds.
     pub last_tick_us: AtomicU64,
     pub ticks: Counter,
+    /// Clients with a connection, in rooms.
     pub clients: Gauge,
+    /// Clients whose connection dropped, kept in their rooms for the resume grace.
+    pub clients_away: Gauge,
+    /// Clients that came back with their resume token.
+    pub resumes: Counter,
+    /// Resumes refused: a token already used, or a player that left meanwhile (4012).
+    pub resumes_refused: Counter,
+    /// Away clients whose grace period ended before they came back.
+    pub resumes_expired: Counter,
     /// Rooms open.
     pub rooms: Gauge,
     /// Rooms closed because their simulation panicked.
@@ -138,6 +147,10 @@ impl Default for ServerStats {
             last_tick_us: AtomicU64::new(0),
             ticks: Counter::default(),
             clients: Gauge::default(),
+            clients_away: Gauge::default(),
+            resumes: Counter::default(),
+            resumes_refused: Counter::default(),
+            resumes_expired: Counter::default(),
             rooms: Gauge::default(),
             rooms_failed: Counter::default(),
             refused_pending: Counter::default(),
@@ -231,6 +244,8 @@ impl ServerStats {
             "status": "ok",
             "tick": self.tick.load(Ordering::Relaxed),
             "clients": self.clients.get(),
+            "clients_away": self.clients_away.get(),
+            "resumes": self.resumes.get(),
             "rooms": self.rooms.get(),
             "ticks": self.ticks.get(),
             "overruns": self.overruns.get(),
@@ -252,7 +267,31 @@ impl ServerStats {
     fn register(&mut self) {
         let r = &mut self.registry;
         r.register("ticks", "Simulation ticks run", self.ticks.clone());
-        r.register("clients", "Clients joined", self.clients.clone());
+        r.register(
+            "clients",
+            "Clients joined, with a connection",
+            self.clients.clone(),
+        );
+        r.register(
+            "clients_away",
+            "Clients whose connection dropped, kept for the resume grace",
+            self.clients_away.clone(),
+        );
+        r.register(
+            "resumes",
+            "Clients that came back with their resume token",
+            self.resumes.clone(),
+        );
+        r.register(
+            "resumes_refused",
+            "Resumes refused: a token already used, or its player gone",
+            self.resumes_refused.clone(),
+        );
+        r.register(
+            "resumes_expired",
+            "Away clients whose resume grace ended",
+            self.resumes_expired.clone(),
+        );
         r.register("rooms", "Rooms open", self.rooms.clone());
         r.register(
             "refused_pending",

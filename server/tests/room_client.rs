@@ -53,7 +53,7 @@ fn prediction_replays_and_interpolation_follows_the_room() {
                     outgoing.extend(client.take_ack());
                 }
                 SessionEvent::Scores | SessionEvent::Stale => {}
-                SessionEvent::Welcome(_) => panic!("a second Welcome"),
+                SessionEvent::Welcome(_) | SessionEvent::Resumed(_) => panic!("a second Welcome"),
             }
         }
         to_room.push_back(outgoing.iter().map(codec::encode_client).collect());

@@ -127,14 +127,18 @@ mod tests {
         fn client_messages_round_trip(msg in prop_oneof![
             input(),
             any::<u32>().prop_map(|t| ClientMsg::Ack { tick: Tick(t) }),
-            (any::<u32>(), "[a-z]{0,24}", any::<bool>(), "[a-z0-9]{0,8}", 0..3u8).prop_map(
-                |(v, name, spectate, id, how)| {
+            (any::<u32>(), "[a-z]{0,24}", any::<bool>(), "[a-z0-9]{0,8}", 0..3u8, any::<Option<[u8; 16]>>()).prop_map(
+                |(v, name, spectate, id, how, resume)| {
                     let room = match how {
                         0 => crate::protocol::RoomRequest::JoinOrCreate { kind: id },
                         1 => crate::protocol::RoomRequest::Join { id },
                         _ => crate::protocol::RoomRequest::Create { kind: id, private: spectate },
                     };
-                    ClientMsg::Hello { protocol_version: v, name, spectate, room }
+                    let resume = resume.map(|t| crate::protocol::Resume {
+                        token: crate::protocol::ResumeToken(t),
+                        has_state: t[0] & 1 == 1,
+                    });
+                    ClientMsg::Hello { protocol_version: v, name, spectate, room, resume }
                 }
             ),
         ]) {
@@ -219,17 +223,34 @@ mod protocol_examples {
     #[test]
     fn hello() {
         let msg = ClientMsg::Hello {
-            protocol_version: 5,
+            protocol_version: 6,
             name: "ann".into(),
             spectate: false,
             room: crate::protocol::RoomRequest::Join { id: "k7".into() },
+            resume: None,
         };
         assert_eq!(
             encode_client(&msg),
             [
-                0x00, 0x05, 0x03, b'a', b'n', b'n', 0x00, 0x01, 0x02, b'k', b'7'
+                0x00, 0x06, 0x03, b'a', b'n', b'n', 0x00, 0x01, 0x02, b'k', b'7', 0x00
             ]
         );
+        let again = ClientMsg::Hello {
+            protocol_version: 6,
+            name: String::new(),
+            spectate: false,
+            room: crate::protocol::RoomRequest::JoinOrCreate {
+                kind: String::new(),
+            },
+            resume: Some(crate::protocol::Resume {
+                token: crate::protocol::ResumeToken([0xab; 16]),
+                has_state: true,
+            }),
+        };
+        let mut expected = vec![0x00, 0x06, 0x00, 0x00, 0x00, 0x00, 0x01];
+        expected.extend([0xab; 16]);
+        expected.push(0x01);
+        assert_eq!(encode_client(&again), expected);
     }
 
     #[test]

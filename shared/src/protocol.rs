@@ -9,7 +9,7 @@ use crate::map::MapDef;
 use crate::tick::Tick;
 
 /// Bumped on every incompatible change to messages, snapshot bodies or game rules a client predicts.
-pub const PROTOCOL_VERSION: u32 = 5;
+pub const PROTOCOL_VERSION: u32 = 6;
 
 /// Largest client message the server accepts, in bytes. A real `Input` is 10 bytes.
 pub const MAX_CLIENT_MSG_BYTES: usize = 1024;
@@ -32,6 +32,10 @@ pub enum ClientMsg {
         spectate: bool,
         /// Which room to join.
         room: RoomRequest,
+        /// To continue a player this client was, on a new connection. A token the server no
+        /// longer knows (its grace period ended) joins `room` as a new player instead; a token
+        /// already used is refused ([`CloseCode::ResumeRefused`]).
+        resume: Option<Resume>,
     },
     /// One tick's worth of player input; the server applies each sequence number once, in order.
     Input(InputMsg),
@@ -58,6 +62,47 @@ impl RoomRequest {
         RoomRequest::JoinOrCreate {
             kind: String::new(),
         }
+    }
+}
+
+/// A `Hello`'s request to continue a player.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Resume {
+    /// The token from the last `Welcome` or `Resumed`.
+    pub token: ResumeToken,
+    /// The client still holds the snapshots it acknowledged (a reconnect): the server answers
+    /// [`ServerMsg::Resumed`] and deltas on from its acknowledged baseline. False after a page
+    /// reload: the server answers with a `Welcome` for the same player and a full snapshot.
+    pub has_state: bool,
+}
+
+/// A secret naming one player for the server, to continue it on a new connection: 128 random
+/// bits, single use (each resume gives a new one). Its `Debug` shows none of it: tokens must not
+/// reach logs.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct ResumeToken(pub [u8; 16]);
+
+impl std::fmt::Debug for ResumeToken {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("ResumeToken(..)")
+    }
+}
+
+impl ResumeToken {
+    /// 32 lowercase hex digits (how the browser keeps it across a reload).
+    pub fn to_hex(&self) -> String {
+        self.0.iter().map(|b| format!("{b:02x}")).collect()
+    }
+
+    pub fn from_hex(hex: &str) -> Option<ResumeToken> {
+        if hex.len() != 32 || !hex.is_ascii() {
+            return None;
+        }
+        let mut bytes = [0u8; 16];
+        for (i, b) in bytes.iter_mut().enumerate() {
+            *b = u8::from_str_radix(&hex[2 * i..2 * i + 2], 16).ok()?;
+        }
+        Some(ResumeToken(bytes))
     }
 }
 
@@ -116,6 +161,21 @@ pub enum ServerMsg {
     /// The match's scoreboard, sent about once a second: every player's score, not only those
     /// in the client's view.
     Scores(Scores),
+    /// Reply to a `Hello` whose resume token the server accepted: the same player (or
+    /// spectator) continues in the same room, and the next snapshot is a delta against the
+    /// newest one the client acknowledged before the connection dropped (when the server still
+    /// holds it).
+    Resumed(Resumed),
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Resumed {
+    /// The player's entity id, as in its first `Welcome`; `None` for a spectator.
+    pub player_id: Option<u32>,
+    /// The server tick now: inputs are stamped relative to it.
+    pub tick: Tick,
+    /// The token for the next resume (the one just used is spent).
+    pub resume: ResumeToken,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -135,6 +195,8 @@ pub struct Welcome {
     pub kind: String,
     /// The game the room plays (`Game::NAME`: "arena", "tag"): how to read its snapshots.
     pub game: String,
+    /// Send this in a later `Hello` to continue as this player after a dropped connection.
+    pub resume: ResumeToken,
 }
 
 /// The scoreboard: the best players of the match and where the recipient stands.
@@ -263,6 +325,11 @@ pub enum CloseCode {
     RoomLimit = 4010,
     /// A joined client sent nothing for the server's idle timeout.
     Idle = 4011,
+    /// A resume token already used (a copy of it, or a replay), or one whose player left
+    /// while the resume was on its way. Join as a new player.
+    ResumeRefused = 4012,
+    /// Another connection resumed this player with its token: this (older) one is closed.
+    Replaced = 4013,
 }
 
 impl CloseCode {
@@ -291,6 +358,8 @@ impl CloseCode {
             NoSuchRoom,
             RoomLimit,
             Idle,
+            ResumeRefused,
+            Replaced,
         ]
         .into_iter()
         .find(|c| c.code() == code)

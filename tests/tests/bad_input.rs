@@ -106,6 +106,7 @@ async fn each_bad_input_closes_only_its_own_connection() {
         name: "x".repeat(200),
         spectate: false,
         room: snapwire_shared::protocol::RoomRequest::quick_play(),
+        resume: None,
     };
     send(&mut ws, &long_name).await;
     expect_close(&mut ws, CloseCode::InvalidValue, "name").await;
@@ -224,6 +225,7 @@ async fn a_version_mismatch_gets_its_own_code_and_says_reload() {
             name: "old".into(),
             spectate: false,
             room: snapwire_shared::protocol::RoomRequest::quick_play(),
+            resume: None,
         },
     )
     .await;

@@ -107,7 +107,7 @@ impl Player {
                     send(&mut self.ws, &ClientMsg::Ack { tick }).await;
                     return;
                 }
-                SessionEvent::Stale | SessionEvent::Scores => {}
+                SessionEvent::Stale | SessionEvent::Scores | SessionEvent::Resumed(_) => {}
             }
         }
     }

@@ -47,6 +47,9 @@ async fn bots_play_through_an_average_link_without_a_desync() {
 async fn a_blackholed_link_is_noticed_on_both_sides() {
     let (server, netsim, mut opts) = through(Profile::LAN, 4, Duration::from_secs(20)).await;
     opts.ramp = Duration::from_millis(200);
+    // Each bot gives up on the silent server (with reconnects on it would try again, through
+    // the same dead link).
+    opts.reconnect = false;
     let live = Arc::new(Live::default());
     let bots = tokio::spawn(run_bots(opts, Arc::clone(&live)));
     // Wait for everyone to play, then pull the plug without a close.
@@ -59,7 +62,8 @@ async fn a_blackholed_link_is_noticed_on_both_sides() {
     let cut = Instant::now();
     netsim.blackhole_all(true);
 
-    // The server: gone within the idle limit (6 s) plus one check (1 s) and some slack.
+    // The server: connections gone within the idle limit (6 s) plus one check (1 s) and some
+    // slack; the players stay, away, for a resume.
     let server_gone = async {
         while server.stats.clients.get() > 0 {
             assert!(
@@ -86,6 +90,7 @@ async fn a_blackholed_link_is_noticed_on_both_sides() {
         "{server_noticed:?}: not by the idle limit"
     );
     assert!(bots_noticed >= Duration::from_secs(4), "{bots_noticed:?}");
+    assert_eq!(server.stats.clients_away.get(), 4);
     assert_eq!(run.report.errors, 4, "{:#?}", run.report);
     assert!(
         run.results.iter().all(|r| r

@@ -13,14 +13,14 @@ use std::sync::atomic::{AtomicU32, AtomicU64, AtomicUsize, Ordering};
 
 use dashmap::DashMap;
 use snapwire_shared::CloseCode;
-use snapwire_shared::protocol::RoomRequest;
+use snapwire_shared::protocol::{ResumeToken, RoomRequest};
 use tokio::sync::mpsc;
 
 use crate::config::RoomKind;
 use crate::driver::room_driver::{DriverLimits, DriverParts};
 use crate::driver::scheduler::Scheduler;
 use crate::net::ingress::{Join, join_queue};
-use crate::room::CloseReason;
+use crate::room::{ClientId, CloseReason};
 use crate::stats::ServerStats;
 
 /// A seat count meaning "closed": no seat can be reserved any more.
@@ -36,9 +36,81 @@ pub struct Directory {
     rooms: DashMap<String, Arc<RoomHandle>>,
     /// Rooms open or being opened: checked against the cap before a room is made.
     open: AtomicUsize,
+    /// Where each resume token leads. Room drivers issue and forget tokens; connections spend
+    /// them. A spent token stays (as [`ResumeEntry::Spent`]) while its player is in the room,
+    /// so a second use is told apart from a token that expired.
+    resumes: DashMap<ResumeToken, ResumeEntry>,
+}
+
+#[derive(Debug)]
+enum ResumeEntry {
+    Live {
+        room: Arc<RoomHandle>,
+        member: ClientId,
+    },
+    Spent,
+}
+
+/// What a resume token turned out to be.
+#[derive(Debug)]
+pub enum Spend {
+    /// Valid: it is spent now, and leads to this member of this room.
+    Live {
+        room: Arc<RoomHandle>,
+        member: ClientId,
+    },
+    /// Already used while its player is still in the room: refused.
+    Spent,
+    /// Never issued, or its player left (the grace period ended): a new player joins.
+    Unknown,
 }
 
 impl Directory {
+    /// A new token for `member` of `room`: 128 bits from the operating system's random source.
+    pub fn issue_token(&self, room: &Arc<RoomHandle>, member: ClientId) -> ResumeToken {
+        loop {
+            let mut bytes = [0u8; 16];
+            // The OS source failing is not something a game server can work around; a
+            // token of zeros is never issued, so resume is then simply off for this player.
+            if getrandom::fill(&mut bytes).is_err() {
+                return ResumeToken([0; 16]);
+            }
+            let token = ResumeToken(bytes);
+            if let dashmap::Entry::Vacant(v) = self.resumes.entry(token) {
+                v.insert(ResumeEntry::Live {
+                    room: Arc::clone(room),
+                    member,
+                });
+                return token;
+            }
+        }
+    }
+
+    /// Spends `token`, atomically: of two connections racing with the same token, one gets the
+    /// player and the other [`Spend::Spent`].
+    pub fn spend(&self, token: ResumeToken) -> Spend {
+        if token.0 == [0; 16] {
+            return Spend::Unknown;
+        }
+        let Some(mut entry) = self.resumes.get_mut(&token) else {
+            return Spend::Unknown;
+        };
+        match std::mem::replace(&mut *entry, ResumeEntry::Spent) {
+            ResumeEntry::Live { room, member } => Spend::Live { room, member },
+            ResumeEntry::Spent => Spend::Spent,
+        }
+    }
+
+    /// The token leads nowhere any more (its player left).
+    pub fn forget_token(&self, token: ResumeToken) {
+        self.resumes.remove(&token);
+    }
+
+    /// Tokens known (live or spent): bounded by the players in rooms times a few.
+    pub fn tokens(&self) -> usize {
+        self.resumes.len()
+    }
+
     /// A room closed: it leaves the directory and frees its place under the room cap.
     pub fn remove(&self, id: &str) {
         if self.rooms.remove(id).is_some() {

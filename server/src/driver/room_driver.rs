@@ -20,14 +20,14 @@ use bytes::Bytes;
 use snapwire_shared::CloseCode;
 use snapwire_shared::codec;
 use snapwire_shared::game::Game;
-use snapwire_shared::protocol::ServerMsg;
+use snapwire_shared::protocol::{ResumeToken, ServerMsg};
 use snapwire_shared::quantize::pos_to_units;
 use snapwire_shared::sim::World;
 use tokio::sync::mpsc::{self, error::TryRecvError};
 use tracing::{info, warn};
 
 use crate::driver::registry::{Directory, RoomHandle, Seat};
-use crate::net::ingress::{ClientId, Inbound, Join};
+use crate::net::ingress::{ClientId, Entry, Inbound, Join};
 use crate::net::outbox::Outbox;
 use crate::room::{Message, Room};
 use crate::stats::{KindStats, PlayerSummary, ServerStats};
@@ -45,8 +45,9 @@ const DURATIONS_KEPT: usize = 256;
 pub struct RoomDriver<G: Game = World> {
     room: Room<G>,
     handle: Arc<RoomHandle>,
-    /// What each client's connection gave the room: its queue in, its outbox out, its seat.
-    transports: BTreeMap<ClientId, Transport>,
+    /// What the driver keeps per client beside the room's member: its seat, its resume
+    /// tokens, and its connection while it has one.
+    clients: BTreeMap<ClientId, Client>,
     joins: mpsc::Receiver<Join>,
     directory: Arc<Directory>,
     stats: Arc<ServerStats>,
@@ -71,6 +72,27 @@ pub struct DriverLimits {
     pub grace: Duration,
     /// A client that sent nothing for this long is closed (4011).
     pub idle_timeout: Duration,
+    /// A client whose connection dropped keeps its player this long, to resume it.
+    pub resume_grace: Duration,
+}
+
+/// Spent tokens remembered per client (to refuse their reuse with 4012); an older one is
+/// forgotten, and then starts a new player like an expired token.
+const SPENT_TOKENS_KEPT: usize = 8;
+
+/// A client of the room, from the driver's side.
+#[derive(Debug)]
+struct Client {
+    /// Its place in the room, held while away too; given back when the client leaves.
+    _seat: Seat,
+    /// Its connection; `None` while away.
+    link: Option<Transport>,
+    /// When its connection dropped (while away).
+    away_since: Option<Instant>,
+    /// The token that resumes it now.
+    token: ResumeToken,
+    /// Tokens it already used, newest last.
+    spent: Vec<ResumeToken>,
 }
 
 /// What the scheduler does with a room after a step.
@@ -91,8 +113,26 @@ struct Transport {
     last_heard: Instant,
     /// A ping went out since then.
     pinged: bool,
-    /// The client's place in the room, given back when the transport goes.
-    _seat: Seat,
+}
+
+impl Transport {
+    fn new(inbound: mpsc::Receiver<Inbound>, outbox: Arc<Outbox>) -> Transport {
+        Transport {
+            inbound,
+            outbox,
+            last_heard: Instant::now(),
+            pinged: false,
+        }
+    }
+}
+
+/// What became of a client's connection this tick.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Gone {
+    /// It left on purpose, or broke a rule: it leaves the room now.
+    Left,
+    /// The link dropped (or went silent): the client is away, and may resume.
+    Dropped,
 }
 
 impl Drop for Transport {
@@ -136,7 +176,7 @@ impl<G: Game> RoomDriver<G> {
             kind_stats,
             room,
             handle,
-            transports: BTreeMap::new(),
+            clients: BTreeMap::new(),
             joins,
             directory,
             stats,
@@ -205,7 +245,7 @@ impl<G: Game> RoomDriver<G> {
 
     /// The server is stopping: every client gets `GoingAway`, and the room is gone.
     pub fn shut_down(mut self) {
-        for t in self.transports.values() {
+        for t in self.links() {
             t.outbox
                 .close(Some((CloseCode::GoingAway, "server shutting down".into())));
         }
@@ -216,7 +256,7 @@ impl<G: Game> RoomDriver<G> {
     /// The room's rules panicked: its clients get 1011 with a reason; nothing else is touched.
     pub fn fail(mut self) {
         self.stats.rooms_failed.inc();
-        for t in self.transports.values() {
+        for t in self.links() {
             t.outbox.close(Some((
                 CloseCode::InternalError,
                 "the room's simulation failed and the room was closed; join another".into(),
@@ -229,21 +269,34 @@ impl<G: Game> RoomDriver<G> {
         &self.room
     }
 
+    /// The connections of the clients that have one.
+    fn links(&self) -> impl Iterator<Item = &Transport> {
+        self.clients.values().filter_map(|c| c.link.as_ref())
+    }
+
     fn close(&mut self) {
         self.handle.force_close();
         self.directory.remove(&self.handle.id);
         self.stats.rooms.dec();
         self.kind_stats.rooms.dec();
         self.stats.forget_room(&self.handle.id);
-        let leaving = self.transports.len() as i64;
-        self.stats.clients.dec_by(leaving);
-        self.kind_stats.clients.dec_by(leaving);
-        self.transports.clear();
+        let connected = self.links().count() as i64;
+        let away = self.clients.len() as i64 - connected;
+        self.stats.clients.dec_by(connected);
+        self.kind_stats.clients.dec_by(connected);
+        self.stats.clients_away.dec_by(away);
+        for c in self.clients.values() {
+            self.directory.forget_token(c.token);
+            for t in &c.spent {
+                self.directory.forget_token(*t);
+            }
+        }
+        self.clients.clear();
     }
 
     /// Closes a room that has had no client and no reserved seat for its grace period.
     fn dispose_if_idle(&mut self, now: Instant) -> bool {
-        if self.handle.persistent || !self.transports.is_empty() || self.handle.seats() > 0 {
+        if self.handle.persistent || !self.clients.is_empty() || self.handle.seats() > 0 {
             self.empty_since = None;
             return false;
         }
@@ -281,22 +334,37 @@ impl<G: Game> RoomDriver<G> {
             self.idle_checked = Some(now);
         }
         let mut gone = Vec::new();
-        for (id, t) in &mut self.transports {
+        for (id, c) in &mut self.clients {
+            let Some(t) = &mut c.link else {
+                if check_idle
+                    && c.away_since
+                        .is_some_and(|at| now - at > self.limits.resume_grace)
+                {
+                    self.stats.resumes_expired.inc();
+                    gone.push((*id, Gone::Left));
+                }
+                continue;
+            };
             let mut heard = false;
+            let mut outcome = None;
             loop {
                 match t.inbound.try_recv() {
+                    Ok(Inbound::Leave) => {
+                        outcome = Some(Gone::Left);
+                        break;
+                    }
                     Ok(msg) => {
                         heard = true;
                         if let Err(reason) = self.room.handle(*id, msg) {
                             // The writer sends the close, and counts it.
                             t.outbox.close(Some(reason));
-                            gone.push(*id);
+                            outcome = Some(Gone::Left);
                             break;
                         }
                     }
                     Err(TryRecvError::Empty) => break,
                     Err(TryRecvError::Disconnected) => {
-                        gone.push(*id);
+                        outcome = Some(Gone::Dropped);
                         break;
                     }
                 }
@@ -304,35 +372,52 @@ impl<G: Game> RoomDriver<G> {
             if heard {
                 t.last_heard = now;
                 t.pinged = false;
-            } else if check_idle && now - t.last_heard > self.limits.idle_timeout {
-                if !gone.contains(id) {
-                    let silent = self.limits.idle_timeout.as_secs_f64();
-                    t.outbox.close(Some((
-                        CloseCode::Idle,
-                        format!("sent nothing for {silent} s"),
-                    )));
-                    gone.push(*id);
-                }
-            } else if check_idle && !t.pinged && now - t.last_heard > self.limits.idle_timeout / 2 {
+            }
+            if outcome.is_none() && check_idle && now - t.last_heard > self.limits.idle_timeout {
+                // Silent past the limit: a dead link looks like this. The client may still
+                // come back on a new connection and resume.
+                let silent = self.limits.idle_timeout.as_secs_f64();
+                t.outbox.close(Some((
+                    CloseCode::Idle,
+                    format!("sent nothing for {silent} s"),
+                )));
+                outcome = Some(Gone::Dropped);
+            } else if outcome.is_none()
+                && check_idle
+                && !t.pinged
+                && now - t.last_heard > self.limits.idle_timeout / 2
+            {
                 // Half the timeout in silence: a ping keeps proxies and NATs from dropping a
                 // quiet connection, and a dead peer fails the send. A pong is not a message:
                 // only inputs and acks reset the clock.
                 t.outbox.ping();
                 t.pinged = true;
             }
-            if t.outbox.is_closing() && !gone.contains(id) {
-                gone.push(*id);
+            if outcome.is_none() {
+                // The connection closed it: for a broken rule (a reason), or because the
+                // socket is gone (none).
+                outcome = match t.outbox.close_code() {
+                    Some(Some(_)) => Some(Gone::Left),
+                    Some(None) => Some(Gone::Dropped),
+                    None => None,
+                };
+            }
+            if let Some(outcome) = outcome {
+                gone.push((*id, outcome));
             }
         }
-        for id in gone {
-            self.leave(id);
+        for (id, outcome) in gone {
+            match outcome {
+                Gone::Dropped if !self.limits.resume_grace.is_zero() => self.park(id, now),
+                _ => self.leave(id),
+            }
         }
     }
 
     fn hand_to_outboxes(&mut self) {
         let (mut skipped, mut sent) = (0, 0);
         for out in self.room.outgoing() {
-            let Some(t) = self.transports.get(&out.client) else {
+            let Some(t) = self.clients.get(&out.client).and_then(|c| c.link.as_ref()) else {
                 continue;
             };
             match &out.message {
@@ -352,47 +437,161 @@ impl<G: Game> RoomDriver<G> {
     }
 
     fn admit(&mut self, join: Join) {
-        let mut welcome = self.room.join(join.client, &join.name, join.spectate);
+        match join.entry {
+            Entry::New {
+                name,
+                spectate,
+                seat,
+            } => self.admit_new(
+                join.client,
+                &name,
+                spectate,
+                seat,
+                Transport::new(join.inbound, join.outbox),
+            ),
+            Entry::Resume {
+                member,
+                token,
+                has_state,
+            } => self.resume(
+                member,
+                token,
+                has_state,
+                Transport::new(join.inbound, join.outbox),
+            ),
+        }
+    }
+
+    fn admit_new(&mut self, id: ClientId, name: &str, spectate: bool, seat: Seat, link: Transport) {
+        let mut welcome = self.room.join(id, name, spectate);
         welcome.room = self.handle.id.clone();
         welcome.kind = self.handle.kind.clone();
+        welcome.resume = self.directory.issue_token(&self.handle, id);
+        let token = welcome.resume;
         let entity = welcome.player_id;
         let bytes = Bytes::from(codec::encode_server(&ServerMsg::Welcome(welcome)));
-        if join.outbox.push_reliable(bytes).is_err() {
+        if link.outbox.push_reliable(bytes).is_err() {
             // A fresh outbox has room; failing here means the connection is already gone.
-            self.room.leave(join.client);
+            self.room.leave(id);
+            self.directory.forget_token(token);
             return;
         }
-        let name = self.room.member(join.client).map(|m| m.name.clone());
-        info!(room = %self.handle.id, client = join.client, name = ?name, spectate = join.spectate, entity = ?entity, "joined");
-        self.transports.insert(
-            join.client,
-            Transport {
-                inbound: join.inbound,
-                outbox: join.outbox,
-                last_heard: Instant::now(),
-                pinged: false,
-                _seat: join.seat,
+        let name = self.room.member(id).map(|m| m.name.clone());
+        info!(room = %self.handle.id, client = id, name = ?name, spectate, entity = ?entity, "joined");
+        self.clients.insert(
+            id,
+            Client {
+                _seat: seat,
+                link: Some(link),
+                away_since: None,
+                token,
+                spent: Vec::new(),
             },
         );
         self.stats.clients.inc();
         self.kind_stats.clients.inc();
-        self.handle
-            .clients
-            .store(self.transports.len(), Ordering::Relaxed);
+        self.publish_members();
+    }
+
+    /// A connection brings back `member` with its (now spent) `token`. A member with a
+    /// connection still open (half-open: the client saw it die first) has it replaced.
+    fn resume(&mut self, member: ClientId, token: ResumeToken, has_state: bool, link: Transport) {
+        let Some(c) = self.clients.get_mut(&member) else {
+            // It left between the token's check and now (its grace ended, or it was closed).
+            self.directory.forget_token(token);
+            self.stats.resumes_refused.inc();
+            link.outbox.close(Some((
+                CloseCode::ResumeRefused,
+                "that player has left the room; join again".into(),
+            )));
+            return;
+        };
+        let Some(mut reply) = self.room.resume(member, has_state) else {
+            return;
+        };
+        let fresh = self.directory.issue_token(&self.handle, member);
+        match &mut reply {
+            ServerMsg::Resumed(r) => r.resume = fresh,
+            ServerMsg::Welcome(w) => {
+                w.room = self.handle.id.clone();
+                w.kind = self.handle.kind.clone();
+                w.resume = fresh;
+            }
+            ServerMsg::Snapshot(_) | ServerMsg::Scores(_) => {}
+        }
+        let bytes = Bytes::from(codec::encode_server(&reply));
+        if link.outbox.push_reliable(bytes).is_err() {
+            // The new connection is already gone: the client stays as it was.
+            self.directory.forget_token(fresh);
+            if c.link.is_none() {
+                self.room.park(member);
+            }
+            return;
+        }
+        c.spent.push(token);
+        if c.spent.len() > SPENT_TOKENS_KEPT {
+            let oldest = c.spent.remove(0);
+            self.directory.forget_token(oldest);
+        }
+        // The spent token stays in the directory, marked spent, while the client is here.
+        c.token = fresh;
+        match c.link.replace(link) {
+            Some(old) => old.outbox.close(Some((
+                CloseCode::Replaced,
+                "this player was resumed on another connection".into(),
+            ))),
+            None => {
+                self.stats.clients.inc();
+                self.kind_stats.clients.inc();
+                self.stats.clients_away.dec();
+            }
+        }
+        let away = c.away_since.take().map(|at| at.elapsed());
+        self.stats.resumes.inc();
+        info!(room = %self.handle.id, client = member, away = ?away, "resumed");
+    }
+
+    /// The client's connection dropped: it stays in the room, away, for the resume grace.
+    fn park(&mut self, id: ClientId, now: Instant) {
+        let Some(c) = self.clients.get_mut(&id) else {
+            return;
+        };
+        if let Some(t) = c.link.take() {
+            t.outbox.close(None);
+            self.stats.clients.dec();
+            self.kind_stats.clients.dec();
+            self.stats.clients_away.inc();
+        }
+        c.away_since = Some(now);
+        self.room.park(id);
+        info!(room = %self.handle.id, client = id, "connection dropped; kept for resume");
     }
 
     fn leave(&mut self, id: ClientId) {
         let name = self.room.member(id).map(|m| m.name.clone());
         self.room.leave(id);
-        if let Some(t) = self.transports.remove(&id) {
-            t.outbox.close(None);
-            self.stats.clients.dec();
-            self.kind_stats.clients.dec();
+        if let Some(c) = self.clients.remove(&id) {
+            self.directory.forget_token(c.token);
+            for t in &c.spent {
+                self.directory.forget_token(*t);
+            }
+            if let Some(t) = c.link {
+                t.outbox.close(None);
+                self.stats.clients.dec();
+                self.kind_stats.clients.dec();
+            } else {
+                self.stats.clients_away.dec();
+            }
             info!(room = %self.handle.id, client = id, name = ?name, "left");
         }
+        self.publish_members();
+    }
+
+    /// `/rooms` counts members, away ones included: they hold their seats.
+    fn publish_members(&self) {
         self.handle
             .clients
-            .store(self.transports.len(), Ordering::Relaxed);
+            .store(self.clients.len(), Ordering::Relaxed);
     }
 
     fn publish_stats(&mut self) {
@@ -459,6 +658,7 @@ mod tests {
                 limits: DriverLimits {
                     grace: Duration::from_secs(30),
                     idle_timeout: Duration::from_secs(10),
+                    resume_grace: Duration::from_secs(30),
                 },
             },
         );
@@ -466,11 +666,13 @@ mod tests {
         let outbox = Arc::new(Outbox::new());
         let join = Join {
             client: 1,
-            name: "slow".into(),
-            spectate: true,
             inbound,
             outbox: Arc::clone(&outbox),
-            seat: handle.reserve().expect("a seat"),
+            entry: Entry::New {
+                name: "slow".into(),
+                spectate: true,
+                seat: handle.reserve().expect("a seat"),
+            },
         };
         joins_tx.try_send(join).expect("queued");
         for _ in 0..10 {

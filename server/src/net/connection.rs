@@ -12,7 +12,8 @@ use axum::extract::ws::{CloseFrame, Message, WebSocket};
 use futures_util::{FutureExt, SinkExt, StreamExt};
 use snapwire_shared::codec::{self, DecodeError};
 use snapwire_shared::protocol::{
-    BUTTON_ACK, ClientMsg, InputMsg, MAX_NAME_BYTES, MAX_NAME_CHARS, MAX_ROOM_ID_BYTES, RoomRequest,
+    BUTTON_ACK, ClientMsg, InputMsg, MAX_NAME_BYTES, MAX_NAME_CHARS, MAX_ROOM_ID_BYTES, Resume,
+    RoomRequest,
 };
 use snapwire_shared::sim::PlayerInput;
 use snapwire_shared::{CloseCode, PROTOCOL_VERSION};
@@ -22,12 +23,17 @@ use tokio_util::sync::CancellationToken;
 use tracing::{debug, info};
 
 use crate::config::Config;
-use crate::driver::registry::Registry;
-use crate::net::ingress::{ClientId, Inbound, Join, inbound_queue};
+use crate::driver::registry::{Registry, Spend};
+use crate::net::ingress::{ClientId, Entry, Inbound, Join, inbound_queue};
 use crate::net::outbox::{OutItem, Outbox};
 use crate::net::ticket::Ticket;
 pub use crate::room::CloseReason;
 use crate::stats::ServerStats;
+
+/// The close code a client sends when it leaves on purpose (RFC 6455's "normal closure"). Any
+/// other end of a connection (1001 when a page unloads, none at all) keeps the player for a
+/// resume.
+const CLOSE_NORMAL: u16 = 1000;
 
 /// The close handshake gets this long (a client that stopped reading may never take it).
 const CLOSE_TIMEOUT: Duration = Duration::from_secs(2);
@@ -60,35 +66,27 @@ pub async fn serve(
 ) {
     let hello = handshake(&mut ws, &ctx.config, &ctx.stats).await;
     drop(pending);
-    let hello = hello.and_then(|(name, spectate, request)| match ticket {
-        None => Ok((name, spectate, request)),
+    let hello = hello.and_then(|mut hello| match ticket {
+        None => Ok(hello),
         Some(t) => {
-            let request = if t.room.is_empty() {
-                request
-            } else {
-                RoomRequest::Join { id: t.room }
-            };
-            Ok((parse_name(t.player)?, spectate, request))
+            if !t.room.is_empty() {
+                hello.room = RoomRequest::Join { id: t.room };
+            }
+            hello.name = parse_name(t.player)?;
+            Ok(hello)
         }
     });
-    let (name, spectate, request) = match hello {
-        Ok(hello) => hello,
+    let (joins, entry) = match hello.and_then(|hello| entry_for(hello, &ctx)) {
+        Ok(arrival) => arrival,
         Err(reason) => return close(&mut ws, client, Some(reason), &ctx.stats).await,
     };
-    let seat = match ctx.registry.seat(&request) {
-        Ok(seat) => seat,
-        Err(reason) => return close(&mut ws, client, Some(reason), &ctx.stats).await,
-    };
-    let joins = seat.room().joins.clone();
     let (inbound_tx, inbound) = inbound_queue();
     let outbox = Arc::new(Outbox::new());
     let join = Join {
         client,
-        name,
-        spectate,
         inbound,
         outbox: Arc::clone(&outbox),
-        seat,
+        entry,
     };
     let joined = tokio::select! {
         sent = joins.send(join) => sent.map_err(|_| {
@@ -140,6 +138,53 @@ pub async fn serve(
         Stopped::Close(reason) => close(&mut ws, client, reason, &ctx.stats).await,
         Stopped::Gone => outbox.close(None),
     }
+}
+
+/// Where a `Hello` leads: back to the player its resume token names, or to a seat in the room
+/// it asks for (a token the server no longer knows joins as a new player).
+fn entry_for(
+    hello: Hello,
+    ctx: &ConnectionContext,
+) -> Result<(mpsc::Sender<Join>, Entry), CloseReason> {
+    if let Some(resume) = hello.resume {
+        let token = resume.token;
+        match ctx.registry.directory().spend(token) {
+            Spend::Live { room, member } => {
+                let entry = Entry::Resume {
+                    member,
+                    token,
+                    has_state: resume.has_state,
+                };
+                return Ok((room.joins.clone(), entry));
+            }
+            Spend::Spent => {
+                ctx.stats.resumes_refused.inc();
+                return Err((
+                    CloseCode::ResumeRefused,
+                    "that resume token was already used; join again".into(),
+                ));
+            }
+            Spend::Unknown => {}
+        }
+    }
+    let seat = ctx.registry.seat(&hello.room)?;
+    let joins = seat.room().joins.clone();
+    Ok((
+        joins,
+        Entry::New {
+            name: hello.name,
+            spectate: hello.spectate,
+            seat,
+        },
+    ))
+}
+
+/// A checked `Hello`.
+struct Hello {
+    name: String,
+    spectate: bool,
+    room: RoomRequest,
+    resume: Option<Resume>,
 }
 
 /// Sends one frame; fails when the socket errs or the peer has not taken it within
@@ -203,13 +248,12 @@ pub async fn close(
     let _ = tokio::time::timeout(CLOSE_TIMEOUT, SinkExt::close(ws)).await;
 }
 
-/// Waits for `Hello`, checking version, name and room request. Returns the name, the
-/// spectate flag and the room asked for.
+/// Waits for `Hello`, checking version, name and room request.
 async fn handshake(
     ws: &mut WebSocket,
     config: &Config,
     stats: &ServerStats,
-) -> Result<(String, bool, RoomRequest), CloseReason> {
+) -> Result<Hello, CloseReason> {
     let first = tokio::time::timeout(config.hello_timeout, ws.next())
         .await
         .map_err(|_| {
@@ -250,8 +294,14 @@ async fn handshake(
             name,
             spectate,
             room,
+            resume,
             ..
-        } => Ok((parse_name(name)?, spectate, parse_room(room)?)),
+        } => Ok(Hello {
+            name: parse_name(name)?,
+            spectate,
+            room: parse_room(room)?,
+            resume,
+        }),
         _ => Err((
             CloseCode::Handshake,
             "the first message must be Hello".into(),
@@ -273,6 +323,12 @@ fn on_frame(
             parse_message(&bytes).map_err(Some)?
         }
         Some(Ok(Message::Text(_))) => return Err(Some(text_frame())),
+        Some(Ok(Message::Close(Some(frame)))) if frame.code == CLOSE_NORMAL => {
+            // Leaving on purpose: the room removes the player now instead of keeping it for a
+            // resume. A full queue loses this; the player is then kept for the grace period.
+            let _ = inbound.try_send(Inbound::Leave);
+            return Err(None);
+        }
         Some(Ok(Message::Close(_))) | None => return Err(None),
         // tungstenite answers pings; a pong (to the server's keep-alive ping) is no message.
         Some(Ok(Message::Ping(_) | Message::Pong(_))) => return Ok(()),

@@ -10,6 +10,7 @@
 
 use std::sync::Arc;
 
+use snapwire_shared::protocol::ResumeToken;
 use tokio::sync::mpsc;
 
 use crate::driver::registry::Seat;
@@ -22,15 +23,31 @@ pub const JOIN_CAPACITY: usize = 256;
 /// loop drains it every tick, so only a client sending far faster than it plays fills it.
 pub const INBOUND_CAPACITY: usize = 256;
 
+/// A connection arriving in a room: a new client, or an away one coming back.
 #[derive(Debug)]
 pub struct Join {
+    /// The connection's id (a new client keeps it as its own).
     pub client: ClientId,
-    pub name: String,
-    pub spectate: bool,
     pub inbound: mpsc::Receiver<Inbound>,
     pub outbox: Arc<Outbox>,
-    /// The place reserved for the client in the room; given back if the join never lands.
-    pub seat: Seat,
+    pub entry: Entry,
+}
+
+#[derive(Debug)]
+pub enum Entry {
+    New {
+        name: String,
+        spectate: bool,
+        /// The place reserved for the client in the room; given back if the join never lands.
+        seat: Seat,
+    },
+    /// The member the (now spent) token led to, which keeps its own seat.
+    Resume {
+        member: ClientId,
+        token: ResumeToken,
+        /// The client kept its snapshots (see [`snapwire_shared::protocol::Resume`]).
+        has_state: bool,
+    },
 }
 
 pub fn join_queue() -> (mpsc::Sender<Join>, mpsc::Receiver<Join>) {

@@ -110,6 +110,15 @@ impl Outbox {
         self.lock().close.is_some()
     }
 
+    /// `None` while open; once closing, the code it closes with (`None` for no close frame:
+    /// the socket is gone).
+    pub fn close_code(&self) -> Option<Option<CloseCode>> {
+        self.lock()
+            .close
+            .as_ref()
+            .map(|reason| reason.as_ref().map(|(code, _)| *code))
+    }
+
     /// The next item to send: reliable frames first, then a close, then the latest snapshot,
     /// then the latest scoreboard, then a ping.
     /// Once a close is requested, queued snapshots are dropped (they are stale by definition).

@@ -32,9 +32,14 @@ pub struct Member {
     pub name: String,
     /// The player entity; `None` for a spectator.
     pub entity: Option<EntityId>,
+    /// Its connection dropped and it may resume ([`crate::room::Room::park`]): its player
+    /// stands still, and it is sent nothing.
+    pub away: bool,
     pub inputs: VecDeque<(u32, PlayerInput)>,
     pub last_received_seq: u32,
     pub last_applied_seq: u32,
+    /// The last input applied: while away the player keeps its aim and lets go of the rest.
+    pub last_input: PlayerInput,
     pub input_budget: u32,
     /// Consecutive ticks that ended with inputs still queued.
     pub standing_ticks: u32,
@@ -87,9 +92,11 @@ impl Member {
             id,
             name,
             entity,
+            away: false,
             inputs: VecDeque::new(),
             last_received_seq: 0,
             last_applied_seq: 0,
+            last_input: PlayerInput::default(),
             input_budget: 1,
             standing_ticks: 0,
             dropped: 0,
@@ -207,6 +214,15 @@ impl Member {
             all,
             indices: list,
         });
+    }
+
+    /// The client kept none of its snapshots (it reloaded): no baseline until it acknowledges
+    /// a new one.
+    pub fn forget_acks(&mut self) {
+        self.acked = None;
+        while !self.sent.is_empty() {
+            self.drop_oldest();
+        }
     }
 
     /// What the client holds for its acknowledged tick, if that is still remembered.

@@ -29,8 +29,10 @@ use std::sync::Arc;
 use bytes::Bytes;
 use snapwire_shared::game::Game;
 use snapwire_shared::map::MapDef;
-use snapwire_shared::protocol::{MAX_NAME_CHARS, ServerMsg, Welcome, extend_u16};
-use snapwire_shared::sim::{PlayerInput, Rules, World};
+use snapwire_shared::protocol::{
+    MAX_NAME_CHARS, ResumeToken, Resumed, ServerMsg, Welcome, extend_u16,
+};
+use snapwire_shared::sim::{EntityId, PlayerInput, Rules, World};
 use snapwire_shared::{CloseCode, Tick, codec};
 use thiserror::Error;
 use tracing::{debug, warn};
@@ -149,6 +151,9 @@ pub enum Inbound {
         ack: bool,
     },
     Ack(Tick),
+    /// The client closed its connection on purpose (close code 1000): it leaves now instead
+    /// of waiting to resume. The driver acts on it; the room ignores it.
+    Leave,
 }
 
 /// A message a tick made for one client.
@@ -199,6 +204,10 @@ pub struct Room<G: Game = World> {
     counters: RoomCounters,
     /// The first tick.
     started: Tick,
+    /// Per away (or just resumed) client, the frame of its acknowledged baseline, kept past
+    /// history so that a resume within the grace period costs a delta, not a full snapshot.
+    /// Dropped once the client acknowledges a newer snapshot, or leaves.
+    pinned: BTreeMap<ClientId, Arc<Frame<G::State>>>,
 }
 
 /// An arena world for a room with `settings`, first tick `tick`, with the settings' scene.
@@ -244,6 +253,7 @@ impl<G: Game> Room<G> {
             outgoing: Vec::new(),
             counters: RoomCounters::default(),
             started: tick,
+            pinned: BTreeMap::new(),
             settings,
         }
     }
@@ -264,6 +274,10 @@ impl<G: Game> Room<G> {
         let mut member = Member::new(client, name, entity);
         member.fill_tokens(self.settings.input_rate.burst);
         self.members.insert(client, member);
+        self.welcome(entity)
+    }
+
+    fn welcome(&self, entity: Option<EntityId>) -> Welcome {
         Welcome {
             player_id: entity.map(|e| e.0),
             tick: self.world.tick(),
@@ -275,11 +289,53 @@ impl<G: Game> Room<G> {
             room: String::new(),
             kind: String::new(),
             game: G::NAME.to_owned(),
+            // The driver issues tokens (the room holds no randomness).
+            resume: ResumeToken([0; 16]),
         }
+    }
+
+    /// The client's connection dropped, and it may come back ([`Room::resume`]). Until then
+    /// its player stays in the world and stands still (it gets the neutral input every tick,
+    /// like a player who let go of every key: it can still be hit, so dropping the connection
+    /// is no escape), it is sent nothing, and its acknowledged baseline is kept even past
+    /// history. False if the client is not here.
+    pub fn park(&mut self, client: ClientId) -> bool {
+        let Some(m) = self.members.get_mut(&client) else {
+            return false;
+        };
+        m.away = true;
+        m.inputs.clear();
+        if let Some(frame) = m.acked.and_then(|t| self.history.get(t)) {
+            self.pinned.insert(client, Arc::clone(frame));
+        }
+        true
+    }
+
+    /// A client is back on a new connection (away, or with a half-open old one): it gets
+    /// messages again. A client that kept its snapshots (`has_state`) gets `Resumed`, and its
+    /// next snapshot is a delta against its acknowledged baseline; one that kept nothing (a
+    /// page reload) gets a `Welcome` for the same player, and a full snapshot. The message's
+    /// room, kind and token are left for the driver to fill in; `None` if the client is not here.
+    pub fn resume(&mut self, client: ClientId, has_state: bool) -> Option<ServerMsg> {
+        let m = self.members.get_mut(&client)?;
+        m.away = false;
+        m.fill_tokens(self.settings.input_rate.burst);
+        let entity = m.entity;
+        if has_state {
+            return Some(ServerMsg::Resumed(Resumed {
+                player_id: entity.map(|e| e.0),
+                tick: self.world.tick(),
+                resume: ResumeToken([0; 16]),
+            }));
+        }
+        m.forget_acks();
+        self.pinned.remove(&client);
+        Some(ServerMsg::Welcome(self.welcome(entity)))
     }
 
     /// Removes a client and its player; false if it was not here.
     pub fn leave(&mut self, client: ClientId) -> bool {
+        self.pinned.remove(&client);
         let Some(member) = self.members.remove(&client) else {
             return false;
         };
@@ -297,7 +353,7 @@ impl<G: Game> Room<G> {
         let max_skew = self.settings.max_tick_skew();
         let flood_ticks = (self.settings.input_rate.flood_after.as_secs_f64()
             * f64::from(self.settings.tick_rate)) as u32;
-        let Some(m) = self.members.get_mut(&client) else {
+        let Some(m) = self.members.get_mut(&client).filter(|m| !m.away) else {
             return Ok(());
         };
         let acked = match msg {
@@ -334,9 +390,15 @@ impl<G: Game> Room<G> {
                 ack.then_some(tick)
             }
             Inbound::Ack(tick) => Some(tick),
+            Inbound::Leave => None,
         };
         let Some(tick) = acked else { return Ok(()) };
-        if let AckOutcome::Bad(why) = m.on_ack(tick, now) {
+        let outcome = m.on_ack(tick, now);
+        if outcome == AckOutcome::Accepted && !self.pinned.is_empty() {
+            // A newer baseline: the kept one is no longer needed.
+            self.pinned.remove(&client);
+        }
+        if let AckOutcome::Bad(why) = outcome {
             warn!(client, %tick, why, bad_acks = m.bad_acks, "bad ack ignored");
             if m.bad_acks > MAX_BAD_ACKS {
                 return Err((
@@ -367,15 +429,28 @@ impl<G: Game> Room<G> {
             m.refill_tokens(refill, rate.burst);
             self.counters.inputs_dropped += m.take_dropped();
             let Some(entity) = m.entity else { continue };
+            if m.away {
+                let idle = PlayerInput {
+                    aim: m.last_input.aim,
+                    ..PlayerInput::default()
+                };
+                self.world.apply_input(entity, &G::input(&idle));
+                continue;
+            }
             let mut last = None;
+            let mut last_input = None;
             for (n, (seq, controls)) in m.take_inputs().enumerate() {
                 self.world.apply_input(entity, &G::input(&controls));
                 last = Some(seq);
+                last_input = Some(controls);
                 self.counters.inputs_applied += 1;
                 self.counters.inputs_late += u64::from(n > 0);
             }
             if let Some(seq) = last {
                 m.last_applied_seq = seq;
+            }
+            if let Some(input) = last_input {
+                m.last_input = input;
             }
         }
     }
@@ -405,12 +480,13 @@ impl<G: Game> Room<G> {
             frame,
             grid: &self.grid,
             history: &self.history,
+            pinned: &self.pinned,
             game: &self.world,
             settings: &self.settings,
         };
         self.outgoing.clear();
         for (id, m) in &mut self.members {
-            if !self.send_rate.due(*id, frame.tick.0) {
+            if m.away || !self.send_rate.due(*id, frame.tick.0) {
                 continue;
             }
             let snapshot = self.replicator.message_for(&ctx, m);
@@ -435,7 +511,7 @@ impl<G: Game> Room<G> {
         self.scoreboard.rank_if_due(&self.world, players);
         let tick = self.world.tick().0;
         for (id, m) in &self.members {
-            if self.scoreboard.due(*id, tick) {
+            if !m.away && self.scoreboard.due(*id, tick) {
                 let scores = ServerMsg::Scores(self.scoreboard.message_for(m.entity));
                 self.outgoing.push(Outgoing {
                     client: *id,

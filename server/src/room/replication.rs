@@ -6,6 +6,9 @@
 //! world, so those with the same baseline share one encoded message. The [`Replicator`] keeps its
 //! buffers from tick to tick: in steady state a client's message allocates only its own bytes.
 
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
 use bytes::Bytes;
 use snapwire_shared::Tick;
 use snapwire_shared::codec;
@@ -13,10 +16,10 @@ use snapwire_shared::game::Game;
 use snapwire_shared::protocol::{PlayerNameRef, SnapshotMsg, SnapshotRef};
 use snapwire_shared::snapshot::{Encoder, Entities, SharedResiduals};
 
-use crate::room::RoomSettings;
 use crate::room::history::{Frame, FrameView, SnapshotHistory};
 use crate::room::interest::{Grid, player_view};
 use crate::room::member::Member;
+use crate::room::{ClientId, RoomSettings};
 
 /// What every client's message this tick is built from.
 #[derive(Debug)]
@@ -24,6 +27,8 @@ pub struct TickContext<'a, G: Game> {
     pub frame: &'a Frame<G::State>,
     pub grid: &'a Grid,
     pub history: &'a SnapshotHistory<G::State>,
+    /// Baseline frames kept past history for clients that were away ([`crate::room::Room::park`]).
+    pub pinned: &'a BTreeMap<ClientId, Arc<Frame<G::State>>>,
     pub game: &'a G,
     pub settings: &'a RoomSettings,
 }
@@ -158,7 +163,8 @@ impl Replicator {
     }
 }
 
-/// The newest acknowledged snapshot still in history (if delta encoding is on): its tick and
+/// The newest acknowledged snapshot still in history, or kept for a client back from away (if
+/// delta encoding is on): its tick and
 /// what the client holds of it.
 fn baseline_for<'a, G: Game>(
     ctx: &TickContext<'a, G>,
@@ -168,7 +174,11 @@ fn baseline_for<'a, G: Game>(
         return None;
     }
     let sent = client.acked_view()?;
-    let frame = ctx.history.get(sent.tick)?;
+    let frame = ctx.history.get(sent.tick).or_else(|| {
+        ctx.pinned
+            .get(&client.id)
+            .filter(|frame| frame.tick == sent.tick)
+    })?;
     Some((sent.tick, sent_view(frame, sent.all, &sent.indices)))
 }
 

@@ -266,6 +266,7 @@ fn inputs_sent_as_sixteen_bits_extend_across_the_wrap() {
         room: String::new(),
         kind: String::new(),
         game: "arena".into(),
+        resume: snapwire_shared::protocol::ResumeToken([0; 16]),
     });
     session
         .handle(&codec::encode_server(&welcome))
@@ -323,4 +324,81 @@ fn inputs_over_the_rate_are_dropped_and_a_sustained_flood_is_closed() {
         dropped += room.take_counters().inputs_over_rate;
     }
     panic!("a flood at five times the rate was never closed");
+}
+
+#[test]
+fn a_client_back_from_away_gets_a_delta_from_its_baseline_even_past_history() {
+    let mut room = Room::new(settings());
+    let mut welcome = room.join(1, "p", false);
+    room.join(2, "other", false);
+    welcome.resume = snapwire_shared::protocol::ResumeToken([1; 16]);
+    let me = welcome.player_id;
+    let (mut session, _) = ClientSession::new("p", false);
+    session
+        .handle(&codec::encode_server(&ServerMsg::Welcome(welcome)))
+        .expect("welcome");
+    for _ in 0..10 {
+        room.tick();
+        pump(&mut room, 1, &mut session);
+    }
+    let (acked, _) = session.replica().latest().expect("a snapshot");
+    let before = room
+        .world()
+        .player_position(EntityId(me.expect("a player")));
+
+    // Away for twice the history: nothing is sent, the player stands where it was.
+    assert!(room.park(1));
+    let history = room.settings().history as u32;
+    for _ in 0..2 * history {
+        room.tick();
+        assert!(
+            frames_for(&room, 1).is_empty(),
+            "an away client is sent nothing"
+        );
+        assert!(
+            room.handle(1, Inbound::Ack(acked)).is_ok(),
+            "and heard from not at all"
+        );
+    }
+    assert_eq!(
+        room.world()
+            .player_position(EntityId(me.expect("a player"))),
+        before
+    );
+
+    let hello = session.reconnect();
+    assert!(matches!(hello, ClientMsg::Hello { resume: Some(r), .. } if r.has_state));
+    let Some(ServerMsg::Resumed(mut resumed)) = room.resume(1, true) else {
+        panic!("Resumed")
+    };
+    assert_eq!(resumed.player_id, me);
+    resumed.resume = snapwire_shared::protocol::ResumeToken([2; 16]);
+    session
+        .handle(&codec::encode_server(&ServerMsg::Resumed(resumed)))
+        .expect("resumed");
+    room.tick();
+    let (bytes, full) = snapshot_for(&room, 1).expect("a snapshot again");
+    assert!(!full, "a delta against the kept baseline");
+    let msg = match codec::decode_server(&bytes) {
+        Ok(ServerMsg::Snapshot(s)) => s,
+        other => panic!("{other:?}"),
+    };
+    assert_eq!(msg.baseline(), Some(acked));
+    assert!(u32::from(msg.baseline_age) > history);
+    pump(&mut room, 1, &mut session);
+    assert_eq!(session.stats.desyncs, 0);
+    assert_eq!(session.stats.resumes, 1);
+    assert!(session.stats.resume_bytes < session.stats.resume_full_bytes);
+    // Once a newer snapshot is acknowledged, the kept frame goes.
+    assert!(room.pinned.is_empty());
+
+    // A reload keeps nothing: a Welcome for the same player, then a full snapshot.
+    room.park(1);
+    room.tick();
+    let Some(ServerMsg::Welcome(again)) = room.resume(1, false) else {
+        panic!("Welcome")
+    };
+    assert_eq!(again.player_id, me);
+    room.tick();
+    assert!(snapshot_for(&room, 1).is_some_and(|(_, full)| full));
 }

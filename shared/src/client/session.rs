@@ -8,8 +8,8 @@ use crate::client::replica::{Applied, Replica, ReplicaError};
 use crate::codec::{self, DecodeError};
 use crate::game::Game;
 use crate::protocol::{
-    BUTTON_ACK, BUTTON_FIRE, ClientMsg, InputMsg, PROTOCOL_VERSION, RoomRequest, Scores, ServerMsg,
-    Welcome,
+    BUTTON_ACK, BUTTON_FIRE, ClientMsg, InputMsg, PROTOCOL_VERSION, Resume, ResumeToken, Resumed,
+    RoomRequest, Scores, ServerMsg, Welcome,
 };
 use crate::sim::{EntityId, PlayerInput, World};
 use crate::tick::Tick;
@@ -23,6 +23,9 @@ pub enum SessionError {
     BeforeWelcome(&'static str),
     #[error("server sent a second Welcome")]
     SecondWelcome,
+    /// A `Resumed` that was not asked for, or for another player.
+    #[error("unexpected Resumed: {0}")]
+    BadResume(&'static str),
     /// A `Welcome` the rules cannot run with (a map without room for a player, no tick rate).
     #[error("unusable Welcome: {0}")]
     BadWelcome(String),
@@ -34,7 +37,13 @@ pub enum SessionError {
 
 #[derive(Debug)]
 pub enum SessionEvent {
+    /// Joined: a new player, or (after [`ClientSession::rejoining`] with a token still valid)
+    /// the same player with a full snapshot to come. A `Welcome` after
+    /// [`ClientSession::reconnect`] means the server no longer knew the token: the session
+    /// started over as a new player.
     Welcome(Welcome),
+    /// The same player continues on the new connection, from the snapshots this session kept.
+    Resumed(Resumed),
     /// A verified snapshot. `correction` is how far reconciliation moved the predicted local
     /// player, in position quanta. Acknowledge it: [`ClientSession::take_ack`] says whether a
     /// separate `Ack` must go now (otherwise the next input carries it), or
@@ -56,6 +65,16 @@ pub struct SessionStats {
     pub full_snapshots: u64,
     pub desyncs: u64,
     pub last_snapshot_bytes: usize,
+    /// Reconnects answered `Resumed` (the same player went on).
+    pub resumes: u64,
+    /// Reconnects answered with a new `Welcome` (a new player).
+    pub restarts: u64,
+    /// Bytes of the first snapshot after each resume, summed, and of full snapshots of the
+    /// same views (what the server would have sent without a baseline).
+    pub resume_bytes: u64,
+    pub resume_full_bytes: u64,
+    /// Resumes whose first snapshot came in full (the server had lost the baseline).
+    pub resumes_full: u64,
 }
 
 /// A client of a room playing game `G` (the arena by default).
@@ -69,6 +88,14 @@ pub struct ClientSession<G: Game = World> {
     last_input_seq: u32,
     acks: AckState,
     scores: Option<Scores>,
+    /// The token that resumes this player.
+    resume: Option<ResumeToken>,
+    /// What the first `Hello` asked for (a restart asks again).
+    request: (String, bool, RoomRequest),
+    /// A `Hello` with a resume token went out and its reply has not come yet.
+    resuming: bool,
+    /// The next verified snapshot is the first after a resume (its size is measured).
+    first_after_resume: bool,
     pub stats: SessionStats,
 }
 
@@ -108,13 +135,65 @@ impl<G: Game> ClientSession<G> {
     /// A new session of game `G` joining `room` (a room of another game is refused at its
     /// `Welcome`), and the `Hello` to send first.
     pub fn joining(name: &str, spectate: bool, room: RoomRequest) -> (ClientSession<G>, ClientMsg) {
-        let hello = ClientMsg::Hello {
-            protocol_version: PROTOCOL_VERSION,
-            name: name.to_owned(),
-            spectate,
-            room,
+        let session = ClientSession::fresh(name, spectate, room);
+        let hello = session.hello(None);
+        (session, hello)
+    }
+
+    /// A session that continues the player `token` names, for a client that kept nothing but
+    /// the token (a page reload): the server answers with a `Welcome` for the same player, then
+    /// a full snapshot; if the token expired, it joins `room` as a new player.
+    pub fn rejoining(
+        name: &str,
+        spectate: bool,
+        room: RoomRequest,
+        token: ResumeToken,
+    ) -> (ClientSession<G>, ClientMsg) {
+        let mut session = ClientSession::fresh(name, spectate, room);
+        let hello = session.hello(Some(Resume {
+            token,
+            has_state: false,
+        }));
+        session.resuming = true;
+        (session, hello)
+    }
+
+    /// The `Hello` for a new connection after the last one dropped: it resumes this player
+    /// (same entity, score, room) from the snapshots this session kept, when the server still
+    /// holds it; otherwise the server answers with a new `Welcome`, and the session starts over.
+    /// Without a token (no `Welcome` yet) it is a plain `Hello`.
+    pub fn reconnect(&mut self) -> ClientMsg {
+        let resume = self.resume.map(|token| Resume {
+            token,
+            has_state: self.welcome.is_some(),
+        });
+        self.resuming = resume.is_some();
+        self.hello(resume)
+    }
+
+    /// The token that resumes this player (keep it across a page reload).
+    pub fn resume_token(&self) -> Option<ResumeToken> {
+        self.resume
+    }
+
+    fn hello(&self, resume: Option<Resume>) -> ClientMsg {
+        let (name, spectate, room) = &self.request;
+        // Back to the same match when it is known.
+        let room = match (&self.welcome, resume) {
+            (Some(w), Some(_)) if !w.room.is_empty() => RoomRequest::Join { id: w.room.clone() },
+            _ => room.clone(),
         };
-        let session = ClientSession {
+        ClientMsg::Hello {
+            protocol_version: PROTOCOL_VERSION,
+            name: name.clone(),
+            spectate: *spectate,
+            room,
+            resume,
+        }
+    }
+
+    fn fresh(name: &str, spectate: bool, room: RoomRequest) -> ClientSession<G> {
+        ClientSession {
             welcome: None,
             replica: Replica::default(),
             predictor: None,
@@ -126,9 +205,12 @@ impl<G: Game> ClientSession<G> {
                 ..AckState::default()
             },
             scores: None,
+            resume: None,
+            request: (name.to_owned(), spectate, room),
+            resuming: false,
+            first_after_resume: false,
             stats: SessionStats::default(),
-        };
-        (session, hello)
+        }
     }
 
     pub fn welcome(&self) -> Option<&Welcome> {
@@ -179,9 +261,22 @@ impl<G: Game> ClientSession<G> {
     pub fn handle(&mut self, frame: &[u8]) -> Result<SessionEvent, SessionError> {
         match codec::decode_server(frame)? {
             ServerMsg::Welcome(w) => {
-                if self.welcome.is_some() {
+                if self.welcome.is_some() && !self.resuming {
                     return Err(SessionError::SecondWelcome);
                 }
+                if self.welcome.is_some() {
+                    // The server no longer knew the token: a new player, from nothing.
+                    let (name, spectate, room) = self.request.clone();
+                    let stats = SessionStats {
+                        restarts: self.stats.restarts + 1,
+                        ..self.stats
+                    };
+                    let every = self.acks.spectator_every;
+                    *self = ClientSession::fresh(&name, spectate, room);
+                    self.stats = stats;
+                    self.acks.spectator_every = every;
+                }
+                self.resuming = false;
                 w.map
                     .check()
                     .map_err(|e| SessionError::BadWelcome(e.to_string()))?;
@@ -202,8 +297,31 @@ impl<G: Game> ClientSession<G> {
                 if w.player_id.is_some() {
                     self.predictor = Some(Predictor::new(&w));
                 }
+                self.resume = Some(w.resume);
                 self.welcome = Some(w.clone());
                 Ok(SessionEvent::Welcome(w))
+            }
+            ServerMsg::Resumed(r) => {
+                let Some(w) = &self.welcome else {
+                    return Err(SessionError::BeforeWelcome("Resumed"));
+                };
+                if !std::mem::take(&mut self.resuming) {
+                    return Err(SessionError::BadResume("no resume was asked for"));
+                }
+                if r.player_id != w.player_id {
+                    return Err(SessionError::BadResume("another player's"));
+                }
+                // Inputs are stamped with the newest tick known; after seconds away that is
+                // the server's now, not the last snapshot's.
+                self.latest_tick = self.latest_tick.max(r.tick);
+                self.resume = Some(r.resume);
+                self.acks = AckState {
+                    spectator_every: self.acks.spectator_every,
+                    ..AckState::default()
+                };
+                self.stats.resumes += 1;
+                self.first_after_resume = true;
+                Ok(SessionEvent::Resumed(r))
             }
             ServerMsg::Snapshot(s) => {
                 if self.welcome.is_none() {
@@ -219,6 +337,11 @@ impl<G: Game> ClientSession<G> {
                 };
                 self.stats.snapshots += 1;
                 self.stats.full_snapshots += u64::from(s.baseline().is_none());
+                if std::mem::take(&mut self.first_after_resume) {
+                    self.stats.resume_bytes += frame.len() as u64;
+                    self.stats.resume_full_bytes += self.full_snapshot_bytes(&s) as u64;
+                    self.stats.resumes_full += u64::from(s.baseline().is_none());
+                }
                 self.latest_tick = tick;
                 self.last_input_seq = s.last_input_seq;
                 let correction = self.reconcile();
@@ -296,6 +419,33 @@ impl<G: Game> ClientSession<G> {
             p.push(seq, G::input(&input));
         }
         Some(ClientMsg::Input(msg))
+    }
+
+    /// The bytes the newest snapshot would have taken as a full snapshot (no baseline) of the
+    /// same view: what a resume without a baseline costs, to compare with what it did.
+    fn full_snapshot_bytes(&self, s: &crate::protocol::SnapshotMsg) -> usize {
+        let Some((_, view)) = self.replica.latest() else {
+            return 0;
+        };
+        let body = crate::snapshot::encode(&crate::snapshot::View::default(), 0, view);
+        let names = view
+            .entities()
+            .iter()
+            .filter_map(|(id, _)| {
+                let name = self.replica.name(id.0)?;
+                Some(crate::protocol::PlayerName {
+                    id: id.0,
+                    name: name.to_owned(),
+                })
+            })
+            .collect();
+        let full = ServerMsg::Snapshot(crate::protocol::SnapshotMsg {
+            baseline_age: 0,
+            names,
+            body,
+            ..s.clone()
+        });
+        codec::encode_server(&full).len()
     }
 
     /// Returns how far the predicted present moved, in position quanta.

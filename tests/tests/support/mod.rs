@@ -100,6 +100,7 @@ pub fn hello(name: &str) -> ClientMsg {
         name: name.into(),
         spectate: false,
         room: snapwire_shared::protocol::RoomRequest::quick_play(),
+        resume: None,
     }
 }
 
