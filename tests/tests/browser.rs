@@ -195,6 +195,71 @@ async fn a_browser_page_plays_tag() {
     server.stop().await;
 }
 
+/// A page whose connection drops (cut by the link simulator it plays through) reconnects and
+/// continues the same player; a reload of the page continues it too (the tab kept its resume
+/// token), and the player still answers the keys.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_dropped_or_reloaded_page_continues_the_same_player() {
+    let Some(Setup {
+        root,
+        chromium,
+        chromedriver,
+    }) = setup()
+    else {
+        return;
+    };
+    let server = TestServer::start(page_config(&root)).await;
+    let netsim = snapwire_netsim::Netsim::start(
+        "127.0.0.1:0".parse().expect("addr"),
+        server.addr,
+        snapwire_netsim::Profile::LAN,
+        3,
+    )
+    .await
+    .expect("netsim starts");
+    let page_url = format!("http://{}/", netsim.addr());
+    let driver_proc = ChromeDriver::start(&chromedriver);
+    let fay = browser(&driver_proc.url, &chromium).await;
+    join(&fay, &page_url, "fay").await;
+    room_of(&fay).await;
+    let first = poll(|| player(&server, "fay"))
+        .await
+        .expect("fay joined on the server");
+
+    netsim.cut_all();
+    poll(|| (server.stats.resumes.get() >= 1 && server.stats.clients.get() == 1).then_some(()))
+        .await
+        .expect("the page reconnected and resumed");
+    let players = server.stats.players();
+    assert_eq!(
+        players.len(),
+        1,
+        "the same player, not a second: {players:?}"
+    );
+    assert_eq!(players[0].id, first.id);
+
+    fay.refresh().await.expect("reload");
+    poll(|| (server.stats.resumes.get() >= 2 && server.stats.clients.get() == 1).then_some(()))
+        .await
+        .expect("the reloaded page continued the player");
+    // A page reload's old connection may still be closing: wait for the record to settle.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let players = server.stats.players();
+    assert_eq!(players.len(), 1, "{players:?}");
+    assert_eq!(players[0].id, first.id, "the same entity after a reload");
+    let canvas = fay.find(By::Id("game")).await.expect("canvas");
+    canvas.click().await.expect("click canvas");
+    let (key, _, _) = walk(&fay, &server, "fay").await;
+    fay.action_chain()
+        .key_up(key)
+        .perform()
+        .await
+        .expect("key up");
+    assert_eq!(server.stats.players().len(), 1);
+    fay.quit().await.expect("quit");
+    server.stop().await;
+}
+
 /// The match as a new player meets it, at desktop and phone sizes, with bots playing around.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn desktop_and_phone_players_in_a_match() {
