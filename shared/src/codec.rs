@@ -278,6 +278,18 @@ mod protocol_examples {
     }
 
     #[test]
+    fn resumed() {
+        let msg = ServerMsg::Resumed(crate::protocol::Resumed {
+            player_id: Some(7),
+            tick: Tick(1000),
+            resume: crate::protocol::ResumeToken([0x11; 16]),
+        });
+        let mut expected = vec![0x03, 0x01, 0x07, 0xe8, 0x03, 0x00, 0x00];
+        expected.extend([0x11; 16]);
+        assert_eq!(encode_server(&msg), expected);
+    }
+
+    #[test]
     fn snapshot_envelope() {
         let msg = ServerMsg::Snapshot(SnapshotMsg {
             tick: Tick(5),

@@ -27,6 +27,21 @@ struct Client {
     welcome: Welcome,
 }
 
+impl Client {
+    /// Leaves on purpose (close 1000): the room forgets the client at once, where a dropped
+    /// socket would keep it for a resume.
+    async fn leave(mut self) {
+        let bye = tokio_tungstenite::tungstenite::protocol::CloseFrame {
+            code: tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode::Normal,
+            reason: "".into(),
+        };
+        self.ws
+            .send(Message::Close(Some(bye)))
+            .await
+            .expect("close");
+    }
+}
+
 /// Connects and asks for `room`; the Welcome, or the close code and reason.
 async fn enter(
     server: &TestServer,
@@ -320,7 +335,7 @@ async fn empty_rooms_close_after_their_grace_period() {
         .expect("created");
     let id = client.welcome.room.clone();
     assert_eq!(rooms_json(&server).await.len(), 2);
-    drop(client);
+    client.leave().await;
     let deadline = Instant::now() + Duration::from_secs(5);
     loop {
         let listed = rooms_json(&server).await;
