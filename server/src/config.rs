@@ -27,6 +27,9 @@ pub struct Config {
     pub history: usize,
     /// Always send full snapshots (for measuring what delta compression saves).
     pub full_snapshots: bool,
+    /// Hold snapshots from a client with too many unacknowledged ([`crate::room::flow`]); off
+    /// only to measure what it does.
+    pub flow_control: bool,
     /// Send each client a snapshot one tick in this many (1-60; staggered across clients), to
     /// cap bandwidth; load shedding may send more rarely still.
     pub snapshot_every: u32,
@@ -127,6 +130,7 @@ impl Config {
             view_height: pos_from_units(24.0),
             history: 64,
             full_snapshots: false,
+            flow_control: true,
             snapshot_every: 1,
             hello_timeout: Duration::from_secs(5),
             assets: None,
@@ -221,6 +225,7 @@ impl Config {
             view_height: self.view_height,
             history: self.history,
             full_snapshots: self.full_snapshots,
+            flow_control: self.flow_control,
             snapshot_every: self.snapshot_every,
             scene: self.scene,
             input_rate: self.input_rate,

@@ -44,6 +44,11 @@ struct Args {
     /// Send full snapshots instead of deltas (to measure what deltas save).
     #[arg(long)]
     full_snapshots: bool,
+    /// Keep sending snapshots to a client however many it has not acknowledged (to measure
+    /// what flow control does; by default a client that stops reading is held after about
+    /// two round trips, with a probe now and then).
+    #[arg(long)]
+    no_flow_control: bool,
     /// Send each client a snapshot every N ticks (staggered), to cap bandwidth; under load the
     /// server may send more rarely still (up to every 4th tick)
     #[arg(long, default_value_t = 1)]
@@ -201,6 +206,7 @@ async fn serve(args: Args) -> anyhow::Result<()> {
     config.view_height = pos_from_units(args.view.1);
     config.history = args.history;
     config.full_snapshots = args.full_snapshots;
+    config.flow_control = !args.no_flow_control;
     config.snapshot_every = args.snapshot_every;
     config.room_size = args.room_size;
     config.max_rooms = args.max_rooms;

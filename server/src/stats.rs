@@ -114,6 +114,8 @@ pub struct ServerStats {
     pub snapshot_bytes: Histogram,
     pub snapshots_full: Counter,
     pub snapshots_delta: Counter,
+    /// Snapshots not sent to a client with too many unacknowledged (flow control).
+    pub snapshots_held: Counter,
     /// Clients get a snapshot one tick in this many (above 1 when shedding load).
     pub snapshot_divisor: Gauge,
     /// Connections the server closed, by close code.
@@ -175,6 +177,7 @@ impl Default for ServerStats {
             snapshot_bytes: Histogram::new(SNAPSHOT_BUCKETS),
             snapshots_full: Counter::default(),
             snapshots_delta: Counter::default(),
+            snapshots_held: Counter::default(),
             snapshot_divisor: Gauge::default(),
             closes: Family::default(),
             connections_closed_for_bad_input: Counter::default(),
@@ -407,6 +410,11 @@ impl ServerStats {
             "snapshots_delta",
             "Snapshots sent as a delta against an acknowledged one",
             self.snapshots_delta.clone(),
+        );
+        r.register(
+            "snapshots_held",
+            "Snapshots not sent to a client with too many unacknowledged (flow control)",
+            self.snapshots_held.clone(),
         );
         r.register(
             "snapshot_divisor",

@@ -1,5 +1,5 @@
 //! Delta snapshots against acknowledged baselines, over real sockets: lost acks never desync,
-//! a client that never acks gets full snapshots, and interest management adds and removes
+//! a client that never acks gets full snapshots (and, unacknowledged, is held), and interest management adds and removes
 //! entities as they cross a player's view.
 
 mod support;
@@ -58,12 +58,16 @@ async fn lost_acks_never_desync() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_client_that_never_acks_gets_full_snapshots() {
+async fn a_client_that_never_acks_gets_full_snapshots_then_is_held() {
     let server = TestServer::drift(20).await;
     let (report, results) = bots_with(&server, 2, AckPolicy::Never, true).await;
     assert!(report.pass, "{report:#?}");
     assert_eq!(report.full_snapshot_fraction, 1.0);
-    assert!(results.iter().all(|r| r.snapshots > 100));
+    // Flow control: a second of snapshots (the window before any ack), then a few probes in
+    // the remaining three seconds, never the 240 ticks.
+    let counts: Vec<u64> = results.iter().map(|r| r.snapshots).collect();
+    assert!(counts.iter().all(|&n| (60..=75).contains(&n)), "{counts:?}");
+    assert!(server.stats.snapshots_held.get() > 300);
     server.stop().await;
 }
 

@@ -604,6 +604,7 @@ impl<G: Game> RoomDriver<G> {
             .inc_by(counters.inputs_over_rate);
         self.stats.snapshots_full.inc_by(counters.snapshots_full);
         self.stats.snapshots_delta.inc_by(counters.snapshots_delta);
+        self.stats.snapshots_held.inc_by(counters.snapshots_held);
         let tick = self.room.tick_number();
         if tick.0.is_multiple_of(PLAYERS_EVERY_TICKS) {
             let game = self.room.world();

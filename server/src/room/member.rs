@@ -8,6 +8,7 @@ use snapwire_shared::Tick;
 use snapwire_shared::sim::{EntityId, PlayerInput};
 
 use crate::room::ClientId;
+use crate::room::flow::Flow;
 
 /// Inputs waiting to be applied. A client sending faster than the tick rate fills this; the
 /// oldest input is then dropped, and the client's prediction snaps back to the server.
@@ -60,6 +61,8 @@ pub struct Member {
     pub sent: VecDeque<SentView>,
     /// Index lists of records already dropped, reused for new ones (no allocation per tick).
     spare: Vec<Vec<u32>>,
+    /// Acknowledgement flow control: whether it may be sent a snapshot now.
+    pub flow: Flow,
 }
 
 /// The entities one snapshot sent to a client held.
@@ -107,6 +110,7 @@ impl Member {
             bad_acks: 0,
             sent: VecDeque::new(),
             spare: Vec::new(),
+            flow: Flow::default(),
         }
     }
 
@@ -191,6 +195,8 @@ impl Member {
             while self.sent.front().is_some_and(|s| s.tick < tick) {
                 self.drop_oldest();
             }
+            let next = self.sent.get(1).map(|s| s.tick);
+            self.flow.on_ack(tick, now, next);
             AckOutcome::Accepted
         };
         if matches!(outcome, AckOutcome::Bad(_)) {
@@ -214,12 +220,14 @@ impl Member {
             all,
             indices: list,
         });
+        self.flow.on_sent(tick);
     }
 
     /// The client kept none of its snapshots (it reloaded): no baseline until it acknowledges
     /// a new one.
     pub fn forget_acks(&mut self) {
         self.acked = None;
+        self.flow.forget();
         while !self.sent.is_empty() {
             self.drop_oldest();
         }

@@ -10,11 +10,13 @@
 //! - [`replication`]: one client's snapshot message: view, baseline, delta, envelope.
 //! - [`scoreboard`]: the match's scores, once a second per client.
 //! - [`send_rate`]: load shedding, fed by the driver's observations.
+//! - [`flow`]: flow control by acknowledgement (latest-wins below the outbox).
 //!
 //! A tick, in order ([`Room::tick`]): apply inputs, step simulation, record snapshot, build each
 //! client's message, build scores. The driver drains its queues into [`Room::handle`] before,
 //! and hands the messages to the sockets after.
 
+pub mod flow;
 pub mod history;
 pub mod interest;
 pub mod member;
@@ -63,6 +65,9 @@ pub struct RoomSettings {
     pub history: usize,
     /// Always send full snapshots (for measuring what delta compression saves).
     pub full_snapshots: bool,
+    /// Hold snapshots from a client whose oldest unacknowledged one is older than its window
+    /// ([`flow`]).
+    pub flow_control: bool,
     /// Send each client a snapshot one tick in this many (staggered across clients).
     pub snapshot_every: u32,
     pub scene: Scene,
@@ -183,6 +188,8 @@ pub struct RoomCounters {
     pub inputs_over_rate: u64,
     pub snapshots_full: u64,
     pub snapshots_delta: u64,
+    /// Snapshots not built for a client that has too many unacknowledged ([`flow`]).
+    pub snapshots_held: u64,
 }
 
 /// A match of game `G` (the arena unless said otherwise).
@@ -320,6 +327,8 @@ impl<G: Game> Room<G> {
         let m = self.members.get_mut(&client)?;
         m.away = false;
         m.fill_tokens(self.settings.input_rate.burst);
+        // What was in flight on the old connection is gone with it.
+        m.flow.forget();
         let entity = m.entity;
         if has_state {
             return Some(ServerMsg::Resumed(Resumed {
@@ -485,8 +494,13 @@ impl<G: Game> Room<G> {
             settings: &self.settings,
         };
         self.outgoing.clear();
+        let tick_rate = self.settings.tick_rate;
         for (id, m) in &mut self.members {
             if m.away || !self.send_rate.due(*id, frame.tick.0) {
+                continue;
+            }
+            if self.settings.flow_control && !m.flow.may_send(frame.tick, tick_rate) {
+                self.counters.snapshots_held += 1;
                 continue;
             }
             let snapshot = self.replicator.message_for(&ctx, m);
