@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use futures_util::{SinkExt, StreamExt};
 use rand::{Rng, SeedableRng};
 use snapwire_shared::CloseCode;
-use snapwire_shared::client::{ClientSession, SessionError, SessionEvent};
+use snapwire_shared::client::{ClientSession, Interpolator, SessionError, SessionEvent};
 use snapwire_shared::codec;
 use snapwire_shared::protocol::{ClientMsg, input_acked};
 use snapwire_shared::quantize::pos_to_units;
@@ -82,6 +82,8 @@ async fn play<G: BotGame>(
         session.set_spectator_ack_every(k);
     }
     let mut state = PlayState {
+        interpolator: None,
+        clock: Instant::now(),
         walker: Walker::new(index as u64 ^ opts.seed, opts.fire),
         sent_at: VecDeque::new(),
         origin: None,
@@ -157,7 +159,11 @@ async fn play<G: BotGame>(
 }
 
 /// What a bot keeps across its connections.
-struct PlayState {
+struct PlayState<G: BotGame> {
+    /// With `--feel`: the browser's interpolator, sampled once a tick.
+    interpolator: Option<Interpolator<G>>,
+    /// The bot's clock for the interpolator (ms since it started).
+    clock: Instant,
     walker: Walker,
     sent_at: VecDeque<(u32, Instant)>,
     origin: Option<(i32, i32)>,
@@ -222,11 +228,15 @@ async fn connection<G: BotGame>(
     live: &Live,
     deadline: Instant,
     session: &mut ClientSession<G>,
-    state: &mut PlayState,
+    state: &mut PlayState<G>,
     result: &mut BotResult,
 ) -> Result<Ended, String> {
     let started = Instant::now();
     let tick_rate = session.welcome().map_or(60, |w| w.tick_rate);
+    // A new buffer per connection: what was buffered is from before the drop (as the page).
+    state.interpolator = opts.feel.then(|| Interpolator::new(tick_rate));
+    let mut frames = tokio::time::interval(Duration::from_secs(1) / u32::from(tick_rate.max(1)));
+    frames.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut inputs = tokio::time::interval(Duration::from_secs(1) / u32::from(tick_rate.max(1)));
     inputs.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let end = tokio::time::sleep_until(tokio::time::Instant::from_std(deadline));
@@ -259,9 +269,16 @@ async fn connection<G: BotGame>(
                 result.bytes_in += bytes.len() as u64;
                 live.bytes_in.fetch_add(bytes.len() as u64, Ordering::Relaxed);
                 match session.handle(&bytes) {
-                    Ok(SessionEvent::Snapshot { tick, last_input_seq, .. }) => {
+                    Ok(SessionEvent::Snapshot { tick, last_input_seq, correction }) => {
                         live.snapshots.fetch_add(1, Ordering::Relaxed);
                         let now = Instant::now();
+                        let units = result.feel.on_correction(correction);
+                        if units > 0.0 {
+                            let _ = result.correction_quanta.record((units * 1000.0).round().max(1.0) as u64);
+                        }
+                        if let (Some(i), Some((_, view))) = (state.interpolator.as_mut(), session.replica().latest()) {
+                            i.push(tick, view, (now - state.clock).as_secs_f64() * 1000.0);
+                        }
                         while let Some(&(seq, at)) = state.sent_at.front() {
                             if input_acked(seq, last_input_seq) {
                                 let us = (now - at).as_micros().max(1) as u64;
@@ -307,6 +324,15 @@ async fn connection<G: BotGame>(
                     if let Err(e) = send(&mut ws, &msg, result).await {
                         break Ok(Ended::Dropped(e));
                     }
+                }
+            }
+            _ = frames.tick(), if state.interpolator.is_some() => {
+                // Counted once the delay has adapted to the link (five seconds of arrivals).
+                if let Some(i) = state.interpolator.as_ref().filter(|i| i.adapted()) {
+                    let now_ms = state.clock.elapsed().as_secs_f64() * 1000.0;
+                    result.feel.on_frame(i.ahead_ms(now_ms), i.tick_ms());
+                    result.interpolation_delay_ms = i.delay_ms();
+                    result.interpolation_tick_ms = i.tick_ms();
                 }
             }
             _ = watchdog.tick() => {

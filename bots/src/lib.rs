@@ -67,6 +67,9 @@ pub struct BotOptions {
     /// A bot whose connection drops (reset, silence, the server's idle close) reconnects
     /// with backoff and resumes its player, until the run ends.
     pub reconnect: bool,
+    /// Each bot also runs the browser's interpolator and samples it once a tick, to report
+    /// underruns and time spent extrapolating (costs a copy of each snapshot's view).
+    pub feel: bool,
 }
 
 /// The games the bots play (each has a [`pilot::BotGame`] input generator).
@@ -126,6 +129,7 @@ impl BotOptions {
             server_metrics: true,
             spectator_ack_every: None,
             reconnect: true,
+            feel: false,
         }
     }
 }

@@ -46,6 +46,10 @@ struct Args {
     /// resuming its player.
     #[arg(long)]
     no_reconnect: bool,
+    /// Run the browser's interpolator in each bot and report underruns and time spent
+    /// extrapolating (netcode feel; costs CPU at large bot counts).
+    #[arg(long)]
+    feel: bool,
     /// Never press fire.
     #[arg(long)]
     no_fire: bool,
@@ -139,6 +143,7 @@ async fn run(args: Args) -> anyhow::Result<()> {
     }
     opts.fire = !args.no_fire;
     opts.reconnect = !args.no_reconnect;
+    opts.feel = args.feel;
     if let Some(k) = args.ack_every {
         opts.acks = AckPolicy::EveryKth(k);
     }

@@ -5,6 +5,8 @@ use std::collections::BTreeMap;
 use hdrhistogram::Histogram;
 use serde::Serialize;
 
+use snapwire_shared::client::Feel;
+
 use crate::assertion::{Assertion, Checked};
 use crate::server_metrics::ServerFigures;
 
@@ -54,6 +56,14 @@ pub struct BotResult {
     pub player_id: Option<u32>,
     /// Still connected when the run ended.
     pub connected_at_end: bool,
+    /// How the game felt ([`BotOptions::feel`]): corrections and interpolation underruns.
+    pub feel: Feel,
+    /// Sizes of the nonzero prediction corrections, in position quanta (1/1000 unit).
+    pub correction_quanta: Histogram<u64>,
+    /// The interpolation delay the bot's interpolator had adapted to at the end, in ms.
+    pub interpolation_delay_ms: f64,
+    /// The length of a sampled frame (a tick), in ms.
+    pub interpolation_tick_ms: f64,
 }
 
 impl BotResult {
@@ -96,8 +106,18 @@ impl Default for BotResult {
             resumes_full: 0,
             player_id: None,
             connected_at_end: false,
+            feel: Feel::default(),
+            correction_quanta: correction_histogram(),
+            interpolation_delay_ms: 0.0,
+            interpolation_tick_ms: 0.0,
         }
     }
+}
+
+/// One quantum (1/1000 unit) to 10,000 units, at two significant figures.
+pub fn correction_histogram() -> Histogram<u64> {
+    Histogram::new_with_bounds(1, 10_000_000, 2)
+        .unwrap_or_else(|e| unreachable!("histogram bounds: {e}"))
 }
 
 /// One microsecond to one minute at three significant figures: a few tens of KiB per bot.
@@ -151,6 +171,19 @@ pub struct Report {
     pub resume_full_snapshot_bytes: u64,
     /// Resumes whose first snapshot was full anyway (the server no longer held the baseline).
     pub resumes_full: u64,
+    /// Snapshots that moved a bot's predicted player, over all bots, and how far (units, of
+    /// those that moved it); how many moved it visibly (over 0.1 units).
+    pub corrections: u64,
+    pub visible_corrections: u64,
+    pub correction_units: Latency,
+    pub largest_correction_units: f64,
+    /// With `--feel`, once each bot's delay has adapted (five seconds into a connection):
+    /// frames (sampled at the tick rate) whose render time was past the newest snapshot, as a
+    /// fraction of all frames; the share of time spent extrapolating or holding; the median
+    /// interpolation delay the bots adapted to.
+    pub interpolation_underrun_fraction: f64,
+    pub extrapolating_fraction: f64,
+    pub interpolation_delay_ms: f64,
     pub duration_s: f64,
     /// The server's own figures over the run, from its `/metrics` (absent if unreachable).
     pub server_tick_p50_ms: Option<f64>,
@@ -187,6 +220,18 @@ impl Report {
             // Same bounds on both sides, so adding cannot fail.
             let _ = latencies.add(&r.input_to_ack_us);
         }
+        let mut corrections = correction_histogram();
+        for r in results {
+            let _ = corrections.add(&r.correction_quanta);
+        }
+        let frames: u64 = results.iter().map(|r| r.feel.frames).sum();
+        let underruns: u64 = results.iter().map(|r| r.feel.underruns).sum();
+        // Frames are sampled once a tick: their total time, in ms.
+        let frame_ms: f64 = results
+            .iter()
+            .filter(|r| r.interpolation_delay_ms > 0.0)
+            .map(|r| r.feel.frames as f64 * r.interpolation_tick_ms)
+            .sum();
         let mut error_kinds = BTreeMap::new();
         for e in results.iter().filter_map(|r| r.error.as_ref()) {
             *error_kinds.entry(e.clone()).or_insert(0) += 1;
@@ -235,6 +280,33 @@ impl Report {
             resume_snapshot_bytes: results.iter().map(|r| r.resume_bytes).sum(),
             resume_full_snapshot_bytes: results.iter().map(|r| r.resume_full_bytes).sum(),
             resumes_full: results.iter().map(|r| r.resumes_full).sum(),
+            corrections: results.iter().map(|r| r.feel.corrections).sum(),
+            visible_corrections: results.iter().map(|r| r.feel.visible_corrections).sum(),
+            correction_units: Latency {
+                p50: percentile_ms(&corrections, 50.0),
+                p99: percentile_ms(&corrections, 99.0),
+            },
+            largest_correction_units: results
+                .iter()
+                .map(|r| r.feel.largest_correction_units)
+                .fold(0.0, f64::max),
+            interpolation_underrun_fraction: if frames == 0 {
+                0.0
+            } else {
+                underruns as f64 / frames as f64
+            },
+            extrapolating_fraction: if frame_ms == 0.0 {
+                0.0
+            } else {
+                results.iter().map(|r| r.feel.extrapolating_ms).sum::<f64>() / frame_ms
+            },
+            interpolation_delay_ms: median(
+                active
+                    .iter()
+                    .filter(|r| r.feel.frames > 0)
+                    .map(|r| r.interpolation_delay_ms)
+                    .collect(),
+            ),
             duration_s,
             server_tick_p50_ms: None,
             server_tick_p99_ms: None,
@@ -289,6 +361,7 @@ fn median(mut v: Vec<f64>) -> f64 {
     }
 }
 
+/// A percentile over 1000: milliseconds of a microsecond histogram, units of a quanta one.
 fn percentile_ms(h: &Histogram<u64>, p: f64) -> f64 {
     if h.is_empty() {
         0.0

@@ -6,7 +6,9 @@
 //! - [`interpolation`]: remote entities drawn between snapshots with an adaptive delay.
 //! - [`smoothing`]: prediction corrections blended in over a few frames.
 //! - [`net_stats`]: the net graph's numbers.
+//! - [`feel`]: corrections and interpolation underruns: how the game feels on this link.
 
+pub mod feel;
 pub mod interpolation;
 pub mod net_stats;
 pub mod prediction;
@@ -14,6 +16,7 @@ pub mod replica;
 pub mod session;
 pub mod smoothing;
 
+pub use feel::Feel;
 pub use interpolation::{Drawn, Interpolator};
 pub use net_stats::{NetGraph, NetStats};
 pub use prediction::Predictor;
