@@ -2,7 +2,8 @@
 //! frames in, messages out, what to draw. `web.rs` feeds it events; `render.rs` draws it.
 
 use snapwire_shared::client::{
-    ClientSession, Drawn, Interpolator, NetGraph, NetStats, SessionError, SessionEvent, Smoother,
+    ClientSession, Drawn, Feel, Interpolator, NetGraph, NetStats, SessionError, SessionEvent,
+    Smoother,
 };
 use snapwire_shared::protocol::{ClientMsg, ResumeToken, RoomRequest};
 use snapwire_shared::sim::World;
@@ -88,6 +89,8 @@ pub struct App<G: WebGame = World> {
     focus: Option<(f64, f64)>,
     /// Jitter for reconnect backoff (a small xorshift: no randomness crate in the page).
     jitter: u64,
+    /// How the game felt over the whole session (the net graph shows the last second).
+    pub feel: Feel,
 }
 
 impl App {
@@ -135,6 +138,7 @@ impl<G: WebGame> App<G> {
             last_heard_ms: None,
             focus: None,
             jitter: jitter | 1,
+            feel: Feel::default(),
         };
         (app, codec::encode_client(hello))
     }
@@ -165,6 +169,8 @@ impl<G: WebGame> App<G> {
                 self.smoother.correct(correction);
                 self.stats
                     .on_snapshot(now_ms, bytes.len(), last_input_seq, correction != (0, 0));
+                let units = self.feel.on_correction(correction);
+                self.stats.on_correction(now_ms, units);
                 if let (Some(i), Some((_, view))) =
                     (self.interpolator.as_mut(), self.session.replica().latest())
                 {
@@ -352,6 +358,15 @@ impl<G: WebGame> App<G> {
             .interpolator
             .as_ref()
             .map_or_else(Vec::new, |i| i.sample(now_ms));
+        if let Some(i) = &self.interpolator
+            && self.status == Status::Playing
+        {
+            let ahead = i.ahead_ms(now_ms);
+            self.stats.on_frame(now_ms, ahead);
+            if i.adapted() {
+                self.feel.on_frame(ahead, dt);
+            }
+        }
         let me_id = self.session.player_id();
         let me = me_id.and_then(|id| {
             self.session.replica().latest()?.1.get(id)?;
@@ -395,14 +410,21 @@ impl<G: WebGame> App<G> {
     pub fn net_graph_json(&mut self, now_ms: f64) -> String {
         let g = self.net_graph(now_ms);
         format!(
-            "{{\"ping_ms\":{},\"snapshots_per_s\":{},\"kbps_in\":{:.2},\"kbps_out\":{:.2},\"last_snapshot_bytes\":{},\"corrections_per_s\":{},\"checksum_failures\":{}}}",
+            "{{\"ping_ms\":{},\"snapshots_per_s\":{},\"kbps_in\":{:.2},\"kbps_out\":{:.2},\"last_snapshot_bytes\":{},\"corrections_per_s\":{},\"largest_correction_units\":{:.3},\"underrun_pct\":{:.2},\"interpolation_delay_ms\":{:.1},\"checksum_failures\":{},\"resumes\":{},\"restarts\":{},\"session_underruns\":{},\"session_frames\":{}}}",
             g.ping_ms.map_or("null".to_owned(), |p| format!("{p:.1}")),
             g.snapshots_per_s,
             g.kbps_in,
             g.kbps_out,
             g.last_snapshot_bytes,
             g.corrections_per_s,
-            g.checksum_failures
+            g.largest_correction_units,
+            g.underrun_pct,
+            self.interpolation_delay_ms(),
+            g.checksum_failures,
+            self.session.stats.resumes,
+            self.session.stats.restarts,
+            self.feel.underruns,
+            self.feel.frames
         )
     }
 

@@ -191,10 +191,21 @@ fn net_graph<G: WebGame>(
     if !screen.narrow() {
         lines.extend([
             format!("last snapshot {} B", g.last_snapshot_bytes),
-            format!("interp delay {:.0} ms", app.interpolation_delay_ms()),
-            format!("corrections/s {}", g.corrections_per_s),
+            format!(
+                "interp delay {:.0} ms  dry {:.1}%",
+                app.interpolation_delay_ms(),
+                g.underrun_pct
+            ),
+            format!(
+                "corrections/s {}  max {:.2} u",
+                g.corrections_per_s, g.largest_correction_units
+            ),
             format!("checksum failures {}", g.checksum_failures),
         ]);
+        let s = &app.session.stats;
+        if s.resumes + s.restarts > 0 {
+            lines.push(format!("resumed {}  restarted {}", s.resumes, s.restarts));
+        }
     }
     ctx.set_fill_style_str("rgba(0, 0, 0, 0.6)");
     ctx.fill_rect(

@@ -237,6 +237,16 @@ async fn a_dropped_or_reloaded_page_continues_the_same_player() {
         "the same player, not a second: {players:?}"
     );
     assert_eq!(players[0].id, first.id);
+    // The page counts it too (its net graph shows resumes).
+    let graph = fay
+        .execute("return window.snapwire.netGraph();", vec![])
+        .await
+        .expect("script runs");
+    let graph: serde_json::Value =
+        serde_json::from_str(graph.json().as_str().unwrap_or("null")).expect("net graph JSON");
+    eprintln!("net graph after the drop: {graph}");
+    assert_eq!(graph["resumes"], 1, "{graph}");
+    assert_eq!(graph["restarts"], 0, "{graph}");
 
     fay.refresh().await.expect("reload");
     poll(|| (server.stats.resumes.get() >= 2 && server.stats.clients.get() == 1).then_some(()))

@@ -14,6 +14,10 @@ pub struct NetStats {
     other_in: VecDeque<(f64, usize)>,
     bytes_out: VecDeque<(f64, usize)>,
     corrections: VecDeque<f64>,
+    /// Frames drawn in the last second, and whether each ran past the newest snapshot.
+    frames: VecDeque<(f64, bool)>,
+    /// The largest correction in the last second, in world units, with its time.
+    largest_correction: VecDeque<(f64, f64)>,
     /// Send time of inputs not yet acknowledged: (seq, ms).
     inputs: VecDeque<(u32, f64)>,
     /// Exponential average of input send to acknowledgement, in ms.
@@ -42,6 +46,11 @@ pub struct NetGraph {
     pub kbps_out: f64,
     pub last_snapshot_bytes: usize,
     pub corrections_per_s: usize,
+    /// The largest prediction correction in the last second, in world units.
+    pub largest_correction_units: f64,
+    /// Frames in the last second drawn past the newest snapshot (the interpolation buffer
+    /// ran dry), in percent.
+    pub underrun_pct: f64,
     pub checksum_failures: u64,
 }
 
@@ -64,6 +73,19 @@ impl NetStats {
                 self.ping_ms = Some(self.ping_ms.map_or(rtt, |p| p + (rtt - p) * 0.1));
             }
         }
+        self.expire(now);
+    }
+
+    /// A prediction correction of `units` (world units; 0 for none) came with a snapshot.
+    pub fn on_correction(&mut self, now: f64, units: f64) {
+        if units > 0.0 {
+            self.largest_correction.push_back((now, units));
+        }
+    }
+
+    /// A frame was drawn `ahead_ms` past the newest snapshot (0: within the buffer).
+    pub fn on_frame(&mut self, now: f64, ahead_ms: f64) {
+        self.frames.push_back((now, ahead_ms > 0.0));
         self.expire(now);
     }
 
@@ -97,6 +119,17 @@ impl NetStats {
             kbps_out: kbps(&self.bytes_out),
             last_snapshot_bytes: self.last_snapshot_bytes,
             corrections_per_s: self.corrections.len(),
+            largest_correction_units: self
+                .largest_correction
+                .iter()
+                .map(|(_, u)| *u)
+                .fold(0.0, f64::max),
+            underrun_pct: if self.frames.is_empty() {
+                0.0
+            } else {
+                100.0 * self.frames.iter().filter(|(_, dry)| *dry).count() as f64
+                    / self.frames.len() as f64
+            },
             checksum_failures: self.checksum_failures,
         }
     }
@@ -114,6 +147,16 @@ impl NetStats {
         }
         while self.corrections.front().is_some_and(|t| *t < cutoff) {
             self.corrections.pop_front();
+        }
+        while self.frames.front().is_some_and(|(t, _)| *t < cutoff) {
+            self.frames.pop_front();
+        }
+        while self
+            .largest_correction
+            .front()
+            .is_some_and(|(t, _)| *t < cutoff)
+        {
+            self.largest_correction.pop_front();
         }
     }
 }
@@ -142,6 +185,13 @@ mod tests {
             "{g:?}"
         );
         assert_eq!(g.corrections_per_s, 2);
+        for k in 0..100 {
+            s.on_frame(2000.0 + f64::from(k), if k < 5 { 3.0 } else { 0.0 });
+        }
+        s.on_correction(2050.0, 0.25);
+        let g = s.graph(2100.0);
+        assert!((g.underrun_pct - 5.0).abs() < 1e-9, "{g:?}");
+        assert!((g.largest_correction_units - 0.25).abs() < 1e-9);
         assert!((g.ping_ms.unwrap_or_default() - 20.0).abs() < 1e-6);
     }
 }
