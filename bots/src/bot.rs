@@ -196,7 +196,13 @@ async fn connect<G: BotGame>(
                 result.room = Some(w.room);
                 Ok(ws)
             }
-            Ok(SessionEvent::Resumed(_)) => Ok(ws),
+            Ok(SessionEvent::Resumed(_)) => {
+                // What the dead connection may have swallowed goes again.
+                for msg in session.resend_after_resume() {
+                    send(&mut ws, &msg, result).await?;
+                }
+                Ok(ws)
+            }
             Ok(other) => Err(format!("expected Welcome, got {other:?}")),
             Err(e) => {
                 // A room of another game, or a Welcome the rules cannot run with: leave

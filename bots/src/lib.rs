@@ -62,6 +62,9 @@ pub struct BotOptions {
     pub acks: AckPolicy,
     /// Read the server's `/metrics` before and after the run (on the same host and port).
     pub server_metrics: bool,
+    /// Where the server's `/metrics` is, when not beside the WebSocket URL (bots that reach
+    /// the server through a proxy such as `snapwire-netsim`).
+    pub metrics_url: Option<String>,
     /// Spectators acknowledge one snapshot in this many (`None`: the client default).
     pub spectator_ack_every: Option<u32>,
     /// A bot whose connection drops (reset, silence, the server's idle close) reconnects
@@ -127,6 +130,7 @@ impl BotOptions {
             seed: 0x5eed,
             acks: AckPolicy::Every,
             server_metrics: true,
+            metrics_url: None,
             spectator_ack_every: None,
             reconnect: true,
             feel: false,
@@ -162,7 +166,7 @@ pub async fn run_bots(opts: BotOptions, live: Arc<Live>) -> Run {
     let opts = Arc::new(opts);
     let metrics = opts
         .server_metrics
-        .then(|| metrics_url(&opts.url))
+        .then(|| opts.metrics_url.clone().or_else(|| metrics_url(&opts.url)))
         .flatten();
     let before = match &metrics {
         Some(url) => scrape(url).await.ok(),

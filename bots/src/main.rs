@@ -50,6 +50,10 @@ struct Args {
     /// extrapolating (netcode feel; costs CPU at large bot counts).
     #[arg(long)]
     feel: bool,
+    /// The server's `/metrics` URL, when the bots reach the server through a proxy (by default
+    /// the WebSocket URL's host and port).
+    #[arg(long, value_name = "URL")]
+    metrics: Option<String>,
     /// Never press fire.
     #[arg(long)]
     no_fire: bool,
@@ -144,6 +148,7 @@ async fn run(args: Args) -> anyhow::Result<()> {
     opts.fire = !args.no_fire;
     opts.reconnect = !args.no_reconnect;
     opts.feel = args.feel;
+    opts.metrics_url = args.metrics;
     if let Some(k) = args.ack_every {
         opts.acks = AckPolicy::EveryKth(k);
     }

@@ -159,7 +159,12 @@ impl<G: WebGame> App<G> {
                 let rate = self.tick_rate();
                 self.interpolator = Some(Interpolator::new(rate));
                 self.input_clock_ms = None;
-                Vec::new()
+                // Inputs the dead connection may have swallowed go again.
+                self.session
+                    .resend_after_resume()
+                    .iter()
+                    .map(|m| self.sent(now_ms, m))
+                    .collect()
             }
             Ok(SessionEvent::Snapshot {
                 tick,

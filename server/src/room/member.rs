@@ -47,8 +47,6 @@ pub struct Member {
     pub inputs: VecDeque<(u32, PlayerInput)>,
     pub last_received_seq: u32,
     pub last_applied_seq: u32,
-    /// The last input applied: while away the player keeps its aim and lets go of the rest.
-    pub last_input: PlayerInput,
     pub input_budget: u32,
     /// Consecutive ticks that ended with inputs still queued.
     pub standing_ticks: u32,
@@ -107,7 +105,6 @@ impl Member {
             inputs: VecDeque::new(),
             last_received_seq: 0,
             last_applied_seq: 0,
-            last_input: PlayerInput::default(),
             input_budget: 1,
             standing_ticks: 0,
             dropped: 0,
@@ -168,6 +165,11 @@ impl Member {
     /// Inputs dropped since the last call.
     pub fn take_dropped(&mut self) -> u64 {
         std::mem::take(&mut self.dropped)
+    }
+
+    /// A tick in which the player took no step (it was away): one more may be banked.
+    pub fn bank_input_step(&mut self) {
+        self.input_budget = (self.input_budget + 1).min(MAX_INPUT_BUDGET);
     }
 
     /// Inputs to apply this tick, in order: at most the banked budget, plus one when a queue

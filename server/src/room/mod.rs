@@ -302,16 +302,20 @@ impl<G: Game> Room<G> {
     }
 
     /// The client's connection dropped, and it may come back ([`Room::resume`]). Until then
-    /// its player stays in the world and stands still (it gets the neutral input every tick,
-    /// like a player who let go of every key: it can still be hit, so dropping the connection
-    /// is no escape), it is sent nothing, and its acknowledged baseline is kept even past
-    /// history. False if the client is not here.
+    /// its player stays in the world, frozen: no input is applied, so it neither moves nor
+    /// fires, and it can still be hit (dropping the connection is no escape). Frozen, not
+    /// stepped with an empty input, so that the inputs the client sends again after the
+    /// resume apply to exactly the state it predicted them from: no correction. It is sent
+    /// nothing, and its acknowledged baseline is kept even past history. False if the client
+    /// is not here.
     pub fn park(&mut self, client: ClientId) -> bool {
         let Some(m) = self.members.get_mut(&client) else {
             return false;
         };
         m.away = true;
-        m.inputs.clear();
+        // Inputs already received stay queued: they apply after the resume, before those the
+        // client sends again (which are then not new, and ignored). Dropping them here made
+        // every resume cost a one-step correction.
         if let Some(frame) = m.acked.and_then(|t| self.history.get(t)) {
             self.pinned.insert(client, Arc::clone(frame));
         }
@@ -439,27 +443,19 @@ impl<G: Game> Room<G> {
             self.counters.inputs_dropped += m.take_dropped();
             let Some(entity) = m.entity else { continue };
             if m.away {
-                let idle = PlayerInput {
-                    aim: m.last_input.aim,
-                    ..PlayerInput::default()
-                };
-                self.world.apply_input(entity, &G::input(&idle));
+                // A tick without inputs: the player may catch up after the resume.
+                m.bank_input_step();
                 continue;
             }
             let mut last = None;
-            let mut last_input = None;
             for (n, (seq, controls)) in m.take_inputs().enumerate() {
                 self.world.apply_input(entity, &G::input(&controls));
                 last = Some(seq);
-                last_input = Some(controls);
                 self.counters.inputs_applied += 1;
                 self.counters.inputs_late += u64::from(n > 0);
             }
             if let Some(seq) = last {
                 m.last_applied_seq = seq;
-            }
-            if let Some(input) = last_input {
-                m.last_input = input;
             }
         }
     }

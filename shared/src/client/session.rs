@@ -1,6 +1,8 @@
 //! One connection's client state machine, free of sockets and clocks: the caller feeds it frames
 //! and sends the messages it returns.
 
+use std::collections::VecDeque;
+
 use thiserror::Error;
 
 use crate::client::prediction::Predictor;
@@ -9,7 +11,7 @@ use crate::codec::{self, DecodeError};
 use crate::game::Game;
 use crate::protocol::{
     BUTTON_ACK, BUTTON_FIRE, ClientMsg, InputMsg, PROTOCOL_VERSION, Resume, ResumeToken, Resumed,
-    RoomRequest, Scores, ServerMsg, Welcome,
+    RoomRequest, Scores, ServerMsg, Welcome, input_acked,
 };
 use crate::sim::{EntityId, PlayerInput, World};
 use crate::tick::Tick;
@@ -96,6 +98,9 @@ pub struct ClientSession<G: Game = World> {
     resuming: bool,
     /// The next verified snapshot is the first after a resume (its size is measured).
     first_after_resume: bool,
+    /// Inputs sent that no snapshot has acknowledged yet, oldest first: after a resume they
+    /// are sent again, since those the dead connection swallowed never reached the server.
+    unacked_inputs: VecDeque<(u32, InputMsg)>,
     pub stats: SessionStats,
 }
 
@@ -112,6 +117,9 @@ struct AckState {
     /// Snapshots since a spectator's last acknowledgement.
     since_last: u32,
 }
+
+/// Unacknowledged inputs kept for sending again after a resume: two seconds at 60 Hz.
+const MAX_UNACKED_INPUTS: usize = 128;
 
 /// How many snapshots a spectator receives per acknowledgement by default. A spectator never
 /// sends inputs, so every acknowledgement is a frame of its own; one in four keeps the
@@ -171,6 +179,23 @@ impl<G: Game> ClientSession<G> {
         self.hello(resume)
     }
 
+    /// After `Resumed`: the inputs no snapshot acknowledged, to send again first. The dead
+    /// connection may have swallowed them; the server ignores the ones it already has (their
+    /// sequence numbers are not new), and applies the rest, so prediction needs no correction
+    /// for inputs lost in the drop. Stamped with the newest tick, without the ack bit.
+    pub fn resend_after_resume(&self) -> Vec<ClientMsg> {
+        self.unacked_inputs
+            .iter()
+            .map(|(_, msg)| {
+                ClientMsg::Input(InputMsg {
+                    tick: self.latest_tick.0 as u16,
+                    buttons: msg.buttons & !BUTTON_ACK,
+                    ..*msg
+                })
+            })
+            .collect()
+    }
+
     /// The token that resumes this player (keep it across a page reload).
     pub fn resume_token(&self) -> Option<ResumeToken> {
         self.resume
@@ -209,6 +234,7 @@ impl<G: Game> ClientSession<G> {
             request: (name.to_owned(), spectate, room),
             resuming: false,
             first_after_resume: false,
+            unacked_inputs: VecDeque::new(),
             stats: SessionStats::default(),
         }
     }
@@ -344,6 +370,13 @@ impl<G: Game> ClientSession<G> {
                 }
                 self.latest_tick = tick;
                 self.last_input_seq = s.last_input_seq;
+                while self
+                    .unacked_inputs
+                    .front()
+                    .is_some_and(|(seq, _)| input_acked(*seq, s.last_input_seq))
+                {
+                    self.unacked_inputs.pop_front();
+                }
                 let correction = self.reconcile();
                 self.acks.overdue |= self.acks.pending.is_some();
                 self.acks.pending = Some(tick);
@@ -415,6 +448,10 @@ impl<G: Game> ClientSession<G> {
         }
         let seq = self.next_seq;
         self.next_seq = self.next_seq.wrapping_add(1).max(1);
+        self.unacked_inputs.push_back((seq, msg));
+        if self.unacked_inputs.len() > MAX_UNACKED_INPUTS {
+            self.unacked_inputs.pop_front();
+        }
         if let Some(p) = &mut self.predictor {
             p.push(seq, G::input(&input));
         }
