@@ -10,7 +10,9 @@
 #   SOAK_SECONDS=60 benches/soak_flaky.sh
 #
 # Environment: SOAK_SECONDS (600), BOTS (64), SERVER_CORE (0), BOTS_CORE (1: the bots and the
-# link simulator), OUT (target/soak: report.json, rss.csv, server.log, summary.txt).
+# link simulator), BOT_ARGS (extra bot flags, e.g. --no-fire: then every visible correction
+# would be the netcode's, not a death's), OUT (target/soak: report.json, rss.csv, server.log,
+# summary.txt).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -55,9 +57,10 @@ echo "seconds,rss_kib,clients,clients_away" >"$OUT/rss.csv"
 SAMPLER=$!
 
 status=0
+# shellcheck disable=SC2086 # BOT_ARGS is a list of flags
 taskset -c "$BOTS_CORE" "$T/snapwire-bots" --url "ws://127.0.0.1:$LINK_PORT/ws" \
   --metrics "http://127.0.0.1:$PORT/metrics" --bots "$BOTS" --duration "$SOAK_SECONDS" \
-  --feel --report "$OUT/report.json" \
+  --feel --report "$OUT/report.json" ${BOT_ARGS:-} \
   --assert errors==0 --assert desyncs==0 --assert restarts==0 \
   --assert "bots_connected_at_end==$BOTS" >"$OUT/bots.log" 2>&1 || status=$?
 ticks1=$(metric snapwire_ticks_total)

@@ -415,7 +415,7 @@ impl<G: WebGame> App<G> {
     pub fn net_graph_json(&mut self, now_ms: f64) -> String {
         let g = self.net_graph(now_ms);
         format!(
-            "{{\"ping_ms\":{},\"snapshots_per_s\":{},\"kbps_in\":{:.2},\"kbps_out\":{:.2},\"last_snapshot_bytes\":{},\"corrections_per_s\":{},\"largest_correction_units\":{:.3},\"underrun_pct\":{:.2},\"interpolation_delay_ms\":{:.1},\"checksum_failures\":{},\"resumes\":{},\"restarts\":{},\"session_underruns\":{},\"session_frames\":{}}}",
+            "{{\"ping_ms\":{},\"snapshots_per_s\":{},\"kbps_in\":{:.2},\"kbps_out\":{:.2},\"last_snapshot_bytes\":{},\"corrections_per_s\":{},\"largest_correction_units\":{:.3},\"underrun_pct\":{:.2},\"interpolation_delay_ms\":{:.1},\"checksum_failures\":{},\"resumes\":{},\"restarts\":{},\"resume_bytes\":{},\"resume_full_bytes\":{},\"session_underruns\":{},\"session_frames\":{}}}",
             g.ping_ms.map_or("null".to_owned(), |p| format!("{p:.1}")),
             g.snapshots_per_s,
             g.kbps_in,
@@ -428,6 +428,8 @@ impl<G: WebGame> App<G> {
             g.checksum_failures,
             self.session.stats.resumes,
             self.session.stats.restarts,
+            self.session.stats.resume_bytes,
+            self.session.stats.resume_full_bytes,
             self.feel.underruns,
             self.feel.frames
         )

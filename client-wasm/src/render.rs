@@ -204,17 +204,26 @@ fn net_graph<G: WebGame>(
         ]);
         let s = &app.session.stats;
         if s.resumes + s.restarts > 0 {
-            lines.push(format!("resumed {}  restarted {}", s.resumes, s.restarts));
+            lines.push(format!(
+                "resumed {} ({} B, full {} B)  restarted {}",
+                s.resumes, s.resume_bytes, s.resume_full_bytes, s.restarts
+            ));
         }
     }
+    ctx.set_font("12px ui-monospace, monospace");
+    // As wide as the longest line (at least the usual box).
+    let widest = lines
+        .iter()
+        .filter_map(|l| ctx.measure_text(l).ok())
+        .map(|m| m.width())
+        .fold(0.0, f64::max);
     ctx.set_fill_style_str("rgba(0, 0, 0, 0.6)");
     ctx.fill_rect(
         6.0,
         NET_GRAPH_TOP,
-        214.0,
+        (widest + 12.0).max(214.0),
         NET_GRAPH_LINE * lines.len() as f64 + 8.0,
     );
-    ctx.set_font("12px ui-monospace, monospace");
     ctx.set_fill_style_str("#9be29b");
     for (i, l) in lines.iter().enumerate() {
         let _ = ctx.fill_text(l, 12.0, NET_GRAPH_TOP + 16.0 + NET_GRAPH_LINE * i as f64);

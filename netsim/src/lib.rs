@@ -35,6 +35,9 @@ use schedule::Schedule;
 /// from the sender, which is what a full TCP window does.
 const QUEUE: usize = 1024;
 
+/// How often a stalled direction checks whether the stall ended.
+const STALL_POLL: Duration = Duration::from_millis(5);
+
 /// Bytes read at once.
 const CHUNK: usize = 16 * 1024;
 
@@ -58,6 +61,9 @@ struct Shared {
 struct Link {
     cut: CancellationToken,
     blackhole: AtomicBool,
+    /// Delivery paused, both ways: what is sent waits (as in a router's queue) and arrives
+    /// in a burst when the stall ends.
+    stalled: AtomicBool,
 }
 
 impl Netsim {
@@ -111,6 +117,15 @@ impl Netsim {
     pub fn blackhole_all(&self, on: bool) {
         for link in self.links() {
             link.blackhole.store(on, Ordering::Relaxed);
+        }
+    }
+
+    /// Holds back delivery on every open connection, both ways (`true`), or lets what waited
+    /// through in a burst (`false`): a stall, as a Wi-Fi hiccup or a lost packet's
+    /// retransmission makes one, on demand.
+    pub fn stall_all(&self, on: bool) {
+        for link in self.links() {
+            link.stalled.store(on, Ordering::Relaxed);
         }
     }
 
@@ -245,6 +260,9 @@ async fn pipe(
     let write = async move {
         while let Some((at, bytes)) = rx.recv().await {
             tokio::time::sleep_until(at).await;
+            while link.stalled.load(Ordering::Relaxed) {
+                tokio::time::sleep(STALL_POLL).await;
+            }
             if link.blackhole.load(Ordering::Relaxed) {
                 continue;
             }

@@ -1,12 +1,14 @@
-//! Latest-wins all the way down: a client that stops reading for a while, or reads slower than
-//! the tick rate, gets fresh snapshots when it reads, not a queue of old ones waiting in the
-//! socket buffers.
+//! Latest-wins all the way down: a client that stops reading for a while (or whose link
+//! stalls), or reads slower than the tick rate, gets fresh snapshots when it reads, not a
+//! queue of old ones waiting in the socket buffers. Each test runs with flow control off (as
+//! before it existed) and on, in the same run, and prints both.
 
 mod support;
 
 use std::time::{Duration, Instant};
 
 use futures_util::StreamExt;
+use snapwire_netsim::{Netsim, Profile};
 use snapwire_server::Config;
 use snapwire_shared::client::{ClientSession, SessionEvent};
 use snapwire_shared::protocol::ClientMsg;
@@ -47,6 +49,21 @@ impl Reader {
             }
         }
     }
+
+    /// After a stall: how many old snapshots come before one at most 2 ticks old, and how
+    /// long that took.
+    async fn catch_up(&mut self, server: &TestServer) -> (u32, Duration) {
+        let back = Instant::now();
+        let mut stale = 0;
+        loop {
+            let tick = self.read_snapshot().await;
+            if age(server, tick) <= 2 {
+                return (stale, back.elapsed());
+            }
+            stale += 1;
+            assert!(stale < 2000, "never caught up");
+        }
+    }
 }
 
 /// How far behind the server's tick a snapshot is, in ticks.
@@ -54,48 +71,100 @@ fn age(server: &TestServer, tick: u32) -> i64 {
     i64::from(server.stats.tick.load(std::sync::atomic::Ordering::Relaxed)) - i64::from(tick)
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_reader_back_from_a_stall_gets_a_fresh_snapshot_at_once() {
-    let server = TestServer::start(Config::new(60)).await;
+async fn server(flow_control: bool) -> TestServer {
+    let mut config = Config::new(60);
+    config.flow_control = flow_control;
+    TestServer::start(config).await
+}
+
+/// A reader that stops reading for three seconds (a frozen tab, a phone that switched apps).
+async fn stalled_reader(flow_control: bool) -> (u32, Duration) {
+    let server = server(flow_control).await;
     let mut reader = Reader::join(&server.url()).await;
     for _ in 0..60 {
         reader.read_snapshot().await;
     }
-    // Three seconds without reading (a frozen tab, a phone that switched apps).
     tokio::time::sleep(Duration::from_secs(3)).await;
-    let back = Instant::now();
-    let mut stale = 0;
-    let fresh_after = loop {
-        let tick = reader.read_snapshot().await;
-        if age(&server, tick) <= 2 {
-            break back.elapsed();
-        }
-        stale += 1;
-        assert!(stale < 1000, "never caught up");
-    };
-    eprintln!(
-        "after a 3 s stall: {stale} old snapshots read first, a fresh one after {fresh_after:?}"
-    );
-    assert!(stale <= 20, "{stale} old snapshots queued below the outbox");
-    assert!(fresh_after < Duration::from_millis(500), "{fresh_after:?}");
+    let caught_up = reader.catch_up(&server).await;
     server.stop().await;
+    caught_up
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_reader_slower_than_the_tick_rate_stays_near_the_present() {
-    let server = TestServer::start(Config::new(60)).await;
+async fn a_reader_back_from_a_stall_gets_a_fresh_snapshot_at_once() {
+    let (off, _) = stalled_reader(false).await;
+    let (stale, fresh_after) = stalled_reader(true).await;
+    eprintln!(
+        "after a 3 s stall: {off} old snapshots read first without flow control; with it \
+         {stale}, and a fresh one {fresh_after:?} after reading again"
+    );
+    assert!(stale <= 30, "{stale} old snapshots queued below the outbox");
+    assert!(off > 2 * stale, "flow control made no difference: {off} / {stale}");
+    assert!(fresh_after < Duration::from_millis(500), "{fresh_after:?}");
+}
+
+/// A link that stalls for three seconds both ways (the reader keeps reading, and gets
+/// nothing), then delivers what waited in a burst.
+async fn stalled_link(flow_control: bool) -> (u32, Duration) {
+    let server = server(flow_control).await;
+    let netsim = Netsim::start(
+        "127.0.0.1:0".parse().expect("addr"),
+        server.addr,
+        Profile::LAN,
+        5,
+    )
+    .await
+    .expect("netsim starts");
+    let mut reader = Reader::join(&format!("ws://{}/ws", netsim.addr())).await;
+    for _ in 0..60 {
+        reader.read_snapshot().await;
+    }
+    netsim.stall_all(true);
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    netsim.stall_all(false);
+    let caught_up = reader.catch_up(&server).await;
+    server.stop().await;
+    caught_up
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_link_back_from_a_stall_brings_a_fresh_snapshot_at_once() {
+    let (off, _) = stalled_link(false).await;
+    let (stale, fresh_after) = stalled_link(true).await;
+    eprintln!(
+        "after a 3 s link stall: {off} old snapshots read first without flow control; with \
+         it {stale}, and a fresh one {fresh_after:?} after the link came back"
+    );
+    assert!(stale <= 30, "{stale} old snapshots queued on the way");
+    assert!(off > 2 * stale, "flow control made no difference: {off} / {stale}");
+    assert!(fresh_after < Duration::from_millis(500), "{fresh_after:?}");
+}
+
+/// Twenty snapshots a second for four seconds, from a server that makes sixty: the ages of
+/// those read in the last second.
+async fn slow_reader(flow_control: bool) -> Vec<i64> {
+    let server = server(flow_control).await;
     let mut reader = Reader::join(&server.url()).await;
-    // Twenty snapshots a second, for four seconds, from a server that makes sixty.
     let mut ages = Vec::new();
     for _ in 0..80 {
         let tick = reader.read_snapshot().await;
         ages.push(age(&server, tick));
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    let last: Vec<i64> = ages[60..].to_vec();
-    let worst = last.iter().copied().max().unwrap_or_default();
-    eprintln!("a reader of 20 snapshots a second: ages in its last second {last:?} ticks");
-    // Within the flow-control window (at most two seconds), never growing without bound.
-    assert!(worst <= 60, "snapshots {worst} ticks old");
     server.stop().await;
+    ages.split_off(60)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reader_slower_than_the_tick_rate_stays_near_the_present() {
+    let off = slow_reader(false).await;
+    let on = slow_reader(true).await;
+    eprintln!(
+        "a reader of 20 snapshots a second, ages (ticks) in its last second: without flow \
+         control {off:?}; with it {on:?}"
+    );
+    let worst = on.iter().copied().max().unwrap_or_default();
+    // Within the flow-control window, never growing without bound.
+    assert!(worst <= 60, "snapshots {worst} ticks old");
+    assert!(off.iter().copied().max().unwrap_or_default() > worst);
 }
