@@ -123,7 +123,9 @@ async fn play<G: BotGame>(
             Err(e) => break Err(e),
             // A drop near the end is still reconnected (within a short grace), so a bot ends
             // connected unless the server really is gone.
-            Ok(Ended::Dropped(why)) if opts.reconnect && Instant::now() < deadline + FINISH_GRACE => {
+            Ok(Ended::Dropped(why))
+                if opts.reconnect && Instant::now() < deadline + FINISH_GRACE =>
+            {
                 tracing::debug!(bot = index, "connection dropped ({why}); reconnecting");
                 result.drops += 1;
                 live.drops.fetch_add(1, Ordering::Relaxed);

@@ -99,7 +99,10 @@ async fn a_reader_back_from_a_stall_gets_a_fresh_snapshot_at_once() {
          {stale}, and a fresh one {fresh_after:?} after reading again"
     );
     assert!(stale <= 30, "{stale} old snapshots queued below the outbox");
-    assert!(off > 2 * stale, "flow control made no difference: {off} / {stale}");
+    assert!(
+        off > 2 * stale,
+        "flow control made no difference: {off} / {stale}"
+    );
     assert!(fresh_after < Duration::from_millis(500), "{fresh_after:?}");
 }
 
@@ -136,7 +139,10 @@ async fn a_link_back_from_a_stall_brings_a_fresh_snapshot_at_once() {
          it {stale}, and a fresh one {fresh_after:?} after the link came back"
     );
     assert!(stale <= 30, "{stale} old snapshots queued on the way");
-    assert!(off > 2 * stale, "flow control made no difference: {off} / {stale}");
+    assert!(
+        off > 2 * stale,
+        "flow control made no difference: {off} / {stale}"
+    );
     assert!(fresh_after < Duration::from_millis(500), "{fresh_after:?}");
 }
 
