@@ -7,16 +7,11 @@ mod support;
 use std::sync::Arc;
 use std::time::Duration;
 
-use futures_util::StreamExt;
 use snapwire_bots::{AckPolicy, BotOptions, Live, run_bots};
 use snapwire_server::Config;
-use snapwire_shared::client::{ClientSession, SessionEvent};
 use snapwire_shared::map::MapDef;
-use snapwire_shared::protocol::ClientMsg;
 use snapwire_shared::quantize::pos_from_units;
-use snapwire_shared::sim::EntityId;
-use support::{TestServer, Ws, connect, send};
-use tokio_tungstenite::tungstenite::Message;
+use support::{AckingClient, TestServer, send};
 
 async fn bots_with(
     server: &TestServer,
@@ -79,51 +74,6 @@ fn corridor() -> MapDef {
     .expect("valid map")
 }
 
-struct Player {
-    ws: Ws,
-    session: ClientSession,
-}
-
-impl Player {
-    async fn join(url: &str, name: &str) -> Player {
-        let mut ws = connect(url).await;
-        let (session, hello) = ClientSession::new(name, false);
-        send(&mut ws, &hello).await;
-        let mut p = Player { ws, session };
-        p.next_event().await;
-        p
-    }
-
-    /// Handles frames until one snapshot has been applied and acknowledged.
-    async fn next_event(&mut self) {
-        loop {
-            let frame = tokio::time::timeout(Duration::from_secs(5), self.ws.next())
-                .await
-                .expect("a frame within 5 s");
-            let Some(Ok(Message::Binary(bytes))) = frame else {
-                panic!("unexpected frame {frame:?}")
-            };
-            match self.session.handle(&bytes).expect("valid frame") {
-                SessionEvent::Welcome(_) => return,
-                SessionEvent::Snapshot { tick, .. } => {
-                    // Acknowledge at once rather than with the next input.
-                    self.session.withhold_ack();
-                    send(&mut self.ws, &ClientMsg::Ack { tick }).await;
-                    return;
-                }
-                SessionEvent::Stale | SessionEvent::Scores | SessionEvent::Resumed(_) => {}
-            }
-        }
-    }
-
-    fn sees(&self, id: EntityId) -> bool {
-        self.session
-            .replica()
-            .latest()
-            .is_some_and(|(_, v)| v.get(id).is_some())
-    }
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_entity_leaving_the_view_is_removed_and_comes_back_as_new() {
     let mut config = Config::new(60);
@@ -132,8 +82,8 @@ async fn an_entity_leaving_the_view_is_removed_and_comes_back_as_new() {
     config.view_height = pos_from_units(20.0);
     let server = TestServer::start(config).await;
     let url = server.url();
-    let mut watcher = Player::join(&url, "watcher").await;
-    let mut walker = Player::join(&url, "walker").await;
+    let mut watcher = AckingClient::join(&url, "watcher").await;
+    let mut walker = AckingClient::join(&url, "walker").await;
     let walker_id = walker.session.player_id().expect("walker is a player");
 
     let mut phases = Vec::new();
@@ -144,8 +94,8 @@ async fn an_entity_leaving_the_view_is_removed_and_comes_back_as_new() {
             if let Some(input) = walker.session.input(direction, 0.0, 0.0, false) {
                 send(&mut walker.ws, &input).await;
             }
-            walker.next_event().await;
-            watcher.next_event().await;
+            walker.next().await;
+            watcher.next().await;
             if watcher.sees(walker_id) == want_seen {
                 ok = true;
                 break;

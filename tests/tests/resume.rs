@@ -9,94 +9,29 @@ use std::collections::BTreeSet;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use futures_util::{SinkExt, StreamExt};
+use futures_util::SinkExt;
 use snapwire_bots::{BotOptions, Live, run_bots};
 use snapwire_netsim::{Netsim, Profile};
 use snapwire_server::Config;
 use snapwire_shared::CloseCode;
-use snapwire_shared::client::{ClientSession, SessionEvent};
-use snapwire_shared::protocol::{ClientMsg, ServerMsg};
-use snapwire_shared::{Tick, codec};
-use support::{TestServer, Ws, close_of, connect, send, wait_until};
+use snapwire_shared::client::SessionEvent;
+use snapwire_shared::protocol::ClientMsg;
+use support::{AckingClient, TestServer, close_of, connect, send, wait_until};
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::protocol::CloseFrame;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode as WsCloseCode;
 
-/// One client: a socket and the real client session.
-struct Client {
-    ws: Ws,
-    session: ClientSession,
-}
-
-impl Client {
-    async fn join(url: &str, name: &str) -> Client {
-        let mut ws = connect(url).await;
-        let (session, hello) = ClientSession::new(name, false);
-        send(&mut ws, &hello).await;
-        let mut c = Client { ws, session };
-        assert!(matches!(c.next().await, SessionEvent::Welcome(_)));
-        c
-    }
-
-    /// The next event, acknowledging snapshots at once.
-    async fn next(&mut self) -> SessionEvent {
-        loop {
-            let frame = tokio::time::timeout(Duration::from_secs(5), self.ws.next())
-                .await
-                .expect("a frame within 5 s");
-            let Some(Ok(Message::Binary(bytes))) = frame else {
-                panic!("unexpected frame {frame:?}")
-            };
-            let event = self.session.handle(&bytes).expect("valid frame");
-            if let SessionEvent::Snapshot { tick, .. } = &event {
-                self.session.withhold_ack();
-                send(&mut self.ws, &ClientMsg::Ack { tick: *tick }).await;
-            }
-            if !matches!(event, SessionEvent::Scores | SessionEvent::Stale) {
-                return event;
-            }
-        }
-    }
-
-    /// The next snapshot's tick and baseline age, as sent.
-    async fn next_snapshot(&mut self) -> (Tick, u16) {
-        loop {
-            let frame = tokio::time::timeout(Duration::from_secs(5), self.ws.next())
-                .await
-                .expect("a frame within 5 s");
-            let Some(Ok(Message::Binary(bytes))) = frame else {
-                panic!("unexpected frame {frame:?}")
-            };
-            let age = match codec::decode_server(&bytes) {
-                Ok(ServerMsg::Snapshot(s)) => s.baseline_age,
-                _ => {
-                    self.session.handle(&bytes).expect("valid frame");
-                    continue;
-                }
-            };
-            let SessionEvent::Snapshot { tick, .. } =
-                self.session.handle(&bytes).expect("valid snapshot")
-            else {
-                panic!("a snapshot")
-            };
-            self.session.withhold_ack();
-            send(&mut self.ws, &ClientMsg::Ack { tick }).await;
-            return (tick, age);
-        }
-    }
-
-    /// A new connection carrying `hello`.
-    async fn reconnect_with(&mut self, url: &str, hello: &ClientMsg) {
-        self.ws = connect(url).await;
-        send(&mut self.ws, hello).await;
-    }
+/// A new connection carrying `hello`, in place of the client's socket.
+async fn reconnect_with(c: &mut AckingClient, url: &str, hello: &ClientMsg) {
+    c.ws = connect(url).await;
+    send(&mut c.ws, hello).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_dropped_player_resumes_from_its_baseline_and_a_token_is_single_use() {
     let server = TestServer::start(Config::new(60)).await;
     let url = server.url();
-    let mut ann = Client::join(&url, "ann").await;
+    let mut ann = AckingClient::join(&url, "ann").await;
     let id = ann.session.player_id();
     for _ in 0..20 {
         ann.next_snapshot().await;
@@ -108,7 +43,7 @@ async fn a_dropped_player_resumes_from_its_baseline_and_a_token_is_single_use() 
     // Away past the server's history (64 ticks): the baseline is kept for ann anyway.
     tokio::time::sleep(Duration::from_millis(1500)).await;
     let spent = ann.session.reconnect();
-    ann.reconnect_with(&url, &spent).await;
+    reconnect_with(&mut ann, &url, &spent).await;
     assert!(matches!(ann.next().await, SessionEvent::Resumed(r) if r.player_id == id.map(|i| i.0)));
     let (_, age) = ann.next_snapshot().await;
     assert!(
@@ -162,7 +97,7 @@ async fn a_token_past_the_grace_period_starts_a_new_player() {
     config.resume_grace = Duration::from_millis(500);
     let server = TestServer::start(config).await;
     let url = server.url();
-    let mut bob = Client::join(&url, "bob").await;
+    let mut bob = AckingClient::join(&url, "bob").await;
     let first = bob.session.player_id();
     bob.next_snapshot().await;
     drop(std::mem::replace(&mut bob.ws, connect(&url).await));
@@ -173,7 +108,7 @@ async fn a_token_past_the_grace_period_starts_a_new_player() {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     let hello = bob.session.reconnect();
-    bob.reconnect_with(&url, &hello).await;
+    reconnect_with(&mut bob, &url, &hello).await;
     assert!(matches!(bob.next().await, SessionEvent::Welcome(_)));
     assert_ne!(bob.session.player_id(), first, "a new player");
     assert_eq!(bob.session.stats.restarts, 1);

@@ -7,62 +7,22 @@ mod support;
 
 use std::time::{Duration, Instant};
 
-use futures_util::StreamExt;
 use snapwire_netsim::{Netsim, Profile};
 use snapwire_server::Config;
-use snapwire_shared::client::{ClientSession, SessionEvent};
-use snapwire_shared::protocol::ClientMsg;
-use support::{TestServer, Ws, connect, send};
-use tokio_tungstenite::tungstenite::Message;
+use support::{AckingClient, TestServer};
 
-/// A player that acknowledges every snapshot it reads, at once.
-struct Reader {
-    ws: Ws,
-    session: ClientSession,
-}
-
-impl Reader {
-    async fn join(url: &str) -> Reader {
-        let mut ws = connect(url).await;
-        let (session, hello) = ClientSession::new("reader", false);
-        send(&mut ws, &hello).await;
-        let mut r = Reader { ws, session };
-        r.read_snapshot().await;
-        r
-    }
-
-    /// Reads frames until the next snapshot; returns its tick.
-    async fn read_snapshot(&mut self) -> u32 {
-        loop {
-            let frame = tokio::time::timeout(Duration::from_secs(5), self.ws.next())
-                .await
-                .expect("a frame within 5 s");
-            let Some(Ok(Message::Binary(bytes))) = frame else {
-                panic!("unexpected frame {frame:?}")
-            };
-            if let SessionEvent::Snapshot { tick, .. } =
-                self.session.handle(&bytes).expect("valid frame")
-            {
-                self.session.withhold_ack();
-                send(&mut self.ws, &ClientMsg::Ack { tick }).await;
-                return tick.0;
-            }
+/// After a stall: how many old snapshots come before one at most 2 ticks old, and how long
+/// that took.
+async fn catch_up(reader: &mut AckingClient, server: &TestServer) -> (u32, Duration) {
+    let back = Instant::now();
+    let mut stale = 0;
+    loop {
+        let (tick, _) = reader.next_snapshot().await;
+        if age(server, tick.0) <= 2 {
+            return (stale, back.elapsed());
         }
-    }
-
-    /// After a stall: how many old snapshots come before one at most 2 ticks old, and how
-    /// long that took.
-    async fn catch_up(&mut self, server: &TestServer) -> (u32, Duration) {
-        let back = Instant::now();
-        let mut stale = 0;
-        loop {
-            let tick = self.read_snapshot().await;
-            if age(server, tick) <= 2 {
-                return (stale, back.elapsed());
-            }
-            stale += 1;
-            assert!(stale < 2000, "never caught up");
-        }
+        stale += 1;
+        assert!(stale < 2000, "never caught up");
     }
 }
 
@@ -80,12 +40,12 @@ async fn server(flow_control: bool) -> TestServer {
 /// A reader that stops reading for three seconds (a frozen tab, a phone that switched apps).
 async fn stalled_reader(flow_control: bool) -> (u32, Duration) {
     let server = server(flow_control).await;
-    let mut reader = Reader::join(&server.url()).await;
+    let mut reader = AckingClient::join(&server.url(), "reader").await;
     for _ in 0..60 {
-        reader.read_snapshot().await;
+        reader.next_snapshot().await;
     }
     tokio::time::sleep(Duration::from_secs(3)).await;
-    let caught_up = reader.catch_up(&server).await;
+    let caught_up = catch_up(&mut reader, &server).await;
     server.stop().await;
     caught_up
 }
@@ -118,14 +78,14 @@ async fn stalled_link(flow_control: bool) -> (u32, Duration) {
     )
     .await
     .expect("netsim starts");
-    let mut reader = Reader::join(&format!("ws://{}/ws", netsim.addr())).await;
+    let mut reader = AckingClient::join(&format!("ws://{}/ws", netsim.addr()), "reader").await;
     for _ in 0..60 {
-        reader.read_snapshot().await;
+        reader.next_snapshot().await;
     }
     netsim.stall_all(true);
     tokio::time::sleep(Duration::from_secs(3)).await;
     netsim.stall_all(false);
-    let caught_up = reader.catch_up(&server).await;
+    let caught_up = catch_up(&mut reader, &server).await;
     server.stop().await;
     caught_up
 }
@@ -150,11 +110,11 @@ async fn a_link_back_from_a_stall_brings_a_fresh_snapshot_at_once() {
 /// those read in the last second.
 async fn slow_reader(flow_control: bool) -> Vec<i64> {
     let server = server(flow_control).await;
-    let mut reader = Reader::join(&server.url()).await;
+    let mut reader = AckingClient::join(&server.url(), "reader").await;
     let mut ages = Vec::new();
     for _ in 0..80 {
-        let tick = reader.read_snapshot().await;
-        ages.push(age(&server, tick));
+        let (tick, _) = reader.next_snapshot().await;
+        ages.push(age(&server, tick.0));
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     server.stop().await;

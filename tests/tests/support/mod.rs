@@ -140,3 +140,80 @@ pub async fn wait_until(mut done: impl FnMut() -> bool) {
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
 }
+
+/// A real client session over a raw socket that acknowledges every snapshot at once, with an
+/// `Ack` of its own (not in an input): the tests' player.
+pub struct AckingClient {
+    pub ws: Ws,
+    pub session: snapwire_shared::client::ClientSession,
+}
+
+impl AckingClient {
+    /// Joins by quick play and waits for the `Welcome`.
+    pub async fn join(url: &str, name: &str) -> AckingClient {
+        let mut ws = connect(url).await;
+        let (session, hello) = snapwire_shared::client::ClientSession::new(name, false);
+        send(&mut ws, &hello).await;
+        let mut c = AckingClient { ws, session };
+        let first = c.next().await;
+        assert!(
+            matches!(first, snapwire_shared::client::SessionEvent::Welcome(_)),
+            "{first:?}"
+        );
+        c
+    }
+
+    /// The next binary frame, within 5 s.
+    pub async fn next_frame(&mut self) -> Vec<u8> {
+        let frame = tokio::time::timeout(Duration::from_secs(5), self.ws.next())
+            .await
+            .expect("a frame within 5 s");
+        match frame {
+            Some(Ok(Message::Binary(bytes))) => bytes.to_vec(),
+            other => panic!("unexpected frame {other:?}"),
+        }
+    }
+
+    /// The next event but scores and stale snapshots, acknowledging a snapshot at once.
+    pub async fn next(&mut self) -> snapwire_shared::client::SessionEvent {
+        use snapwire_shared::client::SessionEvent;
+        loop {
+            let bytes = self.next_frame().await;
+            let event = self.session.handle(&bytes).expect("valid frame");
+            if let SessionEvent::Snapshot { tick, .. } = &event {
+                self.session.withhold_ack();
+                send(&mut self.ws, &ClientMsg::Ack { tick: *tick }).await;
+            }
+            if !matches!(event, SessionEvent::Scores | SessionEvent::Stale) {
+                return event;
+            }
+        }
+    }
+
+    /// The next snapshot (acknowledged): its tick and its `baseline_age` as sent.
+    pub async fn next_snapshot(&mut self) -> (snapwire_shared::Tick, u16) {
+        use snapwire_shared::client::SessionEvent;
+        use snapwire_shared::protocol::ServerMsg;
+        loop {
+            let bytes = self.next_frame().await;
+            let age = match codec::decode_server(&bytes) {
+                Ok(ServerMsg::Snapshot(s)) => Some(s.baseline_age),
+                _ => None,
+            };
+            let event = self.session.handle(&bytes).expect("valid frame");
+            if let (Some(age), SessionEvent::Snapshot { tick, .. }) = (age, event) {
+                self.session.withhold_ack();
+                send(&mut self.ws, &ClientMsg::Ack { tick }).await;
+                return (tick, age);
+            }
+        }
+    }
+
+    /// Whether the newest snapshot holds entity `id`.
+    pub fn sees(&self, id: snapwire_shared::sim::EntityId) -> bool {
+        self.session
+            .replica()
+            .latest()
+            .is_some_and(|(_, v)| v.get(id).is_some())
+    }
+}
