@@ -209,14 +209,7 @@ async fn a_dropped_or_reloaded_page_continues_the_same_player() {
         return;
     };
     let server = TestServer::start(page_config(&root)).await;
-    let netsim = snapwire_netsim::Netsim::start(
-        "127.0.0.1:0".parse().expect("addr"),
-        server.addr,
-        snapwire_netsim::Profile::LAN,
-        3,
-    )
-    .await
-    .expect("netsim starts");
+    let netsim = server.behind(snapwire_netsim::Profile::LAN, 3).await;
     let page_url = format!("http://{}/", netsim.addr());
     let driver_proc = ChromeDriver::start(&chromedriver);
     let fay = browser(&driver_proc.url, &chromium).await;

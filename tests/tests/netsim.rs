@@ -131,14 +131,7 @@ async fn through(
     time: Duration,
 ) -> (TestServer, Netsim, BotOptions) {
     let server = TestServer::start(Config::new(60)).await;
-    let netsim = Netsim::start(
-        "127.0.0.1:0".parse().expect("addr"),
-        server.addr,
-        profile,
-        11,
-    )
-    .await
-    .expect("netsim starts");
+    let netsim = server.behind(profile, 11).await;
     let mut opts = BotOptions::new(format!("ws://{}/ws", netsim.addr()), bots, time);
     opts.server_metrics = false;
     (server, netsim, opts)

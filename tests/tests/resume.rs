@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 
 use futures_util::SinkExt;
 use snapwire_bots::{BotOptions, Live, run_bots};
-use snapwire_netsim::{Netsim, Profile};
+use snapwire_netsim::Profile;
 use snapwire_server::Config;
 use snapwire_shared::CloseCode;
 use snapwire_shared::client::SessionEvent;
@@ -125,14 +125,7 @@ async fn a_thousand_drops_lose_no_player() {
     const BOTS: usize = 40;
     const CUTS: u64 = 25;
     let server = TestServer::start(Config::new(60)).await;
-    let netsim = Netsim::start(
-        "127.0.0.1:0".parse().expect("addr"),
-        server.addr,
-        Profile::LAN,
-        7,
-    )
-    .await
-    .expect("netsim starts");
+    let netsim = server.behind(Profile::LAN, 7).await;
     let mut opts = BotOptions::new(
         format!("ws://{}/ws", netsim.addr()),
         BOTS,

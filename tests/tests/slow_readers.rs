@@ -7,7 +7,7 @@ mod support;
 
 use std::time::{Duration, Instant};
 
-use snapwire_netsim::{Netsim, Profile};
+use snapwire_netsim::Profile;
 use snapwire_server::Config;
 use support::{AckingClient, TestServer};
 
@@ -70,14 +70,7 @@ async fn a_reader_back_from_a_stall_gets_a_fresh_snapshot_at_once() {
 /// nothing), then delivers what waited in a burst.
 async fn stalled_link(flow_control: bool) -> (u32, Duration) {
     let server = server(flow_control).await;
-    let netsim = Netsim::start(
-        "127.0.0.1:0".parse().expect("addr"),
-        server.addr,
-        Profile::LAN,
-        5,
-    )
-    .await
-    .expect("netsim starts");
+    let netsim = server.behind(Profile::LAN, 5).await;
     let mut reader = AckingClient::join(&format!("ws://{}/ws", netsim.addr()), "reader").await;
     for _ in 0..60 {
         reader.next_snapshot().await;

@@ -63,6 +63,23 @@ impl TestServer {
         format!("ws://{}/ws", self.addr)
     }
 
+    /// A simulated link of `profile` in front of this server (clients connect to its
+    /// address), seeded with `seed`.
+    pub async fn behind(
+        &self,
+        profile: snapwire_netsim::Profile,
+        seed: u64,
+    ) -> snapwire_netsim::Netsim {
+        snapwire_netsim::Netsim::start(
+            "127.0.0.1:0".parse().expect("a loopback address"),
+            self.addr,
+            profile,
+            seed,
+        )
+        .await
+        .expect("netsim starts")
+    }
+
     /// Stops the server and waits until it has drained.
     pub async fn stop(mut self) {
         self.shutdown.cancel();
