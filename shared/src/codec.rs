@@ -38,6 +38,11 @@ pub fn encode_server(msg: &ServerMsg) -> Vec<u8> {
     encode(msg)
 }
 
+/// Any other plain-data value in the same encoding as messages (a room's recorded ticks).
+pub fn encode_value<T: Serialize>(value: &T) -> Vec<u8> {
+    encode(value)
+}
+
 /// Bincode's variant index of [`ServerMsg::Snapshot`] (a one-byte varint).
 const SNAPSHOT_VARIANT: u8 = 1;
 

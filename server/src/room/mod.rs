@@ -11,6 +11,7 @@
 //! - [`scoreboard`]: the match's scores, once a second per client.
 //! - [`send_rate`]: load shedding, fed by the driver's observations.
 //! - [`flow`]: flow control by acknowledgement (latest-wins below the outbox).
+//! - [`record`]: what entered the room each tick, to run the match again bit for bit.
 //!
 //! A tick, in order ([`Room::tick`]): apply inputs, step simulation, record snapshot, build each
 //! client's message, build scores. The driver drains its queues into [`Room::handle`] before,
@@ -20,6 +21,7 @@ pub mod flow;
 pub mod history;
 pub mod interest;
 pub mod member;
+pub mod record;
 pub mod replication;
 pub mod scoreboard;
 pub mod send_rate;
@@ -42,6 +44,7 @@ use tracing::{debug, warn};
 use history::{Frame, SnapshotHistory};
 use interest::Grid;
 use member::{AckOutcome, MAX_BAD_ACKS, Member};
+use record::{Entry, ReplayError, TickRecord};
 use replication::{Replicator, TickContext};
 use scoreboard::Scoreboard;
 use send_rate::SendRate;
@@ -215,6 +218,9 @@ pub struct Room<G: Game = World> {
     /// history so that a resume within the grace period costs a delta, not a full snapshot.
     /// Dropped once the client acknowledges a newer snapshot, or leaves.
     pinned: BTreeMap<ClientId, Arc<Frame<G::State>>>,
+    /// What entered the room this tick, and the ticks finished since the driver last took
+    /// them; `None` when not recording.
+    recording: Option<(Vec<Entry>, Vec<TickRecord>)>,
 }
 
 /// An arena world for a room with `settings`, first tick `tick`, with the settings' scene.
@@ -261,6 +267,7 @@ impl<G: Game> Room<G> {
             counters: RoomCounters::default(),
             started: tick,
             pinned: BTreeMap::new(),
+            recording: None,
             settings,
         }
     }
@@ -269,6 +276,11 @@ impl<G: Game> Room<G> {
     /// id and kind left empty). A player whose
     /// name is taken gets the lowest free suffix (" 2", " 3", ...).
     pub fn join(&mut self, client: ClientId, name: &str, spectate: bool) -> Welcome {
+        self.note(|| Entry::Join {
+            client,
+            name: name.to_owned(),
+            spectate,
+        });
         let (name, entity) = if spectate {
             (name.to_owned(), None)
         } else {
@@ -352,6 +364,7 @@ impl<G: Game> Room<G> {
         let Some(member) = self.members.remove(&client) else {
             return false;
         };
+        self.note(|| Entry::Leave { client });
         if let Some(e) = member.entity {
             self.world.leave(e);
             self.player_names.remove(&member.name);
@@ -428,6 +441,13 @@ impl<G: Game> Room<G> {
         self.apply_inputs();
         self.step_simulation();
         let frame = self.record_snapshot();
+        if let Some((entries, done)) = &mut self.recording {
+            done.push(TickRecord {
+                tick: frame.tick,
+                entries: std::mem::take(entries),
+                checksum: frame.view(None).checksum(),
+            });
+        }
         self.build_client_messages(&frame);
         self.build_scores();
         &self.outgoing
@@ -448,8 +468,15 @@ impl<G: Game> Room<G> {
                 continue;
             }
             let mut last = None;
+            let client = m.id;
             for (n, (seq, controls)) in m.take_inputs().enumerate() {
                 self.world.apply_input(entity, &G::input(&controls));
+                if let Some((entries, _)) = &mut self.recording {
+                    entries.push(Entry::Input {
+                        client,
+                        input: controls,
+                    });
+                }
                 last = Some(seq);
                 self.counters.inputs_applied += 1;
                 self.counters.inputs_late += u64::from(n > 0);
@@ -528,6 +555,74 @@ impl<G: Game> Room<G> {
                     message: Message::Scores(Bytes::from(codec::encode_server(&scores))),
                 });
             }
+        }
+    }
+
+    /// Records what enters the room from now on ([`record`]); the driver takes the finished
+    /// ticks with [`Room::take_records`].
+    pub fn start_recording(&mut self) {
+        self.recording.get_or_insert_with(Default::default);
+    }
+
+    /// The ticks recorded since the last call.
+    pub fn take_records(&mut self) -> Vec<TickRecord> {
+        self.recording
+            .as_mut()
+            .map(|(_, done)| std::mem::take(done))
+            .unwrap_or_default()
+    }
+
+    /// Runs one recorded tick again: its joins, leaves and inputs in their order, then the
+    /// step, and checks the world came out as recorded. The room must have started like the
+    /// recorded one (settings, first tick) and replayed every tick before this one.
+    pub fn replay(&mut self, record: &TickRecord) -> Result<(), ReplayError> {
+        let tick = record.tick;
+        for entry in &record.entries {
+            match entry {
+                Entry::Join {
+                    client,
+                    name,
+                    spectate,
+                } => {
+                    self.join(*client, name, *spectate);
+                }
+                Entry::Leave { client } => {
+                    self.leave(*client);
+                }
+                Entry::Input { client, input } => {
+                    let entity = self.members.get(client).and_then(|m| m.entity).ok_or(
+                        ReplayError::NoPlayer {
+                            tick,
+                            client: *client,
+                        },
+                    )?;
+                    self.world.apply_input(entity, &G::input(input));
+                }
+            }
+        }
+        self.step_simulation();
+        let frame = Frame::capture(&self.world);
+        if frame.tick != tick {
+            return Err(ReplayError::Tick {
+                tick,
+                got: frame.tick,
+            });
+        }
+        let got = frame.view(None).checksum();
+        if got != record.checksum {
+            return Err(ReplayError::Checksum {
+                tick,
+                recorded: record.checksum,
+                got,
+            });
+        }
+        Ok(())
+    }
+
+    /// Appends to this tick's recording, if recording.
+    fn note(&mut self, entry: impl FnOnce() -> Entry) {
+        if let Some((entries, _)) = &mut self.recording {
+            entries.push(entry());
         }
     }
 

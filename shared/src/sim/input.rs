@@ -7,7 +7,7 @@ use crate::quantize::angle_from_radians;
 
 /// Input for one player step, quantized: this, not the wire floats, is what the rules see, so a
 /// predicting client and the server step from identical values.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
 pub struct PlayerInput {
     /// Movement axes in `[-127, 127]`.
     pub move_x: i8,
