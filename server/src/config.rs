@@ -58,6 +58,8 @@ pub struct Config {
     pub header_timeout: Duration,
     /// A joined client that sends nothing for this long is closed (4011).
     pub idle_timeout: Duration,
+    /// Record every room into this directory (one file per room; `replay FILE --verify`).
+    pub record_dir: Option<PathBuf>,
     /// A client whose connection dropped keeps its player this long: a new connection with
     /// its resume token continues it. Zero: a dropped client leaves at once.
     pub resume_grace: Duration,
@@ -144,6 +146,7 @@ impl Config {
             header_timeout: Duration::from_secs(5),
             idle_timeout: Duration::from_secs(6),
             resume_grace: Duration::from_secs(30),
+            record_dir: None,
             send_timeout: Duration::from_secs(10),
             // Twice the tick rate: a client catching up after a stall sends faster for a while.
             input_rate: InputRate::for_tick_rate(tick_rate),

@@ -24,6 +24,7 @@ pub mod config;
 pub mod driver;
 pub mod net;
 pub mod priority;
+pub mod recording;
 pub mod room;
 pub mod stats;
 
@@ -80,7 +81,11 @@ pub async fn run_with_stats(
 ) -> Result<(), ServerError> {
     let config = Arc::new(config.validate()?);
     let scheduler = Scheduler::start(config.room_threads, &shutdown)?;
-    let registry = Arc::new(Registry::new(
+    let recordings = match &config.record_dir {
+        Some(dir) => Some(recording::RecordWriter::start(dir.clone())?),
+        None => None,
+    };
+    let mut registry = Registry::new(
         config.kinds(),
         config.max_rooms,
         DriverLimits {
@@ -90,7 +95,11 @@ pub async fn run_with_stats(
         },
         scheduler,
         Arc::clone(&stats),
-    ));
+    );
+    if let Some(writer) = recordings {
+        registry = registry.record_to(writer);
+    }
+    let registry = Arc::new(registry);
     registry
         .open_default()
         .map_err(|(_, why)| ServerError::Config(ConfigError::DefaultRoom(why)))?;
@@ -130,7 +139,15 @@ pub async fn run_with_stats(
     {
         warn!("connections did not drain within {DRAIN_TIMEOUT:?}");
     }
-    let joined = tokio::task::spawn_blocking(move || registry.scheduler().join()).await;
+    let joined = tokio::task::spawn_blocking(move || {
+        let joined = registry.scheduler().join();
+        // The rooms have stopped: their last seconds go to disk before `run` returns.
+        if let Some(writer) = registry.recordings() {
+            writer.finish();
+        }
+        joined
+    })
+    .await;
     served?;
     match joined {
         Ok(true) => Ok(()),

@@ -43,6 +43,18 @@ pub fn encode_value<T: Serialize>(value: &T) -> Vec<u8> {
     encode(value)
 }
 
+/// Largest value [`decode_value`] reads: a block of a room's recording.
+pub const MAX_VALUE_BYTES: usize = 64 * 1024 * 1024;
+
+/// Decodes what [`encode_value`] wrote; never allocates more than [`MAX_VALUE_BYTES`].
+pub fn decode_value<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, DecodeError> {
+    check_len(bytes, MAX_VALUE_BYTES)?;
+    finish(
+        bincode::serde::decode_from_slice(bytes, limited::<MAX_VALUE_BYTES>()),
+        bytes,
+    )
+}
+
 /// Bincode's variant index of [`ServerMsg::Snapshot`] (a one-byte varint).
 const SNAPSHOT_VARIANT: u8 = 1;
 

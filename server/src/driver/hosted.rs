@@ -10,6 +10,7 @@ use snapwire_shared::sim::World;
 use snapwire_shared::tag::Tag;
 
 use crate::driver::room_driver::{DriverParts, RoomDriver, Step};
+use crate::room::record::{ReplayError, TickRecord};
 use crate::room::{Room, RoomSettings, arena_world};
 
 /// A room driver of some game, as the scheduler sees it.
@@ -49,24 +50,40 @@ impl<G: Game> HostedRoom for RoomDriver<G> {
 
 type Make = dyn Fn(&RoomSettings, DriverParts) -> Box<dyn HostedRoom> + Send + Sync;
 
+type Replay = dyn Fn(&RoomSettings, &[TickRecord]) -> Result<(), ReplayError> + Send + Sync;
+
 /// How a room kind makes a new room: the game's name and a function that sets a game up from
 /// the kind's settings.
 #[derive(Clone)]
 pub struct GameMaker {
     game: &'static str,
     make: Arc<Make>,
+    /// Sets a room up the same way and runs a recording through it ([`Room::replay`]).
+    replay: Arc<Replay>,
 }
 
 impl GameMaker {
     /// Rooms of game `G`, each set up by `new` from the kind's settings.
     pub fn new<G: Game>(new: impl Fn(&RoomSettings) -> G + Send + Sync + 'static) -> GameMaker {
+        let new = Arc::new(new);
+        let again = Arc::clone(&new);
         GameMaker {
             game: G::NAME,
             make: Arc::new(move |settings, parts| {
                 let room = Room::with_game(settings.clone(), new(settings));
                 Box::new(RoomDriver::new(room, parts))
             }),
+            replay: Arc::new(move |settings, ticks| {
+                let mut room = Room::with_game(settings.clone(), again(settings));
+                ticks.iter().try_for_each(|t| room.replay(t))
+            }),
         }
+    }
+
+    /// Runs a recording of a room of this game through a new room set up from `settings`:
+    /// `Err` names the first tick whose world differs.
+    pub fn replay(&self, settings: &RoomSettings, ticks: &[TickRecord]) -> Result<(), ReplayError> {
+        (self.replay)(settings, ticks)
     }
 
     /// The arena, with the kind's scene.

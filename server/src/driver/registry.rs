@@ -20,6 +20,7 @@ use crate::config::RoomKind;
 use crate::driver::room_driver::{DriverLimits, DriverParts};
 use crate::driver::scheduler::Scheduler;
 use crate::net::ingress::{Join, join_queue};
+use crate::recording::{FORMAT_VERSION, Header, RecordWriter};
 use crate::room::{ClientId, CloseReason};
 use crate::stats::ServerStats;
 
@@ -277,6 +278,8 @@ pub struct Registry {
     ids: RandomState,
     next_id: AtomicU64,
     limits: DriverLimits,
+    /// Every room is recorded when set (`--record`).
+    recordings: Option<RecordWriter>,
 }
 
 impl Registry {
@@ -296,7 +299,19 @@ impl Registry {
             ids: RandomState::new(),
             next_id: AtomicU64::new(1),
             limits,
+            recordings: None,
         }
+    }
+
+    /// Records every room opened from now on through `writer`.
+    pub fn record_to(mut self, writer: RecordWriter) -> Registry {
+        self.recordings = Some(writer);
+        self
+    }
+
+    /// The recordings' writer, if recording.
+    pub fn recordings(&self) -> Option<&RecordWriter> {
+        self.recordings.as_ref()
     }
 
     /// Opens the room of the default kind that stays open while the server runs: with no room
@@ -451,6 +466,21 @@ impl Registry {
                 directory: Arc::clone(&self.directory),
                 stats: Arc::clone(&self.stats),
                 limits: self.limits,
+                recorder: self.recordings.as_ref().and_then(|w| {
+                    w.open(Header {
+                        format: FORMAT_VERSION,
+                        protocol: snapwire_shared::PROTOCOL_VERSION,
+                        game: kind.game.game().to_owned(),
+                        kind: kind.name.clone(),
+                        room: handle.id.clone(),
+                        tick_rate: kind.settings.tick_rate,
+                        map: kind.settings.map.clone(),
+                        scene: kind.settings.scene.to_string(),
+                        started_unix_ms: std::time::SystemTime::now()
+                            .duration_since(std::time::UNIX_EPOCH)
+                            .map_or(0, |d| d.as_millis() as u64),
+                    })
+                }),
             },
         );
         self.scheduler.add(driver);

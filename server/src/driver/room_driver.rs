@@ -29,6 +29,7 @@ use tracing::{info, warn};
 use crate::driver::registry::{Directory, RoomHandle, Seat};
 use crate::net::ingress::{ClientId, Entry, Inbound, Join};
 use crate::net::outbox::Outbox;
+use crate::recording::RoomRecorder;
 use crate::room::{Message, Room};
 use crate::stats::{KindStats, PlayerSummary, ServerStats};
 
@@ -63,6 +64,8 @@ pub struct RoomDriver<G: Game = World> {
     limits: DriverLimits,
     /// The last idle check.
     idle_checked: Option<Instant>,
+    /// Where the room's recording goes (`--record`), while it records.
+    recorder: Option<RoomRecorder>,
 }
 
 /// How long a room stays open empty, and a client silent.
@@ -156,17 +159,23 @@ pub struct DriverParts {
     pub directory: Arc<Directory>,
     pub stats: Arc<ServerStats>,
     pub limits: DriverLimits,
+    /// Record the room from its first tick (`--record`).
+    pub recorder: Option<RoomRecorder>,
 }
 
 impl<G: Game> RoomDriver<G> {
-    pub fn new(room: Room<G>, parts: DriverParts) -> RoomDriver<G> {
+    pub fn new(mut room: Room<G>, parts: DriverParts) -> RoomDriver<G> {
         let DriverParts {
             handle,
             joins,
             directory,
             stats,
             limits,
+            recorder,
         } = parts;
+        if recorder.is_some() {
+            room.start_recording();
+        }
         let period = Duration::from_secs(1) / u32::from(room.settings().tick_rate.max(1));
         // A room counts as open from here until `close`, which takes it off both gauges.
         let kind_stats = stats.kind(&handle.kind);
@@ -186,6 +195,7 @@ impl<G: Game> RoomDriver<G> {
             empty_since: None,
             limits,
             idle_checked: None,
+            recorder,
         }
     }
 
@@ -241,6 +251,18 @@ impl<G: Game> RoomDriver<G> {
         self.room.tick();
         self.hand_to_outboxes();
         self.publish_stats();
+        self.record();
+    }
+
+    /// Hands the tick's record to the writer; a writer that fell behind ends the recording.
+    fn record(&mut self) {
+        let Some(recorder) = &mut self.recorder else {
+            return;
+        };
+        if !recorder.push(self.room.take_records()) {
+            self.room.stop_recording();
+            self.recorder = None;
+        }
     }
 
     /// The server is stopping: every client gets `GoingAway`, and the room is gone.
@@ -661,6 +683,7 @@ mod tests {
                     idle_timeout: Duration::from_secs(10),
                     resume_grace: Duration::from_secs(30),
                 },
+                recorder: None,
             },
         );
         let (_inbound_tx, inbound) = inbound_queue();

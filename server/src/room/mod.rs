@@ -126,6 +126,17 @@ pub enum Scene {
     PanicAfter(u32),
 }
 
+impl std::fmt::Display for Scene {
+    /// The form `FromStr` reads.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Scene::Empty => write!(f, "empty"),
+            Scene::Drift(n) => write!(f, "drift:{n}"),
+            Scene::PanicAfter(n) => write!(f, "panic:{n}"),
+        }
+    }
+}
+
 #[derive(Debug, Error, PartialEq)]
 #[error("scene must be `empty`, `drift:N` with N <= {MAX_DRIFTERS} or `panic:N`, not `{0}`")]
 pub struct SceneError(String);
@@ -562,6 +573,11 @@ impl<G: Game> Room<G> {
     /// ticks with [`Room::take_records`].
     pub fn start_recording(&mut self) {
         self.recording.get_or_insert_with(Default::default);
+    }
+
+    /// Stops recording (and drops what was not taken).
+    pub fn stop_recording(&mut self) {
+        self.recording = None;
     }
 
     /// The ticks recorded since the last call.

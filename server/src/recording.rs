@@ -1,0 +1,361 @@
+//! Recordings on disk (`--record DIR`): one file per room, written off the room threads, and
+//! read back to verify a match re-simulates bit for bit (`snapwire-server replay FILE
+//! --verify`). The room core only lists what entered it ([`crate::room::record`]); this is
+//! the I/O around it.
+//!
+//! A file is the 8 bytes `snapwrec`, then blocks: a `u32` little-endian length, then that many
+//! bytes of LZ4 (`lz4_flex`, size-prepended) holding one bincode [`Block`]. The first block is
+//! the [`Header`]; each later one a second of [`TickRecord`]s. A file cut short (a crash)
+//! still reads up to its last whole block. PROTOCOL.md has the layout.
+//!
+//! Queue policy: rooms hand blocks to one writer thread through a bounded queue
+//! ([`QUEUE`] blocks); a room that finds it full stops recording (with a warning) rather than
+//! wait: the tick never waits on a disk.
+
+use std::collections::HashMap;
+use std::fs::File;
+use std::io::{BufWriter, Read, Write};
+use std::path::{Path, PathBuf};
+use std::sync::mpsc::{Receiver, SyncSender, TrySendError, sync_channel};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::thread::JoinHandle;
+
+use serde::{Deserialize, Serialize};
+use snapwire_shared::codec;
+use snapwire_shared::map::MapDef;
+use thiserror::Error;
+use tracing::{info, warn};
+
+use crate::room::record::TickRecord;
+
+/// The file's first bytes.
+pub const MAGIC: &[u8; 8] = b"snapwrec";
+
+/// Bumped on every change to [`Header`], [`Block`] or [`TickRecord`]; a reader refuses
+/// versions it does not know.
+pub const FORMAT_VERSION: u32 = 1;
+
+/// Blocks waiting for the writer, from all rooms.
+const QUEUE: usize = 256;
+
+/// Ticks per block: a second at 60 Hz.
+pub const TICKS_PER_BLOCK: usize = 60;
+
+/// What a recording is of: enough to set the same room up again.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Header {
+    pub format: u32,
+    pub protocol: u32,
+    /// `Game::NAME`.
+    pub game: String,
+    pub kind: String,
+    pub room: String,
+    pub tick_rate: u16,
+    pub map: MapDef,
+    /// The room's scene (`Scene`'s text form: `empty`, `drift:N`).
+    pub scene: String,
+    /// When the room opened, in Unix milliseconds.
+    pub started_unix_ms: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum Block {
+    Header(Header),
+    Ticks(Vec<TickRecord>),
+}
+
+#[derive(Debug, Error)]
+pub enum RecordingError {
+    #[error("{0}")]
+    Io(#[from] std::io::Error),
+    #[error("not a snapwire recording (no `snapwrec` at the start)")]
+    NotARecording,
+    #[error("recording format {0}; this server reads {FORMAT_VERSION}")]
+    Format(u32),
+    #[error("block {0}: {1}")]
+    Block(usize, String),
+    #[error("the recording has no header")]
+    NoHeader,
+}
+
+enum Job {
+    Open(String, Box<Header>),
+    Write(String, Block),
+    Close(String),
+    /// The server is stopping: flush every file and end.
+    Finish,
+}
+
+/// The writer thread's door: rooms send their blocks here. Cheap to clone.
+#[derive(Debug, Clone)]
+pub struct RecordWriter {
+    jobs: SyncSender<Job>,
+    thread: Arc<Mutex<Option<JoinHandle<()>>>>,
+}
+
+impl std::fmt::Debug for Job {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Job::Open(room, _) => write!(f, "Open({room})"),
+            Job::Write(room, _) => write!(f, "Write({room})"),
+            Job::Close(room) => write!(f, "Close({room})"),
+            Job::Finish => write!(f, "Finish"),
+        }
+    }
+}
+
+impl RecordWriter {
+    /// Starts the writer thread, which writes `DIR/ROOM-UNIXMS.snapwrec` per room.
+    pub fn start(dir: PathBuf) -> std::io::Result<RecordWriter> {
+        std::fs::create_dir_all(&dir)?;
+        let (jobs, rx) = sync_channel(QUEUE);
+        let thread = std::thread::Builder::new()
+            .name("snapwire-recorder".into())
+            .spawn(move || write_loop(&dir, &rx))?;
+        Ok(RecordWriter {
+            jobs,
+            thread: Arc::new(Mutex::new(Some(thread))),
+        })
+    }
+
+    /// Writes out what is queued and stops the thread (at shutdown, after the rooms stopped).
+    pub fn finish(&self) {
+        let _ = self.jobs.send(Job::Finish);
+        let thread = self
+            .thread
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .take();
+        if let Some(t) = thread {
+            let _ = t.join();
+        }
+    }
+
+    /// A recorder for one room; `None` when the queue is full already.
+    pub fn open(&self, header: Header) -> Option<RoomRecorder> {
+        let room = header.room.clone();
+        self.jobs
+            .try_send(Job::Open(room.clone(), Box::new(header)))
+            .ok()?;
+        Some(RoomRecorder {
+            jobs: self.jobs.clone(),
+            room,
+            pending: Vec::new(),
+            stopped: false,
+        })
+    }
+}
+
+/// One room's side: buffers a block's worth of ticks, then hands it over without waiting.
+#[derive(Debug)]
+pub struct RoomRecorder {
+    jobs: SyncSender<Job>,
+    room: String,
+    pending: Vec<TickRecord>,
+    stopped: bool,
+}
+
+impl RoomRecorder {
+    /// Adds ticks; hands a block to the writer once a second's worth is here. False once the
+    /// recording stopped (the queue was full: the disk is slower than the rooms).
+    pub fn push(&mut self, ticks: Vec<TickRecord>) -> bool {
+        if self.stopped {
+            return false;
+        }
+        self.pending.extend(ticks);
+        if self.pending.len() >= TICKS_PER_BLOCK {
+            self.flush();
+        }
+        !self.stopped
+    }
+
+    fn flush(&mut self) {
+        if self.pending.is_empty() || self.stopped {
+            return;
+        }
+        let block = Block::Ticks(std::mem::take(&mut self.pending));
+        if let Err(e) = self.jobs.try_send(Job::Write(self.room.clone(), block)) {
+            let why = match e {
+                TrySendError::Full(_) => "the writer is behind",
+                TrySendError::Disconnected(_) => "the writer stopped",
+            };
+            warn!(room = %self.room, why, "recording dropped");
+            self.stopped = true;
+        }
+    }
+}
+
+impl Drop for RoomRecorder {
+    /// The room closed: what is buffered goes, and the file is closed.
+    fn drop(&mut self) {
+        self.flush();
+        if !self.stopped {
+            let _ = self.jobs.try_send(Job::Close(self.room.clone()));
+        }
+    }
+}
+
+fn write_loop(dir: &Path, jobs: &Receiver<Job>) {
+    let mut files: HashMap<String, BufWriter<File>> = HashMap::new();
+    while let Ok(job) = jobs.recv() {
+        let (room, result) = match job {
+            Job::Open(room, header) => {
+                let path = dir.join(format!("{room}-{}.snapwrec", header.started_unix_ms));
+                let opened = File::create(&path).and_then(|f| {
+                    let mut w = BufWriter::new(f);
+                    w.write_all(MAGIC)?;
+                    write_block(&mut w, &Block::Header(*header))?;
+                    Ok(w)
+                });
+                match opened {
+                    Ok(w) => {
+                        info!(path = %path.display(), "recording");
+                        files.insert(room.clone(), w);
+                        (room, Ok(()))
+                    }
+                    Err(e) => (room, Err(e)),
+                }
+            }
+            Job::Write(room, block) => {
+                let written = match files.get_mut(&room) {
+                    Some(w) => write_block(w, &block).and_then(|()| w.flush()),
+                    None => Ok(()),
+                };
+                (room, written)
+            }
+            Job::Close(room) => {
+                let closed = files.remove(&room).map_or(Ok(()), |mut w| w.flush());
+                (room, closed)
+            }
+            Job::Finish => break,
+        };
+        if let Err(e) = result {
+            warn!(%room, "recording failed: {e}");
+            files.remove(&room);
+        }
+    }
+    for w in files.values_mut() {
+        let _ = w.flush();
+    }
+}
+
+fn write_block(w: &mut impl Write, block: &Block) -> std::io::Result<()> {
+    let packed = lz4_flex::compress_prepend_size(&codec::encode_value(block));
+    let len = u32::try_from(packed.len())
+        .map_err(|_| std::io::Error::other("a recording block over 4 GiB"))?;
+    w.write_all(&len.to_le_bytes())?;
+    w.write_all(&packed)
+}
+
+/// Reads a recording: its header and every tick of its whole blocks.
+pub fn read(path: &Path) -> Result<(Header, Vec<TickRecord>), RecordingError> {
+    let mut bytes = Vec::new();
+    File::open(path)?.read_to_end(&mut bytes)?;
+    let rest = bytes
+        .strip_prefix(MAGIC.as_slice())
+        .ok_or(RecordingError::NotARecording)?;
+    let mut blocks = rest;
+    let mut header = None;
+    let mut ticks = Vec::new();
+    let mut n = 0;
+    while blocks.len() >= 4 {
+        let len = u32::from_le_bytes([blocks[0], blocks[1], blocks[2], blocks[3]]) as usize;
+        let Some(packed) = blocks.get(4..4 + len) else {
+            break; // Cut short mid-block: keep what came before.
+        };
+        blocks = &blocks[4 + len..];
+        // The size it claims, checked before anything is allocated for it.
+        let claimed = packed
+            .get(..4)
+            .map_or(0, |b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]) as usize);
+        if claimed > codec::MAX_VALUE_BYTES {
+            return Err(RecordingError::Block(n, format!("claims {claimed} bytes")));
+        }
+        let raw = lz4_flex::decompress_size_prepended(packed)
+            .map_err(|e| RecordingError::Block(n, e.to_string()))?;
+        match codec::decode_value::<Block>(&raw)
+            .map_err(|e| RecordingError::Block(n, e.to_string()))?
+        {
+            Block::Header(h) if n == 0 => {
+                if h.format != FORMAT_VERSION {
+                    return Err(RecordingError::Format(h.format));
+                }
+                header = Some(h);
+            }
+            Block::Header(_) => return Err(RecordingError::Block(n, "a second header".into())),
+            Block::Ticks(t) => ticks.extend(t),
+        }
+        n += 1;
+    }
+    Ok((header.ok_or(RecordingError::NoHeader)?, ticks))
+}
+
+/// What a verified recording held.
+#[derive(Debug)]
+pub struct Verified {
+    pub header: Header,
+    /// Ticks re-simulated, every one matching.
+    pub ticks: usize,
+    /// Inputs applied over the recording.
+    pub inputs: usize,
+}
+
+#[derive(Debug, Error)]
+pub enum VerifyError {
+    #[error(transparent)]
+    Read(#[from] RecordingError),
+    #[error(
+        "a recording of game {0:?}: this server knows arena and tag (a game of your own: `verify_with`)"
+    )]
+    UnknownGame(String),
+    #[error("the room's scene {0:?} does not parse")]
+    Scene(String),
+    #[error(transparent)]
+    Differs(#[from] crate::room::record::ReplayError),
+}
+
+/// Re-simulates the recording at `path` with the built-in game it names (arena or tag) and
+/// checks every tick's checksum.
+pub fn verify(path: &Path) -> Result<Verified, VerifyError> {
+    let (header, ticks) = read(path)?;
+    let game = match header.game.as_str() {
+        "arena" => crate::driver::hosted::GameMaker::arena(),
+        "tag" => crate::driver::hosted::GameMaker::tag(),
+        other => return Err(VerifyError::UnknownGame(other.to_owned())),
+    };
+    verify_ticks(header, &ticks, &game)
+}
+
+/// [`verify`] for a recording of any game, set up by `game` (a team's own `main` passes its
+/// `GameMaker`).
+pub fn verify_with(
+    path: &Path,
+    game: &crate::driver::hosted::GameMaker,
+) -> Result<Verified, VerifyError> {
+    let (header, ticks) = read(path)?;
+    verify_ticks(header, &ticks, game)
+}
+
+fn verify_ticks(
+    header: Header,
+    ticks: &[TickRecord],
+    game: &crate::driver::hosted::GameMaker,
+) -> Result<Verified, VerifyError> {
+    let mut config = crate::Config::new(header.tick_rate);
+    config.map = header.map.clone();
+    config.scene = header
+        .scene
+        .parse()
+        .map_err(|_| VerifyError::Scene(header.scene.clone()))?;
+    game.replay(&config.room_settings(), ticks)?;
+    let inputs = ticks
+        .iter()
+        .flat_map(|t| &t.entries)
+        .filter(|e| matches!(e, crate::room::record::Entry::Input { .. }))
+        .count();
+    Ok(Verified {
+        header,
+        ticks: ticks.len(),
+        inputs,
+    })
+}
