@@ -59,3 +59,16 @@ async fn a_recorded_bot_match_replays_bit_for_bit() {
     assert!(partial.ticks > 0 && partial.ticks < verified.ticks);
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// A recording written by format 1 (4 bots, 277 ticks) stays readable and re-simulates in
+/// every later version: a format change reads the old one or ships a converter; a rules change
+/// that breaks it must say so here.
+#[test]
+fn the_committed_format_1_recording_still_verifies() {
+    let file = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("fixtures")
+        .join("arena-format1.snapwrec");
+    let verified = snapwire_server::recording::verify(&file).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(verified.header.format, 1);
+    assert_eq!((verified.ticks, verified.inputs), (277, 806));
+}
