@@ -12,6 +12,8 @@
 # OUT (target/capacity: JSON reports, HTML charts, rows.jsonl, table.md).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# shellcheck source=benches/lib.sh
+source benches/lib.sh
 
 SERVER_CORE=${SERVER_CORE:-0}
 BOTS_CORE=${BOTS_CORE:-1}
@@ -59,10 +61,7 @@ run_one() {
     --tick-rate "$rate" --max-clients $((clients + 64)) --scene "$scene" "${map_args[@]}" "${extra[@]}" \
     --assets target/no-assets >"$OUT/$name.server.log" 2>&1 &
   local server=$!
-  for _ in $(seq 50); do
-    curl -sf "http://127.0.0.1:$PORT/healthz" >/dev/null 2>&1 && break
-    sleep 0.1
-  done
+  wait_for_server "$PORT"
   local rss0
   rss0=$(rss_kib "$server")
   local ramp_s=$(( (clients + ramp - 1) / ramp ))

@@ -10,6 +10,8 @@
 # Environment: SECONDS_OF_PLAY (60), BOTS (16), OUT (target/record: the recording, logs).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# shellcheck source=benches/lib.sh
+source benches/lib.sh
 
 SECONDS_OF_PLAY=${SECONDS_OF_PLAY:-60}
 BOTS=${BOTS:-16}
@@ -25,10 +27,7 @@ RUST_LOG=warn "$T/snapwire-server" --bind "127.0.0.1:$PORT" --record "$OUT/files
   --assets target/no-assets >"$OUT/server.log" 2>&1 &
 SERVER=$!
 trap 'kill $SERVER 2>/dev/null || true' EXIT
-for _ in $(seq 50); do
-  curl -sf "http://127.0.0.1:$PORT/healthz" >/dev/null && break
-  sleep 0.1
-done
+wait_for_server "$PORT"
 "$T/snapwire-bots" --url "ws://127.0.0.1:$PORT/ws" --bots "$BOTS" \
   --duration "$SECONDS_OF_PLAY" --report "$OUT/bots.json" >"$OUT/bots.log" 2>&1
 kill -INT "$SERVER"

@@ -15,6 +15,8 @@
 # summary.txt).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# shellcheck source=benches/lib.sh
+source benches/lib.sh
 
 SOAK_SECONDS=${SOAK_SECONDS:-600}
 BOTS=${BOTS:-64}
@@ -35,10 +37,7 @@ RUST_LOG=warn taskset -c "$BOTS_CORE" "$T/snapwire-netsim" --listen "127.0.0.1:$
   --upstream "127.0.0.1:$PORT" --profile flaky --seed 7 >"$OUT/netsim.log" 2>&1 &
 LINK=$!
 trap 'kill $SERVER $LINK 2>/dev/null || true' EXIT
-for _ in $(seq 50); do
-  curl -sf "http://127.0.0.1:$PORT/healthz" >/dev/null && break
-  sleep 0.1
-done
+wait_for_server "$PORT"
 
 metric() { curl -sf "http://127.0.0.1:$PORT/metrics" | awk -v m="$1" '$1 == m {print $2}'; }
 rss_kib() { awk '/^VmRSS/ {print $2}' "/proc/$SERVER/status"; }

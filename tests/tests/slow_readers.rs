@@ -37,26 +37,41 @@ async fn server(flow_control: bool) -> TestServer {
     TestServer::start(config).await
 }
 
-/// A reader that stops reading for three seconds (a frozen tab, a phone that switched apps).
-async fn stalled_reader(flow_control: bool) -> (u32, Duration) {
+/// Three seconds in which nothing is read: the reader stops reading (a frozen tab, a phone
+/// that switched apps), or, `through_a_link`, the link stalls both ways while the reader keeps
+/// reading and gets nothing, then delivers what waited in a burst. Returns how many old
+/// snapshots came first, and how long a fresh one took.
+async fn stalled(flow_control: bool, through_a_link: bool) -> (u32, Duration) {
     let server = server(flow_control).await;
-    let mut reader = AckingClient::join(&server.url(), "reader").await;
+    let netsim = if through_a_link {
+        Some(server.behind(Profile::LAN, 5).await)
+    } else {
+        None
+    };
+    let url = netsim
+        .as_ref()
+        .map_or_else(|| server.url(), |n| format!("ws://{}/ws", n.addr()));
+    let mut reader = AckingClient::join(&url, "reader").await;
     for _ in 0..60 {
         reader.next_snapshot().await;
     }
+    if let Some(n) = &netsim {
+        n.stall_all(true);
+    }
     tokio::time::sleep(Duration::from_secs(3)).await;
+    if let Some(n) = &netsim {
+        n.stall_all(false);
+    }
     let caught_up = catch_up(&mut reader, &server).await;
     server.stop().await;
     caught_up
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_reader_back_from_a_stall_gets_a_fresh_snapshot_at_once() {
-    let (off, _) = stalled_reader(false).await;
-    let (stale, fresh_after) = stalled_reader(true).await;
+/// Without flow control (`off` old snapshots) and with it: a few old ones, then a fresh one.
+fn assert_fresh_soon(what: &str, off: u32, (stale, fresh_after): (u32, Duration)) {
     eprintln!(
-        "after a 3 s stall: {off} old snapshots read first without flow control; with it \
-         {stale}, and a fresh one {fresh_after:?} after reading again"
+        "after a 3 s {what}: {off} old snapshots read first without flow control; with it \
+         {stale}, and a fresh one {fresh_after:?} after it ended"
     );
     assert!(stale <= 30, "{stale} old snapshots queued below the outbox");
     assert!(
@@ -66,37 +81,16 @@ async fn a_reader_back_from_a_stall_gets_a_fresh_snapshot_at_once() {
     assert!(fresh_after < Duration::from_millis(500), "{fresh_after:?}");
 }
 
-/// A link that stalls for three seconds both ways (the reader keeps reading, and gets
-/// nothing), then delivers what waited in a burst.
-async fn stalled_link(flow_control: bool) -> (u32, Duration) {
-    let server = server(flow_control).await;
-    let netsim = server.behind(Profile::LAN, 5).await;
-    let mut reader = AckingClient::join(&format!("ws://{}/ws", netsim.addr()), "reader").await;
-    for _ in 0..60 {
-        reader.next_snapshot().await;
-    }
-    netsim.stall_all(true);
-    tokio::time::sleep(Duration::from_secs(3)).await;
-    netsim.stall_all(false);
-    let caught_up = catch_up(&mut reader, &server).await;
-    server.stop().await;
-    caught_up
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reader_back_from_a_stall_gets_a_fresh_snapshot_at_once() {
+    let (off, _) = stalled(false, false).await;
+    assert_fresh_soon("stall", off, stalled(true, false).await);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_link_back_from_a_stall_brings_a_fresh_snapshot_at_once() {
-    let (off, _) = stalled_link(false).await;
-    let (stale, fresh_after) = stalled_link(true).await;
-    eprintln!(
-        "after a 3 s link stall: {off} old snapshots read first without flow control; with \
-         it {stale}, and a fresh one {fresh_after:?} after the link came back"
-    );
-    assert!(stale <= 30, "{stale} old snapshots queued on the way");
-    assert!(
-        off > 2 * stale,
-        "flow control made no difference: {off} / {stale}"
-    );
-    assert!(fresh_after < Duration::from_millis(500), "{fresh_after:?}");
+    let (off, _) = stalled(false, true).await;
+    assert_fresh_soon("link stall", off, stalled(true, true).await);
 }
 
 /// Twenty snapshots a second for four seconds, from a server that makes sixty: the ages of
