@@ -10,7 +10,8 @@ use snapwire_server::room::history::Frame;
 use snapwire_server::room::{ClientId, Inbound, Message, Room, RoomSettings, Scene as RoomScene};
 use snapwire_shared::map::MapDef;
 use snapwire_shared::quantize::angle_from_radians;
-use snapwire_shared::sim::PlayerInput;
+use snapwire_shared::sim::{PlayerInput, ViewTime};
+use snapwire_shared::tick::Tick;
 
 /// The field map for crowds (`assets/maps/field.json`).
 pub fn field_map() -> MapDef {
@@ -99,6 +100,12 @@ impl Scene {
                 move_y: w.1,
                 aim: angle_from_radians(w.2),
                 fire: w.3,
+                alt_fire: false,
+                // What a client 100 ms behind the world claims (lag compensation).
+                view: ViewTime {
+                    tick: Tick(tick.0.wrapping_sub(6)),
+                    frac: 128,
+                },
             };
             let msg = Inbound::Input {
                 seq: self.seq as u16,

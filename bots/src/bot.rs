@@ -322,8 +322,14 @@ async fn connection<G: BotGame>(
                 }
             }
             _ = inputs.tick(), if !opts.spectate => {
-                let (mx, my, aim, fire) = G::controls(&mut state.walker, session);
-                if let Some(msg) = session.input(mx, my, aim, fire) {
+                let (mx, my, aim, fire, alt) = G::controls(&mut state.walker, session);
+                // With an interpolator the bot claims the moment it draws, as the page does.
+                if let Some(view) = state.interpolator.as_ref().and_then(|i| {
+                    i.view_time(state.clock.elapsed().as_secs_f64() * 1000.0)
+                }) {
+                    session.set_view(view);
+                }
+                if let Some(msg) = session.input_with_alt(mx, my, aim, fire, alt) {
                     if let ClientMsg::Input(_) = &msg {
                         state.sent_at.push_back((session.last_sent_seq(), Instant::now()));
                         if state.sent_at.len() > 1024 {

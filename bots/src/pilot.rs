@@ -1,12 +1,12 @@
 //! Per-game input generators: what a bot presses each tick, as the controller state every
-//! input message carries (axes in `[-1, 1]`, aim in radians, fire).
+//! input message carries (axes in `[-1, 1]`, aim in radians, fire, alternate fire).
 
 use rand::rngs::SmallRng;
 use rand::{Rng, SeedableRng};
 use snapwire_shared::client::ClientSession;
 use snapwire_shared::game::Game;
 use snapwire_shared::sim::World;
-use snapwire_shared::snapshot::EntityState;
+use snapwire_shared::snapshot::{EntityKind, EntityState};
 use snapwire_shared::tag::{Runner, Tag};
 
 /// A game the bots can play: how a bot of it moves.
@@ -19,13 +19,38 @@ pub trait BotGame: Game + Sized {
     fn durable(state: &Self::State) -> (i32, Option<u8>);
 }
 
-/// Axes, aim (radians), fire.
-pub type Controls = (f32, f32, f32, bool);
+/// Axes, aim (radians), fire, alternate fire.
+pub type Controls = (f32, f32, f32, bool, bool);
 
-/// The arena: a random walk, a sweeping aim, fire in bursts.
+/// A bot tries the rail about once in this many ticks (with a player in view).
+const RAIL_EVERY: u32 = 45;
+
+/// The arena: a random walk, a sweeping aim, fire in bursts, and now and then the rail at the
+/// nearest player it sees, where it sees it (lag compensation judges it there).
 impl BotGame for World {
-    fn controls(walker: &mut Walker, _: &ClientSession<World>) -> Controls {
-        walker.step()
+    fn controls(walker: &mut Walker, session: &ClientSession<World>) -> Controls {
+        let (mx, my, aim, fire, _) = walker.step();
+        let (Some(me_id), Some((tick, view))) = (session.player_id(), session.replica().latest())
+        else {
+            return (mx, my, aim, fire, false);
+        };
+        // Spread over ticks by id, so bots do not all fire on one tick.
+        if !walker.fire || (tick.0.wrapping_add(me_id.0.wrapping_mul(7))) % RAIL_EVERY != 0 {
+            return (mx, my, aim, fire, false);
+        }
+        let Some(me) = view.get(me_id) else {
+            return (mx, my, aim, fire, false);
+        };
+        let nearest = view
+            .entities()
+            .iter()
+            .filter(|(id, s)| *id != me_id && s.kind == EntityKind::Player && s.health > 0)
+            .map(|(_, s)| (f64::from(s.x - me.x), f64::from(s.y - me.y)))
+            .min_by(|a, b| (a.0 * a.0 + a.1 * a.1).total_cmp(&(b.0 * b.0 + b.1 * b.1)));
+        match nearest {
+            Some((dx, dy)) => (mx, my, dy.atan2(dx) as f32, fire, true),
+            None => (mx, my, aim, fire, false),
+        }
     }
 
     fn durable(state: &EntityState) -> (i32, Option<u8>) {
@@ -57,7 +82,7 @@ impl BotGame for Tag {
         match nearest {
             Some((d2, dx, dy)) if d2 > 0.0 => {
                 let d = d2.sqrt();
-                ((dx / d) as f32, (dy / d) as f32, 0.0, false)
+                ((dx / d) as f32, (dy / d) as f32, 0.0, false, false)
             }
             _ => wander,
         }
@@ -99,6 +124,12 @@ impl Walker {
             self.firing = !self.firing;
         }
         self.aim = (self.aim + self.rng.random_range(-0.2..0.2)).rem_euclid(std::f32::consts::TAU);
-        (self.dir.0, self.dir.1, self.aim, self.firing && self.fire)
+        (
+            self.dir.0,
+            self.dir.1,
+            self.aim,
+            self.firing && self.fire,
+            false,
+        )
     }
 }

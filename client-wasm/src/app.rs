@@ -28,6 +28,8 @@ pub struct Controls {
     pub left: bool,
     pub right: bool,
     pub fire: bool,
+    /// The alternate weapon (the arena's rail): right mouse button or E.
+    pub alt_fire: bool,
     /// Aim in radians, from the local player towards the mouse.
     pub aim: f32,
 }
@@ -91,6 +93,10 @@ pub struct App<G: WebGame = World> {
     jitter: u64,
     /// How the game felt over the whole session (the net graph shows the last second).
     pub feel: Feel,
+    /// The game's own HUD state (hit marker, kill feed).
+    pub hud: G::Hud,
+    /// Where the mouse was last, in CSS pixels (where a hit marker shows).
+    pub pointer: Option<(f64, f64)>,
 }
 
 impl App {
@@ -139,6 +145,8 @@ impl<G: WebGame> App<G> {
             focus: None,
             jitter: jitter | 1,
             feel: Feel::default(),
+            hud: G::Hud::default(),
+            pointer: None,
         };
         (app, codec::encode_client(hello))
     }
@@ -181,6 +189,7 @@ impl<G: WebGame> App<G> {
                 {
                     i.push(tick, view, now_ms);
                 }
+                G::on_snapshot(&mut self.hud, &self.session, now_ms);
                 // A playing client's next input carries the acknowledgement.
                 match self.session.take_ack() {
                     Some(ack) => vec![self.sent(now_ms, &ack)],
@@ -222,9 +231,15 @@ impl<G: WebGame> App<G> {
     /// Aims from the own player (always at the centre of a player's screen) towards a point on
     /// a `width` x `height` screen.
     pub fn aim_at(&mut self, x: f64, y: f64, width: f64, height: f64) {
+        self.pointer = Some((x, y));
         if self.session.player_id().is_some() {
             self.controls.aim = (y - height / 2.0).atan2(x - width / 2.0) as f32;
         }
+    }
+
+    /// The time of the frame being drawn (the clock of `on_animation_frame`).
+    pub fn now_ms(&self) -> f64 {
+        self.last_frame_ms.unwrap_or(0.0)
     }
 
     /// The id of the room joined, once welcomed: what a link to the same match carries.
@@ -334,6 +349,10 @@ impl<G: WebGame> App<G> {
         let mut clock = self.input_clock_ms.unwrap_or(now_ms - tick_ms);
         clock = clock.max(now_ms - tick_ms * f64::from(MAX_INPUTS_PER_FRAME));
         let mut out = Vec::new();
+        // Shots are judged where remote players are drawn now (lag compensation).
+        if let Some(view) = self.interpolator.as_ref().and_then(|i| i.view_time(now_ms)) {
+            self.session.set_view(view);
+        }
         while now_ms - clock >= tick_ms {
             clock += tick_ms;
             let c = self.controls;
@@ -347,7 +366,8 @@ impl<G: WebGame> App<G> {
                 _ => keys,
             };
             let fire = c.fire || self.touches.aim_point().is_some();
-            if let Some(msg) = self.session.input(mx, my, c.aim, fire) {
+            if let Some(msg) = self.session.input_with_alt(mx, my, c.aim, fire, c.alt_fire) {
+                G::on_input(&mut self.hud, &c, now_ms);
                 out.push(self.sent(now_ms, &msg));
             }
         }

@@ -191,11 +191,23 @@ pub fn start<G: WebGame>(
     game.on(&canvas, "mousemove", |g, e: MouseEvent| {
         g.aim(f64::from(e.offset_x()), f64::from(e.offset_y()))
     });
-    game.on(&canvas, "mousedown", |g, _: MouseEvent| {
-        g.app.borrow_mut().controls.fire = true
+    // The right button fires the rail: no context menu over the game.
+    game.on(&canvas, "contextmenu", |_, e: MouseEvent| {
+        e.prevent_default()
     });
-    game.on(&window, "mouseup", |g, _: MouseEvent| {
-        g.app.borrow_mut().controls.fire = false
+    game.on(&canvas, "mousedown", |g, e: MouseEvent| {
+        let c = &mut g.app.borrow_mut().controls;
+        match e.button() {
+            2 => c.alt_fire = true,
+            _ => c.fire = true,
+        }
+    });
+    game.on(&window, "mouseup", |g, e: MouseEvent| {
+        let c = &mut g.app.borrow_mut().controls;
+        match e.button() {
+            2 => c.alt_fire = false,
+            _ => c.fire = false,
+        }
     });
     for event in ["touchstart", "touchmove", "touchend", "touchcancel"] {
         game.on(&canvas, event, move |g, e: TouchEvent| g.touch(event, &e));
@@ -425,6 +437,7 @@ impl<G: WebGame> Game<G> {
             "a" | "arrowleft" => c.left = down,
             "d" | "arrowright" => c.right = down,
             " " => c.fire = down,
+            "e" => c.alt_fire = down,
             "n" if down => app.show_net_graph = !app.show_net_graph,
             _ => return,
         }

@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use snapwire_shared::map::MapDef;
 use snapwire_shared::quantize::pos_from_units;
+use snapwire_shared::sim::rules::DEFAULT_MAX_REWIND_MS;
 use thiserror::Error;
 
 use crate::driver::hosted::GameMaker;
@@ -63,6 +64,9 @@ pub struct Config {
     /// A client whose connection dropped keeps its player this long: a new connection with
     /// its resume token continues it. Zero: a dropped client leaves at once.
     pub resume_grace: Duration,
+    /// How far back a shot may be judged (lag compensation), at most 1 s; older claims are
+    /// clamped and counted. Zero judges every shot at the newest snapshot.
+    pub max_rewind: Duration,
     /// A send that has not completed after this long means the client stopped reading: closed.
     pub send_timeout: Duration,
     /// Inputs a player may send per second on average (a token bucket), and in one burst.
@@ -95,6 +99,10 @@ pub const DEFAULT_KIND: &str = "default";
 /// The built-in kind that plays tag: the arena map, the default kind's tick rate and limits.
 pub const TAG_KIND: &str = "tag";
 
+/// The longest `--max-rewind`: Source's default `sv_maxunlag`. Further back, a shooter with a
+/// bad link kills players long after they reached cover.
+pub const MAX_REWIND: Duration = Duration::from_secs(1);
+
 /// Clients per tag room: a round of tag is a small game.
 pub const TAG_ROOM_SIZE: usize = 16;
 
@@ -116,6 +124,8 @@ pub enum ConfigError {
     Limits,
     #[error("the input rate must allow at least one input per tick")]
     InputRate,
+    #[error("max rewind {0:?} is over 1 s")]
+    MaxRewind(Duration),
     #[error("the default room could not open: {0}")]
     DefaultRoom(String),
 }
@@ -146,6 +156,7 @@ impl Config {
             header_timeout: Duration::from_secs(5),
             idle_timeout: Duration::from_secs(6),
             resume_grace: Duration::from_secs(30),
+            max_rewind: Duration::from_millis(u64::from(DEFAULT_MAX_REWIND_MS)),
             record_dir: None,
             send_timeout: Duration::from_secs(10),
             // Twice the tick rate: a client catching up after a stall sends faster for a while.
@@ -184,6 +195,9 @@ impl Config {
             && self.input_rate.burst >= 1.0)
         {
             return Err(ConfigError::InputRate);
+        }
+        if self.max_rewind > MAX_REWIND {
+            return Err(ConfigError::MaxRewind(self.max_rewind));
         }
         if !(1..=64).contains(&self.room_threads) {
             return Err(ConfigError::RoomThreads(self.room_threads));
@@ -232,6 +246,7 @@ impl Config {
             snapshot_every: self.snapshot_every,
             scene: self.scene,
             input_rate: self.input_rate,
+            max_rewind_ms: self.max_rewind.as_millis() as u32,
         }
     }
 }

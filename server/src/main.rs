@@ -95,6 +95,10 @@ struct Args {
     /// room) for a new connection to resume it with its token; 0 removes it at once.
     #[arg(long, default_value_t = 30.0)]
     resume_grace: f64,
+    /// Milliseconds back a shot may be judged (lag compensation: a shot hits what the shooter
+    /// saw), at most 1000; older claims are clamped and counted. 0 turns it off.
+    #[arg(long, default_value_t = snapwire_shared::sim::rules::DEFAULT_MAX_REWIND_MS)]
+    max_rewind: u32,
     /// Record every room into this directory, one file per room (`DIR/ROOM-UNIXMS.snapwrec`):
     /// its joins, leaves and applied inputs per tick, LZ4-compressed, a few KiB per
     /// player-minute. `snapwire-server replay FILE --verify` re-simulates one.
@@ -251,6 +255,7 @@ async fn serve(args: Args) -> anyhow::Result<()> {
     } else {
         seconds("resume-grace", args.resume_grace)?
     };
+    config.max_rewind = std::time::Duration::from_millis(u64::from(args.max_rewind));
     config.send_timeout = seconds("send-timeout", args.send_timeout)?;
     config.allowed_origins = args.allowed_origins;
     config.ticket_key = TicketKey::load(args.ticket_secret_file.as_deref())?;

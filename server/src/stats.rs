@@ -102,6 +102,11 @@ pub struct ServerStats {
     pub inputs_late: Counter,
     /// Inputs dropped: out of order, a full input queue, or sent by a spectator.
     pub inputs_dropped: Counter,
+    /// Shots judged at the moment their input claimed (lag compensation).
+    pub shots_judged: Counter,
+    /// Claims beyond the maximum rewind (or in the future), clamped: many mean players on
+    /// links slower than `--max-rewind` allows for, or clients lying about what they saw.
+    pub rewinds_clamped: Counter,
     /// Inputs dropped for arriving faster than the input rate allows.
     pub inputs_over_rate: Counter,
     /// Snapshots replaced in a client's outbox before its writer sent them (a slow reader).
@@ -167,6 +172,8 @@ impl Default for ServerStats {
             tick_duration: Histogram::new(TICK_BUCKETS),
             inputs_applied: Counter::default(),
             inputs_late: Counter::default(),
+            shots_judged: Counter::default(),
+            rewinds_clamped: Counter::default(),
             inputs_dropped: Counter::default(),
             inputs_over_rate: Counter::default(),
             outbox_skipped: Counter::default(),
@@ -360,6 +367,16 @@ impl ServerStats {
             "inputs_late",
             "Inputs applied as a second or later input of one player in one tick",
             self.inputs_late.clone(),
+        );
+        r.register(
+            "shots_judged",
+            "Shots judged at the moment their input claimed (lag compensation)",
+            self.shots_judged.clone(),
+        );
+        r.register(
+            "rewinds_clamped",
+            "Lag compensation claims older than --max-rewind (or in the future), clamped",
+            self.rewinds_clamped.clone(),
         );
         r.register(
             "inputs_dropped",

@@ -55,6 +55,15 @@ pub fn decode_value<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, DecodeError>
     )
 }
 
+/// Decodes a value of type `T` from the start of `bytes`, ignoring what follows: how a reader
+/// finds a version number before it knows the layout of the rest.
+pub fn decode_prefix<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, DecodeError> {
+    check_len(bytes, MAX_VALUE_BYTES)?;
+    bincode::serde::decode_from_slice(bytes, limited::<MAX_VALUE_BYTES>())
+        .map(|(value, _)| value)
+        .map_err(|e| DecodeError::Malformed(e.to_string()))
+}
+
 /// Bincode's variant index of [`ServerMsg::Snapshot`] (a one-byte varint).
 const SNAPSHOT_VARIANT: u8 = 1;
 
@@ -126,17 +135,22 @@ mod tests {
             any::<i8>(),
             any::<u16>(),
             any::<u8>(),
+            any::<(u16, u8)>(),
         )
-            .prop_map(|(seq, tick, move_x, move_y, aim, buttons)| {
-                ClientMsg::Input(InputMsg {
-                    seq,
-                    tick,
-                    move_x,
-                    move_y,
-                    aim,
-                    buttons,
-                })
-            })
+            .prop_map(
+                |(seq, tick, move_x, move_y, aim, buttons, (view_tick, view_frac))| {
+                    ClientMsg::Input(InputMsg {
+                        seq,
+                        tick,
+                        move_x,
+                        move_y,
+                        aim,
+                        buttons,
+                        view_tick,
+                        view_frac,
+                    })
+                },
+            )
     }
 
     proptest! {
@@ -240,7 +254,7 @@ mod protocol_examples {
     #[test]
     fn hello() {
         let msg = ClientMsg::Hello {
-            protocol_version: 6,
+            protocol_version: 7,
             name: "ann".into(),
             spectate: false,
             room: crate::protocol::RoomRequest::Join { id: "k7".into() },
@@ -249,11 +263,11 @@ mod protocol_examples {
         assert_eq!(
             encode_client(&msg),
             [
-                0x00, 0x06, 0x03, b'a', b'n', b'n', 0x00, 0x01, 0x02, b'k', b'7', 0x00
+                0x00, 0x07, 0x03, b'a', b'n', b'n', 0x00, 0x01, 0x02, b'k', b'7', 0x00
             ]
         );
         let again = ClientMsg::Hello {
-            protocol_version: 6,
+            protocol_version: 7,
             name: String::new(),
             spectate: false,
             room: crate::protocol::RoomRequest::JoinOrCreate {
@@ -264,7 +278,7 @@ mod protocol_examples {
                 has_state: true,
             }),
         };
-        let mut expected = vec![0x00, 0x06, 0x00, 0x00, 0x00, 0x00, 0x01];
+        let mut expected = vec![0x00, 0x07, 0x00, 0x00, 0x00, 0x00, 0x01];
         expected.extend([0xab; 16]);
         expected.push(0x01);
         assert_eq!(encode_client(&again), expected);
@@ -279,10 +293,14 @@ mod protocol_examples {
             move_y: -64,
             aim: 0x4000,
             buttons: BUTTON_FIRE | BUTTON_ACK,
+            view_tick: 62,
+            view_frac: 0x80,
         });
         assert_eq!(
             encode_client(&msg),
-            [0x01, 0x2c, 0x01, 0x46, 0x00, 0x7f, 0xc0, 0x00, 0x40, 0x03]
+            [
+                0x01, 0x2c, 0x01, 0x46, 0x00, 0x7f, 0xc0, 0x00, 0x40, 0x03, 0x3e, 0x00, 0x80
+            ]
         );
     }
 

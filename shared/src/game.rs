@@ -25,6 +25,15 @@ use crate::sim::{EntityId, PlayerInput};
 use crate::snapshot::Replicate;
 use crate::tick::Tick;
 
+/// What lag compensation did, cumulative: the server's metrics read it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Rewinds {
+    /// Shots judged at a claimed moment.
+    pub judged: u64,
+    /// Claims older than the maximum rewind (or in the future), moved into bounds.
+    pub clamped: u64,
+}
+
 /// A game's rules, as a room hosts them.
 pub trait Game: Debug + Send + 'static {
     /// One entity as clients see it.
@@ -75,6 +84,12 @@ pub trait Game: Debug + Send + 'static {
 
     /// A player's score on the scoreboard (higher ranks first).
     fn player_score(&self, player: EntityId) -> Option<i32>;
+
+    /// What the game's lag compensation has done since it began, for games that judge shots
+    /// at the moment an input claims ([`crate::sim::PlayerInput::view`]).
+    fn rewinds(&self) -> Rewinds {
+        Rewinds::default()
+    }
 
     /// A player's health, for games that have it (the server's `/players` list).
     fn player_health(&self, _player: EntityId) -> Option<u8> {

@@ -9,9 +9,9 @@ use crate::map::MapDef;
 use crate::tick::Tick;
 
 /// Bumped on every incompatible change to messages, snapshot bodies or game rules a client predicts.
-pub const PROTOCOL_VERSION: u32 = 6;
+pub const PROTOCOL_VERSION: u32 = 7;
 
-/// Largest client message the server accepts, in bytes. A real `Input` is 10 bytes.
+/// Largest client message the server accepts, in bytes. A real `Input` is 13 bytes.
 pub const MAX_CLIENT_MSG_BYTES: usize = 1024;
 
 /// Longest player name, in characters (Unicode scalar values). The join form uses the same
@@ -110,7 +110,7 @@ impl ResumeToken {
 pub const MAX_ROOM_ID_BYTES: usize = 32;
 
 /// A player's input for one simulation step, as sent: already quantized (the values the rules
-/// step from), in 10 bytes. Sequence number and tick travel as their low 16 bits; the server
+/// step from), in 13 bytes. Sequence number and tick travel as their low 16 bits; the server
 /// takes the full value nearest to what it knows ([`extend_u16`]). Parse it with
 /// [`crate::sim::PlayerInput::parse`] before use: an axis of -128 or an unknown button bit is
 /// refused.
@@ -128,8 +128,15 @@ pub struct InputMsg {
     /// Aim angle in 1/65536 turns, clockwise from +x (see [`crate::quantize::angle_from_radians`]).
     #[serde(with = "fixed_u16")]
     pub aim: u16,
-    /// [`BUTTON_FIRE`] and [`BUTTON_ACK`]; other bits must be zero.
+    /// [`BUTTON_FIRE`], [`BUTTON_ALT`] and [`BUTTON_ACK`]; other bits must be zero.
     pub buttons: u8,
+    /// Low 16 bits of the tick the client was drawing remote entities at when it made this
+    /// input (its interpolation point, between that tick's snapshot and the next), and how far
+    /// past it in 1/256 ticks: the moment a shot is judged against (lag compensation, within
+    /// the server's maximum rewind).
+    #[serde(with = "fixed_u16")]
+    pub view_tick: u16,
+    pub view_frac: u8,
 }
 
 /// The player holds fire.
@@ -137,6 +144,9 @@ pub const BUTTON_FIRE: u8 = 1;
 /// This input also acknowledges the snapshot of `tick` (as an [`ClientMsg::Ack`] would): a
 /// playing client sends one frame per tick, not two.
 pub const BUTTON_ACK: u8 = 2;
+/// The player fires the alternate weapon (the arena's hitscan rail, judged against what the
+/// player saw: [`InputMsg::view_tick`]).
+pub const BUTTON_ALT: u8 = 4;
 
 /// The full 32-bit value whose low 16 bits are `low`, nearest to `near` (within 32,767 either
 /// way): how the server reads an input's `seq` and `tick`.

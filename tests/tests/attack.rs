@@ -190,6 +190,8 @@ async fn attack(addr: std::net::SocketAddr, kind: Attack, seed: u64) -> Outcome 
                 move_y: 0,
                 aim: 0,
                 buttons: 0,
+                view_tick: 0,
+                view_frac: 0,
             });
             let mut f = hello();
             f.extend(frame(0x82, &codec::encode_client(&input), false));

@@ -22,6 +22,8 @@ fn input(move_x: i8, buttons: u8, tick: u16) -> ClientMsg {
         move_y: 0,
         aim: 0,
         buttons,
+        view_tick: 0,
+        view_frac: 0,
     })
 }
 
@@ -136,6 +138,8 @@ async fn each_bad_input_closes_only_its_own_connection() {
             move_y: 0,
             aim: 0,
             buttons: BUTTON_ACK,
+            view_tick: 0,
+            view_frac: 0,
         });
         send(&mut ws, &msg).await;
     }

@@ -1,21 +1,35 @@
-//! The arena in the browser: players (aim, health bar), shots and drifters; players the
-//! server sends but the screen cannot show get an arrow at the edge.
+//! The arena in the browser: players (aim, health bar), the dead where they fell, shots and
+//! drifters; players the server sends but the screen cannot show get an arrow at the edge.
+//! Over them the feedback the server confirms ([`super::arena_hud`]): hit marker, kill feed,
+//! who killed you, the respawn, and the own rail's flash.
 
-use snapwire_shared::client::Drawn;
+use snapwire_shared::client::{ClientSession, Drawn};
 use snapwire_shared::quantize::{POS_SCALE, angle_to_radians};
-use snapwire_shared::sim::World;
 use snapwire_shared::sim::rules::{MAX_HEALTH, PLAYER_RADIUS, PROJECTILE_RADIUS};
+use snapwire_shared::sim::{Rules, World, rail};
 use snapwire_shared::snapshot::{EntityKind, EntityState};
 use web_sys::CanvasRenderingContext2d;
 
+use super::arena_hud::{ArenaHud, FEED_MS};
 use super::{WebGame, circle, name_of, name_tag, own_ring, player_colour};
-use crate::app::{App, Me};
+use crate::app::{App, Controls, Me};
 use crate::camera::Camera;
 use crate::render::{Screen, banner};
 
 impl WebGame for World {
     const TITLE: &'static str = "snapwire arena";
-    const HELP: &'static str = "WASD move, mouse aim and fire, N net graph";
+    const HELP: &'static str =
+        "WASD move, mouse aim, click fire, right-click or E rail, N net graph";
+
+    type Hud = ArenaHud;
+
+    fn on_snapshot(hud: &mut ArenaHud, session: &ClientSession<World>, now_ms: f64) {
+        hud.on_snapshot(session, now_ms);
+    }
+
+    fn on_input(hud: &mut ArenaHud, controls: &Controls, now_ms: f64) {
+        hud.on_input(controls, now_ms);
+    }
 
     fn score_of(state: &EntityState) -> i32 {
         state.score
@@ -59,20 +73,133 @@ impl WebGame for World {
                         edge_arrow(ctx, ex, ey, angle, d.id.0);
                     }
                 }
-                EntityKind::Player => {}
+                // Where a player fell, until it respawns elsewhere.
+                EntityKind::Player => fallen(ctx, cam, x, y, d.id.0),
+                // Read by the kill feed, not drawn.
+                EntityKind::Obituary => {}
             }
         }
+        let now = app.now_ms();
+        let hud = &app.hud;
         match me {
             Some(me) if me.state.health > 0 => {
                 let (x, y) = cam.at(me.x, me.y);
                 let id = app.session.player_id().map_or(0, |id| id.0);
+                if let Some(t) = hud.rail_at_ms.filter(|t| now - t < 150.0) {
+                    rail_flash(ctx, cam, app, me, 1.0 - (now - t) / 150.0);
+                }
                 let name = name_of(app, id);
                 player(ctx, cam, x, y, id, &name, &me.state, true);
+                if let Some(t) = hud.respawned_at_ms.filter(|t| now - t < 700.0) {
+                    // Where you are now: a ring closing in on the new spawn point.
+                    let k = (now - t) / 700.0;
+                    ctx.set_stroke_style_str("#ffd166");
+                    ctx.set_line_width(3.0);
+                    ctx.set_global_alpha(1.0 - k);
+                    let r = cam.len(f64::from(PLAYER_RADIUS)) * (1.0 + 4.0 * (1.0 - k));
+                    ctx.begin_path();
+                    let _ = ctx.arc(x, y, r, 0.0, std::f64::consts::TAU);
+                    ctx.stroke();
+                    ctx.set_global_alpha(1.0);
+                }
             }
-            Some(_) => banner(ctx, screen, "You were hit. Respawning..."),
+            Some(_) => {
+                let text = match hud.killed_by {
+                    Some(k) => format!("Killed by {}. Respawning...", name_of(app, k)),
+                    None => "You were hit. Respawning...".to_owned(),
+                };
+                banner(ctx, screen, &text);
+            }
             None => {}
         }
+        if hud.marker_until_ms > now {
+            let (x, y) = app
+                .pointer
+                .unwrap_or((screen.width / 2.0, screen.height / 2.0));
+            hit_marker(ctx, x, y);
+        }
+        kill_feed(ctx, screen, app, now);
     }
+}
+
+/// A grey cross where a dead player lies.
+fn fallen(ctx: &CanvasRenderingContext2d, cam: &Camera, x: f64, y: f64, id: u32) {
+    let r = cam.len(f64::from(PLAYER_RADIUS)) * 0.7;
+    ctx.set_global_alpha(0.5);
+    ctx.set_stroke_style_str(&player_colour(id));
+    ctx.set_line_width(3.0);
+    ctx.begin_path();
+    ctx.move_to(x - r, y - r);
+    ctx.line_to(x + r, y + r);
+    ctx.move_to(x + r, y - r);
+    ctx.line_to(x - r, y + r);
+    ctx.stroke();
+    ctx.set_global_alpha(1.0);
+}
+
+/// The own rail, from the player along its aim to the first wall or its reach.
+fn rail_flash(
+    ctx: &CanvasRenderingContext2d,
+    cam: &Camera,
+    app: &App<World>,
+    me: &Me<EntityState>,
+    alpha: f64,
+) {
+    let Some(w) = app.session.welcome() else {
+        return;
+    };
+    let aim = f64::from(angle_to_radians(me.state.angle));
+    let dir = (aim.cos(), aim.sin());
+    let reach = rail::wall_distance(
+        &w.map,
+        (me.x, me.y),
+        dir,
+        Rules::for_tick_rate(w.tick_rate).rail_range,
+    );
+    let (x0, y0) = cam.at(me.x, me.y);
+    let (x1, y1) = cam.at(me.x + dir.0 * reach, me.y + dir.1 * reach);
+    ctx.set_global_alpha(alpha);
+    ctx.set_stroke_style_str("#9be7ff");
+    ctx.set_line_width(3.0);
+    ctx.begin_path();
+    ctx.move_to(x0, y0);
+    ctx.line_to(x1, y1);
+    ctx.stroke();
+    ctx.set_global_alpha(1.0);
+}
+
+/// Four short strokes around the pointer: the server confirmed a hit.
+fn hit_marker(ctx: &CanvasRenderingContext2d, x: f64, y: f64) {
+    ctx.set_stroke_style_str("#ffffff");
+    ctx.set_line_width(2.5);
+    ctx.begin_path();
+    for (dx, dy) in [(-1.0, -1.0), (1.0, -1.0), (-1.0, 1.0), (1.0, 1.0)] {
+        ctx.move_to(x + dx * 5.0, y + dy * 5.0);
+        ctx.line_to(x + dx * 12.0, y + dy * 12.0);
+    }
+    ctx.stroke();
+}
+
+/// Top centre: the latest kills the client saw, fading out.
+fn kill_feed(ctx: &CanvasRenderingContext2d, screen: Screen, app: &App<World>, now: f64) {
+    ctx.set_font("14px system-ui, sans-serif");
+    ctx.set_text_align("center");
+    for (row, k) in app.hud.feed.iter().enumerate() {
+        let age = now - k.at_ms;
+        if age > FEED_MS {
+            continue;
+        }
+        ctx.set_global_alpha((1.0 - age / FEED_MS).clamp(0.2, 1.0));
+        ctx.set_fill_style_str("#e0e0e0");
+        let line = format!(
+            "{}  \u{2716}  {}",
+            name_of(app, k.killer),
+            name_of(app, k.victim)
+        );
+        let _ = ctx.fill_text(&line, screen.width / 2.0, 24.0 + 20.0 * row as f64);
+    }
+    ctx.set_global_alpha(1.0);
+    ctx.set_text_align("left");
 }
 
 #[allow(clippy::too_many_arguments)]

@@ -6,13 +6,14 @@
 //! - [`tag`]: tag's runners, who is "it" and who is immune.
 
 pub mod arena;
+pub mod arena_hud;
 pub mod tag;
 
-use snapwire_shared::client::Drawn;
+use snapwire_shared::client::{ClientSession, Drawn};
 use snapwire_shared::game::Game;
 use web_sys::CanvasRenderingContext2d;
 
-use crate::app::{App, Me};
+use crate::app::{App, Controls, Me};
 use crate::camera::Camera;
 use crate::render::Screen;
 
@@ -33,6 +34,15 @@ pub trait WebGame: Game + Sized {
     fn score_text(score: i32, _tick_rate: u16) -> String {
         score.to_string()
     }
+
+    /// What the game's HUD remembers between frames (the arena: hit marker, kill feed).
+    type Hud: Default + std::fmt::Debug;
+
+    /// A verified snapshot arrived: the newest is in the session's replica.
+    fn on_snapshot(_hud: &mut Self::Hud, _session: &ClientSession<Self>, _now_ms: f64) {}
+
+    /// An input went out with these controls.
+    fn on_input(_hud: &mut Self::Hud, _controls: &Controls, _now_ms: f64) {}
 
     /// Whether a player shows on the minimap (the arena hides the dead).
     fn on_minimap(_state: &Self::State) -> bool {

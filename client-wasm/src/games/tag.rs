@@ -18,6 +18,8 @@ impl WebGame for Tag {
     const TITLE: &'static str = "snapwire tag";
     const HELP: &'static str = "WASD move; when red, touch someone; N net graph";
 
+    type Hud = ();
+
     fn score_of(state: &Runner) -> i32 {
         state.score
     }

@@ -13,6 +13,8 @@ impl WebGame for Coins {
     const TITLE: &'static str = "coins";
     const HELP: &'static str = "WASD to run, pick up the gold";
 
+    type Hud = ();
+
     fn score_of(t: &Thing) -> i32 {
         i32::from(t.coins)
     }

@@ -10,7 +10,7 @@ use snapwire_shared::sim::World;
 use snapwire_shared::tag::Tag;
 
 use crate::driver::room_driver::{DriverParts, RoomDriver, Step};
-use crate::room::record::{ReplayError, TickRecord};
+use crate::room::record::{Checksum, ReplayError, TickRecord};
 use crate::room::{Room, RoomSettings, arena_world};
 
 /// A room driver of some game, as the scheduler sees it.
@@ -50,7 +50,8 @@ impl<G: Game> HostedRoom for RoomDriver<G> {
 
 type Make = dyn Fn(&RoomSettings, DriverParts) -> Box<dyn HostedRoom> + Send + Sync;
 
-type Replay = dyn Fn(&RoomSettings, &[TickRecord]) -> Result<(), ReplayError> + Send + Sync;
+type Replay =
+    dyn Fn(&RoomSettings, &[TickRecord], Checksum) -> Result<(), ReplayError> + Send + Sync;
 
 /// How a room kind makes a new room: the game's name and a function that sets a game up from
 /// the kind's settings.
@@ -73,17 +74,22 @@ impl GameMaker {
                 let room = Room::with_game(settings.clone(), new(settings));
                 Box::new(RoomDriver::new(room, parts))
             }),
-            replay: Arc::new(move |settings, ticks| {
+            replay: Arc::new(move |settings, ticks, checksum| {
                 let mut room = Room::with_game(settings.clone(), again(settings));
-                ticks.iter().try_for_each(|t| room.replay(t))
+                ticks.iter().try_for_each(|t| room.replay(t, checksum))
             }),
         }
     }
 
     /// Runs a recording of a room of this game through a new room set up from `settings`:
     /// `Err` names the first tick whose world differs.
-    pub fn replay(&self, settings: &RoomSettings, ticks: &[TickRecord]) -> Result<(), ReplayError> {
-        (self.replay)(settings, ticks)
+    pub fn replay(
+        &self,
+        settings: &RoomSettings,
+        ticks: &[TickRecord],
+        checksum: Checksum,
+    ) -> Result<(), ReplayError> {
+        (self.replay)(settings, ticks, checksum)
     }
 
     /// The arena, with the kind's scene.
@@ -96,7 +102,8 @@ impl GameMaker {
         GameMaker::new::<Tag>(|s| {
             Tag::new(
                 Arc::new(s.map.clone()),
-                snapwire_shared::sim::Rules::for_tick_rate(s.tick_rate),
+                snapwire_shared::sim::Rules::for_tick_rate(s.tick_rate)
+                    .with_max_rewind_ms(s.max_rewind_ms),
                 Default::default(),
             )
         })

@@ -479,6 +479,7 @@ impl Registry {
                         started_unix_ms: std::time::SystemTime::now()
                             .duration_since(std::time::UNIX_EPOCH)
                             .map_or(0, |d| d.as_millis() as u64),
+                        max_rewind_ms: kind.settings.max_rewind_ms,
                     })
                 }),
             },

@@ -620,6 +620,8 @@ impl<G: Game> RoomDriver<G> {
         let counters = self.room.take_counters();
         self.stats.inputs_applied.inc_by(counters.inputs_applied);
         self.stats.inputs_late.inc_by(counters.inputs_late);
+        self.stats.shots_judged.inc_by(counters.shots_judged);
+        self.stats.rewinds_clamped.inc_by(counters.rewinds_clamped);
         self.stats.inputs_dropped.inc_by(counters.inputs_dropped);
         self.stats
             .inputs_over_rate

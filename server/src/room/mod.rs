@@ -31,12 +31,13 @@ use std::str::FromStr;
 use std::sync::Arc;
 
 use bytes::Bytes;
-use snapwire_shared::game::Game;
+use snapwire_shared::game::{Game, Rewinds};
 use snapwire_shared::map::MapDef;
 use snapwire_shared::protocol::{
     MAX_NAME_CHARS, ResumeToken, Resumed, ServerMsg, Welcome, extend_u16,
 };
 use snapwire_shared::sim::{EntityId, PlayerInput, Rules, World};
+use snapwire_shared::snapshot::{Replicate, hash_words};
 use snapwire_shared::{CloseCode, Tick, codec};
 use thiserror::Error;
 use tracing::{debug, warn};
@@ -44,7 +45,7 @@ use tracing::{debug, warn};
 use history::{Frame, SnapshotHistory};
 use interest::Grid;
 use member::{AckOutcome, MAX_BAD_ACKS, Member};
-use record::{Entry, ReplayError, TickRecord};
+use record::{Checksum, Entry, ReplayError, TickRecord};
 use replication::{Replicator, TickContext};
 use scoreboard::Scoreboard;
 use send_rate::SendRate;
@@ -76,6 +77,8 @@ pub struct RoomSettings {
     pub scene: Scene,
     /// How many inputs a player may send.
     pub input_rate: InputRate,
+    /// Lag compensation's bound (`Rules::with_max_rewind_ms`), in milliseconds.
+    pub max_rewind_ms: u32,
 }
 
 /// A player's input allowance, a token bucket: it refills `per_second` tokens a second up to
@@ -200,6 +203,10 @@ pub struct RoomCounters {
     pub inputs_dropped: u64,
     /// Inputs dropped for arriving faster than the input rate allows.
     pub inputs_over_rate: u64,
+    /// Shots judged at the moment their input claimed (lag compensation).
+    pub shots_judged: u64,
+    /// Of those, claims further back than the maximum rewind (or ahead), clamped.
+    pub rewinds_clamped: u64,
     pub snapshots_full: u64,
     pub snapshots_delta: u64,
     /// Snapshots not built for a client that has too many unacknowledged ([`flow`]).
@@ -223,6 +230,8 @@ pub struct Room<G: Game = World> {
     /// This tick's messages; kept to reuse its buffer.
     outgoing: Vec<Outgoing>,
     counters: RoomCounters,
+    /// The game's lag compensation totals when the counters were last taken.
+    rewinds_taken: Rewinds,
     /// The first tick.
     started: Tick,
     /// Per away (or just resumed) client, the frame of its acknowledged baseline, kept past
@@ -238,7 +247,7 @@ pub struct Room<G: Game = World> {
 pub fn arena_world(settings: &RoomSettings, tick: Tick) -> World {
     let mut world = World::new(
         Arc::new(settings.map.clone()),
-        Rules::for_tick_rate(settings.tick_rate),
+        Rules::for_tick_rate(settings.tick_rate).with_max_rewind_ms(settings.max_rewind_ms),
         tick,
     );
     match settings.scene {
@@ -276,6 +285,7 @@ impl<G: Game> Room<G> {
             player_names: BTreeSet::new(),
             outgoing: Vec::new(),
             counters: RoomCounters::default(),
+            rewinds_taken: Rewinds::default(),
             started: tick,
             pinned: BTreeMap::new(),
             recording: None,
@@ -397,11 +407,13 @@ impl<G: Game> Room<G> {
             Inbound::Input {
                 seq,
                 tick,
-                input,
+                mut input,
                 ack,
             } => {
                 let seq = extend_u16(seq, m.last_received_seq);
                 let tick = Tick(extend_u16(tick, now.0));
+                // Any claim is taken: the rules bound it when they judge a shot.
+                input.view.tick = Tick(extend_u16(input.view.tick.0 as u16, now.0));
                 let skew = tick.since(now).unsigned_abs();
                 if skew > max_skew {
                     return Err((
@@ -591,7 +603,7 @@ impl<G: Game> Room<G> {
     /// Runs one recorded tick again: its joins, leaves and inputs in their order, then the
     /// step, and checks the world came out as recorded. The room must have started like the
     /// recorded one (settings, first tick) and replayed every tick before this one.
-    pub fn replay(&mut self, record: &TickRecord) -> Result<(), ReplayError> {
+    pub fn replay(&mut self, record: &TickRecord, checksum: Checksum) -> Result<(), ReplayError> {
         let tick = record.tick;
         for entry in &record.entries {
             match entry {
@@ -624,7 +636,18 @@ impl<G: Game> Room<G> {
                 got: frame.tick,
             });
         }
-        let got = frame.view(None).checksum();
+        let got = match checksum {
+            Checksum::Current => frame.view(None).checksum(),
+            Checksum::Before { words, kinds_below } => self
+                .world
+                .entities()
+                .filter(|(_, s)| s.kind() < kinds_below)
+                .fold(0u32, |acc, (id, s)| {
+                    let all = s.words();
+                    let w = all.as_ref();
+                    acc.wrapping_add(hash_words(id, s.kind(), &w[..words.min(w.len())]))
+                }),
+        };
         if got != record.checksum {
             return Err(ReplayError::Checksum {
                 tick,
@@ -661,6 +684,10 @@ impl<G: Game> Room<G> {
 
     /// The counters since the last call.
     pub fn take_counters(&mut self) -> RoomCounters {
+        let now = self.world.rewinds();
+        self.counters.shots_judged = now.judged.wrapping_sub(self.rewinds_taken.judged);
+        self.counters.rewinds_clamped = now.clamped.wrapping_sub(self.rewinds_taken.clamped);
+        self.rewinds_taken = now;
         std::mem::take(&mut self.counters)
     }
 

@@ -41,6 +41,18 @@ pub struct TickRecord {
     pub checksum: u32,
 }
 
+/// How a recording's checksums were made.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Checksum {
+    /// Every entity over every field: the frame's checksum, as snapshots carry it.
+    #[default]
+    Current,
+    /// Only entities of kinds below `kinds_below`, each over its first `words` fields: what a
+    /// recording made before the game grew fields and kinds holds (format 1 of the arena:
+    /// nine fields, three kinds).
+    Before { words: usize, kinds_below: u32 },
+}
+
 /// Where a replay first differed from its recording.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ReplayError {

@@ -4,6 +4,7 @@ use snapwire_shared::client::{ClientSession, SessionEvent};
 use snapwire_shared::map::Point;
 use snapwire_shared::protocol::ClientMsg;
 use snapwire_shared::quantize::POS_SCALE;
+use snapwire_shared::sim::ViewTime;
 
 use super::member::{MAX_QUEUED_INPUTS, STANDING_QUEUE_TICKS};
 use super::*;
@@ -443,6 +444,12 @@ fn a_recorded_match_replays_bit_for_bit() {
                     move_y: (((r >> 8) % 255) as i16 - 127) as i8,
                     aim: (r >> 16) as u16,
                     fire: (r >> 40) % 5 == 0,
+                    alt_fire: (r >> 44) % 7 == 0,
+                    // Claims up to 20 ticks back: some within the rewind, some clamped.
+                    view: ViewTime {
+                        tick: Tick(room.tick_number().0.wrapping_sub(((r >> 48) % 20) as u32)),
+                        frac: (r >> 56) as u8,
+                    },
                 };
                 let msg = Inbound::Input {
                     seq: *seq as u16,
@@ -470,7 +477,9 @@ fn a_recorded_match_replays_bit_for_bit() {
 
     let mut again = Room::new(s.clone());
     for r in &records {
-        again.replay(r).unwrap_or_else(|e| panic!("{e}"));
+        again
+            .replay(r, Checksum::Current)
+            .unwrap_or_else(|e| panic!("{e}"));
     }
 
     // Seven players for about 20 s: what a recording of inputs costs, before compression.
@@ -498,7 +507,7 @@ fn a_recorded_match_replays_bit_for_bit() {
     let mut third = Room::new(s);
     let failed = tampered
         .iter()
-        .find_map(|r| third.replay(r).err())
+        .find_map(|r| third.replay(r, Checksum::Current).err())
         .expect("the change is caught");
     assert!(
         matches!(failed, record::ReplayError::Checksum { tick, .. } if tick == records[k].tick),

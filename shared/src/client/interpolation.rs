@@ -13,7 +13,7 @@ use std::collections::VecDeque;
 use crate::game::Game;
 use crate::map::Point;
 use crate::quantize::POS_SCALE;
-use crate::sim::{EntityId, World};
+use crate::sim::{EntityId, ViewTime, World};
 use crate::snapshot::{EntityState, View};
 use crate::tick::Tick;
 
@@ -140,6 +140,23 @@ impl<G: Game> Interpolator<G> {
         let best = self.offsets.iter().copied().fold(f64::INFINITY, f64::min);
         let render_tick = (now_ms - self.delay_ms - best) / self.tick_ms;
         ((render_tick - f64::from(newest_tick.since(epoch))) * self.tick_ms).max(0.0)
+    }
+
+    /// The moment drawn at `now_ms`, as a tick and a fraction of the next: what inputs tell the
+    /// server a shot was aimed at (lag compensation). Never past the newest snapshot (beyond
+    /// it nothing was seen).
+    pub fn view_time(&self, now_ms: f64) -> Option<ViewTime> {
+        let (epoch, (newest_tick, _)) = (self.epoch?, self.snapshots.back()?);
+        let best = self.offsets.iter().copied().fold(f64::INFINITY, f64::min);
+        let render_tick = (now_ms - self.delay_ms - best) / self.tick_ms;
+        let newest = f64::from(newest_tick.since(epoch));
+        let oldest = f64::from(self.snapshots.front()?.0.since(epoch));
+        let at = render_tick.clamp(oldest, newest);
+        let whole = at.floor();
+        Some(ViewTime {
+            tick: epoch.plus(whole as u32),
+            frac: ((at - whole) * 256.0).floor().clamp(0.0, 255.0) as u8,
+        })
     }
 
     /// Whether the delay has adapted: five seconds of lateness seen. Before, it is still

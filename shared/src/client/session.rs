@@ -10,10 +10,10 @@ use crate::client::replica::{Applied, Replica, ReplicaError};
 use crate::codec::{self, DecodeError};
 use crate::game::Game;
 use crate::protocol::{
-    BUTTON_ACK, BUTTON_FIRE, ClientMsg, InputMsg, PROTOCOL_VERSION, Resume, ResumeToken, Resumed,
-    RoomRequest, Scores, ServerMsg, Welcome, input_acked,
+    BUTTON_ACK, BUTTON_ALT, BUTTON_FIRE, ClientMsg, InputMsg, PROTOCOL_VERSION, Resume,
+    ResumeToken, Resumed, RoomRequest, Scores, ServerMsg, Welcome, input_acked,
 };
-use crate::sim::{EntityId, PlayerInput, World};
+use crate::sim::{EntityId, PlayerInput, ViewTime, World};
 use crate::tick::Tick;
 
 #[derive(Debug, Error)]
@@ -101,6 +101,9 @@ pub struct ClientSession<G: Game = World> {
     /// Inputs sent that no snapshot has acknowledged yet, oldest first: after a resume they
     /// are sent again, since those the dead connection swallowed never reached the server.
     unacked_inputs: VecDeque<(u32, InputMsg)>,
+    /// The moment remote entities are drawn at, which inputs carry for lag compensation;
+    /// `None` until the renderer says (the newest snapshot then).
+    view: Option<ViewTime>,
     pub stats: SessionStats,
 }
 
@@ -235,6 +238,7 @@ impl<G: Game> ClientSession<G> {
             resuming: false,
             first_after_resume: false,
             unacked_inputs: VecDeque::new(),
+            view: None,
             stats: SessionStats::default(),
         }
     }
@@ -425,22 +429,50 @@ impl<G: Game> ClientSession<G> {
         self.acks.spectator_every = every.max(1);
     }
 
+    /// The moment remote entities are drawn at now ([`crate::client::Interpolator::view_time`]):
+    /// the following inputs' shots are judged against the world as it was then. A client that
+    /// never says is judged at its newest snapshot.
+    pub fn set_view(&mut self, view: ViewTime) {
+        self.view = Some(view);
+    }
+
     /// Builds the next input message and predicts it; `None` for spectators or before `Welcome`.
     /// Axes are clamped to `[-1, 1]`. The input acknowledges the newest verified snapshot when
     /// that is still pending.
     pub fn input(&mut self, move_x: f32, move_y: f32, aim: f32, fire: bool) -> Option<ClientMsg> {
+        self.input_with_alt(move_x, move_y, aim, fire, false)
+    }
+
+    /// [`ClientSession::input`] with the alternate weapon too.
+    pub fn input_with_alt(
+        &mut self,
+        move_x: f32,
+        move_y: f32,
+        aim: f32,
+        fire: bool,
+        alt_fire: bool,
+    ) -> Option<ClientMsg> {
         self.player_id()?;
         // `pending` is always `latest_tick`: a newer verified snapshot replaces it.
         let ack = self.acks.pending.is_some_and(|t| t == self.latest_tick);
-        let input = PlayerInput::from_controls(move_x, move_y, aim, fire);
+        let mut input = PlayerInput::from_controls(move_x, move_y, aim, fire);
+        input.alt_fire = alt_fire;
+        input.view = self.view.unwrap_or(ViewTime {
+            tick: self.latest_tick,
+            frac: 0,
+        });
         let msg = InputMsg {
-            // The server extends both from their low 16 bits.
+            // The server extends all three from their low 16 bits.
             seq: self.next_seq as u16,
             tick: self.latest_tick.0 as u16,
             move_x: input.move_x,
             move_y: input.move_y,
             aim: input.aim,
-            buttons: if fire { BUTTON_FIRE } else { 0 } | if ack { BUTTON_ACK } else { 0 },
+            buttons: if fire { BUTTON_FIRE } else { 0 }
+                | if alt_fire { BUTTON_ALT } else { 0 }
+                | if ack { BUTTON_ACK } else { 0 },
+            view_tick: input.view.tick.0 as u16,
+            view_frac: input.view.frac,
         };
         if ack {
             self.acks.pending = None;

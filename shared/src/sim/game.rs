@@ -1,6 +1,6 @@
 //! The arena as a [`Game`]: the [`World`] behind the trait rooms host.
 
-use crate::game::Game;
+use crate::game::{Game, Rewinds};
 use crate::map::{MapDef, Point};
 use crate::protocol::Welcome;
 use crate::quantize::POS_SCALE;
@@ -64,6 +64,10 @@ impl Game for World {
 
     fn player_score(&self, player: EntityId) -> Option<i32> {
         self.player(player).map(|p| p.score)
+    }
+
+    fn rewinds(&self) -> Rewinds {
+        World::rewinds(self)
     }
 
     fn player_health(&self, player: EntityId) -> Option<u8> {

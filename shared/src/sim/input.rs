@@ -2,8 +2,9 @@
 
 use thiserror::Error;
 
-use crate::protocol::{BUTTON_ACK, BUTTON_FIRE, InputMsg};
+use crate::protocol::{BUTTON_ACK, BUTTON_ALT, BUTTON_FIRE, InputMsg};
 use crate::quantize::angle_from_radians;
+use crate::tick::Tick;
 
 /// Input for one player step, quantized: this, not the wire floats, is what the rules see, so a
 /// predicting client and the server step from identical values.
@@ -14,6 +15,19 @@ pub struct PlayerInput {
     pub move_y: i8,
     pub aim: u16,
     pub fire: bool,
+    /// The alternate weapon (the arena's hitscan rail).
+    pub alt_fire: bool,
+    /// The moment the player was looking at remote entities when it made this input: shots are
+    /// judged against the world as it was then, within the rules' maximum rewind.
+    pub view: ViewTime,
+}
+
+/// A point in the past of the world as a client drew it: `frac`/256 of the way from the
+/// snapshot of `tick` to the next.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+pub struct ViewTime {
+    pub tick: Tick,
+    pub frac: u8,
 }
 
 #[derive(Debug, Error, PartialEq)]
@@ -33,7 +47,7 @@ impl PlayerInput {
                 return Err(InputError::Axis(axis));
             }
         }
-        if msg.buttons & !(BUTTON_FIRE | BUTTON_ACK) != 0 {
+        if msg.buttons & !(BUTTON_FIRE | BUTTON_ALT | BUTTON_ACK) != 0 {
             return Err(InputError::Buttons(msg.buttons));
         }
         Ok(PlayerInput {
@@ -41,6 +55,12 @@ impl PlayerInput {
             move_y: msg.move_y,
             aim: msg.aim,
             fire: msg.buttons & BUTTON_FIRE != 0,
+            alt_fire: msg.buttons & BUTTON_ALT != 0,
+            // Only the low 16 bits travel: the room extends them near its own tick.
+            view: ViewTime {
+                tick: Tick(u32::from(msg.view_tick)),
+                frac: msg.view_frac,
+            },
         })
     }
 
@@ -63,6 +83,8 @@ impl PlayerInput {
                 0
             },
             fire,
+            alt_fire: false,
+            view: ViewTime::default(),
         }
     }
 }
@@ -79,6 +101,8 @@ mod tests {
             move_y,
             aim: 0,
             buttons,
+            view_tick: 0,
+            view_frac: 0,
         }
     }
 
@@ -90,8 +114,8 @@ mod tests {
         );
         assert!(PlayerInput::parse(&msg(0, i8::MIN, 0)).is_err());
         assert_eq!(
-            PlayerInput::parse(&msg(0, 0, 4)),
-            Err(InputError::Buttons(4))
+            PlayerInput::parse(&msg(0, 0, 8)),
+            Err(InputError::Buttons(8))
         );
         let ok = PlayerInput::parse(&msg(127, -127, BUTTON_FIRE | BUTTON_ACK)).expect("valid");
         assert_eq!((ok.move_x, ok.move_y, ok.fire), (127, -127, true));

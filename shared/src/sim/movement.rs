@@ -143,7 +143,7 @@ mod tests {
             move_x,
             move_y,
             aim: 0,
-            fire: false,
+            ..PlayerInput::default()
         }
     }
 

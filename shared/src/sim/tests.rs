@@ -7,12 +7,26 @@ use crate::map::MapDef;
 use crate::tick::Tick;
 
 fn inputs() -> impl Strategy<Value = Vec<[PlayerInput; 4]>> {
-    let one = (any::<i8>(), any::<i8>(), any::<u16>(), any::<bool>()).prop_map(
-        |(move_x, move_y, aim, fire)| PlayerInput {
+    let controls = (
+        any::<i8>(),
+        any::<i8>(),
+        any::<u16>(),
+        any::<bool>(),
+        any::<bool>(),
+    );
+    // The view's tick holds how many ticks back the claim is (0..20, so some are clamped);
+    // `run` makes it absolute.
+    let one = (controls, 0u32..20, any::<u8>()).prop_map(
+        |((move_x, move_y, aim, fire, alt_fire), back, frac)| PlayerInput {
             move_x: move_x.max(-127),
             move_y: move_y.max(-127),
             aim,
             fire,
+            alt_fire,
+            view: ViewTime {
+                tick: Tick(back),
+                frac,
+            },
         },
     );
     proptest::collection::vec(proptest::array::uniform4(one), 1..300)
@@ -26,7 +40,9 @@ fn run(steps: &[[PlayerInput; 4]]) -> World {
     world.add_drifters(10);
     for step in steps {
         for (id, input) in ids.iter().zip(step) {
-            world.apply_input(*id, input);
+            let mut input = *input;
+            input.view.tick = Tick(world.tick().0.wrapping_sub(input.view.tick.0));
+            world.apply_input(*id, &input);
         }
         world.step();
     }

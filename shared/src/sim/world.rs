@@ -3,11 +3,16 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
+use crate::game::Rewinds;
 use crate::map::{MapDef, Point};
 use crate::quantize::{POS_SCALE, angle_direction};
-use crate::sim::input::PlayerInput;
+use crate::sim::input::{PlayerInput, ViewTime};
 use crate::sim::movement::{self, Body};
-use crate::sim::rules::{MAX_HEALTH, PLAYER_RADIUS, PROJECTILE_DAMAGE, PROJECTILE_RADIUS, Rules};
+use crate::sim::rail;
+use crate::sim::rewind::Past;
+use crate::sim::rules::{
+    MAX_HEALTH, PLAYER_RADIUS, PROJECTILE_DAMAGE, PROJECTILE_RADIUS, RAIL_DAMAGE, Rules,
+};
 use crate::sim::spawn;
 use crate::sim::wall_grid::WallGrid;
 use crate::snapshot::{EntityKind, EntityState};
@@ -29,6 +34,10 @@ pub struct Player {
     pub cooldown: u16,
     /// Ticks until a dead player respawns.
     pub respawn_in: u16,
+    /// Player steps until the rail may fire again.
+    pub rail_cooldown: u16,
+    /// Hits this player has landed, wrapping: a client shows a hit marker when it grows.
+    pub hits: u8,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -38,6 +47,20 @@ pub struct Projectile {
     pub y: i32,
     pub vx: i32,
     pub vy: i32,
+    pub ttl: u16,
+    /// Extra flight steps still owed: a shot fired by a player who saw the world this many
+    /// ticks late catches up on its first step (checking walls and hits on the way).
+    pub catch_up: u16,
+}
+
+/// A kill, kept in the world for a moment where the victim fell so that clients that see the
+/// place learn who killed whom (their kill feed).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Obituary {
+    pub killer: EntityId,
+    pub victim: EntityId,
+    pub x: i32,
+    pub y: i32,
     pub ttl: u16,
 }
 
@@ -55,6 +78,7 @@ pub enum Entity {
     Player(Player),
     Projectile(Projectile),
     Drifter(Drifter),
+    Obituary(Obituary),
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -66,6 +90,12 @@ pub struct World {
     walls: Arc<WallGrid>,
     entities: BTreeMap<EntityId, Entity>,
     next_id: u32,
+    /// Obituaries take ids counting down from the top, apart from everything else: a kill
+    /// feed changes no other entity's id (recordings made before it replay the same).
+    next_obituary_id: u32,
+    /// Players' positions over the last few ticks, for lag compensation.
+    past: Past,
+    rewinds: Rewinds,
 }
 
 impl World {
@@ -77,7 +107,15 @@ impl World {
             map,
             entities: BTreeMap::new(),
             next_id: 1,
+            next_obituary_id: u32::MAX,
+            past: Past::new(rules.max_rewind_ticks),
+            rewinds: Rewinds::default(),
         }
+    }
+
+    /// What lag compensation has done since the world began.
+    pub fn rewinds(&self) -> Rewinds {
+        self.rewinds
     }
 
     pub fn tick(&self) -> Tick {
@@ -135,6 +173,8 @@ impl World {
             score: 0,
             cooldown: 0,
             respawn_in: 0,
+            rail_cooldown: 0,
+            hits: 0,
         };
         self.entities.insert(id, Entity::Player(player));
         id
@@ -164,6 +204,10 @@ impl World {
 
     /// One player step from one input: movement, aim and firing. Called once per input the
     /// server accepts, in sequence order; a dead player's inputs are consumed without effect.
+    ///
+    /// Shots are lag-compensated: the rail is judged against players where the input's
+    /// [`ViewTime`] says the shooter saw them; a projectile starts as far along its flight as
+    /// that moment is old. Both within [`Rules::max_rewind_ticks`].
     pub fn apply_input(&mut self, id: EntityId, input: &PlayerInput) {
         let (rules, map) = (self.rules, Arc::clone(&self.map));
         let Some(Entity::Player(player)) = self.entities.get_mut(&id) else {
@@ -174,78 +218,161 @@ impl World {
         }
         movement::step(&mut player.body, input, &rules, &map);
         player.cooldown = player.cooldown.saturating_sub(1);
-        if !input.fire || player.cooldown > 0 {
+        player.rail_cooldown = player.rail_cooldown.saturating_sub(1);
+        let fire = input.fire && player.cooldown == 0;
+        let rail = input.alt_fire && player.rail_cooldown == 0;
+        if fire {
+            player.cooldown = rules.fire_cooldown;
+        }
+        if rail {
+            player.rail_cooldown = rules.rail_cooldown;
+        }
+        let from = (player.body.x, player.body.y);
+        if !fire && !rail {
             return;
         }
-        player.cooldown = rules.fire_cooldown;
-        let (dx, dy) = angle_direction(input.aim);
+        let judged = Past::judge(input.view, self.tick, rules.max_rewind_ticks);
+        self.rewinds.judged += u64::from(fire) + u64::from(rail);
+        if judged.clamped {
+            self.rewinds.clamped += u64::from(fire) + u64::from(rail);
+        }
+        let dir = angle_direction(input.aim);
+        if fire {
+            self.fire_projectile(id, from, dir, judged.rewind);
+        }
+        if rail {
+            self.fire_rail(id, from, dir, judged.at);
+        }
+    }
+
+    /// A projectile from the shooter's edge that will catch up `ahead` ticks of flight (the
+    /// age of what the shooter saw) on its first step.
+    fn fire_projectile(&mut self, owner: EntityId, from: (i32, i32), dir: (f64, f64), ahead: u16) {
+        let rules = self.rules;
         let reach = f64::from(PLAYER_RADIUS + PROJECTILE_RADIUS);
-        let projectile = Projectile {
-            owner: id,
-            x: player.body.x + (dx * reach).round() as i32,
-            y: player.body.y + (dy * reach).round() as i32,
-            vx: (dx * rules.projectile_speed).round() as i32,
-            vy: (dy * rules.projectile_speed).round() as i32,
+        let p = Projectile {
+            owner,
+            x: from.0 + (dir.0 * reach).round() as i32,
+            y: from.1 + (dir.1 * reach).round() as i32,
+            vx: (dir.0 * rules.projectile_speed).round() as i32,
+            vy: (dir.1 * rules.projectile_speed).round() as i32,
             ttl: rules.projectile_lifetime,
+            catch_up: ahead,
         };
         let pid = self.allocate_id();
-        self.entities.insert(pid, Entity::Projectile(projectile));
+        self.entities.insert(pid, Entity::Projectile(p));
+    }
+
+    /// The rail: the nearest other player on the ray before the first wall, where it was at
+    /// moment `at`, takes [`RAIL_DAMAGE`] now.
+    fn fire_rail(&mut self, shooter: EntityId, from: (i32, i32), dir: (f64, f64), at: ViewTime) {
+        let from = (f64::from(from.0), f64::from(from.1));
+        let reach = rail::wall_distance(&self.map, from, dir, self.rules.rail_range);
+        let entities = &self.entities;
+        let targets = self.past.players_at(at).filter(|(tid, _, _)| {
+            *tid != shooter && matches!(entities.get(tid), Some(Entity::Player(p)) if p.health > 0)
+        });
+        let hit = rail::first_target(from, dir, reach, f64::from(PLAYER_RADIUS), targets);
+        if let Some((victim, _)) = hit {
+            self.damage(victim, shooter, RAIL_DAMAGE);
+        }
+    }
+
+    /// `amount` of damage to a living player from `shooter`'s shot: the shooter's hit count
+    /// grows; a kill scores, starts the victim's respawn and leaves an obituary.
+    fn damage(&mut self, victim: EntityId, shooter: EntityId, amount: u8) {
+        let respawn_ticks = self.rules.respawn_ticks;
+        let Some(Entity::Player(v)) = self.entities.get_mut(&victim) else {
+            return;
+        };
+        if v.health == 0 {
+            return;
+        }
+        v.health = v.health.saturating_sub(amount);
+        let killed = v.health == 0;
+        let at = (v.body.x, v.body.y);
+        if killed {
+            v.life = v.life.wrapping_add(1);
+            v.respawn_in = respawn_ticks;
+            v.body.vx = 0;
+            v.body.vy = 0;
+        }
+        if let Some(Entity::Player(s)) = self.entities.get_mut(&shooter) {
+            s.hits = s.hits.wrapping_add(1);
+            if killed {
+                s.score = s.score.saturating_add(1);
+            }
+        }
+        if killed {
+            let obituary = Obituary {
+                killer: shooter,
+                victim,
+                x: at.0,
+                y: at.1,
+                ttl: self.rules.obituary_ticks,
+            };
+            let id = EntityId(self.next_obituary_id);
+            self.next_obituary_id = self.next_obituary_id.wrapping_sub(1).max(1);
+            self.entities.insert(id, Entity::Obituary(obituary));
+        }
     }
 
     /// Advances everything that moves on the server's clock by one tick, in this order:
-    /// projectiles (flight, walls, hits), respawns, drifters.
+    /// projectiles (flight, walls, hits), obituaries, respawns, drifters; then remembers where
+    /// the players are for lag compensation.
     pub fn step(&mut self) {
         self.step_projectiles();
+        self.step_obituaries();
         self.step_respawns();
         self.step_drifters();
         self.tick = self.tick.next();
+        let players = self.entities.iter().filter_map(|(id, e)| match e {
+            Entity::Player(p) if p.health > 0 => Some((*id, p.body.x, p.body.y, p.life)),
+            _ => None,
+        });
+        self.past.record(self.tick, players);
     }
 
     fn step_projectiles(&mut self) {
         let mut spent = Vec::new();
         let mut hits = Vec::new();
+        // Hits are found against player positions before any damage of this tick is applied.
+        let targets = Targets::of(&self.entities);
         for (id, e) in &mut self.entities {
             let Entity::Projectile(p) = e else { continue };
-            p.x = p.x.saturating_add(p.vx);
-            p.y = p.y.saturating_add(p.vy);
-            p.ttl = p.ttl.saturating_sub(1);
-            let at = Point { x: p.x, y: p.y };
-            if p.ttl == 0 || !self.map.contains(at) || self.walls.near_wall(&self.map, at) {
-                spent.push(*id);
+            // One step of flight, or more for a shot still catching up, each one checked.
+            for _ in 0..=std::mem::take(&mut p.catch_up) {
+                p.x = p.x.saturating_add(p.vx);
+                p.y = p.y.saturating_add(p.vy);
+                p.ttl = p.ttl.saturating_sub(1);
+                let at = Point { x: p.x, y: p.y };
+                if p.ttl == 0 || !self.map.contains(at) || self.walls.near_wall(&self.map, at) {
+                    spent.push(*id);
+                    break;
+                }
+                if let Some(tid) = targets.first_hit(p) {
+                    hits.push((*id, p.owner, tid));
+                    break;
+                }
             }
         }
         for id in &spent {
             self.entities.remove(id);
         }
-        // Hits are found against player positions before any damage of this tick is applied.
-        let targets = Targets::of(&self.entities);
-        for (pid, e) in &self.entities {
-            let Entity::Projectile(p) = e else { continue };
-            if let Some(tid) = targets.first_hit(p) {
-                hits.push((*pid, p.owner, tid));
-            }
-        }
         for (pid, owner, target) in hits {
             self.entities.remove(&pid);
-            let respawn_ticks = self.rules.respawn_ticks;
-            let Some(Entity::Player(victim)) = self.entities.get_mut(&target) else {
-                continue;
-            };
-            if victim.health == 0 {
-                continue;
-            }
-            victim.health = victim.health.saturating_sub(PROJECTILE_DAMAGE);
-            if victim.health > 0 {
-                continue;
-            }
-            victim.life = victim.life.wrapping_add(1);
-            victim.respawn_in = respawn_ticks;
-            victim.body.vx = 0;
-            victim.body.vy = 0;
-            if let Some(Entity::Player(killer)) = self.entities.get_mut(&owner) {
-                killer.score = killer.score.saturating_add(1);
-            }
+            self.damage(target, owner, PROJECTILE_DAMAGE);
         }
+    }
+
+    fn step_obituaries(&mut self) {
+        self.entities.retain(|_, e| match e {
+            Entity::Obituary(o) => {
+                o.ttl = o.ttl.saturating_sub(1);
+                o.ttl > 0
+            }
+            _ => true,
+        });
     }
 
     fn step_respawns(&mut self) {
@@ -381,7 +508,8 @@ impl Entity {
                 health: p.health,
                 life: p.life,
                 score: p.score,
-                owner: 0,
+                hits: p.hits,
+                ..EntityState::default()
             },
             Entity::Projectile(p) => EntityState {
                 kind: EntityKind::Projectile,
@@ -400,6 +528,14 @@ impl Entity {
                 vy: d.vy,
                 ..EntityState::default()
             },
+            Entity::Obituary(o) => EntityState {
+                kind: EntityKind::Obituary,
+                x: o.x,
+                y: o.y,
+                owner: o.killer.0,
+                target: o.victim.0,
+                ..EntityState::default()
+            },
         }
     }
 
@@ -412,6 +548,7 @@ impl Entity {
             },
             Entity::Projectile(p) => Point { x: p.x, y: p.y },
             Entity::Drifter(d) => Point { x: d.x, y: d.y },
+            Entity::Obituary(o) => Point { x: o.x, y: o.y },
         }
     }
 }
@@ -449,12 +586,14 @@ mod tests {
                     score: 0,
                     cooldown: 0,
                     respawn_in: 0,
+                    rail_cooldown: 0,
+                    hits: 0,
                 };
                 entities.insert(EntityId(i as u32 + 1), Entity::Player(player));
             }
             let targets = Targets::of(&entities);
             for (x, y, owner) in shots {
-                let p = Projectile { owner: EntityId(owner), x, y, vx: 0, vy: 0, ttl: 1 };
+                let p = Projectile { owner: EntityId(owner), x, y, vx: 0, vy: 0, ttl: 1, catch_up: 0 };
                 prop_assert_eq!(targets.first_hit(&p), scan(&entities, &p));
             }
         }

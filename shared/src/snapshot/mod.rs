@@ -16,7 +16,7 @@ pub mod format;
 pub mod replicate;
 pub mod state;
 
-pub use checksum::{checksum, entity_hash};
+pub use checksum::{checksum, entity_hash, hash_words};
 pub use decode::{BodyError, decode};
 pub use encode::{Encoder, Entities, KeyedEntities, SharedResiduals, encode};
 pub use replicate::{Layout, Replicate, ReplicateKind};

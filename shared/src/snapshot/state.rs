@@ -9,6 +9,8 @@ pub enum EntityKind {
     Player = 0,
     Projectile = 1,
     Drifter = 2,
+    /// A kill: `owner` killed `target` here, a moment ago (kill feeds read it).
+    Obituary = 3,
 }
 
 /// Replicated fields of one arena entity, all already quantized by the rules. Fields an entity
@@ -39,9 +41,15 @@ pub struct EntityState {
     pub life: u8,
     #[replicate(group = "rare", chunk = 3)]
     pub score: i32,
-    /// Owning player's id, for projectiles.
+    /// Owning player's id, for projectiles; the killer, for an obituary.
     #[replicate(group = "rare", chunk = 6)]
     pub owner: u32,
+    /// Hits the player has landed, wrapping (a hit marker when it grows).
+    #[replicate(group = "rare", chunk = 2)]
+    pub hits: u8,
+    /// The player killed, for an obituary.
+    #[replicate(group = "rare", chunk = 6)]
+    pub target: u32,
 }
 
 /// Entities sorted by id, unique: a snapshot as one client sees it.

@@ -12,20 +12,24 @@ fn state() -> impl Strategy<Value = EntityState> {
         any::<u8>(),
         any::<u8>(),
         any::<i32>(),
-        any::<u32>(),
+        any::<(u32, u8, u32)>(),
     )
         .prop_map(
-            |(kind, [x, y, vx, vy], angle, health, life, score, owner)| EntityState {
-                kind: ReplicateKind::from_bits(kind).unwrap_or_default(),
-                x,
-                y,
-                vx,
-                vy,
-                angle,
-                health,
-                life,
-                score,
-                owner,
+            |(kind, [x, y, vx, vy], angle, health, life, score, (owner, hits, target))| {
+                EntityState {
+                    kind: ReplicateKind::from_bits(kind).unwrap_or_default(),
+                    x,
+                    y,
+                    vx,
+                    vy,
+                    angle,
+                    health,
+                    life,
+                    score,
+                    owner,
+                    hits,
+                    target,
+                }
             },
         )
 }
@@ -194,8 +198,8 @@ fn a_full_snapshot_of_one_player_has_the_bytes_protocol_md_gives() {
         ..EntityState::default()
     };
     let view = View::from_sorted(vec![(EntityId(7), player)]);
-    let expected = [0x40, 0x38, 0x1c, 0xe3, 0xc5, 0x13, 0xe2, 0x32];
+    let expected = [0x40, 0x38, 0x1c, 0x83, 0x17, 0x4f, 0x88, 0xcb, 0x00];
     assert_eq!(encode(&View::default(), 0, &view), expected);
     assert_eq!(decode(&View::default(), 0, &expected), Ok(view.clone()));
-    assert_eq!(checksum(&view), 0x430a_9d2d);
+    assert_eq!(checksum(&view), 0x264d_6172);
 }

@@ -8,6 +8,9 @@
 //! the [`Header`]; each later one a second of [`TickRecord`]s. A file cut short (a crash)
 //! still reads up to its last whole block. PROTOCOL.md has the layout.
 //!
+//! Every format this server ever wrote stays readable: [`format1`] reads the first one into
+//! today's types.
+//!
 //! Queue policy: rooms hand blocks to one writer thread through a bounded queue
 //! ([`QUEUE`] blocks); a room that finds it full stops recording (with a warning) rather than
 //! wait: the tick never waits on a disk.
@@ -26,14 +29,16 @@ use snapwire_shared::map::MapDef;
 use thiserror::Error;
 use tracing::{info, warn};
 
-use crate::room::record::TickRecord;
+use crate::room::record::{Checksum, TickRecord};
+
+mod format1;
 
 /// The file's first bytes.
 pub const MAGIC: &[u8; 8] = b"snapwrec";
 
 /// Bumped on every change to [`Header`], [`Block`] or [`TickRecord`]; a reader refuses
 /// versions it does not know.
-pub const FORMAT_VERSION: u32 = 1;
+pub const FORMAT_VERSION: u32 = 2;
 
 /// Blocks waiting for the writer, from all rooms.
 const QUEUE: usize = 256;
@@ -56,6 +61,17 @@ pub struct Header {
     pub scene: String,
     /// When the room opened, in Unix milliseconds.
     pub started_unix_ms: u64,
+    /// The room's bound on lag compensation (format 2 on).
+    pub max_rewind_ms: u32,
+}
+
+/// A recording read back: today's types whatever format the file had.
+#[derive(Debug)]
+pub struct Recording {
+    pub header: Header,
+    pub ticks: Vec<TickRecord>,
+    /// How its checksums were made.
+    pub checksum: Checksum,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -70,7 +86,7 @@ pub enum RecordingError {
     Io(#[from] std::io::Error),
     #[error("not a snapwire recording (no `snapwrec` at the start)")]
     NotARecording,
-    #[error("recording format {0}; this server reads {FORMAT_VERSION}")]
+    #[error("recording format {0}; this server reads 1 to {FORMAT_VERSION}")]
     Format(u32),
     #[error("block {0}: {1}")]
     Block(usize, String),
@@ -247,18 +263,53 @@ fn write_block(w: &mut impl Write, block: &Block) -> std::io::Result<()> {
     w.write_all(&packed)
 }
 
-/// Reads a recording: its header and every tick of its whole blocks.
-pub fn read(path: &Path) -> Result<(Header, Vec<TickRecord>), RecordingError> {
+/// Reads a recording, of any format this server ever wrote: its header and every tick of its
+/// whole blocks.
+pub fn read(path: &Path) -> Result<Recording, RecordingError> {
     let mut bytes = Vec::new();
     File::open(path)?.read_to_end(&mut bytes)?;
     let rest = bytes
         .strip_prefix(MAGIC.as_slice())
         .ok_or(RecordingError::NotARecording)?;
-    let mut blocks = rest;
+    let blocks = unpack_blocks(rest)?;
+    let first = blocks.first().ok_or(RecordingError::NoHeader)?;
+    // Every format begins with the header's variant index, then its format number.
+    let (variant, format) = codec::decode_prefix::<(u32, u32)>(first)
+        .map_err(|e| RecordingError::Block(0, e.to_string()))?;
+    if variant != 0 {
+        return Err(RecordingError::NoHeader);
+    }
+    match format {
+        1 => format1::read(&blocks),
+        FORMAT_VERSION => read_current(&blocks),
+        other => Err(RecordingError::Format(other)),
+    }
+}
+
+fn read_current(blocks: &[Vec<u8>]) -> Result<Recording, RecordingError> {
     let mut header = None;
     let mut ticks = Vec::new();
-    let mut n = 0;
+    for (n, raw) in blocks.iter().enumerate() {
+        match codec::decode_value::<Block>(raw)
+            .map_err(|e| RecordingError::Block(n, e.to_string()))?
+        {
+            Block::Header(h) if n == 0 => header = Some(h),
+            Block::Header(_) => return Err(RecordingError::Block(n, "a second header".into())),
+            Block::Ticks(t) => ticks.extend(t),
+        }
+    }
+    Ok(Recording {
+        header: header.ok_or(RecordingError::NoHeader)?,
+        ticks,
+        checksum: Checksum::Current,
+    })
+}
+
+/// The decompressed bytes of each whole block.
+fn unpack_blocks(mut blocks: &[u8]) -> Result<Vec<Vec<u8>>, RecordingError> {
+    let mut out = Vec::new();
     while blocks.len() >= 4 {
+        let n = out.len();
         let len = u32::from_le_bytes([blocks[0], blocks[1], blocks[2], blocks[3]]) as usize;
         let Some(packed) = blocks.get(4..4 + len) else {
             break; // Cut short mid-block: keep what came before.
@@ -271,23 +322,12 @@ pub fn read(path: &Path) -> Result<(Header, Vec<TickRecord>), RecordingError> {
         if claimed > codec::MAX_VALUE_BYTES {
             return Err(RecordingError::Block(n, format!("claims {claimed} bytes")));
         }
-        let raw = lz4_flex::decompress_size_prepended(packed)
-            .map_err(|e| RecordingError::Block(n, e.to_string()))?;
-        match codec::decode_value::<Block>(&raw)
-            .map_err(|e| RecordingError::Block(n, e.to_string()))?
-        {
-            Block::Header(h) if n == 0 => {
-                if h.format != FORMAT_VERSION {
-                    return Err(RecordingError::Format(h.format));
-                }
-                header = Some(h);
-            }
-            Block::Header(_) => return Err(RecordingError::Block(n, "a second header".into())),
-            Block::Ticks(t) => ticks.extend(t),
-        }
-        n += 1;
+        out.push(
+            lz4_flex::decompress_size_prepended(packed)
+                .map_err(|e| RecordingError::Block(n, e.to_string()))?,
+        );
     }
-    Ok((header.ok_or(RecordingError::NoHeader)?, ticks))
+    Ok(out)
 }
 
 /// What a verified recording held.
@@ -317,13 +357,13 @@ pub enum VerifyError {
 /// Re-simulates the recording at `path` with the built-in game it names (arena or tag) and
 /// checks every tick's checksum.
 pub fn verify(path: &Path) -> Result<Verified, VerifyError> {
-    let (header, ticks) = read(path)?;
-    let game = match header.game.as_str() {
+    let recording = read(path)?;
+    let game = match recording.header.game.as_str() {
         "arena" => crate::driver::hosted::GameMaker::arena(),
         "tag" => crate::driver::hosted::GameMaker::tag(),
         other => return Err(VerifyError::UnknownGame(other.to_owned())),
     };
-    verify_ticks(header, &ticks, &game)
+    verify_recording(recording, &game)
 }
 
 /// [`verify`] for a recording of any game, set up by `game` (a team's own `main` passes its
@@ -332,22 +372,26 @@ pub fn verify_with(
     path: &Path,
     game: &crate::driver::hosted::GameMaker,
 ) -> Result<Verified, VerifyError> {
-    let (header, ticks) = read(path)?;
-    verify_ticks(header, &ticks, game)
+    verify_recording(read(path)?, game)
 }
 
-fn verify_ticks(
-    header: Header,
-    ticks: &[TickRecord],
+fn verify_recording(
+    recording: Recording,
     game: &crate::driver::hosted::GameMaker,
 ) -> Result<Verified, VerifyError> {
+    let Recording {
+        header,
+        ticks,
+        checksum,
+    } = recording;
     let mut config = crate::Config::new(header.tick_rate);
+    config.max_rewind = std::time::Duration::from_millis(u64::from(header.max_rewind_ms));
     config.map = header.map.clone();
     config.scene = header
         .scene
         .parse()
         .map_err(|_| VerifyError::Scene(header.scene.clone()))?;
-    game.replay(&config.room_settings(), ticks)?;
+    game.replay(&config.room_settings(), &ticks, checksum)?;
     let inputs = ticks
         .iter()
         .flat_map(|t| &t.entries)
