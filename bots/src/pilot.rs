@@ -22,8 +22,10 @@ pub trait BotGame: Game + Sized {
 /// Axes, aim (radians), fire, alternate fire.
 pub type Controls = (f32, f32, f32, bool, bool);
 
-/// A bot tries the rail about once in this many ticks (with a player in view).
-const RAIL_EVERY: u32 = 45;
+/// A bot tries the rail about once in this many ticks (with a player in view): every two
+/// seconds at 60 Hz, so that deaths (two seconds each, unpredicted) leave most of a short run
+/// to prediction checks.
+const RAIL_EVERY: u32 = 120;
 
 /// The arena: a random walk, a sweeping aim, fire in bursts, and now and then the rail at the
 /// nearest player it sees, where it sees it (lag compensation judges it there).

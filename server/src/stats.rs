@@ -24,6 +24,9 @@ const TICK_BUCKETS: [f64; 18] = [
 ];
 
 /// Upper bounds of the snapshot size histogram, in bytes.
+/// Ages of the moments shooters claim, in seconds: the bound `--max-rewind` is chosen by.
+const CLAIM_AGE_BUCKETS: [f64; 11] = [0.025, 0.05, 0.1, 0.15, 0.2, 0.25, 0.3, 0.4, 0.5, 0.75, 1.0];
+
 const SNAPSHOT_BUCKETS: [f64; 12] = [
     16.0, 32.0, 64.0, 128.0, 256.0, 512.0, 1024.0, 2048.0, 4096.0, 8192.0, 16384.0, 65536.0,
 ];
@@ -117,6 +120,9 @@ pub struct ServerStats {
     pub bytes_out: Counter,
     /// Bytes per snapshot message.
     pub snapshot_bytes: Histogram,
+    /// How old the moment was that each input holding a trigger claimed (before clamping),
+    /// when the room applied it.
+    pub claim_age: Histogram,
     pub snapshots_full: Counter,
     pub snapshots_delta: Counter,
     /// Snapshots not sent to a client with too many unacknowledged (flow control).
@@ -182,6 +188,7 @@ impl Default for ServerStats {
             frames_out: Counter::default(),
             bytes_out: Counter::default(),
             snapshot_bytes: Histogram::new(SNAPSHOT_BUCKETS),
+            claim_age: Histogram::new(CLAIM_AGE_BUCKETS),
             snapshots_full: Counter::default(),
             snapshots_delta: Counter::default(),
             snapshots_held: Counter::default(),
@@ -412,6 +419,11 @@ impl ServerStats {
             "bytes_out",
             "Payload bytes of messages sent",
             self.bytes_out.clone(),
+        );
+        r.register(
+            "claim_age_seconds",
+            "Age of the moment an input holding a trigger claimed, before --max-rewind clamps it",
+            self.claim_age.clone(),
         );
         r.register(
             "snapshot_bytes",

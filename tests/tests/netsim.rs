@@ -136,3 +136,76 @@ async fn through(
     opts.server_metrics = false;
     (server, netsim, opts)
 }
+
+/// How old the moments are that shooters claim, through a clean link (50 ms each way, no
+/// loss) and an average one (100 ms, 2% loss): what `--max-rewind` (200 ms by default) has
+/// to cover. Read from the server's `snapwire_claim_age_seconds` histogram, which holds
+/// claims before clamping.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn claims_show_how_far_back_shots_reach_on_clean_and_average_links() {
+    let clean = Profile {
+        latency: Duration::from_millis(50),
+        jitter: Duration::from_millis(5),
+        loss: 0.0,
+        ..Profile::AVERAGE
+    };
+    let within = claim_ages("clean 50 ms", clean).await;
+    // On a clean link the default bound covers nearly every claim: compensation works.
+    assert!(
+        within(0.2) > 0.9,
+        "clean link: {:.3} within 200 ms",
+        within(0.2)
+    );
+    let within = claim_ages("average", Profile::AVERAGE).await;
+    // Through loss over TCP the page's delay grows to ride out stalls: claims are older than
+    // the bound, and such shooters are judged 200 ms back (clamped, counted).
+    assert!(within(0.1) < 0.5);
+    assert!(
+        within(0.2) < 0.5,
+        "average link: {:.3} within 200 ms",
+        within(0.2)
+    );
+}
+
+/// Runs 8 firing bots through `profile` and returns the fraction of claims within a bound
+/// (seconds).
+async fn claim_ages(label: &str, profile: Profile) -> impl Fn(f64) -> f64 {
+    let (server, netsim, mut opts) = through(profile, 8, Duration::from_secs(9)).await;
+    opts.ramp = Duration::from_millis(400);
+    // The page's interpolator: each input claims the moment the bot draws.
+    opts.feel = true;
+    let run = run_bots(opts, Arc::new(Live::default())).await;
+    assert_eq!(run.report.bots_connected, 8, "{:#?}", run.report);
+    let text = reqwest::get(format!("http://{}/metrics", server.addr))
+        .await
+        .expect("GET /metrics")
+        .text()
+        .await
+        .expect("body");
+    let buckets: Vec<(f64, f64)> = text
+        .lines()
+        .filter_map(|l| l.strip_prefix("snapwire_claim_age_seconds_bucket{le=\""))
+        .filter_map(|l| {
+            let (le, n) = l.split_once("\"} ")?;
+            Some((le.parse().unwrap_or(f64::INFINITY), n.trim().parse().ok()?))
+        })
+        .collect();
+    let total = buckets.last().map_or(0.0, |b| b.1);
+    assert!(total > 300.0, "{text}");
+    let within = move |s: f64| buckets.iter().find(|b| b.0 >= s).map_or(total, |b| b.1) / total;
+    eprintln!(
+        "claims through `{label}`: {total} inputs with a trigger held; within 50 ms {:.1}%, 100 ms {:.1}%, 200 ms {:.1}%, 300 ms {:.1}%, 500 ms {:.1}%, 1 s {:.1}% (shots judged {}, clamped at the 200 ms default {})",
+        100.0 * within(0.05),
+        100.0 * within(0.1),
+        100.0 * within(0.2),
+        100.0 * within(0.3),
+        100.0 * within(0.5),
+        100.0 * within(1.0),
+        server.stats.shots_judged.get(),
+        server.stats.rewinds_clamped.get(),
+    );
+    assert!(server.stats.shots_judged.get() > 0);
+    assert_eq!(netsim.accepted(), 8);
+    server.stop().await;
+    within
+}

@@ -35,9 +35,10 @@ async fn eight_bots_play_300_ticks_without_a_desync() {
             r.inputs_sent
         );
         // Moved consistently with its inputs: every reconciliation matched the prediction made
-        // from the same inputs with the shared rules (deaths and respawns excepted).
+        // from the same inputs with the shared rules (deaths and respawns excepted: a bot
+        // killed twice in the run spends four of its six seconds unpredicted, dead).
         assert!(
-            r.prediction_checks >= 200,
+            r.prediction_checks >= 100,
             "bot {i}: only {} prediction checks",
             r.prediction_checks
         );

@@ -617,6 +617,10 @@ impl<G: Game> RoomDriver<G> {
     }
 
     fn publish_stats(&mut self) {
+        let tick_s = 1.0 / f64::from(self.room.settings().tick_rate.max(1));
+        for back in self.room.drain_claim_ages() {
+            self.stats.claim_age.observe(f64::from(back) * tick_s);
+        }
         let counters = self.room.take_counters();
         self.stats.inputs_applied.inc_by(counters.inputs_applied);
         self.stats.inputs_late.inc_by(counters.inputs_late);

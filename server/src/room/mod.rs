@@ -193,6 +193,10 @@ pub enum Message {
     Scores(Bytes),
 }
 
+/// Claim ages kept for the driver at most: a room nobody drains (a bench, a test) stops
+/// sampling there.
+const MAX_CLAIM_AGES: usize = 8192;
+
 /// What the room did since the driver last asked, for the server's metrics.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
 pub struct RoomCounters {
@@ -230,6 +234,9 @@ pub struct Room<G: Game = World> {
     /// This tick's messages; kept to reuse its buffer.
     outgoing: Vec<Outgoing>,
     counters: RoomCounters,
+    /// How many ticks back each applied input holding a trigger claimed its moment, since
+    /// the driver last took them (a histogram's samples; bounded by the inputs of a tick).
+    claim_ages: Vec<u16>,
     /// The game's lag compensation totals when the counters were last taken.
     rewinds_taken: Rewinds,
     /// The first tick.
@@ -286,6 +293,7 @@ impl<G: Game> Room<G> {
             outgoing: Vec::new(),
             counters: RoomCounters::default(),
             rewinds_taken: Rewinds::default(),
+            claim_ages: Vec::new(),
             started: tick,
             pinned: BTreeMap::new(),
             recording: None,
@@ -492,7 +500,12 @@ impl<G: Game> Room<G> {
             }
             let mut last = None;
             let client = m.id;
+            let now = self.world.tick();
             for (n, (seq, controls)) in m.take_inputs().enumerate() {
+                if (controls.fire || controls.alt_fire) && self.claim_ages.len() < MAX_CLAIM_AGES {
+                    let back = now.since(controls.view.tick).clamp(0, i32::from(u16::MAX));
+                    self.claim_ages.push(back as u16);
+                }
                 self.world.apply_input(entity, &G::input(&controls));
                 if let Some((entries, _)) = &mut self.recording {
                     entries.push(Entry::Input {
@@ -683,6 +696,11 @@ impl<G: Game> Room<G> {
     }
 
     /// The counters since the last call.
+    /// Ticks back each input holding a trigger claimed since the last call (then forgotten).
+    pub fn drain_claim_ages(&mut self) -> std::vec::Drain<'_, u16> {
+        self.claim_ages.drain(..)
+    }
+
     pub fn take_counters(&mut self) -> RoomCounters {
         let now = self.world.rewinds();
         self.counters.shots_judged = now.judged.wrapping_sub(self.rewinds_taken.judged);
