@@ -99,6 +99,9 @@ pub async fn run_with_stats(
     if let Some(writer) = recordings {
         registry = registry.record_to(writer);
     }
+    if let Some(dir) = &config.record_dir {
+        registry = registry.replays_from(dir.clone());
+    }
     let registry = Arc::new(registry);
     registry
         .open_default()

@@ -54,6 +54,15 @@ pub enum RoomRequest {
     Join { id: String },
     /// A new room of this kind; a private one is not listed and is joined by id only.
     Create { kind: String, private: bool },
+    /// Watch a recorded match (an id from `GET /replays`) from tick `from_tick` (0: the
+    /// start) at `speed_percent` of its speed (50-400). The client is a spectator of a room of
+    /// its own, which re-simulates the recording; pausing, seeking and changing speed are a
+    /// new connection with new values.
+    Replay {
+        id: String,
+        from_tick: u32,
+        speed_percent: u16,
+    },
 }
 
 impl RoomRequest {
@@ -340,6 +349,8 @@ pub enum CloseCode {
     ResumeRefused = 4012,
     /// Another connection resumed this player with its token: this (older) one is closed.
     Replaced = 4013,
+    /// A replay being watched played to its end.
+    ReplayEnded = 4014,
 }
 
 impl CloseCode {
@@ -370,6 +381,7 @@ impl CloseCode {
             Idle,
             ResumeRefused,
             Replaced,
+            ReplayEnded,
         ]
         .into_iter()
         .find(|c| c.code() == code)

@@ -72,3 +72,112 @@ fn the_committed_format_1_recording_still_verifies() {
     assert_eq!(verified.header.format, 1);
     assert_eq!((verified.ticks, verified.inputs), (277, 806));
 }
+
+/// A recorded match is listed at `/replays` and watched over a real socket: the viewer's room
+/// re-simulates it from the tick asked for, at the speed asked for, streams ordinary snapshots
+/// (checksums verified by the client) and closes with 4014 at the end.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_recorded_match_is_listed_and_watched_from_any_tick_at_any_speed() {
+    use snapwire_shared::client::{ClientSession, SessionEvent};
+    use snapwire_shared::protocol::RoomRequest;
+    use support::{close_of, connect, send};
+
+    let dir = std::env::temp_dir().join(format!("snapwire-watch-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let mut config = Config::new(60);
+    config.record_dir = Some(dir.clone());
+    let server = TestServer::start(config).await;
+    let mut opts = BotOptions::new(server.url(), 6, Duration::from_secs(4));
+    opts.ramp = Duration::from_millis(300);
+    opts.server_metrics = false;
+    let run = run_bots(opts, Arc::new(Live::default())).await;
+    assert_eq!((run.report.errors, run.report.desyncs), (0, 0));
+
+    let listed: serde_json::Value = reqwest::get(format!("http://{}/replays", server.addr))
+        .await
+        .expect("GET /replays")
+        .json()
+        .await
+        .expect("JSON");
+    let first = &listed[0];
+    let id = first["id"].as_str().expect("an id").to_owned();
+    let ticks = first["ticks"].as_u64().expect("ticks");
+    assert!(ticks >= 120, "{listed}");
+    assert_eq!(first["game"], "arena");
+    assert_eq!(first["players"], 6, "{listed}");
+
+    // From two seconds in, at twice the speed.
+    let mut ws = connect(&server.url()).await;
+    let request = RoomRequest::Replay {
+        id: id.clone(),
+        from_tick: 120,
+        speed_percent: 200,
+    };
+    let (mut session, hello) =
+        ClientSession::<snapwire_shared::sim::World>::joining("viewer", false, request);
+    send(&mut ws, &hello).await;
+    let mut snapshots = 0;
+    let mut last = None;
+    let code = loop {
+        use futures_util::StreamExt;
+        use tokio_tungstenite::tungstenite::Message;
+        let frame = tokio::time::timeout(Duration::from_secs(5), ws.next())
+            .await
+            .expect("a frame within 5 s");
+        match frame {
+            Some(Ok(Message::Binary(bytes))) => match session.handle(&bytes).expect("valid") {
+                SessionEvent::Welcome(w) => {
+                    assert_eq!(w.player_id, None, "a viewer only watches");
+                    assert_eq!(w.tick_rate, 120, "twice the match's 60 Hz");
+                    assert_eq!(w.tick.0, 120);
+                    assert_eq!(w.kind, "replay");
+                }
+                SessionEvent::Snapshot { tick, .. } => {
+                    snapshots += 1;
+                    assert!(last.is_none_or(|t| tick > t));
+                    last = Some(tick);
+                    if let Some(ack) = session.take_ack() {
+                        send(&mut ws, &ack).await;
+                    }
+                }
+                _ => {}
+            },
+            Some(Ok(Message::Close(f))) => break f.map_or(1005, |f| u16::from(f.code)),
+            None => panic!("the connection ended without a close frame"),
+            Some(Ok(_)) => {}
+            Some(Err(e)) => panic!("{e}"),
+        }
+    };
+    eprintln!("watched {snapshots} snapshots of {ticks} ticks, last {last:?}, closed {code}");
+    assert_eq!(code, snapwire_shared::CloseCode::ReplayEnded.code());
+    assert!(
+        snapshots as u64 + 120 >= ticks - 5,
+        "{snapshots} of {ticks}"
+    );
+    // Entities move in it: players were in the match.
+    assert!(
+        session
+            .replica()
+            .latest()
+            .is_some_and(|(_, v)| v.len() >= 6)
+    );
+
+    // An unknown id is refused with its own reason.
+    let mut ws = connect(&server.url()).await;
+    let request = RoomRequest::Replay {
+        id: "nope-1".into(),
+        from_tick: 0,
+        speed_percent: 100,
+    };
+    send(
+        &mut ws,
+        &ClientSession::<snapwire_shared::sim::World>::joining("viewer", true, request).1,
+    )
+    .await;
+    assert_eq!(
+        close_of(&mut ws).await.0,
+        snapwire_shared::CloseCode::NoSuchRoom.code()
+    );
+    server.stop().await;
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -5,6 +5,7 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use snapwire_shared::Tick;
 use snapwire_shared::game::Game;
 use snapwire_shared::sim::World;
 use snapwire_shared::tag::Tag;
@@ -53,6 +54,13 @@ type Make = dyn Fn(&RoomSettings, DriverParts) -> Box<dyn HostedRoom> + Send + S
 type Replay =
     dyn Fn(&RoomSettings, &[TickRecord], Checksum) -> Result<(), ReplayError> + Send + Sync;
 
+/// Makes a room's driver once the registry has given it its parts.
+pub type MakeDriver = Box<dyn FnOnce(DriverParts) -> Box<dyn HostedRoom> + Send>;
+
+type Play = dyn Fn(&RoomSettings, Vec<TickRecord>, Checksum, Tick, u16) -> Result<MakeDriver, ReplayError>
+    + Send
+    + Sync;
+
 /// How a room kind makes a new room: the game's name and a function that sets a game up from
 /// the kind's settings.
 #[derive(Clone)]
@@ -61,6 +69,8 @@ pub struct GameMaker {
     make: Arc<Make>,
     /// Sets a room up the same way and runs a recording through it ([`Room::replay`]).
     replay: Arc<Replay>,
+    /// Sets a room up to play a recording back to viewers ([`Room::start_playback`]).
+    play: Arc<Play>,
 }
 
 impl GameMaker {
@@ -68,6 +78,7 @@ impl GameMaker {
     pub fn new<G: Game>(new: impl Fn(&RoomSettings) -> G + Send + Sync + 'static) -> GameMaker {
         let new = Arc::new(new);
         let again = Arc::clone(&new);
+        let playing = Arc::clone(&new);
         GameMaker {
             game: G::NAME,
             make: Arc::new(move |settings, parts| {
@@ -78,7 +89,28 @@ impl GameMaker {
                 let mut room = Room::with_game(settings.clone(), again(settings));
                 ticks.iter().try_for_each(|t| room.replay(t, checksum))
             }),
+            play: Arc::new(move |settings, ticks, checksum, from, rate| {
+                let mut room = Room::with_game(settings.clone(), playing(settings));
+                room.start_playback(ticks, checksum, from, rate)?;
+                Ok(Box::new(move |parts| {
+                    Box::new(RoomDriver::new(room, parts)) as Box<dyn HostedRoom>
+                }) as MakeDriver)
+            }),
         }
+    }
+
+    /// A room of this game that plays `ticks` back to viewers from tick `from` at `rate`
+    /// ticks a second; everything up to `from` is re-simulated here (blocking work: call it
+    /// off the async threads).
+    pub fn prepare_playback(
+        &self,
+        settings: &RoomSettings,
+        ticks: Vec<TickRecord>,
+        checksum: Checksum,
+        from: Tick,
+        rate: u16,
+    ) -> Result<MakeDriver, ReplayError> {
+        (self.play)(settings, ticks, checksum, from, rate)
     }
 
     /// Runs a recording of a room of this game through a new room set up from `settings`:

@@ -12,20 +12,39 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, AtomicU64, AtomicUsize, Ordering};
 
 use dashmap::DashMap;
-use snapwire_shared::CloseCode;
 use snapwire_shared::protocol::{ResumeToken, RoomRequest};
+use snapwire_shared::{CloseCode, Tick};
 use tokio::sync::mpsc;
 
 use crate::config::RoomKind;
+use crate::driver::hosted::MakeDriver;
 use crate::driver::room_driver::{DriverLimits, DriverParts};
 use crate::driver::scheduler::Scheduler;
 use crate::net::ingress::{Join, join_queue};
 use crate::recording::{FORMAT_VERSION, Header, RecordWriter};
-use crate::room::{ClientId, CloseReason};
+use crate::room::{ClientId, CloseReason, RoomSettings};
 use crate::stats::ServerStats;
 
 /// A seat count meaning "closed": no seat can be reserved any more.
 const CLOSED: usize = usize::MAX;
+
+/// The kind a replay's room is listed under (never publicly: each viewer has its own).
+pub const REPLAY_KIND: &str = "replay";
+
+/// What a new room is, before it has an id.
+struct Opening<'a> {
+    kind: String,
+    game: &'static str,
+    map: String,
+    tick_rate: u16,
+    private: bool,
+    persistent: bool,
+    cap: usize,
+    /// Recorded with these settings (`--record`); `None` never (a replay's room).
+    record: Option<&'a RoomSettings>,
+    /// How long it stays open empty.
+    grace: std::time::Duration,
+}
 
 /// Join-or-create tries this many times when racing connections fill each room it picks.
 const MATCH_ATTEMPTS: usize = 8;
@@ -280,6 +299,8 @@ pub struct Registry {
     limits: DriverLimits,
     /// Every room is recorded when set (`--record`).
     recordings: Option<RecordWriter>,
+    /// Where recordings are read from to be watched (`--record`'s directory).
+    replays: Option<std::path::PathBuf>,
 }
 
 impl Registry {
@@ -300,6 +321,7 @@ impl Registry {
             next_id: AtomicU64::new(1),
             limits,
             recordings: None,
+            replays: None,
         }
     }
 
@@ -307,6 +329,17 @@ impl Registry {
     pub fn record_to(mut self, writer: RecordWriter) -> Registry {
         self.recordings = Some(writer);
         self
+    }
+
+    /// Serves the recordings in `dir` to viewers (`RoomRequest::Replay`, `GET /replays`).
+    pub fn replays_from(mut self, dir: std::path::PathBuf) -> Registry {
+        self.replays = Some(dir);
+        self
+    }
+
+    /// The directory recordings are watched from, if any.
+    pub fn replay_dir(&self) -> Option<&std::path::Path> {
+        self.replays.as_deref()
     }
 
     /// The recordings' writer, if recording.
@@ -334,6 +367,11 @@ impl Registry {
                 let kind = self.kind(kind)?.clone();
                 self.create(&kind, *private, false)?.reserve()
             }
+            RoomRequest::Replay {
+                id,
+                from_tick,
+                speed_percent,
+            } => self.play(id, *from_tick, *speed_percent)?.reserve(),
             RoomRequest::JoinOrCreate { kind } => {
                 let kind = self.kind(kind)?.clone();
                 for _ in 0..MATCH_ATTEMPTS {
@@ -411,6 +449,86 @@ impl Registry {
         private: bool,
         persistent: bool,
     ) -> Result<Arc<RoomHandle>, CloseReason> {
+        let (game, settings) = (kind.game.clone(), kind.settings.clone());
+        let opening = Opening {
+            kind: kind.name.clone(),
+            game: kind.game.game(),
+            map: kind.settings.map.name.clone(),
+            tick_rate: kind.settings.tick_rate,
+            private,
+            persistent,
+            cap: kind.max_clients,
+            record: Some(&kind.settings),
+            grace: self.limits.grace,
+        };
+        self.open(opening, Box::new(move |parts| game.make(&settings, parts)))
+    }
+
+    /// A room of its own for one viewer of recording `id` (a file in the recording
+    /// directory), played from `from_tick` at `speed_percent`. Blocking: it reads the file
+    /// and re-simulates up to `from_tick`.
+    fn play(
+        &self,
+        id: &str,
+        from_tick: u32,
+        speed_percent: u16,
+    ) -> Result<Arc<RoomHandle>, CloseReason> {
+        let missing = |why: String| (CloseCode::NoSuchRoom, format!("replay {id:?}: {why}"));
+        let dir = self
+            .replays
+            .as_ref()
+            .ok_or_else(|| missing("this server keeps no recordings (--record)".into()))?;
+        if id.is_empty()
+            || !id
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+        {
+            return Err(missing("not a replay id".into()));
+        }
+        let recording = crate::recording::read(&dir.join(format!("{id}.snapwrec")))
+            .map_err(|e| missing(e.to_string()))?;
+        let kind = self
+            .kinds
+            .iter()
+            .find(|k| k.game.game() == recording.header.game)
+            .ok_or_else(|| {
+                missing(format!(
+                    "a game this server does not host ({})",
+                    recording.header.game
+                ))
+            })?;
+        let settings =
+            crate::recording::settings_of(&recording.header).map_err(|e| missing(e.to_string()))?;
+        let rate =
+            (u32::from(settings.tick_rate) * u32::from(speed_percent) / 100).clamp(1, 1000) as u16;
+        let make = kind
+            .game
+            .prepare_playback(
+                &settings,
+                recording.ticks,
+                recording.checksum,
+                Tick(from_tick),
+                rate,
+            )
+            .map_err(|e| missing(e.to_string()))?;
+        let opening = Opening {
+            kind: REPLAY_KIND.to_owned(),
+            game: kind.game.game(),
+            map: settings.map.name.clone(),
+            tick_rate: settings.tick_rate,
+            private: true,
+            persistent: false,
+            cap: 1,
+            record: None,
+            // Nobody else can join it: it closes as soon as its viewer leaves.
+            grace: std::time::Duration::ZERO,
+        };
+        self.open(opening, make)
+    }
+
+    /// Opens a room: counts it against the cap, names it, lists it and hands its driver to
+    /// the scheduler.
+    fn open(&self, o: Opening<'_>, make: MakeDriver) -> Result<Arc<RoomHandle>, CloseReason> {
         let full = || {
             (
                 CloseCode::RoomLimit,
@@ -444,13 +562,13 @@ impl Registry {
         let (joins, joins_rx) = join_queue();
         let handle = Arc::new(RoomHandle {
             id: id.clone(),
-            kind: kind.name.clone(),
-            game: kind.game.game(),
-            map: kind.settings.map.name.clone(),
-            tick_rate: kind.settings.tick_rate,
-            private,
-            persistent,
-            cap: kind.max_clients,
+            kind: o.kind.clone(),
+            game: o.game,
+            map: o.map,
+            tick_rate: o.tick_rate,
+            private: o.private,
+            persistent: o.persistent,
+            cap: o.cap,
             seats: AtomicUsize::new(0),
             joins,
             clients: AtomicUsize::new(0),
@@ -458,32 +576,35 @@ impl Registry {
             tick_p99_us: AtomicU64::new(0),
         });
         self.directory.rooms.insert(id, Arc::clone(&handle));
-        let driver = kind.game.make(
-            &kind.settings,
-            DriverParts {
-                handle: Arc::clone(&handle),
-                joins: joins_rx,
-                directory: Arc::clone(&self.directory),
-                stats: Arc::clone(&self.stats),
-                limits: self.limits,
-                recorder: self.recordings.as_ref().and_then(|w| {
-                    w.open(Header {
-                        format: FORMAT_VERSION,
-                        protocol: snapwire_shared::PROTOCOL_VERSION,
-                        game: kind.game.game().to_owned(),
-                        kind: kind.name.clone(),
-                        room: handle.id.clone(),
-                        tick_rate: kind.settings.tick_rate,
-                        map: kind.settings.map.clone(),
-                        scene: kind.settings.scene.to_string(),
-                        started_unix_ms: std::time::SystemTime::now()
-                            .duration_since(std::time::UNIX_EPOCH)
-                            .map_or(0, |d| d.as_millis() as u64),
-                        max_rewind_ms: kind.settings.max_rewind_ms,
-                    })
-                }),
+        let recorder = o.record.and_then(|settings| {
+            self.recordings.as_ref().and_then(|w| {
+                w.open(Header {
+                    format: FORMAT_VERSION,
+                    protocol: snapwire_shared::PROTOCOL_VERSION,
+                    game: o.game.to_owned(),
+                    kind: o.kind.clone(),
+                    room: handle.id.clone(),
+                    tick_rate: settings.tick_rate,
+                    map: settings.map.clone(),
+                    scene: settings.scene.to_string(),
+                    started_unix_ms: std::time::SystemTime::now()
+                        .duration_since(std::time::UNIX_EPOCH)
+                        .map_or(0, |d| d.as_millis() as u64),
+                    max_rewind_ms: settings.max_rewind_ms,
+                })
+            })
+        });
+        let driver = make(DriverParts {
+            handle: Arc::clone(&handle),
+            joins: joins_rx,
+            directory: Arc::clone(&self.directory),
+            stats: Arc::clone(&self.stats),
+            limits: DriverLimits {
+                grace: o.grace,
+                ..self.limits
             },
-        );
+            recorder,
+        });
         self.scheduler.add(driver);
         Ok(handle)
     }

@@ -30,6 +30,7 @@ use crate::driver::registry::{Directory, RoomHandle, Seat};
 use crate::net::ingress::{ClientId, Entry, Inbound, Join};
 use crate::net::outbox::Outbox;
 use crate::recording::RoomRecorder;
+use crate::room::playback::PlaybackState;
 use crate::room::{Message, Room};
 use crate::stats::{KindStats, PlayerSummary, ServerStats};
 
@@ -176,7 +177,8 @@ impl<G: Game> RoomDriver<G> {
         if recorder.is_some() {
             room.start_recording();
         }
-        let period = Duration::from_secs(1) / u32::from(room.settings().tick_rate.max(1));
+        // A playback runs at its own pace (the match's rate times the viewer's speed).
+        let period = Duration::from_secs(1) / u32::from(room.pace().max(1));
         // A room counts as open from here until `close`, which takes it off both gauges.
         let kind_stats = stats.kind(&handle.kind);
         kind_stats.rooms.inc();
@@ -219,6 +221,9 @@ impl<G: Game> RoomDriver<G> {
     pub fn step(&mut self, deadline: Instant) -> Step {
         let started = Instant::now();
         self.tick();
+        if self.end_playback() {
+            return Step::Closed;
+        }
         let took = started.elapsed();
         self.last_work = took.as_secs_f64() / self.period.as_secs_f64();
         self.stats
@@ -263,6 +268,28 @@ impl<G: Game> RoomDriver<G> {
             self.room.stop_recording();
             self.recorder = None;
         }
+    }
+
+    /// A playback that played its last tick, or came out different from its recording,
+    /// closes its room with the reason.
+    fn end_playback(&mut self) -> bool {
+        let reason = match self.room.playback_state() {
+            None | Some(PlaybackState::Playing) => return false,
+            Some(PlaybackState::Ended) => (
+                CloseCode::ReplayEnded,
+                "the recording played to its end".to_owned(),
+            ),
+            Some(PlaybackState::Diverged(e)) => (
+                CloseCode::InternalError,
+                format!("the replay differs from its recording: {e}"),
+            ),
+        };
+        for t in self.links() {
+            t.outbox.close(Some(reason.clone()));
+        }
+        self.close();
+        info!(room = %self.handle.id, why = %reason.1, "replay closed");
+        true
     }
 
     /// The server is stopping: every client gets `GoingAway`, and the room is gone.

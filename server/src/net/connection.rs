@@ -35,6 +35,10 @@ use crate::stats::ServerStats;
 /// resume.
 const CLOSE_NORMAL: u16 = 1000;
 
+/// Replay speeds a viewer may ask for, in percent.
+pub const MIN_REPLAY_SPEED: u16 = 50;
+pub const MAX_REPLAY_SPEED: u16 = 400;
+
 /// The close handshake gets this long (a client that stopped reading may never take it).
 const CLOSE_TIMEOUT: Duration = Duration::from_secs(2);
 
@@ -76,7 +80,11 @@ pub async fn serve(
             Ok(hello)
         }
     });
-    let (joins, entry) = match hello.and_then(|hello| entry_for(hello, &ctx)) {
+    let arrival = match hello {
+        Ok(hello) => entry_for(hello, &ctx).await,
+        Err(reason) => Err(reason),
+    };
+    let (joins, entry) = match arrival {
         Ok(arrival) => arrival,
         Err(reason) => return close(&mut ws, client, Some(reason), &ctx.stats).await,
     };
@@ -142,7 +150,7 @@ pub async fn serve(
 
 /// Where a `Hello` leads: back to the player its resume token names, or to a seat in the room
 /// it asks for (a token the server no longer knows joins as a new player).
-fn entry_for(
+async fn entry_for(
     hello: Hello,
     ctx: &ConnectionContext,
 ) -> Result<(mpsc::Sender<Join>, Entry), CloseReason> {
@@ -167,7 +175,22 @@ fn entry_for(
             Spend::Unknown => {}
         }
     }
-    let seat = ctx.registry.seat(&hello.room)?;
+    let seat = match &hello.room {
+        // Reading a recording and re-simulating it up to where the viewer starts is blocking
+        // work: off the connection threads.
+        RoomRequest::Replay { .. } => {
+            let (registry, room) = (Arc::clone(&ctx.registry), hello.room.clone());
+            tokio::task::spawn_blocking(move || registry.seat(&room))
+                .await
+                .unwrap_or_else(|_| {
+                    Err((
+                        CloseCode::InternalError,
+                        "preparing the replay failed".into(),
+                    ))
+                })?
+        }
+        _ => ctx.registry.seat(&hello.room)?,
+    };
     let joins = seat.room().joins.clone();
     Ok((
         joins,
@@ -403,6 +426,25 @@ fn parse_room(room: RoomRequest) -> Result<RoomRequest, CloseReason> {
     let (text, id) = match &room {
         RoomRequest::Join { id } => (id, true),
         RoomRequest::JoinOrCreate { kind } | RoomRequest::Create { kind, .. } => (kind, false),
+        // Replay ids are file names: `ROOM-UNIXMS`.
+        RoomRequest::Replay {
+            id, speed_percent, ..
+        } => {
+            let ok = !id.is_empty()
+                && id.len() <= MAX_ROOM_ID_BYTES
+                && id
+                    .chars()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
+            if !ok || !(MIN_REPLAY_SPEED..=MAX_REPLAY_SPEED).contains(speed_percent) {
+                return Err((
+                    CloseCode::InvalidValue,
+                    format!(
+                        "a replay id is at most {MAX_ROOM_ID_BYTES} lowercase letters, digits and '-', its speed {MIN_REPLAY_SPEED}-{MAX_REPLAY_SPEED}%"
+                    ),
+                ));
+            }
+            return Ok(room);
+        }
     };
     let ok = text.len() <= MAX_ROOM_ID_BYTES
         && text.chars().all(|c| {

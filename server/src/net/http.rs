@@ -57,7 +57,8 @@ pub fn router(state: AppState) -> Router {
         .route("/healthz", get(healthz))
         .route("/metrics", get(metrics))
         .route("/players", get(players))
-        .route("/rooms", get(rooms));
+        .route("/rooms", get(rooms))
+        .route("/replays", get(replays));
     let router = if echo {
         router.route("/echo", get(echo_socket))
     } else {
@@ -203,6 +204,35 @@ async fn rooms(State(state): State<AppState>) -> Json<serde_json::Value> {
         })
         .collect();
     Json(serde_json::Value::Array(rooms))
+}
+
+/// Recorded matches that can be watched (`RoomRequest::Replay`), the newest first: at most
+/// [`crate::recording::LISTED`]. Empty when the server records nothing.
+async fn replays(State(state): State<AppState>) -> Json<serde_json::Value> {
+    let Some(dir) = state
+        .ctx
+        .registry
+        .replay_dir()
+        .map(std::path::Path::to_path_buf)
+    else {
+        return Json(serde_json::Value::Array(Vec::new()));
+    };
+    // Reading the files is blocking work.
+    let list = tokio::task::spawn_blocking(move || crate::recording::list(&dir))
+        .await
+        .unwrap_or_default();
+    let replays = list
+        .into_iter()
+        .map(|r| {
+            serde_json::json!({
+                "id": r.id, "room": r.header.room, "kind": r.header.kind, "game": r.header.game,
+                "map": r.header.map.name, "tick_rate": r.header.tick_rate,
+                "started_unix_ms": r.header.started_unix_ms, "first_tick": r.first_tick,
+                "ticks": r.ticks, "players": r.players, "bytes": r.bytes,
+            })
+        })
+        .collect();
+    Json(serde_json::Value::Array(replays))
 }
 
 async fn players(State(state): State<AppState>) -> Json<serde_json::Value> {

@@ -29,7 +29,7 @@ use snapwire_shared::map::MapDef;
 use thiserror::Error;
 use tracing::{info, warn};
 
-use crate::room::record::{Checksum, TickRecord};
+use crate::room::record::{Checksum, Entry, TickRecord};
 
 mod format1;
 
@@ -330,6 +330,69 @@ fn unpack_blocks(mut blocks: &[u8]) -> Result<Vec<Vec<u8>>, RecordingError> {
     Ok(out)
 }
 
+/// Recordings `/replays` lists at most (the newest).
+pub const LISTED: usize = 50;
+
+/// One recording as `/replays` lists it.
+#[derive(Debug)]
+pub struct Listed {
+    /// The file name without `.snapwrec`: what a viewer asks for.
+    pub id: String,
+    pub header: Header,
+    /// The first recorded tick (the one its first step made) and how many follow.
+    pub first_tick: u32,
+    pub ticks: usize,
+    /// Players that joined over the match.
+    pub players: usize,
+    pub bytes: u64,
+}
+
+/// The newest recordings in `dir` that read (a file still being written reads up to its
+/// last whole block).
+pub fn list(dir: &Path) -> Vec<Listed> {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return Vec::new();
+    };
+    let mut files: Vec<(std::time::SystemTime, PathBuf)> = entries
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|x| x == "snapwrec"))
+        .filter_map(|p| Some((std::fs::metadata(&p).ok()?.modified().ok()?, p)))
+        .collect();
+    files.sort_by_key(|f| std::cmp::Reverse(f.0));
+    files
+        .into_iter()
+        .take(LISTED)
+        .filter_map(|(_, path)| {
+            let id = path.file_stem()?.to_str()?.to_owned();
+            let bytes = std::fs::metadata(&path).ok()?.len();
+            let r = read(&path).ok()?;
+            let players = r
+                .ticks
+                .iter()
+                .flat_map(|t| &t.entries)
+                .filter(|e| {
+                    matches!(
+                        e,
+                        Entry::Join {
+                            spectate: false,
+                            ..
+                        }
+                    )
+                })
+                .count();
+            Some(Listed {
+                id,
+                first_tick: r.ticks.first().map_or(0, |t| t.tick.0),
+                ticks: r.ticks.len(),
+                players,
+                bytes,
+                header: r.header,
+            })
+        })
+        .collect()
+}
+
 /// What a verified recording held.
 #[derive(Debug)]
 pub struct Verified {
@@ -352,6 +415,18 @@ pub enum VerifyError {
     Scene(String),
     #[error(transparent)]
     Differs(#[from] crate::room::record::ReplayError),
+}
+
+/// The settings of the room a recording was made in: how to set one up the same way.
+pub fn settings_of(header: &Header) -> Result<crate::room::RoomSettings, VerifyError> {
+    let mut config = crate::Config::new(header.tick_rate);
+    config.max_rewind = std::time::Duration::from_millis(u64::from(header.max_rewind_ms));
+    config.map = header.map.clone();
+    config.scene = header
+        .scene
+        .parse()
+        .map_err(|_| VerifyError::Scene(header.scene.clone()))?;
+    Ok(config.room_settings())
 }
 
 /// Re-simulates the recording at `path` with the built-in game it names (arena or tag) and
@@ -384,14 +459,7 @@ fn verify_recording(
         ticks,
         checksum,
     } = recording;
-    let mut config = crate::Config::new(header.tick_rate);
-    config.max_rewind = std::time::Duration::from_millis(u64::from(header.max_rewind_ms));
-    config.map = header.map.clone();
-    config.scene = header
-        .scene
-        .parse()
-        .map_err(|_| VerifyError::Scene(header.scene.clone()))?;
-    game.replay(&config.room_settings(), &ticks, checksum)?;
+    game.replay(&settings_of(&header)?, &ticks, checksum)?;
     let inputs = ticks
         .iter()
         .flat_map(|t| &t.entries)

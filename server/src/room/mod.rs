@@ -21,6 +21,7 @@ pub mod flow;
 pub mod history;
 pub mod interest;
 pub mod member;
+pub mod playback;
 pub mod record;
 pub mod replication;
 pub mod scoreboard;
@@ -248,6 +249,8 @@ pub struct Room<G: Game = World> {
     /// What entered the room this tick, and the ticks finished since the driver last took
     /// them; `None` when not recording.
     recording: Option<(Vec<Entry>, Vec<TickRecord>)>,
+    /// A recording played back for viewers instead of live play ([`playback`]).
+    playback: Option<playback::Playback>,
 }
 
 /// An arena world for a room with `settings`, first tick `tick`, with the settings' scene.
@@ -297,6 +300,7 @@ impl<G: Game> Room<G> {
             started: tick,
             pinned: BTreeMap::new(),
             recording: None,
+            playback: None,
             settings,
         }
     }
@@ -305,6 +309,8 @@ impl<G: Game> Room<G> {
     /// id and kind left empty). A player whose
     /// name is taken gets the lowest free suffix (" 2", " 3", ...).
     pub fn join(&mut self, client: ClientId, name: &str, spectate: bool) -> Welcome {
+        // A playback's viewers only watch; its recorded players join before it starts.
+        let spectate = spectate || (self.playback.is_some() && client & playback::PUPPET == 0);
         self.note(|| Entry::Join {
             client,
             name: name.to_owned(),
@@ -329,7 +335,7 @@ impl<G: Game> Room<G> {
         Welcome {
             player_id: entity.map(|e| e.0),
             tick: self.world.tick(),
-            tick_rate: self.settings.tick_rate,
+            tick_rate: self.pace(),
             map: self.settings.map.clone(),
             view_width: self.settings.view_width,
             view_height: self.settings.view_height,
@@ -469,6 +475,9 @@ impl<G: Game> Room<G> {
 
     /// One tick: the stages in order. Returns the messages for the clients.
     pub fn tick(&mut self) -> &[Outgoing] {
+        if self.playback.is_some() {
+            return self.play_tick();
+        }
         self.apply_inputs();
         self.step_simulation();
         let frame = self.record_snapshot();
@@ -617,7 +626,19 @@ impl<G: Game> Room<G> {
     /// step, and checks the world came out as recorded. The room must have started like the
     /// recorded one (settings, first tick) and replayed every tick before this one.
     pub fn replay(&mut self, record: &TickRecord, checksum: Checksum) -> Result<(), ReplayError> {
-        let tick = record.tick;
+        self.apply_recorded(record, 0)?;
+        self.step_simulation();
+        let frame = Frame::capture(&self.world);
+        self.check_recorded(record, &frame, checksum)
+    }
+
+    /// Stage 1 of a recorded tick: its entries, in order; recorded client ids are offset by
+    /// `id_offset` (playback keeps them apart from its viewers').
+    fn apply_recorded(
+        &mut self,
+        record: &TickRecord,
+        id_offset: ClientId,
+    ) -> Result<(), ReplayError> {
         for entry in &record.entries {
             match entry {
                 Entry::Join {
@@ -625,24 +646,35 @@ impl<G: Game> Room<G> {
                     name,
                     spectate,
                 } => {
-                    self.join(*client, name, *spectate);
+                    self.join(client | id_offset, name, *spectate);
                 }
                 Entry::Leave { client } => {
-                    self.leave(*client);
+                    self.leave(client | id_offset);
                 }
                 Entry::Input { client, input } => {
-                    let entity = self.members.get(client).and_then(|m| m.entity).ok_or(
-                        ReplayError::NoPlayer {
-                            tick,
+                    let entity = self
+                        .members
+                        .get(&(client | id_offset))
+                        .and_then(|m| m.entity)
+                        .ok_or(ReplayError::NoPlayer {
+                            tick: record.tick,
                             client: *client,
-                        },
-                    )?;
+                        })?;
                     self.world.apply_input(entity, &G::input(input));
                 }
             }
         }
-        self.step_simulation();
-        let frame = Frame::capture(&self.world);
+        Ok(())
+    }
+
+    /// Whether the world after a recorded tick's step is what the recording says.
+    fn check_recorded(
+        &self,
+        record: &TickRecord,
+        frame: &Frame<G::State>,
+        checksum: Checksum,
+    ) -> Result<(), ReplayError> {
+        let tick = record.tick;
         if frame.tick != tick {
             return Err(ReplayError::Tick {
                 tick,

@@ -7,6 +7,7 @@ use snapwire_shared::quantize::POS_SCALE;
 use snapwire_shared::sim::ViewTime;
 
 use super::member::{MAX_QUEUED_INPUTS, STANDING_QUEUE_TICKS};
+use super::playback::PlaybackState;
 use super::*;
 use crate::config::Config;
 
@@ -512,5 +513,97 @@ fn a_recorded_match_replays_bit_for_bit() {
     assert!(
         matches!(failed, record::ReplayError::Checksum { tick, .. } if tick == records[k].tick),
         "{failed}"
+    );
+}
+
+/// Four players wandering and firing both weapons for `ticks` ticks, recorded.
+fn short_recorded_match(s: &RoomSettings, ticks: u32) -> Vec<TickRecord> {
+    let mut room = Room::new(s.clone());
+    room.start_recording();
+    let mut seq = 0u32;
+    for t in 0..ticks {
+        if t < 4 {
+            room.join(u64::from(t) + 1, "p", false);
+        }
+        seq += 1;
+        for client in 1..=u64::from(t.min(4)) {
+            let k = t.wrapping_mul(2_654_435_761) ^ client as u32;
+            let input = PlayerInput {
+                move_x: (k % 255) as i8 / 2,
+                move_y: ((k >> 8) % 255) as i8 / 2,
+                aim: (k >> 3) as u16,
+                fire: k.is_multiple_of(3),
+                alt_fire: k.is_multiple_of(11),
+                view: ViewTime {
+                    tick: Tick(room.tick_number().0.wrapping_sub(k % 9)),
+                    frac: k as u8,
+                },
+            };
+            let msg = Inbound::Input {
+                seq: seq as u16,
+                tick: room.tick_number().0 as u16,
+                input,
+                ack: false,
+            };
+            room.handle(client, msg).expect("a valid input");
+        }
+        room.tick();
+    }
+    room.take_records()
+}
+
+#[test]
+fn a_playback_streams_the_recorded_match_to_a_viewer_from_any_tick() {
+    let s = settings();
+    let records = short_recorded_match(&s, 300);
+    let mut room = Room::new(s.clone());
+    room.start_playback(records.clone(), Checksum::Current, records[99].tick, 120)
+        .expect("the first 100 ticks replay");
+    // The viewer's id is one a recorded player had: recorded ids are kept apart.
+    let welcome = room.join(1, "viewer", false);
+    assert_eq!(welcome.player_id, None, "viewers only watch");
+    assert_eq!(welcome.tick_rate, 120, "the pace snapshots come at");
+    assert_eq!(welcome.tick, records[99].tick);
+    let mut snapshots = 0;
+    while room.playback_state() == Some(&PlaybackState::Playing) {
+        snapshots += room
+            .tick()
+            .iter()
+            .filter(|o| o.client == 1 && matches!(o.message, Message::Snapshot { .. }))
+            .count();
+    }
+    assert_eq!(room.playback_state(), Some(&PlaybackState::Ended));
+    // Flow control holds a viewer that never acknowledges after a second of ticks.
+    assert!(snapshots >= 60, "{snapshots} snapshots");
+    assert_eq!(room.tick_number(), records[299].tick);
+}
+
+#[test]
+fn a_playback_that_differs_from_its_recording_stops_at_that_tick() {
+    let s = settings();
+    let mut records = short_recorded_match(&s, 200);
+    let at = records
+        .iter_mut()
+        .skip(150)
+        .find_map(|r| {
+            r.entries.iter_mut().find_map(|e| match e {
+                record::Entry::Input { input, .. } if input.move_x != 0 => {
+                    input.move_x = -input.move_x;
+                    Some(r.tick)
+                }
+                _ => None,
+            })
+        })
+        .expect("a moving input");
+    let mut room = Room::new(s);
+    room.start_playback(records, Checksum::Current, Tick(10), 60)
+        .expect("the start replays");
+    while room.playback_state() == Some(&PlaybackState::Playing) {
+        room.tick();
+    }
+    assert!(
+        matches!(room.playback_state(), Some(PlaybackState::Diverged(record::ReplayError::Checksum { tick, .. })) if *tick == at),
+        "{:?}",
+        room.playback_state()
     );
 }

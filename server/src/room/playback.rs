@@ -1,0 +1,119 @@
+//! A recording played back into a room for viewers to watch (`/#replay=ID`). Each tick takes
+//! the next recorded tick's joins, leaves and inputs instead of clients' inputs, steps, and
+//! checks the recorded checksum; viewers are spectators and receive ordinary snapshots through
+//! the usual replication. No I/O: the driver paces it (at the playback rate) and ends it.
+//!
+//! The recorded clients become members the room never sends to (they are "away": no
+//! connection), under ids offset by [`PUPPET`] so they never meet a viewer's id.
+
+use std::collections::VecDeque;
+
+use snapwire_shared::Tick;
+use snapwire_shared::game::Game;
+
+use super::record::{Checksum, ReplayError, TickRecord};
+use super::{ClientId, Outgoing, Room};
+
+/// Added to recorded client ids: live ids count up from 1 and never reach it.
+pub const PUPPET: ClientId = 1 << 63;
+
+/// Where a playback is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PlaybackState {
+    Playing,
+    /// Every recorded tick was played.
+    Ended,
+    /// A tick came out different from its recording (a rules change without a format
+    /// converter, or a corrupt file).
+    Diverged(ReplayError),
+}
+
+#[derive(Debug)]
+pub struct Playback {
+    ticks: VecDeque<TickRecord>,
+    checksum: Checksum,
+    /// Ticks per second played (the match's rate times the speed): viewers' `Welcome` says it,
+    /// so their interpolation runs at the pace snapshots come.
+    rate: u16,
+    state: PlaybackState,
+}
+
+impl<G: Game> Room<G> {
+    /// Makes this fresh room play `ticks` back: first re-simulates (silently, checking
+    /// checksums) every tick up to `from`, then leaves the rest for [`Room::tick`] to play at
+    /// `rate` ticks a second. Viewers joining it are spectators.
+    pub fn start_playback(
+        &mut self,
+        ticks: Vec<TickRecord>,
+        checksum: Checksum,
+        from: Tick,
+        rate: u16,
+    ) -> Result<(), ReplayError> {
+        let mut ticks = VecDeque::from(ticks);
+        while let Some(record) = ticks.front().filter(|r| r.tick <= from) {
+            self.apply_recorded(record, PUPPET)?;
+            self.step_simulation();
+            let frame = super::Frame::capture(&self.world);
+            self.check_recorded(record, &frame, checksum)?;
+            ticks.pop_front();
+        }
+        self.mark_puppets();
+        self.playback = Some(Playback {
+            ticks,
+            checksum,
+            rate: rate.max(1),
+            state: PlaybackState::Playing,
+        });
+        Ok(())
+    }
+
+    /// The playback's state; `None` for a live room.
+    pub fn playback_state(&self) -> Option<&PlaybackState> {
+        self.playback.as_ref().map(|p| &p.state)
+    }
+
+    /// Ticks a second the room runs at: the playback rate, or the tick rate.
+    pub fn pace(&self) -> u16 {
+        self.playback
+            .as_ref()
+            .map_or(self.settings.tick_rate, |p| p.rate)
+    }
+
+    /// One played tick: the recorded entries, the step, the check, then snapshots for the
+    /// viewers as in a live tick.
+    pub(super) fn play_tick(&mut self) -> &[Outgoing] {
+        self.outgoing.clear();
+        let Some(p) = &mut self.playback else {
+            return &self.outgoing;
+        };
+        if p.state != PlaybackState::Playing {
+            return &self.outgoing;
+        }
+        let Some(record) = p.ticks.pop_front() else {
+            p.state = PlaybackState::Ended;
+            return &self.outgoing;
+        };
+        let checksum = p.checksum;
+        let applied = self.apply_recorded(&record, PUPPET);
+        self.mark_puppets();
+        self.step_simulation();
+        let frame = self.record_snapshot();
+        let checked = applied.and_then(|()| self.check_recorded(&record, &frame, checksum));
+        if let (Err(e), Some(p)) = (checked, &mut self.playback) {
+            p.state = PlaybackState::Diverged(e);
+            return &self.outgoing;
+        }
+        self.build_client_messages(&frame);
+        self.build_scores();
+        &self.outgoing
+    }
+
+    /// Recorded clients have no connection: nothing is built for them.
+    fn mark_puppets(&mut self) {
+        for (id, m) in &mut self.members {
+            if id & PUPPET != 0 {
+                m.away = true;
+            }
+        }
+    }
+}
