@@ -11,6 +11,7 @@ use snapwire_shared::{CloseCode, codec};
 
 use crate::camera::Camera;
 use crate::games::WebGame;
+use crate::replay::{Control, Reconnect, Replay};
 use crate::touch::Touches;
 
 /// Inputs generated per frame at most: after a stall (a hidden tab) the client does not burst.
@@ -97,6 +98,19 @@ pub struct App<G: WebGame = World> {
     pub hud: G::Hud,
     /// Where the mouse was last, in CSS pixels (where a hit marker shows).
     pub pointer: Option<(f64, f64)>,
+    /// Watching a recorded match instead of playing.
+    pub replay: Option<Replay>,
+    /// What the shell must do with the socket next (a replay control changed it).
+    socket_action: Option<SocketAction>,
+}
+
+/// A change of connection the app asks the shell for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SocketAction {
+    /// Drop the socket and open a new one that sends this `Hello`.
+    Open(Vec<u8>),
+    /// Drop the socket (a paused replay).
+    Close,
 }
 
 impl App {
@@ -111,6 +125,42 @@ impl<G: WebGame> App<G> {
     pub fn for_room(name: &str, spectate: bool, room: RoomRequest) -> (App<G>, Vec<u8>) {
         let (session, hello) = ClientSession::<G>::joining(name, spectate, room);
         App::with_session(name, session, &hello)
+    }
+
+    /// A new app watching a recorded match from tick `from`, and the encoded `Hello`.
+    pub fn watching(replay: Replay, from: u32) -> (App<G>, Vec<u8>) {
+        let (session, hello) = ClientSession::<G>::joining("viewer", true, replay.request(from));
+        let (mut app, hello) = App::with_session("viewer", session, &hello);
+        app.replay = Some(replay);
+        (app, hello)
+    }
+
+    /// A replay control (a key): a new connection at the new place, or none while paused.
+    pub fn replay_control(&mut self, control: Control, now_ms: f64) {
+        let now = self
+            .interpolator
+            .as_ref()
+            .and_then(|i| i.view_time(now_ms))
+            .map_or(self.session.latest_tick().0, |v| v.tick.0);
+        let Some(replay) = &mut self.replay else {
+            return;
+        };
+        match replay.control(control, now) {
+            Reconnect::Pause => self.socket_action = Some(SocketAction::Close),
+            Reconnect::From(tick) => {
+                let (session, hello) =
+                    ClientSession::<G>::joining("viewer", true, replay.request(tick));
+                self.session = session;
+                self.interpolator = None;
+                self.status = Status::Connecting;
+                self.socket_action = Some(SocketAction::Open(codec::encode_client(&hello)));
+            }
+        }
+    }
+
+    /// What the shell must do with the socket, once.
+    pub fn take_socket_action(&mut self) -> Option<SocketAction> {
+        self.socket_action.take()
     }
 
     /// A new app continuing the player `token` names (kept across a page reload): the same
@@ -147,6 +197,8 @@ impl<G: WebGame> App<G> {
             feel: Feel::default(),
             hud: G::Hud::default(),
             pointer: None,
+            replay: None,
+            socket_action: None,
         };
         (app, codec::encode_client(hello))
     }
@@ -284,6 +336,7 @@ impl<G: WebGame> App<G> {
             Some(CloseCode::Replaced) => {
                 "This player continued in another tab or window.".to_owned()
             }
+            Some(CloseCode::ReplayEnded) => "The replay ended.".to_owned(),
             _ if dropped => "The connection was lost and could not be resumed.".to_owned(),
             _ if reason.is_empty() => format!("Disconnected (code {code})."),
             _ => format!("Disconnected: {reason} (code {code})."),
@@ -468,6 +521,11 @@ impl<G: WebGame> App<G> {
     /// The line under the arena: what is happening, in words.
     pub fn status_line(&self) -> String {
         match &self.status {
+            Status::Playing | Status::Connecting if self.replay.is_some() => self
+                .replay
+                .as_ref()
+                .map(|r| r.status(self.session.latest_tick().0))
+                .unwrap_or_default(),
             Status::Connecting => "connecting...".to_owned(),
             Status::Reconnecting { attempt, .. } => {
                 format!(

@@ -7,6 +7,7 @@
 //! - `web`: WebSocket, keyboard, mouse, touch and the animation-frame loop (the only DOM
 //!   wiring).
 //! - [`render`]: draws a frame on a 2D canvas (the HUD; each game draws its entities).
+//! - [`replay`]: watching a recorded match: pause, speed, seek.
 //!
 //! JavaScript calls [`join`] from the join screen in `assets/index.html`; when the game ends,
 //! the page gets the reason and shows the join screen again.
@@ -15,6 +16,7 @@ pub mod app;
 pub mod camera;
 pub mod games;
 pub mod render;
+pub mod replay;
 pub mod touch;
 mod web;
 
@@ -51,6 +53,41 @@ pub fn join(
     } else {
         web::start::<snapwire_shared::sim::World>(name, spectate, request, on_end)
     }
+}
+
+/// Watches recorded match `id` (from `GET /replays`, with its `tick_rate` and last tick
+/// `first_tick + ticks - 1`) from `from_tick` at `speed_percent`; `game` says how to draw it.
+/// Space pauses, the arrows seek by 5 s, `[` and `]` change speed. Once welcomed, the URL
+/// carries `#replay=ID`.
+#[wasm_bindgen]
+pub fn watch(
+    id: &str,
+    from_tick: u32,
+    speed_percent: u16,
+    tick_rate: u16,
+    last_tick: u32,
+    game: &str,
+    on_end: js_sys::Function,
+) -> Result<(), JsValue> {
+    let replay = replay::Replay {
+        id: id.to_owned(),
+        speed: speed_percent,
+        tick_rate,
+        last_tick,
+        paused_at: None,
+    };
+    if game == "tag" {
+        web::watch::<snapwire_shared::tag::Tag>(replay, from_tick, on_end)
+    } else {
+        web::watch::<snapwire_shared::sim::World>(replay, from_tick, on_end)
+    }
+}
+
+/// Where a replay being watched is, as JSON: `{"tick":N,"paused":bool,"speed":P,"entities":[[id,x,y],...]}`
+/// (`null` when not watching; for tests).
+#[wasm_bindgen(js_name = replayStatus)]
+pub fn replay_status() -> String {
+    web::replay_status()
 }
 
 /// Plays game `G` in `room` on the page's `#game` canvas until the connection ends, then

@@ -19,9 +19,10 @@ use web_sys::{
 
 use snapwire_shared::protocol::{ResumeToken, RoomRequest};
 
-use crate::app::{App, Status};
+use crate::app::{App, SocketAction, Status};
 use crate::games::WebGame;
 use crate::render::{self, Screen};
+use crate::replay::{Control, Replay};
 
 /// Where a tab keeps its resume token: "ROOM GAME TOKEN".
 const RESUME_KEY: &str = "snapwire.resume";
@@ -66,6 +67,7 @@ thread_local! {
 /// A running game, whatever game it is: what the page's helpers ask of it.
 trait Running {
     fn end(&self);
+    fn replay_status(&self) -> String;
     fn visible_players(&self) -> Vec<String>;
     fn room(&self) -> Option<String>;
     fn net_graph_json(&self, now_ms: f64) -> String;
@@ -74,6 +76,35 @@ trait Running {
 impl<G: WebGame> Running for Game<G> {
     fn end(&self) {
         Game::end(self);
+    }
+
+    fn replay_status(&self) -> String {
+        let app = self.app.borrow();
+        let Some(r) = &app.replay else {
+            return "null".to_owned();
+        };
+        let entities: Vec<String> = app
+            .session
+            .replica()
+            .latest()
+            .map(|(_, v)| {
+                v.entities()
+                    .iter()
+                    .take(64)
+                    .map(|(id, s)| {
+                        let p = G::position_of(s);
+                        format!("[{},{},{}]", id.0, p.x, p.y)
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        format!(
+            "{{\"tick\":{},\"paused\":{},\"speed\":{},\"entities\":[{}]}}",
+            app.session.latest_tick().0,
+            r.paused_at.is_some(),
+            r.speed,
+            entities.join(",")
+        )
     }
 
     fn visible_players(&self) -> Vec<String> {
@@ -121,6 +152,22 @@ pub fn start<G: WebGame>(
     room: RoomRequest,
     on_end: Function,
 ) -> Result<(), JsValue> {
+    launch::<G>(name, spectate, room, None, on_end)
+}
+
+/// Watches a recorded match from tick `from`.
+pub fn watch<G: WebGame>(replay: Replay, from: u32, on_end: Function) -> Result<(), JsValue> {
+    let request = replay.request(from);
+    launch::<G>("viewer", true, request, Some((replay, from)), on_end)
+}
+
+fn launch<G: WebGame>(
+    name: &str,
+    spectate: bool,
+    room: RoomRequest,
+    replay: Option<(Replay, u32)>,
+    on_end: Function,
+) -> Result<(), JsValue> {
     if let Some(old) = GAME.with(|g| g.borrow_mut().take()) {
         old.end();
     }
@@ -155,9 +202,10 @@ pub fn start<G: WebGame>(
     let saved = saved_resume(&window).filter(|s| {
         matches!(&room, RoomRequest::Join { id } if *id == s.room) && s.game == G::NAME
     });
-    let (app, hello) = match saved {
-        Some(s) => App::<G>::rejoining(name, spectate, room, s.token),
-        None => App::<G>::for_room(name, spectate, room),
+    let (app, hello) = match (replay, saved) {
+        (Some((replay, from)), _) => App::<G>::watching(replay, from),
+        (None, Some(s)) => App::<G>::rejoining(name, spectate, room, s.token),
+        (None, None) => App::<G>::for_room(name, spectate, room),
     };
     let game = Rc::new(Game {
         app: RefCell::new(app),
@@ -229,6 +277,15 @@ pub fn visible_players() -> String {
     })
 }
 
+/// The replay being watched, as JSON (`null` when none).
+pub fn replay_status() -> String {
+    GAME.with(|g| {
+        g.borrow()
+            .as_ref()
+            .map_or("null".to_owned(), |game| game.replay_status())
+    })
+}
+
 /// The running game's room id ("" before a Welcome).
 pub fn current_room() -> String {
     GAME.with(|g| {
@@ -295,9 +352,11 @@ impl<G: WebGame> Game<G> {
             if !was_welcomed && let Some(room) = g.app.borrow().room_id() {
                 // The address bar now links to this match (and says its game, when not the
                 // arena).
-                let hash = match G::NAME {
-                    "arena" => format!("room={room}"),
-                    game => format!("room={room}&game={game}"),
+                let hash = match (&g.app.borrow().replay, G::NAME) {
+                    (Some(r), "arena") => format!("replay={}", r.id),
+                    (Some(r), game) => format!("replay={}&game={game}", r.id),
+                    (None, "arena") => format!("room={room}"),
+                    (None, game) => format!("room={room}&game={game}"),
                 };
                 let _ = g.window.location().set_hash(&hash);
             }
@@ -430,6 +489,26 @@ impl<G: WebGame> Game<G> {
             return;
         }
         let mut app = self.app.borrow_mut();
+        if app.replay.is_some() {
+            let control = match e.key().to_lowercase().as_str() {
+                " " | "p" => Control::TogglePause,
+                "arrowleft" => Control::Seek(-1),
+                "arrowright" => Control::Seek(1),
+                "[" | "-" => Control::Slower,
+                "]" | "+" | "=" => Control::Faster,
+                "n" if down => {
+                    app.show_net_graph = !app.show_net_graph;
+                    return;
+                }
+                _ => return,
+            };
+            e.prevent_default();
+            if down {
+                let now = self.window.performance().map_or(0.0, |p| p.now());
+                app.replay_control(control, now);
+            }
+            return;
+        }
         let c = &mut app.controls;
         match e.key().to_lowercase().as_str() {
             "w" | "arrowup" => c.up = down,
@@ -494,6 +573,12 @@ impl<G: WebGame> Game<G> {
             let due = g.app.borrow_mut().reconnect_due(now);
             if let Some(hello) = due {
                 g.reconnect(hello);
+            }
+            let action = g.app.borrow_mut().take_socket_action();
+            match action {
+                Some(SocketAction::Open(hello)) => g.reconnect(hello),
+                Some(SocketAction::Close) => g.drop_socket(),
+                None => {}
             }
             g.fit_canvas();
             render::draw(&g.ctx, g.screen(), &mut g.app.borrow_mut(), now);

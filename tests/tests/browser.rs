@@ -263,6 +263,109 @@ async fn a_dropped_or_reloaded_page_continues_the_same_player() {
     server.stop().await;
 }
 
+/// A recorded match opened in the browser (`/#replay=ID`): the page finds it in `/replays`,
+/// the server re-simulates it and streams snapshots, entities move on the page, and the keys
+/// pause it, change its speed and seek.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_browser_page_watches_a_recorded_match() {
+    let Some(Setup {
+        root,
+        chromium,
+        chromedriver,
+    }) = setup()
+    else {
+        return;
+    };
+    let dir = std::env::temp_dir().join(format!("snapwire-page-rec-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let mut config = page_config(&root);
+    config.record_dir = Some(dir.clone());
+    let server = TestServer::start(config).await;
+    let mut opts = snapwire_bots::BotOptions::new(server.url(), 6, Duration::from_secs(6));
+    opts.ramp = Duration::from_millis(300);
+    opts.server_metrics = false;
+    let run =
+        snapwire_bots::run_bots(opts, std::sync::Arc::new(snapwire_bots::Live::default())).await;
+    assert_eq!(run.report.errors, 0);
+    let listed: serde_json::Value = reqwest::get(format!("http://{}/replays", server.addr))
+        .await
+        .expect("GET /replays")
+        .json()
+        .await
+        .expect("JSON");
+    let id = listed[0]["id"].as_str().expect("a recording").to_owned();
+
+    let driver_proc = ChromeDriver::start(&chromedriver);
+    let page = browser(&driver_proc.url, &chromium).await;
+    page.goto(format!("http://{}/#replay={id}", server.addr))
+        .await
+        .expect("page loads");
+    let status = || async {
+        let v = page
+            .execute("return window.snapwire.replayStatus();", vec![])
+            .await
+            .expect("script runs");
+        serde_json::from_str::<serde_json::Value>(v.json().as_str().unwrap_or("null"))
+            .unwrap_or(serde_json::Value::Null)
+    };
+    let mut first = serde_json::Value::Null;
+    for _ in 0..100 {
+        first = status().await;
+        if first["entities"].as_array().is_some_and(|e| e.len() >= 6) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(
+        first["entities"].as_array().is_some_and(|e| e.len() >= 6),
+        "{first}"
+    );
+    tokio::time::sleep(Duration::from_millis(700)).await;
+    let later = status().await;
+    eprintln!("replay in the page: {first} then {later}");
+    assert!(later["tick"].as_u64() > first["tick"].as_u64(), "{later}");
+    assert_ne!(first["entities"], later["entities"], "entities moved");
+    assert_eq!(
+        page.current_url().await.expect("url").fragment(),
+        Some(format!("replay={id}").as_str())
+    );
+
+    // Space pauses: the tick stops.
+    page.action_chain()
+        .send_keys(" ")
+        .perform()
+        .await
+        .expect("space");
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let paused = status().await;
+    assert_eq!(paused["paused"], true, "{paused}");
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    assert_eq!(status().await["tick"], paused["tick"], "paused stays put");
+    // `]` plays on, faster, from where it paused.
+    page.action_chain()
+        .send_keys("]")
+        .perform()
+        .await
+        .expect("]");
+    let mut faster = serde_json::Value::Null;
+    for _ in 0..60 {
+        faster = status().await;
+        if faster["tick"].as_u64() > paused["tick"].as_u64() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(faster["speed"], 200, "{faster}");
+    assert_eq!(faster["paused"], false, "{faster}");
+    assert!(
+        faster["tick"].as_u64() > paused["tick"].as_u64(),
+        "{faster}"
+    );
+    page.quit().await.expect("quit");
+    server.stop().await;
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
 /// The match as a new player meets it, at desktop and phone sizes, with bots playing around.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn desktop_and_phone_players_in_a_match() {

@@ -457,7 +457,13 @@ impl<G: Game> RoomDriver<G> {
         }
         for (id, outcome) in gone {
             match outcome {
-                Gone::Dropped if !self.limits.resume_grace.is_zero() => self.park(id, now),
+                // A replay's viewer that went (to seek, or away) does not come back to it.
+                Gone::Dropped
+                    if !self.limits.resume_grace.is_zero()
+                        && self.room.playback_state().is_none() =>
+                {
+                    self.park(id, now)
+                }
                 _ => self.leave(id),
             }
         }
