@@ -73,6 +73,31 @@ fn the_committed_format_1_recording_still_verifies() {
     assert_eq!((verified.ticks, verified.inputs), (277, 806));
 }
 
+/// Format 2 (packed, zstd, inputs with lag compensation claims), from three bots with the
+/// page's interpolator firing both weapons: it must keep verifying too.
+#[test]
+fn the_committed_format_2_recording_still_verifies() {
+    let file = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("fixtures")
+        .join("arena-format2.snapwrec");
+    let verified = snapwire_server::recording::verify(&file).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(verified.header.format, 2);
+    assert_eq!((verified.ticks, verified.inputs), (598, 1018));
+    // It holds what format 2 added: rail shots, and claims between two snapshots.
+    let recording = snapwire_server::recording::read(&file).expect("reads");
+    let inputs: Vec<_> = recording
+        .ticks
+        .iter()
+        .flat_map(|t| &t.entries)
+        .filter_map(|e| match e {
+            snapwire_server::room::record::Entry::Input { input, .. } => Some(input),
+            _ => None,
+        })
+        .collect();
+    assert!(inputs.iter().any(|i| i.alt_fire));
+    assert!(inputs.iter().any(|i| i.view.frac != 0));
+}
+
 /// A recorded match is listed at `/replays` and watched over a real socket: the viewer's room
 /// re-simulates it from the tick asked for, at the speed asked for, streams ordinary snapshots
 /// (checksums verified by the client) and closes with 4014 at the end.
