@@ -301,6 +301,8 @@ pub struct Registry {
     recordings: Option<RecordWriter>,
     /// Where recordings are read from to be watched (`--record`'s directory).
     replays: Option<std::path::PathBuf>,
+    /// What `/replays` read of them.
+    listing: crate::recording::listing::Listing,
 }
 
 impl Registry {
@@ -322,6 +324,7 @@ impl Registry {
             limits,
             recordings: None,
             replays: None,
+            listing: Default::default(),
         }
     }
 
@@ -340,6 +343,14 @@ impl Registry {
     /// The directory recordings are watched from, if any.
     pub fn replay_dir(&self) -> Option<&std::path::Path> {
         self.replays.as_deref()
+    }
+
+    /// The recordings that can be watched, the newest first (empty without `--record`).
+    /// Blocking: it reads files that changed since the last call.
+    pub fn replays(&self) -> Vec<Arc<crate::recording::listing::Listed>> {
+        self.replays
+            .as_deref()
+            .map_or_else(Vec::new, |dir| self.listing.list(dir))
     }
 
     /// The recordings' writer, if recording.

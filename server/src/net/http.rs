@@ -207,22 +207,15 @@ async fn rooms(State(state): State<AppState>) -> Json<serde_json::Value> {
 }
 
 /// Recorded matches that can be watched (`RoomRequest::Replay`), the newest first: at most
-/// [`crate::recording::LISTED`]. Empty when the server records nothing.
+/// [`crate::recording::listing::LISTED`]. Empty when the server records nothing.
 async fn replays(State(state): State<AppState>) -> Json<serde_json::Value> {
-    let Some(dir) = state
-        .ctx
-        .registry
-        .replay_dir()
-        .map(std::path::Path::to_path_buf)
-    else {
-        return Json(serde_json::Value::Array(Vec::new()));
-    };
-    // Reading the files is blocking work.
-    let list = tokio::task::spawn_blocking(move || crate::recording::list(&dir))
+    let registry = Arc::clone(&state.ctx.registry);
+    // Reading the files that changed is blocking work.
+    let list = tokio::task::spawn_blocking(move || registry.replays())
         .await
         .unwrap_or_default();
     let replays = list
-        .into_iter()
+        .iter()
         .map(|r| {
             serde_json::json!({
                 "id": r.id, "room": r.header.room, "kind": r.header.kind, "game": r.header.game,

@@ -29,9 +29,10 @@ use snapwire_shared::map::MapDef;
 use thiserror::Error;
 use tracing::{info, warn};
 
-use crate::room::record::{Checksum, Entry, TickRecord};
+use crate::room::record::{Checksum, TickRecord};
 
 mod format1;
+pub mod listing;
 pub mod packed;
 
 /// The file's first bytes.
@@ -355,69 +356,6 @@ fn unpack_blocks(mut blocks: &[u8]) -> Result<Vec<Vec<u8>>, RecordingError> {
         out.push(decompress(packed).map_err(|e| RecordingError::Block(n, e))?);
     }
     Ok(out)
-}
-
-/// Recordings `/replays` lists at most (the newest).
-pub const LISTED: usize = 50;
-
-/// One recording as `/replays` lists it.
-#[derive(Debug)]
-pub struct Listed {
-    /// The file name without `.snapwrec`: what a viewer asks for.
-    pub id: String,
-    pub header: Header,
-    /// The first recorded tick (the one its first step made) and how many follow.
-    pub first_tick: u32,
-    pub ticks: usize,
-    /// Players that joined over the match.
-    pub players: usize,
-    pub bytes: u64,
-}
-
-/// The newest recordings in `dir` that read (a file still being written reads up to its
-/// last whole block).
-pub fn list(dir: &Path) -> Vec<Listed> {
-    let Ok(entries) = std::fs::read_dir(dir) else {
-        return Vec::new();
-    };
-    let mut files: Vec<(std::time::SystemTime, PathBuf)> = entries
-        .filter_map(Result::ok)
-        .map(|e| e.path())
-        .filter(|p| p.extension().is_some_and(|x| x == "snapwrec"))
-        .filter_map(|p| Some((std::fs::metadata(&p).ok()?.modified().ok()?, p)))
-        .collect();
-    files.sort_by_key(|f| std::cmp::Reverse(f.0));
-    files
-        .into_iter()
-        .take(LISTED)
-        .filter_map(|(_, path)| {
-            let id = path.file_stem()?.to_str()?.to_owned();
-            let bytes = std::fs::metadata(&path).ok()?.len();
-            let r = read(&path).ok()?;
-            let players = r
-                .ticks
-                .iter()
-                .flat_map(|t| &t.entries)
-                .filter(|e| {
-                    matches!(
-                        e,
-                        Entry::Join {
-                            spectate: false,
-                            ..
-                        }
-                    )
-                })
-                .count();
-            Some(Listed {
-                id,
-                first_tick: r.ticks.first().map_or(0, |t| t.tick.0),
-                ticks: r.ticks.len(),
-                players,
-                bytes,
-                header: r.header,
-            })
-        })
-        .collect()
 }
 
 /// What a verified recording held.

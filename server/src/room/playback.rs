@@ -86,7 +86,9 @@ impl<G: Game> Room<G> {
         let Some(p) = &mut self.playback else {
             return &self.outgoing;
         };
-        if p.state != PlaybackState::Playing {
+        // It waits for its viewer: the first snapshot it sees is of the tick it asked for.
+        let watched = self.members.keys().any(|id| id & PUPPET == 0);
+        if p.state != PlaybackState::Playing || !watched {
             return &self.outgoing;
         }
         let Some(record) = p.ticks.pop_front() else {

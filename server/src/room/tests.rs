@@ -598,6 +598,10 @@ fn a_playback_that_differs_from_its_recording_stops_at_that_tick() {
     let mut room = Room::new(s);
     room.start_playback(records, Checksum::Current, Tick(10), 60)
         .expect("the start replays");
+    // Nothing plays until someone watches.
+    room.tick();
+    assert_eq!(room.tick_number(), Tick(10));
+    room.join(1, "viewer", true);
     while room.playback_state() == Some(&PlaybackState::Playing) {
         room.tick();
     }
