@@ -91,6 +91,20 @@ pub trait Game: Debug + Send + 'static {
         Rewinds::default()
     }
 
+    /// The game's whole changing state as bytes, for a recording's keyframes: a viewer
+    /// seeking far into a match starts from the keyframe before instead of re-simulating from
+    /// the first tick. `None` (the default): the game keeps none, and seeking re-simulates.
+    fn keyframe(&self) -> Option<Vec<u8>> {
+        None
+    }
+
+    /// Puts back what [`Game::keyframe`] wrote, into a game freshly set up from the same
+    /// settings (map, rules), so that it continues exactly as the recorded one did. False
+    /// when the bytes are not a keyframe of this game.
+    fn restore(&mut self, _keyframe: &[u8]) -> bool {
+        false
+    }
+
     /// A player's health, for games that have it (the server's `/players` list).
     fn player_health(&self, _player: EntityId) -> Option<u8> {
         None

@@ -44,7 +44,7 @@ pub struct Runner {
     pub score: i32,
 }
 
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 struct Player {
     name: String,
     body: Body,
@@ -239,6 +239,27 @@ impl Game for Tag {
 
     fn player_score(&self, player: EntityId) -> Option<i32> {
         self.players.get(&player).map(|p| p.score)
+    }
+
+    fn keyframe(&self) -> Option<Vec<u8>> {
+        Some(crate::codec::encode_value(&(
+            self.tick,
+            &self.players,
+            self.next_id,
+            self.round_left,
+        )))
+    }
+
+    fn restore(&mut self, keyframe: &[u8]) -> bool {
+        type State = (Tick, BTreeMap<EntityId, Player>, u32, u32);
+        let Ok((tick, players, next_id, round_left)) =
+            crate::codec::decode_value::<State>(keyframe)
+        else {
+            return false;
+        };
+        (self.tick, self.players, self.next_id, self.round_left) =
+            (tick, players, next_id, round_left);
+        true
     }
 
     type Local = (Rules, MapDef);

@@ -11,7 +11,7 @@ use snapwire_shared::sim::World;
 use snapwire_shared::tag::Tag;
 
 use crate::driver::room_driver::{DriverParts, RoomDriver, Step};
-use crate::room::record::{Checksum, ReplayError, TickRecord};
+use crate::room::record::{Checksum, Keyframe, ReplayError, TickRecord};
 use crate::room::{Room, RoomSettings, arena_world};
 
 /// A room driver of some game, as the scheduler sees it.
@@ -57,7 +57,14 @@ type Replay =
 /// Makes a room's driver once the registry has given it its parts.
 pub type MakeDriver = Box<dyn FnOnce(DriverParts) -> Box<dyn HostedRoom> + Send>;
 
-type Play = dyn Fn(&RoomSettings, Vec<TickRecord>, Checksum, Tick, u16) -> Result<MakeDriver, ReplayError>
+type Play = dyn Fn(
+        &RoomSettings,
+        Vec<TickRecord>,
+        &[Keyframe],
+        Checksum,
+        Tick,
+        u16,
+    ) -> Result<MakeDriver, ReplayError>
     + Send
     + Sync;
 
@@ -89,9 +96,9 @@ impl GameMaker {
                 let mut room = Room::with_game(settings.clone(), again(settings));
                 ticks.iter().try_for_each(|t| room.replay(t, checksum))
             }),
-            play: Arc::new(move |settings, ticks, checksum, from, rate| {
+            play: Arc::new(move |settings, ticks, keyframes, checksum, from, rate| {
                 let mut room = Room::with_game(settings.clone(), playing(settings));
-                room.start_playback(ticks, checksum, from, rate)?;
+                room.start_playback(ticks, keyframes, checksum, from, rate)?;
                 Ok(Box::new(move |parts| {
                     Box::new(RoomDriver::new(room, parts)) as Box<dyn HostedRoom>
                 }) as MakeDriver)
@@ -106,11 +113,12 @@ impl GameMaker {
         &self,
         settings: &RoomSettings,
         ticks: Vec<TickRecord>,
+        keyframes: &[Keyframe],
         checksum: Checksum,
         from: Tick,
         rate: u16,
     ) -> Result<MakeDriver, ReplayError> {
-        (self.play)(settings, ticks, checksum, from, rate)
+        (self.play)(settings, ticks, keyframes, checksum, from, rate)
     }
 
     /// Runs a recording of a room of this game through a new room set up from `settings`:

@@ -382,7 +382,7 @@ impl Registry {
                 id,
                 from_tick,
                 speed_percent,
-            } => self.play(id, *from_tick, *speed_percent)?.reserve(),
+            } => self.play(id, *from_tick, *speed_percent),
             RoomRequest::JoinOrCreate { kind } => {
                 let kind = self.kind(kind)?.clone();
                 for _ in 0..MATCH_ATTEMPTS {
@@ -472,7 +472,8 @@ impl Registry {
             record: Some(&kind.settings),
             grace: self.limits.grace,
         };
-        self.open(opening, Box::new(move |parts| game.make(&settings, parts)))
+        let make: MakeDriver = Box::new(move |parts| game.make(&settings, parts));
+        self.open(opening, make, false).map(|(room, _)| room)
     }
 
     /// A room of its own for one viewer of recording `id` (a file in the recording
@@ -483,7 +484,7 @@ impl Registry {
         id: &str,
         from_tick: u32,
         speed_percent: u16,
-    ) -> Result<Arc<RoomHandle>, CloseReason> {
+    ) -> Result<Seat, CloseReason> {
         let missing = |why: String| (CloseCode::NoSuchRoom, format!("replay {id:?}: {why}"));
         let dir = self
             .replays
@@ -517,6 +518,7 @@ impl Registry {
             .prepare_playback(
                 &settings,
                 recording.ticks,
+                &recording.keyframes,
                 recording.checksum,
                 Tick(from_tick),
                 rate,
@@ -534,12 +536,21 @@ impl Registry {
             // Nobody else can join it: it closes as soon as its viewer leaves.
             grace: std::time::Duration::ZERO,
         };
-        self.open(opening, make)
+        // The viewer's seat is taken before the room first ticks: an empty replay room
+        // closes at once.
+        let (_, seat) = self.open(opening, make, true)?;
+        seat.ok_or_else(|| (CloseCode::NoSuchRoom, "the replay closed at once".to_owned()))
     }
 
     /// Opens a room: counts it against the cap, names it, lists it and hands its driver to
     /// the scheduler.
-    fn open(&self, o: Opening<'_>, make: MakeDriver) -> Result<Arc<RoomHandle>, CloseReason> {
+    /// With `reserve`, a seat is reserved before the room is scheduled (and returned).
+    fn open(
+        &self,
+        o: Opening<'_>,
+        make: MakeDriver,
+        reserve: bool,
+    ) -> Result<(Arc<RoomHandle>, Option<Seat>), CloseReason> {
         let full = || {
             (
                 CloseCode::RoomLimit,
@@ -616,8 +627,13 @@ impl Registry {
             },
             recorder,
         });
+        let seat = if reserve {
+            Some(Arc::clone(&handle).reserve()?)
+        } else {
+            None
+        };
         self.scheduler.add(driver);
-        Ok(handle)
+        Ok((handle, seat))
     }
 
     /// Six characters of base 36.

@@ -264,7 +264,16 @@ impl<G: Game> RoomDriver<G> {
         let Some(recorder) = &mut self.recorder else {
             return;
         };
-        if !recorder.push(self.room.take_records()) {
+        let mut going = recorder.push(self.room.take_records());
+        let every = crate::recording::KEYFRAME_SECONDS * u32::from(self.room.settings().tick_rate);
+        let age = self.room.tick_number().since(self.room.first_tick()) as u32;
+        if going
+            && age.is_multiple_of(every.max(1))
+            && let Some(k) = self.room.keyframe()
+        {
+            going = recorder.keyframe(k);
+        }
+        if !going {
             self.room.stop_recording();
             self.recorder = None;
         }

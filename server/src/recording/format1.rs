@@ -104,6 +104,7 @@ pub(super) fn read(blocks: &[Vec<u8>]) -> Result<Recording, RecordingError> {
             max_rewind_ms: snapwire_shared::sim::rules::DEFAULT_MAX_REWIND_MS,
         },
         ticks,
+        keyframes: Vec::new(),
         checksum,
     })
 }

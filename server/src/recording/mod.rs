@@ -29,7 +29,7 @@ use snapwire_shared::map::MapDef;
 use thiserror::Error;
 use tracing::{info, warn};
 
-use crate::room::record::{Checksum, TickRecord};
+use crate::room::record::{Checksum, Keyframe, TickRecord};
 
 mod format1;
 pub mod listing;
@@ -72,6 +72,8 @@ pub struct Header {
 pub struct Recording {
     pub header: Header,
     pub ticks: Vec<TickRecord>,
+    /// Where a viewer may start without re-simulating from the first tick (format 2 on).
+    pub keyframes: Vec<Keyframe>,
     /// How its checksums were made.
     pub checksum: Checksum,
 }
@@ -81,7 +83,12 @@ pub enum Block {
     Header(Header),
     /// About a second of ticks, [`packed`].
     Ticks(#[serde(with = "serde_bytes")] Vec<u8>),
+    /// The room's state after the last tick written before it ([`KEYFRAME_SECONDS`]).
+    Keyframe(Keyframe),
 }
+
+/// A keyframe is written every this many seconds of a match (for a game that keeps them).
+pub const KEYFRAME_SECONDS: u32 = 5;
 
 #[derive(Debug, Error)]
 pub enum RecordingError {
@@ -184,6 +191,20 @@ impl RoomRecorder {
         self.pending.extend(ticks);
         if self.pending.len() >= TICKS_PER_BLOCK {
             self.flush();
+        }
+        !self.stopped
+    }
+
+    /// Writes a keyframe after the ticks before it; false once the recording stopped.
+    pub fn keyframe(&mut self, keyframe: Keyframe) -> bool {
+        self.flush();
+        if !self.stopped
+            && let Err(e) = self
+                .jobs
+                .try_send(Job::Write(self.room.clone(), Block::Keyframe(keyframe)))
+        {
+            warn!(room = %self.room, "recording dropped: {e}");
+            self.stopped = true;
         }
         !self.stopped
     }
@@ -300,6 +321,7 @@ pub fn read(path: &Path) -> Result<Recording, RecordingError> {
 fn read_current(blocks: &[Vec<u8>]) -> Result<Recording, RecordingError> {
     let mut header = None;
     let mut ticks = Vec::new();
+    let mut keyframes = Vec::new();
     for (n, raw) in blocks.iter().enumerate() {
         match codec::decode_value::<Block>(raw)
             .map_err(|e| RecordingError::Block(n, e.to_string()))?
@@ -309,11 +331,13 @@ fn read_current(blocks: &[Vec<u8>]) -> Result<Recording, RecordingError> {
             Block::Ticks(t) => {
                 ticks.extend(packed::unpack(&t).map_err(|e| RecordingError::Block(n, e))?);
             }
+            Block::Keyframe(k) => keyframes.push(k),
         }
     }
     Ok(Recording {
         header: header.ok_or(RecordingError::NoHeader)?,
         ticks,
+        keyframes,
         checksum: Checksum::Current,
     })
 }
@@ -419,10 +443,12 @@ fn verify_recording(
     recording: Recording,
     game: &crate::driver::hosted::GameMaker,
 ) -> Result<Verified, VerifyError> {
+    // Verifying re-simulates every tick; keyframes are checked where viewers start from them.
     let Recording {
         header,
         ticks,
         checksum,
+        ..
     } = recording;
     game.replay(&settings_of(&header)?, &ticks, checksum)?;
     let inputs = ticks

@@ -733,6 +733,11 @@ impl<G: Game> Room<G> {
         self.claim_ages.drain(..)
     }
 
+    /// The room's first tick.
+    pub fn first_tick(&self) -> Tick {
+        self.started
+    }
+
     pub fn take_counters(&mut self) -> RoomCounters {
         let now = self.world.rewinds();
         self.counters.shots_judged = now.judged.wrapping_sub(self.rewinds_taken.judged);

@@ -11,7 +11,8 @@ use std::collections::VecDeque;
 use snapwire_shared::Tick;
 use snapwire_shared::game::Game;
 
-use super::record::{Checksum, ReplayError, TickRecord};
+use super::member::Member;
+use super::record::{Checksum, Keyframe, ReplayError, TickRecord};
 use super::{ClientId, Outgoing, Room};
 
 /// Added to recorded client ids: live ids count up from 1 and never reach it.
@@ -39,17 +40,71 @@ pub struct Playback {
 }
 
 impl<G: Game> Room<G> {
-    /// Makes this fresh room play `ticks` back: first re-simulates (silently, checking
-    /// checksums) every tick up to `from`, then leaves the rest for [`Room::tick`] to play at
-    /// `rate` ticks a second. Viewers joining it are spectators.
+    /// The room's whole state now, for a recording's keyframe; `None` for a game that keeps
+    /// none.
+    pub fn keyframe(&self) -> Option<Keyframe> {
+        Some(Keyframe {
+            tick: self.world.tick(),
+            world: self.world.keyframe()?,
+            members: self
+                .members
+                .iter()
+                .map(|(id, m)| (*id, m.name.clone(), m.entity))
+                .collect(),
+        })
+    }
+
+    /// Puts a fresh room (same settings) into a keyframe's state, its clients' ids offset by
+    /// `id_offset`. False when the game cannot read it (the room is then unusable).
+    fn restore(&mut self, k: &Keyframe, id_offset: ClientId) -> bool {
+        if !self.world.restore(&k.world) {
+            return false;
+        }
+        self.members.clear();
+        self.player_names.clear();
+        for (id, name, entity) in &k.members {
+            if entity.is_some() {
+                self.player_names.insert(name.clone());
+            }
+            self.members.insert(
+                id | id_offset,
+                Member::new(id | id_offset, name.clone(), *entity),
+            );
+        }
+        true
+    }
+
+    /// Makes this fresh room play `ticks` back: starts from the last of `keyframes` at or
+    /// before `from` (when the game reads it back and it matches its tick's checksum),
+    /// re-simulates (silently, checking checksums) every tick from there up to `from`, then
+    /// leaves the rest for [`Room::tick`] to play at `rate` ticks a second. Viewers joining it
+    /// are spectators.
     pub fn start_playback(
         &mut self,
         ticks: Vec<TickRecord>,
+        keyframes: &[Keyframe],
         checksum: Checksum,
         from: Tick,
         rate: u16,
     ) -> Result<(), ReplayError> {
         let mut ticks = VecDeque::from(ticks);
+        if let Some(k) = keyframes.iter().rev().find(|k| k.tick <= from)
+            && let Some(at) = ticks.iter().position(|r| r.tick == k.tick)
+        {
+            // A keyframe must be what re-simulating would have reached, or it is not used.
+            let fresh = self.world.keyframe();
+            if self.restore(k, PUPPET) {
+                let frame = super::Frame::capture(&self.world);
+                if self.check_recorded(&ticks[at], &frame, checksum).is_ok() {
+                    ticks.drain(..=at);
+                } else if let Some(f) = fresh {
+                    // Back to the start, as if no keyframe existed.
+                    self.world.restore(&f);
+                    self.members.clear();
+                    self.player_names.clear();
+                }
+            }
+        }
         while let Some(record) = ticks.front().filter(|r| r.tick <= from) {
             self.apply_recorded(record, PUPPET)?;
             self.step_simulation();

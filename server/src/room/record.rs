@@ -7,7 +7,7 @@
 
 use serde::{Deserialize, Serialize};
 use snapwire_shared::Tick;
-use snapwire_shared::sim::PlayerInput;
+use snapwire_shared::sim::{EntityId, PlayerInput};
 
 use crate::room::ClientId;
 
@@ -39,6 +39,19 @@ pub struct TickRecord {
     pub entries: Vec<Entry>,
     /// The sum of every entity's hash after the step (`Frame::checksum`).
     pub checksum: u32,
+}
+
+/// A room's whole state after one tick: where a viewer seeking into a recording starts
+/// ([`crate::room::Room::keyframe`]). Written every few seconds of a recording.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Keyframe {
+    /// The tick whose step it follows.
+    pub tick: Tick,
+    /// The game's state ([`snapwire_shared::game::Game::keyframe`]).
+    #[serde(with = "serde_bytes")]
+    pub world: Vec<u8>,
+    /// Every client in the room: its id, its (unique) name and its player, if it plays.
+    pub members: Vec<(ClientId, String, Option<EntityId>)>,
 }
 
 /// How a recording's checksums were made.

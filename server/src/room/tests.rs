@@ -8,6 +8,7 @@ use snapwire_shared::sim::ViewTime;
 
 use super::member::{MAX_QUEUED_INPUTS, STANDING_QUEUE_TICKS};
 use super::playback::PlaybackState;
+use super::record::Keyframe;
 use super::*;
 use crate::config::Config;
 
@@ -516,8 +517,10 @@ fn a_recorded_match_replays_bit_for_bit() {
     );
 }
 
-/// Four players wandering and firing both weapons for `ticks` ticks, recorded.
-fn short_recorded_match(s: &RoomSettings, ticks: u32) -> Vec<TickRecord> {
+/// Four players wandering and firing both weapons for `ticks` ticks, recorded, with a
+/// keyframe every 100 ticks.
+fn short_recorded_match(s: &RoomSettings, ticks: u32) -> (Vec<TickRecord>, Vec<Keyframe>) {
+    let mut keyframes = Vec::new();
     let mut room = Room::new(s.clone());
     room.start_recording();
     let mut seq = 0u32;
@@ -548,17 +551,26 @@ fn short_recorded_match(s: &RoomSettings, ticks: u32) -> Vec<TickRecord> {
             room.handle(client, msg).expect("a valid input");
         }
         room.tick();
+        if room.tick_number().0.is_multiple_of(100) {
+            keyframes.extend(room.keyframe());
+        }
     }
-    room.take_records()
+    (room.take_records(), keyframes)
 }
 
 #[test]
 fn a_playback_streams_the_recorded_match_to_a_viewer_from_any_tick() {
     let s = settings();
-    let records = short_recorded_match(&s, 300);
+    let (records, _) = short_recorded_match(&s, 300);
     let mut room = Room::new(s.clone());
-    room.start_playback(records.clone(), Checksum::Current, records[99].tick, 120)
-        .expect("the first 100 ticks replay");
+    room.start_playback(
+        records.clone(),
+        &[],
+        Checksum::Current,
+        records[99].tick,
+        120,
+    )
+    .expect("the first 100 ticks replay");
     // The viewer's id is one a recorded player had: recorded ids are kept apart.
     let welcome = room.join(1, "viewer", false);
     assert_eq!(welcome.player_id, None, "viewers only watch");
@@ -581,7 +593,7 @@ fn a_playback_streams_the_recorded_match_to_a_viewer_from_any_tick() {
 #[test]
 fn a_playback_that_differs_from_its_recording_stops_at_that_tick() {
     let s = settings();
-    let mut records = short_recorded_match(&s, 200);
+    let (mut records, _) = short_recorded_match(&s, 200);
     let at = records
         .iter_mut()
         .skip(150)
@@ -596,7 +608,7 @@ fn a_playback_that_differs_from_its_recording_stops_at_that_tick() {
         })
         .expect("a moving input");
     let mut room = Room::new(s);
-    room.start_playback(records, Checksum::Current, Tick(10), 60)
+    room.start_playback(records, &[], Checksum::Current, Tick(10), 60)
         .expect("the start replays");
     // Nothing plays until someone watches.
     room.tick();
@@ -610,4 +622,34 @@ fn a_playback_that_differs_from_its_recording_stops_at_that_tick() {
         "{:?}",
         room.playback_state()
     );
+}
+
+#[test]
+fn a_playback_starts_from_the_keyframe_before_and_plays_on_exactly() {
+    let s = settings();
+    let (records, keyframes) = short_recorded_match(&s, 400);
+    assert_eq!(keyframes.len(), 4);
+    let play = |keyframes: &[Keyframe]| {
+        let mut room = Room::new(s.clone());
+        room.start_playback(records.clone(), keyframes, Checksum::Current, Tick(250), 60)
+            .expect("starts");
+        assert_eq!(room.tick_number(), Tick(250));
+        room.join(1, "viewer", true);
+        while room.playback_state() == Some(&PlaybackState::Playing) {
+            room.tick();
+        }
+        (room.playback_state().cloned(), room.tick_number())
+    };
+    // From the keyframe at 200 (every later checksum matches), as from the first tick.
+    assert_eq!(play(&keyframes), (Some(PlaybackState::Ended), Tick(400)));
+    assert_eq!(play(&[]), (Some(PlaybackState::Ended), Tick(400)));
+    // A keyframe that is not what its tick re-simulates to (here: the world of tick 100
+    // under the label 200) is not used.
+    let mut wrong = keyframes.clone();
+    wrong[1].world = keyframes[0].world.clone();
+    assert_eq!(wrong[1].tick, Tick(200));
+    assert_eq!(play(&wrong), (Some(PlaybackState::Ended), Tick(400)));
+    // Nor is one the game cannot read.
+    wrong[1].world = vec![0xff; 3];
+    assert_eq!(play(&wrong), (Some(PlaybackState::Ended), Tick(400)));
 }

@@ -70,6 +70,14 @@ impl Game for World {
         World::rewinds(self)
     }
 
+    fn keyframe(&self) -> Option<Vec<u8>> {
+        Some(World::keyframe(self))
+    }
+
+    fn restore(&mut self, keyframe: &[u8]) -> bool {
+        World::restore(self, keyframe)
+    }
+
     fn player_health(&self, player: EntityId) -> Option<u8> {
         self.player(player).map(|p| p.health)
     }

@@ -5,7 +5,7 @@ use crate::sim::input::PlayerInput;
 use crate::sim::rules::{PLAYER_RADIUS, Rules};
 
 /// The moving part of a player, in position quanta and quanta per tick.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
 pub struct Body {
     pub x: i32,
     pub y: i32,

@@ -16,7 +16,7 @@ use crate::sim::input::ViewTime;
 use crate::tick::Tick;
 
 /// A living player's position at one tick; `life` tells a respawn from a move.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
 struct Seen {
     id: EntityId,
     x: i32,
@@ -26,7 +26,7 @@ struct Seen {
 
 /// The positions of living players after each of the last few steps (the snapshots clients
 /// were sent), oldest first.
-#[derive(Debug, Clone, PartialEq, Default)]
+#[derive(Debug, Clone, PartialEq, Default, serde::Serialize, serde::Deserialize)]
 pub struct Past {
     ticks: VecDeque<(Tick, Vec<Seen>)>,
     /// Ticks kept: the maximum rewind plus the newest and the one after a claimed tick.

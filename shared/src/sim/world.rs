@@ -19,10 +19,12 @@ use crate::snapshot::{EntityKind, EntityState};
 use crate::tick::Tick;
 
 /// Entity ids are never reused within a world's lifetime (4 billion spawns).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize,
+)]
 pub struct EntityId(pub u32);
 
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Player {
     pub name: String,
     pub body: Body,
@@ -40,7 +42,7 @@ pub struct Player {
     pub hits: u8,
 }
 
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Projectile {
     pub owner: EntityId,
     pub x: i32,
@@ -55,7 +57,7 @@ pub struct Projectile {
 
 /// A kill, kept in the world for a moment where the victim fell so that clients that see the
 /// place learn who killed whom (their kill feed).
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Obituary {
     pub killer: EntityId,
     pub victim: EntityId,
@@ -65,7 +67,7 @@ pub struct Obituary {
 }
 
 /// A scene entity that moves by a constant step per tick and wraps at the map edges.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Drifter {
     pub x: i32,
     pub y: i32,
@@ -73,7 +75,7 @@ pub struct Drifter {
     pub vy: i32,
 }
 
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub enum Entity {
     Player(Player),
     Projectile(Projectile),
@@ -116,6 +118,35 @@ impl World {
     /// What lag compensation has done since the world began.
     pub fn rewinds(&self) -> Rewinds {
         self.rewinds
+    }
+
+    /// Everything that changes as the world steps, as bytes ([`crate::game::Game::keyframe`]).
+    pub fn keyframe(&self) -> Vec<u8> {
+        crate::codec::encode_value(&KeyframeRef {
+            tick: self.tick,
+            entities: &self.entities,
+            next_id: self.next_id,
+            next_obituary_id: self.next_obituary_id,
+            past: &self.past,
+            rewinds: (self.rewinds.judged, self.rewinds.clamped),
+        })
+    }
+
+    /// Puts back a [`World::keyframe`] into a world set up with the same map and rules.
+    pub fn restore(&mut self, bytes: &[u8]) -> bool {
+        let Ok(k) = crate::codec::decode_value::<Keyframe>(bytes) else {
+            return false;
+        };
+        self.tick = k.tick;
+        self.entities = k.entities;
+        self.next_id = k.next_id;
+        self.next_obituary_id = k.next_obituary_id;
+        self.past = k.past;
+        self.rewinds = Rewinds {
+            judged: k.rewinds.0,
+            clamped: k.rewinds.1,
+        };
+        true
     }
 
     pub fn tick(&self) -> Tick {
@@ -430,6 +461,27 @@ impl World {
         // The rotation starts at a per-player, per-life offset: joins and respawns spread.
         spawn::choose(&self.map.spawns, &others, id.0 as usize + usize::from(life))
     }
+}
+
+/// A world's changing state (its map and rules come from its settings).
+#[derive(serde::Serialize)]
+struct KeyframeRef<'a> {
+    tick: Tick,
+    entities: &'a BTreeMap<EntityId, Entity>,
+    next_id: u32,
+    next_obituary_id: u32,
+    past: &'a Past,
+    rewinds: (u64, u64),
+}
+
+#[derive(serde::Deserialize)]
+struct Keyframe {
+    tick: Tick,
+    entities: BTreeMap<EntityId, Entity>,
+    next_id: u32,
+    next_obituary_id: u32,
+    past: Past,
+    rewinds: (u64, u64),
 }
 
 /// Living players bucketed by cell, so a projectile checks the few players near it instead of
