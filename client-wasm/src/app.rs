@@ -704,6 +704,43 @@ mod tests {
     }
 
     #[test]
+    fn inputs_claim_the_moment_drawn_and_carry_the_rail() {
+        use snapwire_shared::protocol::{BUTTON_ALT, SnapshotMsg};
+        use snapwire_shared::snapshot::{EntityState, View, checksum, encode};
+        let mut app = welcomed();
+        // Snapshots of ticks 11..=30 arriving on time, one per 1000/60 ms.
+        for t in 11..=30u32 {
+            let me = EntityState {
+                x: 5000 + 10 * t as i32,
+                y: 5000,
+                health: 100,
+                ..EntityState::default()
+            };
+            let view = View::from_sorted(vec![(snapwire_shared::sim::EntityId(1), me)]);
+            let frame = codec::encode_server(&ServerMsg::Snapshot(SnapshotMsg {
+                tick: Tick(t),
+                baseline_age: 0,
+                last_input_seq: 0,
+                checksum: checksum(&view),
+                names: Vec::new(),
+                body: encode(&View::default(), 0, &view),
+            }));
+            app.on_frame(&frame, f64::from(t - 11) * 1000.0 / 60.0);
+        }
+        app.controls.alt_fire = true;
+        let now = 19.5 * 1000.0 / 60.0;
+        let sent = app.on_animation_frame(now);
+        let Some(Ok(ClientMsg::Input(i))) = sent.last().map(|f| codec::decode_client(f)) else {
+            panic!("an input: {sent:?}")
+        };
+        assert_ne!(i.buttons & BUTTON_ALT, 0, "the rail");
+        // Drawn two ticks (the starting interpolation delay) behind the newest snapshot, and
+        // between two snapshots.
+        assert_eq!(i.view_tick, 28, "{i:?}");
+        assert_ne!(i.view_frac, 0, "{i:?}");
+    }
+
+    #[test]
     fn a_room_of_another_game_ends_with_a_reason() {
         let (mut app, _) = App::new("ann", false);
         let mut w = codec::decode_server(&welcome(Some(1), 10));

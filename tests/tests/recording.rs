@@ -174,7 +174,11 @@ async fn a_recorded_match_is_listed_and_watched_from_any_tick_at_any_speed() {
         }
     };
     eprintln!("watched {snapshots} snapshots of {ticks} ticks, last {last:?}, closed {code}");
-    assert_eq!(code, snapwire_shared::CloseCode::ReplayEnded.code(), "closed {code}");
+    assert_eq!(
+        code,
+        snapwire_shared::CloseCode::ReplayEnded.code(),
+        "closed {code}"
+    );
     // Snapshots are latest-wins: a viewer slower than the playback misses some, never the
     // last one.
     assert!(

@@ -479,12 +479,7 @@ impl Registry {
     /// A room of its own for one viewer of recording `id` (a file in the recording
     /// directory), played from `from_tick` at `speed_percent`. Blocking: it reads the file
     /// and re-simulates up to `from_tick`.
-    fn play(
-        &self,
-        id: &str,
-        from_tick: u32,
-        speed_percent: u16,
-    ) -> Result<Seat, CloseReason> {
+    fn play(&self, id: &str, from_tick: u32, speed_percent: u16) -> Result<Seat, CloseReason> {
         let missing = |why: String| (CloseCode::NoSuchRoom, format!("replay {id:?}: {why}"));
         let dir = self
             .replays
@@ -539,7 +534,12 @@ impl Registry {
         // The viewer's seat is taken before the room first ticks: an empty replay room
         // closes at once.
         let (_, seat) = self.open(opening, make, true)?;
-        seat.ok_or_else(|| (CloseCode::NoSuchRoom, "the replay closed at once".to_owned()))
+        seat.ok_or_else(|| {
+            (
+                CloseCode::NoSuchRoom,
+                "the replay closed at once".to_owned(),
+            )
+        })
     }
 
     /// Opens a room: counts it against the cap, names it, lists it and hands its driver to
