@@ -100,8 +100,8 @@ struct Args {
     #[arg(long, default_value_t = snapwire_shared::sim::rules::DEFAULT_MAX_REWIND_MS)]
     max_rewind: u32,
     /// Record every room into this directory, one file per room (`DIR/ROOM-UNIXMS.snapwrec`):
-    /// its joins, leaves and applied inputs per tick, packed and zstd-compressed (about 10 KB
-    /// per player-minute). `/replays` lists them to watch; `snapwire-server replay FILE
+    /// its joins, leaves and applied inputs per tick and a keyframe every 5 s, packed and
+    /// zstd-compressed (about 11 KB per player-minute). `/replays` lists them to watch; `snapwire-server replay FILE
     /// --verify` re-simulates one.
     #[arg(long, value_name = "DIR")]
     record: Option<std::path::PathBuf>,
