@@ -641,14 +641,17 @@ impl<G: WebGame> App<G> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use snapwire_shared::map::MapDef;
+    use snapwire_shared::protocol::SnapshotMsg;
     use snapwire_shared::protocol::{BUTTON_FIRE, ScoreRow, Scores, ServerMsg, Welcome};
+    use snapwire_shared::sim::EntityId;
+    use snapwire_shared::snapshot::{EntityState, View, checksum, encode};
     use snapwire_shared::{PROTOCOL_VERSION, Tick};
 
     /// The `Welcome` frame of a 60 Hz arena at `tick`, for a player (`Some(id)`) or spectator.
-    fn welcome(player_id: Option<u32>, tick: u32) -> Vec<u8> {
+    pub(crate) fn welcome(player_id: Option<u32>, tick: u32) -> Vec<u8> {
         codec::encode_server(&ServerMsg::Welcome(Welcome {
             player_id,
             tick: Tick(tick),
@@ -660,6 +663,24 @@ mod tests {
             kind: "default".into(),
             game: "arena".into(),
             resume: ResumeToken([7; 16]),
+        }))
+    }
+
+    /// A full snapshot of `tick` holding these entities.
+    pub(crate) fn snapshot(tick: u32, entities: Vec<(u32, EntityState)>) -> Vec<u8> {
+        let view = View::from_sorted(
+            entities
+                .into_iter()
+                .map(|(i, s)| (EntityId(i), s))
+                .collect(),
+        );
+        codec::encode_server(&ServerMsg::Snapshot(SnapshotMsg {
+            tick: Tick(tick),
+            baseline_age: 0,
+            last_input_seq: 0,
+            checksum: checksum(&view),
+            names: Vec::new(),
+            body: encode(&View::default(), 0, &view),
         }))
     }
 
@@ -705,8 +726,7 @@ mod tests {
 
     #[test]
     fn inputs_claim_the_moment_drawn_and_carry_the_rail() {
-        use snapwire_shared::protocol::{BUTTON_ALT, SnapshotMsg};
-        use snapwire_shared::snapshot::{EntityState, View, checksum, encode};
+        use snapwire_shared::protocol::BUTTON_ALT;
         let mut app = welcomed();
         // Snapshots of ticks 11..=30 arriving on time, one per 1000/60 ms.
         for t in 11..=30u32 {
@@ -716,16 +736,10 @@ mod tests {
                 health: 100,
                 ..EntityState::default()
             };
-            let view = View::from_sorted(vec![(snapwire_shared::sim::EntityId(1), me)]);
-            let frame = codec::encode_server(&ServerMsg::Snapshot(SnapshotMsg {
-                tick: Tick(t),
-                baseline_age: 0,
-                last_input_seq: 0,
-                checksum: checksum(&view),
-                names: Vec::new(),
-                body: encode(&View::default(), 0, &view),
-            }));
-            app.on_frame(&frame, f64::from(t - 11) * 1000.0 / 60.0);
+            app.on_frame(
+                &snapshot(t, vec![(1, me)]),
+                f64::from(t - 11) * 1000.0 / 60.0,
+            );
         }
         app.controls.alt_fire = true;
         let now = 19.5 * 1000.0 / 60.0;

@@ -287,12 +287,7 @@ async fn a_browser_page_watches_a_recorded_match() {
     let run =
         snapwire_bots::run_bots(opts, std::sync::Arc::new(snapwire_bots::Live::default())).await;
     assert_eq!(run.report.errors, 0);
-    let listed: serde_json::Value = reqwest::get(format!("http://{}/replays", server.addr))
-        .await
-        .expect("GET /replays")
-        .json()
-        .await
-        .expect("JSON");
+    let listed = server.get_json("/replays").await;
     let id = listed[0]["id"].as_str().expect("a recording").to_owned();
 
     let driver_proc = ChromeDriver::start(&chromedriver);

@@ -53,12 +53,7 @@ async fn two_hundred_bots_on_the_field_with_metrics_and_assertions() {
     assert_eq!(report.assertions.iter().filter(|c| !c.pass).count(), 1);
 
     // /metrics speaks Prometheus text and counts what happened.
-    let text = reqwest::get(format!("http://{}/metrics", server.addr))
-        .await
-        .expect("GET /metrics")
-        .text()
-        .await
-        .expect("body");
+    let text = server.get("/metrics").await;
     for series in [
         "snapwire_ticks_total",
         "snapwire_tick_duration_seconds_bucket",

@@ -176,12 +176,7 @@ async fn claim_ages(label: &str, profile: Profile) -> impl Fn(f64) -> f64 {
     opts.feel = true;
     let run = run_bots(opts, Arc::new(Live::default())).await;
     assert_eq!(run.report.bots_connected, 8, "{:#?}", run.report);
-    let text = reqwest::get(format!("http://{}/metrics", server.addr))
-        .await
-        .expect("GET /metrics")
-        .text()
-        .await
-        .expect("body");
+    let text = server.get("/metrics").await;
     let buckets: Vec<(f64, f64)> = text
         .lines()
         .filter_map(|l| l.strip_prefix("snapwire_claim_age_seconds_bucket{le=\""))

@@ -127,12 +127,7 @@ async fn a_recorded_match_is_listed_and_watched_from_any_tick_at_any_speed() {
     let run = run_bots(opts, Arc::new(Live::default())).await;
     assert_eq!((run.report.errors, run.report.desyncs), (0, 0));
 
-    let listed: serde_json::Value = reqwest::get(format!("http://{}/replays", server.addr))
-        .await
-        .expect("GET /replays")
-        .json()
-        .await
-        .expect("JSON");
+    let listed = server.get_json("/replays").await;
     let first = &listed[0];
     let id = first["id"].as_str().expect("an id").to_owned();
     let ticks = first["ticks"].as_u64().expect("ticks");

@@ -110,47 +110,9 @@ impl ArenaHud {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use snapwire_shared::codec;
-    use snapwire_shared::map::MapDef;
-    use snapwire_shared::protocol::{ResumeToken, ServerMsg, SnapshotMsg, Welcome};
-    use snapwire_shared::sim::EntityId;
-    use snapwire_shared::snapshot::{EntityState, View, checksum, encode};
-    use snapwire_shared::tick::Tick;
+    use snapwire_shared::snapshot::EntityState;
 
     use crate::app::App;
-
-    fn welcome() -> Vec<u8> {
-        codec::encode_server(&ServerMsg::Welcome(Welcome {
-            player_id: Some(1),
-            tick: Tick(10),
-            tick_rate: 60,
-            map: MapDef::arena(),
-            view_width: 40_000,
-            view_height: 24_000,
-            room: "abc123".into(),
-            kind: "default".into(),
-            game: "arena".into(),
-            resume: ResumeToken([7; 16]),
-        }))
-    }
-
-    /// A full snapshot of `tick` holding these entities.
-    fn snapshot(tick: u32, entities: Vec<(u32, EntityState)>) -> Vec<u8> {
-        let view = View::from_sorted(
-            entities
-                .into_iter()
-                .map(|(i, s)| (EntityId(i), s))
-                .collect(),
-        );
-        codec::encode_server(&ServerMsg::Snapshot(SnapshotMsg {
-            tick: Tick(tick),
-            baseline_age: 0,
-            last_input_seq: 0,
-            checksum: checksum(&view),
-            names: Vec::new(),
-            body: encode(&View::default(), 0, &view),
-        }))
-    }
 
     fn me(hits: u8, health: u8, life: u8) -> (u32, EntityState) {
         let s = EntityState {
@@ -178,13 +140,19 @@ mod tests {
     #[test]
     fn confirmed_hits_kills_and_deaths_reach_the_hud_once() {
         let (mut app, _) = App::new("ann", false);
-        app.on_frame(&welcome(), 0.0);
-        app.on_frame(&snapshot(11, vec![me(0, 100, 0)]), 10.0);
+        app.on_frame(&crate::app::tests::welcome(Some(1), 10), 0.0);
+        app.on_frame(&crate::app::tests::snapshot(11, vec![me(0, 100, 0)]), 10.0);
         assert_eq!(app.hud.marker_until_ms, 0.0, "no hit yet");
         // Two hits land; then a kill of player 9 shows up, in two snapshots.
         let kill = obituary(1, 9);
-        app.on_frame(&snapshot(12, vec![me(2, 100, 0), (u32::MAX, kill)]), 20.0);
-        app.on_frame(&snapshot(13, vec![me(2, 100, 0), (u32::MAX, kill)]), 30.0);
+        app.on_frame(
+            &crate::app::tests::snapshot(12, vec![me(2, 100, 0), (u32::MAX, kill)]),
+            20.0,
+        );
+        app.on_frame(
+            &crate::app::tests::snapshot(13, vec![me(2, 100, 0), (u32::MAX, kill)]),
+            30.0,
+        );
         assert_eq!(app.hud.hits_confirmed, 2);
         assert!(app.hud.marker_until_ms > 30.0, "the hit marker shows");
         assert_eq!(
@@ -197,15 +165,18 @@ mod tests {
         );
         // Player 4 kills us: the HUD knows who, until the respawn.
         app.on_frame(
-            &snapshot(14, vec![me(2, 0, 1), (u32::MAX - 1, obituary(4, 1))]),
+            &crate::app::tests::snapshot(14, vec![me(2, 0, 1), (u32::MAX - 1, obituary(4, 1))]),
             40.0,
         );
         assert_eq!(app.hud.killed_by, Some(4));
-        app.on_frame(&snapshot(15, vec![me(2, 100, 1)]), 50.0);
+        app.on_frame(&crate::app::tests::snapshot(15, vec![me(2, 100, 1)]), 50.0);
         assert_eq!(app.hud.killed_by, None);
         assert_eq!(app.hud.respawned_at_ms, Some(50.0));
         // The feed forgets kills after a while.
-        app.on_frame(&snapshot(16, vec![me(2, 100, 1)]), 50.0 + FEED_MS + 1.0);
+        app.on_frame(
+            &crate::app::tests::snapshot(16, vec![me(2, 100, 1)]),
+            50.0 + FEED_MS + 1.0,
+        );
         assert!(app.hud.feed.is_empty());
     }
 }

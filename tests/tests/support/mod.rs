@@ -59,6 +59,21 @@ impl TestServer {
         TestServer::start(config).await
     }
 
+    /// The body of `GET path` (`/metrics`, `/replays`) on the server's port.
+    pub async fn get(&self, path: &str) -> String {
+        reqwest::get(format!("http://{}{path}", self.addr))
+            .await
+            .unwrap_or_else(|e| panic!("GET {path}: {e}"))
+            .text()
+            .await
+            .expect("a body")
+    }
+
+    /// `GET path`, read as JSON.
+    pub async fn get_json(&self, path: &str) -> serde_json::Value {
+        serde_json::from_str(&self.get(path).await).expect("JSON")
+    }
+
     pub fn url(&self) -> String {
         format!("ws://{}/ws", self.addr)
     }
