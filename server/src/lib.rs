@@ -9,7 +9,8 @@
 //!   the [`driver::room_driver`] that moves one room's messages to and from its connections.
 //!
 //! Also: [`stats`] holds every counter (`/metrics`), [`config`] the settings and room kinds,
-//! [`priority`] keeps the socket threads below the room threads.
+//! [`config_sources`] reads them from a file and the environment too, [`priority`] keeps the
+//! socket threads below the room threads, [`recording`] writes and reads recorded matches.
 //!
 //! Data path: socket -> [`net::connection`] (handshake, seat in a room, decode, range-check)
 //! -> [`net::ingress`] (bounded queues) -> [`driver::room_driver`] -> [`room::Room::handle`],
@@ -21,6 +22,7 @@
 //! `127.0.0.1:0`.
 
 pub mod config;
+pub mod config_sources;
 pub mod driver;
 pub mod net;
 pub mod priority;

@@ -4,7 +4,8 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 
 use anyhow::Context;
-use clap::Parser;
+use clap::{CommandFactory, FromArgMatches, Parser};
+use snapwire_server::config_sources;
 use snapwire_server::net::ticket::{SECRET_ENV, Ticket, TicketKey, unix_now};
 use snapwire_server::{Config, Scene};
 use snapwire_shared::map::MapDef;
@@ -19,6 +20,15 @@ use tracing_subscriber::EnvFilter;
 struct Args {
     #[command(subcommand)]
     command: Option<Command>,
+    /// A TOML file of settings: any flag below as `key = value`, with `_` for `-`
+    /// (`tick_rate = 30`; lists for repeatable flags). The environment (`SNAPWIRE_TICK_RATE`,
+    /// lists comma-separated) overrides the file; flags override both. Also SNAPWIRE_CONFIG.
+    #[arg(long, value_name = "FILE")]
+    config: Option<PathBuf>,
+    /// Print the effective settings (file, environment and flags combined) as a config file,
+    /// and exit.
+    #[arg(long)]
+    print_config: bool,
     /// Address to listen on.
     #[arg(long, default_value = "127.0.0.1:8080")]
     bind: SocketAddr,
@@ -101,8 +111,8 @@ struct Args {
     max_rewind: u32,
     /// Record every room into this directory, one file per room (`DIR/ROOM-UNIXMS.snapwrec`):
     /// its joins, leaves and applied inputs per tick and a keyframe every 5 s, packed and
-    /// zstd-compressed (about 11 KB per player-minute). `/replays` lists them to watch; `snapwire-server replay FILE
-    /// --verify` re-simulates one.
+    /// zstd-compressed (about 11 KB per player-minute). `/replays` lists them to watch;
+    /// `snapwire-server replay FILE --verify` re-simulates one.
     #[arg(long, value_name = "DIR")]
     record: Option<std::path::PathBuf>,
     /// Seconds a send may take before the client is taken to have stopped reading and dropped.
@@ -130,7 +140,8 @@ enum Command {
     Replay {
         /// The recording (`DIR/ROOM-UNIXMS.snapwrec`).
         file: std::path::PathBuf,
-        /// Check every tick (the only mode so far; watching a replay in the browser is to come).
+        /// Check every tick (the only mode; to watch one, open `/#replay=ID` on a server
+        /// started with `--record DIR`).
         #[arg(long)]
         verify: bool,
     },
@@ -176,7 +187,17 @@ fn main() -> anyhow::Result<()> {
             EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
         )
         .init();
-    let args = Args::parse();
+    let command = Args::command().args_override_self(true);
+    let env: Vec<(String, String)> = std::env::vars()
+        .filter(|(k, _)| k.starts_with(config_sources::ENV_PREFIX))
+        .collect();
+    let argv = config_sources::layered(&command, std::env::args_os().collect(), &env)?;
+    let matches = command.clone().get_matches_from(argv);
+    let args = Args::from_arg_matches(&matches)?;
+    if args.print_config {
+        print!("{}", config_sources::print(&command, &matches));
+        return Ok(());
+    }
     if let Some(Command::Replay { file, verify: _ }) = &args.command {
         let started = std::time::Instant::now();
         let v = snapwire_server::recording::verify(file)

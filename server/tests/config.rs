@@ -1,0 +1,175 @@
+//! The real binary's settings from a file, the environment and flags: precedence, errors that
+//! name the key and where it came from, the example config, and the operator docs' table
+//! against the server's own flags.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn server() -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_snapwire-server"));
+    // Only what a test sets: no SNAPWIRE_* from the machine running the tests.
+    for (k, _) in std::env::vars() {
+        if k.starts_with("SNAPWIRE_") {
+            c.env_remove(k);
+        }
+    }
+    c.env("RUST_BACKTRACE", "0");
+    c
+}
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("workspace root")
+        .to_path_buf()
+}
+
+fn file(name: &str, text: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("snapwire-config-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let path = dir.join(name);
+    std::fs::write(&path, text).expect("write config");
+    path
+}
+
+fn stdout(o: &Output) -> String {
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+fn value<'a>(printed: &'a str, key: &str) -> &'a str {
+    printed
+        .lines()
+        .find_map(|l| l.strip_prefix(&format!("{key} = ")))
+        .unwrap_or_else(|| panic!("{key} missing from:\n{printed}"))
+}
+
+#[test]
+fn flags_override_the_environment_which_overrides_the_file() {
+    let config = file(
+        "precedence.toml",
+        "tick_rate = 30\nmax_clients = 50\nhistory = 20\nscene = \"drift:10\"\n\
+         allowed_origins = [\"https://a.example\", \"https://b.example\"]\nfull_snapshots = true\n",
+    );
+    let out = server()
+        .arg("--config")
+        .arg(&config)
+        .args(["--history", "16", "--print-config"])
+        .env("SNAPWIRE_MAX_CLIENTS", "70")
+        .env("SNAPWIRE_HISTORY", "32")
+        .env("SNAPWIRE_ROOM_SIZE", "8")
+        .output()
+        .expect("runs");
+    let printed = stdout(&out);
+    assert_eq!(value(&printed, "tick_rate"), "30", "file");
+    assert_eq!(
+        value(&printed, "max_clients"),
+        "70",
+        "environment over file"
+    );
+    assert_eq!(
+        value(&printed, "history"),
+        "16",
+        "flag over environment and file"
+    );
+    assert_eq!(value(&printed, "room_size"), "8", "environment alone");
+    assert_eq!(value(&printed, "scene"), "\"drift:10\"");
+    assert_eq!(value(&printed, "full_snapshots"), "true");
+    assert_eq!(
+        value(&printed, "allowed_origins"),
+        "[\"https://a.example\", \"https://b.example\"]"
+    );
+    assert_eq!(value(&printed, "bind"), "\"127.0.0.1:8080\"", "a default");
+    // The file can come from the environment too, and print what it printed.
+    let again = server()
+        .arg("--print-config")
+        .env("SNAPWIRE_CONFIG", &config)
+        .output()
+        .expect("runs");
+    assert_eq!(value(&stdout(&again), "tick_rate"), "30");
+}
+
+#[test]
+fn unknown_keys_and_bad_values_name_the_key_and_where_it_came_from() {
+    let fail = |c: &mut Command| {
+        let out = c.arg("--print-config").output().expect("runs");
+        assert!(!out.status.success());
+        String::from_utf8_lossy(&out.stderr).into_owned()
+    };
+    let typo = file("typo.toml", "tick_rat = 30\n");
+    let err = fail(server().arg("--config").arg(&typo));
+    assert!(
+        err.contains("unknown key `tick_rat`") && err.contains("typo.toml"),
+        "{err}"
+    );
+
+    let bad = file("bad.toml", "tick_rate = \"fast\"\n");
+    let err = fail(server().arg("--config").arg(&bad));
+    assert!(
+        err.contains("bad.toml: `tick_rate`") && err.contains("fast"),
+        "{err}"
+    );
+
+    let err = fail(server().env("SNAPWIRE_IO_NICE", "40"));
+    assert!(err.contains("SNAPWIRE_IO_NICE: `io_nice`"), "{err}");
+
+    let broken = file("broken.toml", "tick_rate = [\n");
+    let err = fail(server().arg("--config").arg(&broken));
+    assert!(
+        err.contains("broken.toml") && err.contains("line 1"),
+        "{err}"
+    );
+
+    let missing = fail(server().args(["--config", "/nonexistent/snapwire.toml"]));
+    assert!(missing.contains("/nonexistent/snapwire.toml"), "{missing}");
+
+    // Parses, but makes no sense: refused when the server starts, saying which setting.
+    let absurd = file("absurd.toml", "tick_rate = 999\nbind = \"127.0.0.1:0\"\n");
+    let out = server()
+        .arg("--config")
+        .arg(&absurd)
+        .output()
+        .expect("runs");
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("tick rate 999"), "{err}");
+}
+
+#[test]
+fn the_example_config_loads_and_is_the_defaults() {
+    let example = root().join("snapwire.example.toml");
+    let with = stdout(
+        &server()
+            .arg("--config")
+            .arg(&example)
+            .arg("--print-config")
+            .output()
+            .expect("runs"),
+    );
+    let defaults = stdout(&server().arg("--print-config").output().expect("runs"));
+    assert_eq!(with, defaults);
+}
+
+#[test]
+fn every_setting_is_in_the_operator_docs_and_the_example() {
+    let printed = stdout(&server().arg("--print-config").output().expect("runs"));
+    let docs = std::fs::read_to_string(root().join("docs/operating.md")).expect("docs");
+    let example = std::fs::read_to_string(root().join("snapwire.example.toml")).expect("example");
+    let keys: Vec<&str> = printed
+        .lines()
+        .filter(|l| !l.starts_with("# snapwire"))
+        .filter_map(|l| l.trim_start_matches("# ").split(" = ").next())
+        .collect();
+    assert!(keys.len() > 20, "{keys:?}");
+    for key in keys {
+        let env = format!("SNAPWIRE_{}", key.to_uppercase());
+        assert!(
+            docs.contains(&format!("| `{key}` |")) && docs.contains(&env),
+            "docs/operating.md has no row for `{key}`"
+        );
+        assert!(
+            example.contains(&format!("{key} = ")),
+            "snapwire.example.toml lacks `{key}`"
+        );
+    }
+}
