@@ -184,8 +184,16 @@ async fn connect<G: BotGame>(
     result: &mut BotResult,
 ) -> Result<Socket, String> {
     // Nagle off: an input must leave the moment it is made.
-    let connect =
-        tokio_tungstenite::connect_async_with_config(opts.socket_url(), Some(ws_config()), true);
+    let connector = opts
+        .tls
+        .as_ref()
+        .map(|c| tokio_tungstenite::Connector::Rustls(Arc::clone(c)));
+    let connect = tokio_tungstenite::connect_async_tls_with_config(
+        opts.socket_url(),
+        Some(ws_config()),
+        true,
+        connector,
+    );
     let (mut ws, _) = tokio::time::timeout(CONNECT_TIMEOUT, connect)
         .await
         .map_err(|_| "connect timed out".to_owned())?

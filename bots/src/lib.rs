@@ -73,6 +73,9 @@ pub struct BotOptions {
     /// Each bot also runs the browser's interpolator and samples it once a tick, to report
     /// underruns and time spent extrapolating (costs a copy of each snapshot's view).
     pub feel: bool,
+    /// For `wss://`: the TLS settings, trusting a private CA ([`BotOptions::trust_ca`]);
+    /// `None` trusts the public web's roots.
+    pub tls: Option<Arc<rustls::ClientConfig>>,
 }
 
 /// The games the bots play (each has a [`pilot::BotGame`] input generator).
@@ -134,7 +137,32 @@ impl BotOptions {
             spectator_ack_every: None,
             reconnect: true,
             feel: false,
+            tls: None,
         }
+    }
+
+    /// Trusts the CA certificates in `pem_file` (and only those) for `wss://`: a server with
+    /// a certificate from a private CA, or a test's throwaway one.
+    pub fn trust_ca(&mut self, pem_file: &std::path::Path) -> Result<(), String> {
+        use rustls::pki_types::CertificateDer;
+        use rustls::pki_types::pem::PemObject;
+        let mut roots = rustls::RootCertStore::empty();
+        for cert in CertificateDer::pem_file_iter(pem_file)
+            .map_err(|e| format!("{}: {e}", pem_file.display()))?
+        {
+            let cert = cert.map_err(|e| format!("{}: {e}", pem_file.display()))?;
+            roots
+                .add(cert)
+                .map_err(|e| format!("{}: {e}", pem_file.display()))?;
+        }
+        if roots.is_empty() {
+            return Err(format!("{} holds no certificate", pem_file.display()));
+        }
+        let config = rustls::ClientConfig::builder()
+            .with_root_certificates(roots)
+            .with_no_client_auth();
+        self.tls = Some(Arc::new(config));
+        Ok(())
     }
 }
 

@@ -50,6 +50,10 @@ struct Args {
     /// extrapolating (netcode feel; costs CPU at large bot counts).
     #[arg(long)]
     feel: bool,
+    /// For `wss://` URLs: trust only the CA certificates in this PEM file (a private CA, or
+    /// a throwaway one in tests) instead of the public web's roots.
+    #[arg(long, value_name = "FILE")]
+    ca: Option<std::path::PathBuf>,
     /// The server's `/metrics` URL, when the bots reach the server through a proxy (by default
     /// the WebSocket URL's host and port).
     #[arg(long, value_name = "URL")]
@@ -148,6 +152,9 @@ async fn run(args: Args) -> anyhow::Result<()> {
     opts.fire = !args.no_fire;
     opts.reconnect = !args.no_reconnect;
     opts.feel = args.feel;
+    if let Some(ca) = &args.ca {
+        opts.trust_ca(ca).map_err(anyhow::Error::msg)?;
+    }
     opts.metrics_url = args.metrics;
     if let Some(k) = args.ack_every {
         opts.acks = AckPolicy::EveryKth(k);

@@ -76,6 +76,8 @@ pub struct Config {
     pub allowed_origins: Vec<String>,
     /// When set, the game socket needs a ticket signed with this key (`/ws?ticket=...`).
     pub ticket_key: Option<TicketKey>,
+    /// Serve HTTPS and `wss://` with this certificate and key (PEM), reloaded on SIGHUP.
+    pub tls: Option<crate::net::tls::TlsFiles>,
     /// Serve `/echo`: a WebSocket that echoes every message, through the same listener,
     /// limits and WebSocket settings as `/ws`, for the Autobahn conformance cases. Tests only.
     pub echo_endpoint: bool,
@@ -163,6 +165,7 @@ impl Config {
             input_rate: InputRate::for_tick_rate(tick_rate),
             allowed_origins: Vec::new(),
             ticket_key: None,
+            tls: None,
             echo_endpoint: false,
         }
     }

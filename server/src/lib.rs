@@ -64,6 +64,29 @@ pub enum ServerError {
     SchedulerPanicked,
 }
 
+/// Reads the certificate again on each SIGHUP (a renewed one), until `shutdown`.
+fn reload_on_sighup(tls: Arc<net::tls::Tls>, shutdown: CancellationToken) {
+    #[cfg(unix)]
+    tokio::spawn(async move {
+        use tokio::signal::unix::{SignalKind, signal};
+        let Ok(mut hup) = signal(SignalKind::hangup()) else {
+            warn!("cannot listen for SIGHUP: the certificate will not be reloaded");
+            return;
+        };
+        loop {
+            tokio::select! {
+                _ = hup.recv() => match tls.reload() {
+                    Ok(()) => info!("certificate reloaded"),
+                    Err(e) => warn!("certificate reload failed, keeping the old one: {e}"),
+                },
+                _ = shutdown.cancelled() => return,
+            }
+        }
+    });
+    #[cfg(not(unix))]
+    let _ = (tls, shutdown);
+}
+
 /// Serves the game on `listener` until `shutdown` is cancelled, then closes every client with
 /// `GoingAway` and returns once connections have drained.
 pub async fn run(
@@ -127,10 +150,22 @@ pub async fn run_with_stats(
         max_pending: config.max_pending,
         header_timeout: config.header_timeout,
     };
+    let tls = match &config.tls {
+        Some(files) => {
+            let tls = Arc::new(
+                net::tls::Tls::load(files.clone())
+                    .map_err(|e| std::io::Error::other(format!("TLS: {e}")))?,
+            );
+            reload_on_sighup(Arc::clone(&tls), shutdown.clone());
+            Some(tls)
+        }
+        None => None,
+    };
     let served = listener::serve(
         listener,
         http::router(state),
         limits,
+        tls,
         stats_for_accept,
         tasks.clone(),
         shutdown.clone(),

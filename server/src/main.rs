@@ -131,6 +131,14 @@ struct Args {
     /// SNAPWIRE_TICKET_SECRET. With either, the game socket needs `/ws?ticket=...`.
     #[arg(long, value_name = "FILE", global = true)]
     ticket_secret_file: Option<PathBuf>,
+    /// Certificate chain (PEM) to serve HTTPS and `wss://` with, on the same port; needs
+    /// --tls-key. SIGHUP reads both files again (a renewed certificate) without dropping
+    /// anyone.
+    #[arg(long, value_name = "FILE", requires = "tls_key")]
+    tls_cert: Option<PathBuf>,
+    /// The certificate's private key (PEM); needs --tls-cert.
+    #[arg(long, value_name = "FILE", requires = "tls_cert")]
+    tls_key: Option<PathBuf>,
 }
 
 #[derive(Debug, clap::Subcommand)]
@@ -278,6 +286,12 @@ async fn serve(args: Args) -> anyhow::Result<()> {
         seconds("resume-grace", args.resume_grace)?
     };
     config.max_rewind = std::time::Duration::from_millis(u64::from(args.max_rewind));
+    if let (Some(cert), Some(key)) = (&args.tls_cert, &args.tls_key) {
+        config.tls = Some(snapwire_server::net::tls::TlsFiles {
+            cert: cert.clone(),
+            key: key.clone(),
+        });
+    }
     config.send_timeout = seconds("send-timeout", args.send_timeout)?;
     config.allowed_origins = args.allowed_origins;
     config.ticket_key = TicketKey::load(args.ticket_secret_file.as_deref())?;

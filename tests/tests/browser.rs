@@ -297,7 +297,10 @@ async fn a_browser_page_watches_a_recorded_match() {
         .expect("page loads");
     let status = || async {
         let v = page
-            .execute("return window.snapwire.replayStatus();", vec![])
+            .execute(
+                "return window.snapwire ? window.snapwire.replayStatus() : null;",
+                vec![],
+            )
             .await
             .expect("script runs");
         serde_json::from_str::<serde_json::Value>(v.json().as_str().unwrap_or("null"))

@@ -16,11 +16,13 @@ use hyper::server::conn::http1;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use tokio::net::TcpListener;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+use tokio_util::either::Either;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 use tower::ServiceExt;
 use tracing::{debug, warn};
 
+use crate::net::tls::Tls;
 use crate::stats::ServerStats;
 
 /// The limits that apply before a connection is a client.
@@ -45,11 +47,13 @@ impl HandshakeSlot {
     }
 }
 
-/// Accepts until `shutdown`, serving each connection with `router` on a task `tasks` tracks.
+/// Accepts until `shutdown`, serving each connection with `router` on a task `tasks` tracks;
+/// over TLS first when `tls` is set.
 pub async fn serve(
     listener: TcpListener,
     router: Router,
     limits: AcceptLimits,
+    tls: Option<Arc<Tls>>,
     stats: Arc<ServerStats>,
     tasks: TaskTracker,
     shutdown: CancellationToken,
@@ -89,11 +93,24 @@ pub async fn serve(
             router.clone().oneshot(req.map(Body::new))
         });
         let shutdown = shutdown.clone();
+        let tls = tls.as_ref().map(|t| t.acceptor());
         tasks.spawn(async move {
+            let io = match tls {
+                None => Either::Left(tcp),
+                // The TLS handshake counts against the header timeout, as a silent or
+                // dribbling socket must not hold its place under the cap.
+                Some(acceptor) => {
+                    match tokio::time::timeout(limits.header_timeout, acceptor.accept(tcp)).await {
+                        Ok(Ok(stream)) => Either::Right(stream),
+                        Ok(Err(e)) => return debug!(%peer, "TLS handshake failed: {e}"),
+                        Err(_) => return debug!(%peer, "TLS handshake timed out"),
+                    }
+                }
+            };
             let conn = http1::Builder::new()
                 .timer(TokioTimer::new())
                 .header_read_timeout(limits.header_timeout)
-                .serve_connection(TokioIo::new(tcp), service)
+                .serve_connection(TokioIo::new(io), service)
                 .with_upgrades();
             let mut conn = std::pin::pin!(conn);
             tokio::select! {

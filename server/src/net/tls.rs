@@ -1,0 +1,92 @@
+//! HTTPS and `wss://` on the game's port (`--tls-cert FILE --tls-key FILE`, PEM), with
+//! rustls: a page served over https may only open `wss://`. The certificate is read again on
+//! SIGHUP (a renewed certificate), without dropping anyone: connections keep the one they
+//! started with, new ones get the new one. A reload that fails keeps the old certificate.
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, PoisonError, RwLock};
+
+use rustls::ServerConfig;
+use rustls::pki_types::pem::PemObject;
+use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+use thiserror::Error;
+use tokio_rustls::TlsAcceptor;
+
+/// The certificate chain and key files.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TlsFiles {
+    pub cert: PathBuf,
+    pub key: PathBuf,
+}
+
+#[derive(Debug, Error)]
+pub enum TlsError {
+    #[error("{0}: {1}")]
+    File(PathBuf, String),
+    #[error("{0} holds no certificate")]
+    NoCertificate(PathBuf),
+    #[error("the certificate and key do not work together: {0}")]
+    Config(String),
+}
+
+/// The acceptor new connections use, replaced on reload.
+pub struct Tls {
+    files: TlsFiles,
+    acceptor: RwLock<TlsAcceptor>,
+}
+
+impl std::fmt::Debug for Tls {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Tls").field("files", &self.files).finish()
+    }
+}
+
+impl Tls {
+    pub fn load(files: TlsFiles) -> Result<Tls, TlsError> {
+        let acceptor = acceptor(&files)?;
+        Ok(Tls {
+            files,
+            acceptor: RwLock::new(acceptor),
+        })
+    }
+
+    /// The acceptor for a connection accepted now.
+    pub fn acceptor(&self) -> TlsAcceptor {
+        self.acceptor
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+
+    /// Reads the files again; on an error the current certificate stays.
+    pub fn reload(&self) -> Result<(), TlsError> {
+        let fresh = acceptor(&self.files)?;
+        *self
+            .acceptor
+            .write()
+            .unwrap_or_else(PoisonError::into_inner) = fresh;
+        Ok(())
+    }
+}
+
+fn acceptor(files: &TlsFiles) -> Result<TlsAcceptor, TlsError> {
+    let certs = CertificateDer::pem_file_iter(&files.cert)
+        .map_err(|e| file_error(&files.cert, e))?
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| file_error(&files.cert, e))?;
+    if certs.is_empty() {
+        return Err(TlsError::NoCertificate(files.cert.clone()));
+    }
+    let key = PrivateKeyDer::from_pem_file(&files.key).map_err(|e| file_error(&files.key, e))?;
+    let mut config = ServerConfig::builder()
+        .with_no_client_auth()
+        .with_single_cert(certs, key)
+        .map_err(|e| TlsError::Config(e.to_string()))?;
+    // HTTP/1.1 only: the WebSocket upgrade is an HTTP/1.1 request.
+    config.alpn_protocols = vec![b"http/1.1".to_vec()];
+    Ok(TlsAcceptor::from(Arc::new(config)))
+}
+
+fn file_error(path: &Path, e: impl std::fmt::Display) -> TlsError {
+    TlsError::File(path.to_path_buf(), e.to_string())
+}

@@ -1,0 +1,121 @@
+//! `wss://` on the game's port: bots join through TLS with a throwaway CA, a client that does
+//! not trust the certificate (or speaks plain `ws://`) gets nowhere, and SIGHUP swaps in a
+//! new certificate without dropping anyone connected.
+
+mod support;
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use rcgen::{BasicConstraints, CertificateParams, CertifiedIssuer, IsCa, KeyPair};
+use snapwire_bots::{BotOptions, Live, run_bots};
+use snapwire_server::Config;
+use snapwire_server::net::tls::TlsFiles;
+use support::{TestServer, wait_until};
+
+/// A CA (its certificate in `dir/NAME-ca.pem`) and a certificate it signed for 127.0.0.1 and
+/// localhost, written where the server reads it.
+fn issue(dir: &Path, name: &str, files: &TlsFiles) -> PathBuf {
+    let mut ca_params = CertificateParams::new(Vec::<String>::new()).expect("CA params");
+    ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    let ca = CertifiedIssuer::self_signed(ca_params, KeyPair::generate().expect("CA key"))
+        .expect("CA certificate");
+    let key = KeyPair::generate().expect("server key");
+    let params = CertificateParams::new(vec!["127.0.0.1".to_owned(), "localhost".to_owned()])
+        .expect("server params");
+    let cert = params.signed_by(&key, &ca).expect("server certificate");
+    let ca_pem = dir.join(format!("{name}-ca.pem"));
+    std::fs::write(&ca_pem, ca.pem()).expect("write CA");
+    std::fs::write(&files.cert, cert.pem()).expect("write certificate");
+    std::fs::write(&files.key, key.serialize_pem()).expect("write key");
+    ca_pem
+}
+
+fn bots(server: &TestServer, ca: &Path, n: usize, seconds: u64) -> BotOptions {
+    let url = format!("wss://127.0.0.1:{}/ws", server.addr.port());
+    let mut opts = BotOptions::new(url, n, Duration::from_secs(seconds));
+    opts.ramp = Duration::from_millis(200);
+    opts.server_metrics = false;
+    opts.reconnect = false;
+    opts.trust_ca(ca).expect("a CA");
+    opts
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bots_join_over_wss_and_a_new_certificate_comes_without_dropping_anyone() {
+    let dir = std::env::temp_dir().join(format!("snapwire-tls-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let files = TlsFiles {
+        cert: dir.join("cert.pem"),
+        key: dir.join("key.pem"),
+    };
+    let first_ca = issue(&dir, "first", &files);
+    let mut config = Config::new(60);
+    config.tls = Some(files.clone());
+    let server = TestServer::start(config).await;
+
+    let run = run_bots(bots(&server, &first_ca, 4, 2), Arc::new(Live::default())).await;
+    eprintln!(
+        "over wss: {} bots, {:.1} snapshots/s each, errors {}",
+        run.report.bots_connected, run.report.snapshots_per_bot_per_s, run.report.errors
+    );
+    assert_eq!(run.report.bots_connected, 4, "{:#?}", run.report);
+    assert_eq!((run.report.errors, run.report.desyncs), (0, 0));
+    assert!(
+        run.report.snapshots_per_bot_per_s > 30.0,
+        "{:#?}",
+        run.report
+    );
+
+    // Not trusted, not TLS: refused, and counted as errors by the bots.
+    let other = dir.join("other");
+    std::fs::create_dir_all(&other).expect("dir");
+    let stranger = issue(
+        &other,
+        "stranger",
+        &TlsFiles {
+            cert: other.join("c.pem"),
+            key: other.join("k.pem"),
+        },
+    );
+    let refused = run_bots(bots(&server, &stranger, 1, 1), Arc::new(Live::default())).await;
+    assert_eq!(refused.report.bots_connected, 0, "{:#?}", refused.report);
+    let mut plain = bots(&server, &first_ca, 1, 1);
+    plain.url = format!("ws://127.0.0.1:{}/ws", server.addr.port());
+    let refused = run_bots(plain, Arc::new(Live::default())).await;
+    assert_eq!(refused.report.bots_connected, 0, "{:#?}", refused.report);
+
+    // A long run stays connected across a reload to a certificate from another CA.
+    let staying = tokio::spawn(run_bots(
+        bots(&server, &first_ca, 2, 4),
+        Arc::new(Live::default()),
+    ));
+    wait_until(|| server.stats.clients.get() == 2).await;
+    let second_ca = issue(&dir, "second", &files);
+    let hup = std::process::Command::new("kill")
+        .args(["-HUP", &std::process::id().to_string()])
+        .status()
+        .expect("kill -HUP");
+    assert!(hup.success());
+    // New connections get the new certificate (the reload is asynchronous: retry a little).
+    let mut joined = 0;
+    for _ in 0..20 {
+        let run = run_bots(bots(&server, &second_ca, 1, 1), Arc::new(Live::default())).await;
+        joined = run.report.bots_connected;
+        if joined == 1 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(
+        joined, 1,
+        "a client trusting only the new CA joins after SIGHUP"
+    );
+    let staying = staying.await.expect("the long run");
+    assert_eq!(staying.report.bots_connected, 2, "{:#?}", staying.report);
+    assert_eq!(staying.report.drops, 0, "nobody dropped by the reload");
+    assert_eq!(staying.report.errors, 0, "{:#?}", staying.report);
+    server.stop().await;
+    let _ = std::fs::remove_dir_all(&dir);
+}
