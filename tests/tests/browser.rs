@@ -364,6 +364,62 @@ async fn a_browser_page_watches_a_recorded_match() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
+/// The page served over https opens `wss://` by itself and plays: a server started with
+/// `--tls-cert` speaks only TLS, and a page from https may not open `ws://`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_page_served_over_https_plays_over_wss() {
+    let Some(Setup {
+        root,
+        chromium,
+        chromedriver,
+    }) = setup()
+    else {
+        return;
+    };
+    let dir = std::env::temp_dir().join(format!("snapwire-page-tls-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let files = snapwire_server::net::tls::TlsFiles {
+        cert: dir.join("cert.pem"),
+        key: dir.join("key.pem"),
+    };
+    support::issue_certificate(&dir, "page", &files);
+    let mut config = page_config(&root);
+    config.tls = Some(files);
+    let server = TestServer::start(config).await;
+    let driver_proc = ChromeDriver::start(&chromedriver);
+    // The throwaway CA is not in Chromium's store: this test is about the page and the
+    // socket, not about trusting a CA.
+    let page = browser_with(
+        &driver_proc.url,
+        &chromium,
+        &["--ignore-certificate-errors"],
+    )
+    .await;
+    let url = format!("https://127.0.0.1:{}/", server.addr.port());
+    join(&page, &url, "tess").await;
+    let room = room_of(&page).await;
+    let tess = poll(|| player(&server, "tess"))
+        .await
+        .expect("tess joined over wss");
+    eprintln!(
+        "over https: tess in room {room} at ({:.1}, {:.1})",
+        tess.x, tess.y
+    );
+    let graph = page
+        .execute("return window.snapwire.netGraph();", vec![])
+        .await
+        .expect("script runs");
+    let graph: serde_json::Value =
+        serde_json::from_str(graph.json().as_str().unwrap_or("null")).expect("net graph JSON");
+    assert!(
+        graph["snapshots_per_s"].as_f64().unwrap_or(0.0) > 0.0,
+        "{graph}"
+    );
+    page.quit().await.expect("quit");
+    server.stop().await;
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
 /// The match as a new player meets it, at desktop and phone sizes, with bots playing around.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn desktop_and_phone_players_in_a_match() {
@@ -595,7 +651,15 @@ async fn poll<T>(mut f: impl FnMut() -> Option<T>) -> Option<T> {
 }
 
 async fn browser(driver_url: &str, chromium: &Path) -> WebDriver {
+    browser_with(driver_url, chromium, &[]).await
+}
+
+/// [`browser`] with more command-line switches for Chromium.
+async fn browser_with(driver_url: &str, chromium: &Path, extra: &[&str]) -> WebDriver {
     let mut caps = DesiredCapabilities::chrome();
+    for arg in extra {
+        caps.add_arg(arg).expect("arg");
+    }
     caps.set_binary(&chromium.to_string_lossy())
         .expect("binary");
     for arg in [

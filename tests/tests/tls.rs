@@ -4,33 +4,14 @@
 
 mod support;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
-use rcgen::{BasicConstraints, CertificateParams, CertifiedIssuer, IsCa, KeyPair};
 use snapwire_bots::{BotOptions, Live, run_bots};
 use snapwire_server::Config;
 use snapwire_server::net::tls::TlsFiles;
-use support::{TestServer, wait_until};
-
-/// A CA (its certificate in `dir/NAME-ca.pem`) and a certificate it signed for 127.0.0.1 and
-/// localhost, written where the server reads it.
-fn issue(dir: &Path, name: &str, files: &TlsFiles) -> PathBuf {
-    let mut ca_params = CertificateParams::new(Vec::<String>::new()).expect("CA params");
-    ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-    let ca = CertifiedIssuer::self_signed(ca_params, KeyPair::generate().expect("CA key"))
-        .expect("CA certificate");
-    let key = KeyPair::generate().expect("server key");
-    let params = CertificateParams::new(vec!["127.0.0.1".to_owned(), "localhost".to_owned()])
-        .expect("server params");
-    let cert = params.signed_by(&key, &ca).expect("server certificate");
-    let ca_pem = dir.join(format!("{name}-ca.pem"));
-    std::fs::write(&ca_pem, ca.pem()).expect("write CA");
-    std::fs::write(&files.cert, cert.pem()).expect("write certificate");
-    std::fs::write(&files.key, key.serialize_pem()).expect("write key");
-    ca_pem
-}
+use support::{TestServer, issue_certificate as issue, wait_until};
 
 fn bots(server: &TestServer, ca: &Path, n: usize, seconds: u64) -> BotOptions {
     let url = format!("wss://127.0.0.1:{}/ws", server.addr.port());

@@ -249,3 +249,26 @@ impl AckingClient {
             .is_some_and(|(_, v)| v.get(id).is_some())
     }
 }
+
+/// A throwaway CA (its certificate written to `dir/NAME-ca.pem`, returned) and a certificate
+/// it signed for 127.0.0.1 and localhost, written to `files` for a server to use.
+pub fn issue_certificate(
+    dir: &std::path::Path,
+    name: &str,
+    files: &snapwire_server::net::tls::TlsFiles,
+) -> std::path::PathBuf {
+    use rcgen::{BasicConstraints, CertificateParams, CertifiedIssuer, IsCa, KeyPair};
+    let mut ca_params = CertificateParams::new(Vec::<String>::new()).expect("CA params");
+    ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    let ca = CertifiedIssuer::self_signed(ca_params, KeyPair::generate().expect("CA key"))
+        .expect("CA certificate");
+    let key = KeyPair::generate().expect("server key");
+    let params = CertificateParams::new(vec!["127.0.0.1".to_owned(), "localhost".to_owned()])
+        .expect("server params");
+    let cert = params.signed_by(&key, &ca).expect("server certificate");
+    let ca_pem = dir.join(format!("{name}-ca.pem"));
+    std::fs::write(&ca_pem, ca.pem()).expect("write CA");
+    std::fs::write(&files.cert, cert.pem()).expect("write certificate");
+    std::fs::write(&files.key, key.serialize_pem()).expect("write key");
+    ca_pem
+}
