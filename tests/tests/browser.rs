@@ -231,12 +231,7 @@ async fn a_dropped_or_reloaded_page_continues_the_same_player() {
     );
     assert_eq!(players[0].id, first.id);
     // The page counts it too (its net graph shows resumes).
-    let graph = fay
-        .execute("return window.snapwire.netGraph();", vec![])
-        .await
-        .expect("script runs");
-    let graph: serde_json::Value =
-        serde_json::from_str(graph.json().as_str().unwrap_or("null")).expect("net graph JSON");
+    let graph = page_json(&fay, "netGraph").await;
     eprintln!("net graph after the drop: {graph}");
     assert_eq!(graph["resumes"], 1, "{graph}");
     assert_eq!(graph["restarts"], 0, "{graph}");
@@ -295,17 +290,7 @@ async fn a_browser_page_watches_a_recorded_match() {
     page.goto(format!("http://{}/#replay={id}", server.addr))
         .await
         .expect("page loads");
-    let status = || async {
-        let v = page
-            .execute(
-                "return window.snapwire ? window.snapwire.replayStatus() : null;",
-                vec![],
-            )
-            .await
-            .expect("script runs");
-        serde_json::from_str::<serde_json::Value>(v.json().as_str().unwrap_or("null"))
-            .unwrap_or(serde_json::Value::Null)
-    };
+    let status = || page_json(&page, "replayStatus");
     let mut first = serde_json::Value::Null;
     for _ in 0..100 {
         first = status().await;
@@ -405,12 +390,7 @@ async fn a_page_served_over_https_plays_over_wss() {
         "over https: tess in room {room} at ({:.1}, {:.1})",
         tess.x, tess.y
     );
-    let graph = page
-        .execute("return window.snapwire.netGraph();", vec![])
-        .await
-        .expect("script runs");
-    let graph: serde_json::Value =
-        serde_json::from_str(graph.json().as_str().unwrap_or("null")).expect("net graph JSON");
+    let graph = page_json(&page, "netGraph").await;
     assert!(
         graph["snapshots_per_s"].as_f64().unwrap_or(0.0) > 0.0,
         "{graph}"
@@ -686,6 +666,14 @@ async fn browser_with(driver_url: &str, chromium: &Path, extra: &[&str]) -> WebD
             Err(e) => panic!("chromedriver session: {e}"),
         }
     }
+}
+
+/// What the page's `window.snapwire.NAME()` returns (a JSON string), parsed; `null` before
+/// the page's module has loaded.
+async fn page_json(driver: &WebDriver, name: &str) -> serde_json::Value {
+    let script = format!("return window.snapwire ? window.snapwire.{name}() : null;");
+    let v = driver.execute(&script, vec![]).await.expect("script runs");
+    serde_json::from_str(v.json().as_str().unwrap_or("null")).unwrap_or(serde_json::Value::Null)
 }
 
 /// The room a page was welcomed into (polled until it has one).
