@@ -78,9 +78,23 @@ pub struct Config {
     pub ticket_key: Option<TicketKey>,
     /// Serve HTTPS and `wss://` with this certificate and key (PEM), reloaded on SIGHUP.
     pub tls: Option<crate::net::tls::TlsFiles>,
+    /// Report to Agones' SDK sidecar (Ready, health, rooms counter, players list, Shutdown);
+    /// needs a build with the `agones` feature.
+    pub agones: Option<AgonesSettings>,
     /// Serve `/echo`: a WebSocket that echoes every message, through the same listener,
     /// limits and WebSocket settings as `/ws`, for the Autobahn conformance cases. Tests only.
     pub echo_endpoint: bool,
+}
+
+/// How the server talks to Agones' SDK sidecar ([`crate::agones`]).
+#[derive(Debug, Clone)]
+pub struct AgonesSettings {
+    /// The sidecar's gRPC port on localhost; `None` reads `AGONES_SDK_GRPC_PORT` (which
+    /// Agones sets), else 9357.
+    pub sdk_port: Option<u16>,
+    /// How often a health ping is sent. Agones marks the server Unhealthy after its
+    /// `health.failureThreshold` periods without one.
+    pub health_interval: Duration,
 }
 
 /// A kind of room: what join-or-create and create name. Each room of the kind gets these
@@ -128,6 +142,12 @@ pub enum ConfigError {
     InputRate,
     #[error("max rewind {0:?} is over 1 s")]
     MaxRewind(Duration),
+    #[error(
+        "--agones needs a server built with the `agones` feature (cargo build --features agones)"
+    )]
+    AgonesNotBuilt,
+    #[error("the Agones health interval must be between 0.1 and 60 seconds")]
+    AgonesHealth,
     #[error("the default room could not open: {0}")]
     DefaultRoom(String),
 }
@@ -166,6 +186,7 @@ impl Config {
             allowed_origins: Vec::new(),
             ticket_key: None,
             tls: None,
+            agones: None,
             echo_endpoint: false,
         }
     }
@@ -204,6 +225,15 @@ impl Config {
         }
         if !(1..=64).contains(&self.room_threads) {
             return Err(ConfigError::RoomThreads(self.room_threads));
+        }
+        if let Some(agones) = &self.agones {
+            if !cfg!(feature = "agones") {
+                return Err(ConfigError::AgonesNotBuilt);
+            }
+            let every = agones.health_interval;
+            if !(Duration::from_millis(100)..=Duration::from_secs(60)).contains(&every) {
+                return Err(ConfigError::AgonesHealth);
+            }
         }
         Ok(self)
     }

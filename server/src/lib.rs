@@ -10,7 +10,8 @@
 //!
 //! Also: [`stats`] holds every counter (`/metrics`), [`config`] the settings and room kinds,
 //! [`config_sources`] reads them from a file and the environment too, [`priority`] keeps the
-//! socket threads below the room threads, [`recording`] writes and reads recorded matches.
+//! socket threads below the room threads, [`recording`] writes and reads recorded matches,
+//! and (feature `agones`) `agones` reports the process's lifecycle to an Agones sidecar.
 //!
 //! Data path: socket -> [`net::connection`] (handshake, seat in a room, decode, range-check)
 //! -> [`net::ingress`] (bounded queues) -> [`driver::room_driver`] -> [`room::Room::handle`],
@@ -21,6 +22,8 @@
 //! [`run`] is the whole server: `main.rs` parses flags and calls it, tests call it on
 //! `127.0.0.1:0`.
 
+#[cfg(feature = "agones")]
+pub mod agones;
 pub mod config;
 pub mod config_sources;
 pub mod driver;
@@ -62,6 +65,8 @@ pub enum ServerError {
     Io(#[from] std::io::Error),
     #[error("a room scheduler thread panicked")]
     SchedulerPanicked,
+    #[error("Agones: could not reach the SDK sidecar or say Ready: {0}")]
+    Agones(String),
 }
 
 /// Reads the certificate again on each SIGHUP (a renewed one), until `shutdown`.
@@ -161,6 +166,25 @@ pub async fn run_with_stats(
         }
         None => None,
     };
+    // Ready once the default room is open and the listener bound: connections that arrive
+    // meanwhile wait in the kernel's backlog.
+    #[cfg(feature = "agones")]
+    let agones = match &config.agones {
+        Some(settings) => Some(
+            agones::Agones::start(
+                settings,
+                Arc::clone(&registry),
+                agones::Capacity {
+                    rooms: i64::try_from(config.max_rooms).unwrap_or(i64::MAX),
+                    players: i64::try_from(config.max_clients).unwrap_or(i64::MAX),
+                },
+                Arc::clone(&stats),
+            )
+            .await
+            .map_err(|e| ServerError::Agones(format!("{e:?}")))?,
+        ),
+        None => None,
+    };
     let served = listener::serve(
         listener,
         http::router(state),
@@ -188,6 +212,11 @@ pub async fn run_with_stats(
         joined
     })
     .await;
+    // Every client has its close and every room has stopped: only now is the server done.
+    #[cfg(feature = "agones")]
+    if let Some(agones) = agones {
+        agones.shutdown().await;
+    }
     served?;
     match joined {
         Ok(true) => Ok(()),

@@ -139,6 +139,15 @@ struct Args {
     /// The certificate's private key (PEM); needs --tls-cert.
     #[arg(long, value_name = "FILE", requires = "tls_cert")]
     tls_key: Option<PathBuf>,
+    /// Report to the Agones SDK sidecar (port from AGONES_SDK_GRPC_PORT): Ready once
+    /// listening, health pings, the `rooms` counter and `players` list, Shutdown after a
+    /// SIGTERM has drained. Needs a build with `--features agones`.
+    #[arg(long)]
+    agones: bool,
+    /// Seconds between health pings to Agones; keep it under the GameServer's
+    /// `health.periodSeconds`.
+    #[arg(long, default_value_t = 2.0)]
+    agones_health_interval: f64,
 }
 
 #[derive(Debug, clap::Subcommand)]
@@ -290,6 +299,12 @@ async fn serve(args: Args) -> anyhow::Result<()> {
         config.tls = Some(snapwire_server::net::tls::TlsFiles {
             cert: cert.clone(),
             key: key.clone(),
+        });
+    }
+    if args.agones {
+        config.agones = Some(snapwire_server::config::AgonesSettings {
+            sdk_port: None,
+            health_interval: seconds("agones-health-interval", args.agones_health_interval)?,
         });
     }
     config.send_timeout = seconds("send-timeout", args.send_timeout)?;

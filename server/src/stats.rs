@@ -81,6 +81,12 @@ pub struct ServerStats {
     pub rooms: Gauge,
     /// Rooms closed because their simulation panicked.
     pub rooms_failed: Counter,
+    /// 1 once Agones reported this server Allocated (`--agones`).
+    pub agones_allocated: Gauge,
+    /// Agones SDK calls that failed (`--agones`): the sidecar is away or refused a value.
+    pub agones_errors: Counter,
+    /// Health streams opened to the Agones sidecar: more than one means it dropped one.
+    pub agones_health_streams: Counter,
     /// Connections closed on accept: too many were mid-handshake.
     pub refused_pending: Counter,
     /// Game socket requests refused (403) for their page's origin.
@@ -166,6 +172,9 @@ impl Default for ServerStats {
             resumes_expired: Counter::default(),
             rooms: Gauge::default(),
             rooms_failed: Counter::default(),
+            agones_allocated: Gauge::default(),
+            agones_errors: Counter::default(),
+            agones_health_streams: Counter::default(),
             refused_pending: Counter::default(),
             refused_origin: Counter::default(),
             refused_ticket: Counter::default(),
@@ -310,6 +319,21 @@ impl ServerStats {
             self.resumes_expired.clone(),
         );
         r.register("rooms", "Rooms open", self.rooms.clone());
+        r.register(
+            "agones_allocated",
+            "1 once Agones reported this server Allocated (--agones)",
+            self.agones_allocated.clone(),
+        );
+        r.register(
+            "agones_errors",
+            "Agones SDK calls that failed (--agones)",
+            self.agones_errors.clone(),
+        );
+        r.register(
+            "agones_health_streams",
+            "Health streams opened to the Agones sidecar; more than one: it dropped one",
+            self.agones_health_streams.clone(),
+        );
         r.register(
             "refused_pending",
             "Connections closed on accept because too many were mid-handshake",

@@ -3,7 +3,8 @@
 //! - `cargo xtask serve [SERVER ARGS]`: build the browser client, then run the server on
 //!   http://127.0.0.1:8080 (extra arguments go to `snapwire-server`).
 //! - `cargo xtask test [CARGO TEST ARGS]`: build the browser client (and check that the
-//!   guide's example game builds for the browser), then run every test.
+//!   guide's example game builds for the browser), then run every test, and the server's
+//!   Agones test with `--features agones` when `protoc` is installed.
 //! - `cargo xtask web`: only build the browser client into `assets/pkg/`.
 //!
 //! The client is compiled for `wasm32-unknown-unknown` (the target is added with rustup when
@@ -51,11 +52,48 @@ fn main() -> anyhow::Result<()> {
             cmd.current_dir(&root)
                 .args(["test", "--workspace"])
                 .args(&rest);
-            run(&mut cmd)
+            run(&mut cmd)?;
+            agones_test(&root, &rest)
         }
         "web" => build_web(&root),
         _ => bail!("usage: cargo xtask <serve|test|web> [args]"),
     }
+}
+
+/// The server's Agones lifecycle against a mock sidecar: built with the `agones` feature,
+/// which needs `protoc`. Without it the test is skipped with a note, so the README's test
+/// command works on a fresh machine; `.ci/run` installs protoc and sets
+/// `SNAPWIRE_REQUIRE_AGONES=1`, which turns the skip into a failure.
+fn agones_test(root: &Path, rest: &[String]) -> anyhow::Result<()> {
+    let protoc = std::env::var_os("PROTOC").unwrap_or_else(|| "protoc".into());
+    let found = Command::new(&protoc)
+        .arg("--version")
+        .stdout(std::process::Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    if !found {
+        if std::env::var_os("SNAPWIRE_REQUIRE_AGONES").is_some() {
+            bail!("SNAPWIRE_REQUIRE_AGONES is set but protoc was not found");
+        }
+        eprintln!(
+            "xtask: skipping the Agones test (`--features agones` needs protoc: \
+             apt-get install protobuf-compiler)"
+        );
+        return Ok(());
+    }
+    let mut cmd = cargo();
+    cmd.current_dir(root)
+        .args([
+            "test",
+            "-p",
+            "snapwire-server",
+            "--features",
+            "agones",
+            "--test",
+            "agones",
+        ])
+        .args(rest);
+    run(&mut cmd)
 }
 
 /// Builds `client-wasm` and writes `assets/pkg/snapwire_client.js` and `_bg.wasm`.

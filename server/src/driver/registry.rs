@@ -7,6 +7,7 @@
 //! place; dropping the seat (the client left, or its join never arrived) gives the place back.
 
 use std::cmp::Reverse;
+use std::collections::{BTreeMap, BTreeSet};
 use std::hash::{BuildHasher, Hasher, RandomState};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, AtomicU64, AtomicUsize, Ordering};
@@ -175,6 +176,9 @@ pub struct RoomHandle {
     pub clients: AtomicUsize,
     pub tick: AtomicU32,
     pub tick_p99_us: AtomicU64,
+    /// Published by the room's driver on each join and leave: its members' names (away ones
+    /// included), for an orchestrator's player list.
+    pub members: std::sync::Mutex<BTreeMap<ClientId, String>>,
 }
 
 impl RoomHandle {
@@ -245,6 +249,7 @@ impl RoomHandle {
             clients: AtomicUsize::new(0),
             tick: AtomicU32::new(0),
             tick_p99_us: AtomicU64::new(0),
+            members: std::sync::Mutex::default(),
         }
     }
 }
@@ -284,6 +289,13 @@ pub struct RoomInfo {
     pub cap: usize,
     pub tick_rate: u16,
     pub tick_p99_ms: f64,
+}
+
+/// The process's rooms and players, as [`Registry::roster`] counts them.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Roster {
+    pub rooms: usize,
+    pub players: BTreeSet<String>,
 }
 
 #[derive(Debug)]
@@ -430,6 +442,21 @@ impl Registry {
             .collect();
         rooms.sort_by(|a, b| b.clients.cmp(&a.clients).then_with(|| a.id.cmp(&b.id)));
         rooms
+    }
+
+    /// Every open room (private and replay rooms included) and the distinct names of their
+    /// members: what Agones' `rooms` counter and `players` list show.
+    pub fn roster(&self) -> Roster {
+        let mut roster = Roster::default();
+        for room in self.directory.rooms.iter() {
+            roster.rooms += 1;
+            let members = room
+                .members
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            roster.players.extend(members.values().cloned());
+        }
+        roster
     }
 
     pub fn directory(&self) -> &Arc<Directory> {
@@ -596,6 +623,7 @@ impl Registry {
             clients: AtomicUsize::new(0),
             tick: AtomicU32::new(0),
             tick_p99_us: AtomicU64::new(0),
+            members: std::sync::Mutex::default(),
         });
         self.directory.rooms.insert(id, Arc::clone(&handle));
         let recorder = o.record.and_then(|settings| {

@@ -12,8 +12,8 @@
 //! 4. publish stats.
 
 use std::collections::BTreeMap;
-use std::sync::Arc;
 use std::sync::atomic::Ordering;
+use std::sync::{Arc, PoisonError};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
@@ -554,6 +554,13 @@ impl<G: Game> RoomDriver<G> {
         );
         self.stats.clients.inc();
         self.kind_stats.clients.inc();
+        if let Some(name) = name {
+            self.handle
+                .members
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .insert(id, name);
+        }
         self.publish_members();
     }
 
@@ -648,6 +655,11 @@ impl<G: Game> RoomDriver<G> {
             }
             info!(room = %self.handle.id, client = id, name = ?name, "left");
         }
+        self.handle
+            .members
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .remove(&id);
         self.publish_members();
     }
 
