@@ -29,12 +29,9 @@ use crate::config::AgonesSettings;
 use crate::driver::registry::{Registry, Roster};
 use crate::stats::ServerStats;
 
-/// The GameServer counter that counts rooms (the FleetAutoscaler scales on it).
-pub const ROOMS_COUNTER: &str = "rooms";
-/// The GameServer list of player names.
-pub const PLAYERS_LIST: &str = "players";
-/// Agones refuses list capacities above this.
-const LIST_CAPACITY_MAX: i64 = 1000;
+pub use crate::config::{
+    AGONES_PLAYERS_LIST as PLAYERS_LIST, AGONES_ROOMS_COUNTER as ROOMS_COUNTER,
+};
 /// How often the rooms counter and the players list are compared with the registry.
 pub const ROSTER_INTERVAL: Duration = Duration::from_millis(500);
 
@@ -75,7 +72,9 @@ impl Agones {
                 detail(&e)
             );
         }
-        let players = capacity.players.min(LIST_CAPACITY_MAX);
+        let players = capacity
+            .players
+            .min(crate::config::AGONES_LIST_CAPACITY_MAX as i64);
         if let Err(e) = beta.set_list_capacity(PLAYERS_LIST, players).await {
             stats.agones_errors.inc();
             warn!(

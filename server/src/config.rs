@@ -97,6 +97,14 @@ pub struct AgonesSettings {
     pub health_interval: Duration,
 }
 
+/// The GameServer counter the server keeps at its number of open rooms (`--agones`); the
+/// FleetAutoscaler in `deploy/agones/` scales on it.
+pub const AGONES_ROOMS_COUNTER: &str = "rooms";
+/// The GameServer list the server keeps at its members' names (`--agones`).
+pub const AGONES_PLAYERS_LIST: &str = "players";
+/// Agones refuses list capacities above this.
+pub const AGONES_LIST_CAPACITY_MAX: usize = 1000;
+
 /// A kind of room: what join-or-create and create name. Each room of the kind gets these
 /// settings and this cap.
 #[derive(Debug, Clone)]
