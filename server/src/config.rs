@@ -156,6 +156,8 @@ pub enum ConfigError {
     AgonesNotBuilt,
     #[error("the Agones health interval must be between 0.1 and 60 seconds")]
     AgonesHealth,
+    #[error("room kind {name}: {why}")]
+    Kind { name: String, why: String },
     #[error("the default room could not open: {0}")]
     DefaultRoom(String),
 }
@@ -234,6 +236,7 @@ impl Config {
         if !(1..=64).contains(&self.room_threads) {
             return Err(ConfigError::RoomThreads(self.room_threads));
         }
+        self.validate_kinds()?;
         if let Some(agones) = &self.agones {
             if !cfg!(feature = "agones") {
                 return Err(ConfigError::AgonesNotBuilt);
@@ -274,6 +277,44 @@ impl Config {
             .collect()
     }
 
+    /// The added kinds' own values, the checks the default kind's flags get; and no two kinds
+    /// of one name.
+    fn validate_kinds(&self) -> Result<(), ConfigError> {
+        let mut names = vec![DEFAULT_KIND, TAG_KIND];
+        for kind in &self.extra_kinds {
+            let bad = |why: String| {
+                Err(ConfigError::Kind {
+                    name: kind.name.clone(),
+                    why,
+                })
+            };
+            if names.contains(&kind.name.as_str()) {
+                return bad("a kind of that name exists (`default` and `tag` are built in)".into());
+            }
+            names.push(&kind.name);
+            let s = &kind.settings;
+            if !(1..=240).contains(&s.tick_rate) {
+                return bad(format!("tick rate {} is outside 1..=240", s.tick_rate));
+            }
+            if !(2..=1024).contains(&s.history) {
+                return bad(format!("history {} is outside 2..=1024", s.history));
+            }
+            if !(1..=60).contains(&s.snapshot_every) {
+                return bad(format!(
+                    "snapshot-every {} is outside 1..=60",
+                    s.snapshot_every
+                ));
+            }
+            if u128::from(s.max_rewind_ms) > MAX_REWIND.as_millis() {
+                return bad(format!("max rewind {} ms is over 1000", s.max_rewind_ms));
+            }
+            if kind.max_clients == 0 {
+                return bad("room size must be at least 1".into());
+            }
+        }
+        Ok(())
+    }
+
     /// The settings of a room of the default kind.
     pub fn room_settings(&self) -> RoomSettings {
         RoomSettings {
@@ -290,6 +331,20 @@ impl Config {
             max_rewind_ms: self.max_rewind.as_millis() as u32,
         }
     }
+}
+
+/// `WxH` in world units (`40x24`), each positive and at most 10000.
+pub fn parse_view(s: &str) -> Result<(f64, f64), String> {
+    let err = || format!("view must be WxH in world units, like 40x24, not `{s}`");
+    let (w, h) = s.split_once('x').ok_or_else(err)?;
+    let (w, h) = (
+        w.parse::<f64>().map_err(|_| err())?,
+        h.parse::<f64>().map_err(|_| err())?,
+    );
+    if !(w.is_finite() && h.is_finite() && w > 0.0 && h > 0.0 && w <= 10_000.0 && h <= 10_000.0) {
+        return Err(err());
+    }
+    Ok((w, h))
 }
 
 #[cfg(test)]

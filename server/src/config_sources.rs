@@ -74,7 +74,8 @@ pub fn layered(
                 source_name: file.display().to_string(),
                 key: key.clone(),
                 why: format!(
-                    "a {} is not a string, number, boolean or list of them",
+                    "a {} is not a string, number, boolean, list of them, or (for \
+                     `room_kinds`) tables of them",
                     value.type_str()
                 ),
             })?;
@@ -221,8 +222,22 @@ fn check(
 fn toml_values(v: &toml::Value) -> Option<Vec<String>> {
     match v {
         toml::Value::Array(items) => items.iter().map(scalar).collect(),
+        toml::Value::Table(named) => named.iter().map(|(n, t)| named_entry(n, t)).collect(),
         other => scalar(other).map(|s| vec![s]),
     }
+}
+
+/// `[room_kinds.duel]` with `room_size = 2` under it is `--room-kind "duel room_size=2"`: a
+/// table of tables is a repeatable flag whose values are `NAME key=value ...`.
+fn named_entry(name: &str, v: &toml::Value) -> Option<String> {
+    let mut out = name.to_owned();
+    for (key, value) in v.as_table()? {
+        out.push(' ');
+        out.push_str(key);
+        out.push('=');
+        out.push_str(&scalar(value)?);
+    }
+    Some(out)
 }
 
 fn scalar(v: &toml::Value) -> Option<String> {

@@ -9,7 +9,8 @@
 //!   the [`driver::room_driver`] that moves one room's messages to and from its connections.
 //!
 //! Also: [`stats`] holds every counter (`/metrics`), [`config`] the settings and room kinds,
-//! [`config_sources`] reads them from a file and the environment too, [`priority`] keeps the
+//! [`config_sources`] reads them from a file and the environment too, [`room_kind_spec`]
+//! parses the kinds an operator adds (`--room-kind`), [`priority`] keeps the
 //! socket threads below the room threads, [`recording`] writes and reads recorded matches,
 //! and (feature `agones`) `agones` reports the process's lifecycle to an Agones sidecar.
 //!
@@ -31,6 +32,7 @@ pub mod net;
 pub mod priority;
 pub mod recording;
 pub mod room;
+pub mod room_kind_spec;
 pub mod stats;
 
 use std::sync::Arc;

@@ -46,7 +46,7 @@ struct Args {
     #[arg(long, default_value = "empty")]
     scene: Scene,
     /// Width and height of what a player sees, in world units, as WxH.
-    #[arg(long, default_value = "40x24", value_parser = parse_view)]
+    #[arg(long, default_value = "40x24", value_parser = snapwire_server::config::parse_view)]
     view: (f64, f64),
     /// Snapshots kept as delta baselines.
     #[arg(long, default_value_t = 64)]
@@ -139,6 +139,12 @@ struct Args {
     /// The certificate's private key (PEM); needs --tls-cert.
     #[arg(long, value_name = "FILE", requires = "tls_cert")]
     tls_key: Option<PathBuf>,
+    /// A room kind to offer besides `default` (the flags above) and `tag`, as `NAME
+    /// key=value ...` with keys game (arena, tag), map, tick_rate, room_size, scene, view,
+    /// history, max_rewind, snapshot_every; the rest is the default kind's (repeatable). In
+    /// a config file also `[room_kinds.NAME]` tables.
+    #[arg(long = "room-kind", value_name = "KIND")]
+    room_kinds: Vec<snapwire_server::room_kind_spec::RoomKindSpec>,
     /// Report to the Agones SDK sidecar (port from AGONES_SDK_GRPC_PORT): Ready once
     /// listening, health pings, the `rooms` counter and `players` list, Shutdown after a
     /// SIGTERM has drained. Needs a build with `--features agones`.
@@ -183,19 +189,6 @@ fn seconds(name: &str, s: f64) -> anyhow::Result<std::time::Duration> {
         "--{name} must be a number of seconds in (0, 3600]"
     );
     Ok(std::time::Duration::from_secs_f64(s))
-}
-
-fn parse_view(s: &str) -> Result<(f64, f64), String> {
-    let err = || format!("view must be WxH in world units, like 40x24, not `{s}`");
-    let (w, h) = s.split_once('x').ok_or_else(err)?;
-    let (w, h) = (
-        w.parse::<f64>().map_err(|_| err())?,
-        h.parse::<f64>().map_err(|_| err())?,
-    );
-    if !(w.is_finite() && h.is_finite() && w > 0.0 && h > 0.0 && w <= 10_000.0 && h <= 10_000.0) {
-        return Err(err());
-    }
-    Ok((w, h))
 }
 
 fn main() -> anyhow::Result<()> {
@@ -316,6 +309,11 @@ async fn serve(args: Args) -> anyhow::Result<()> {
     if let Some(rate) = args.input_rate {
         config.input_rate.per_second = rate;
         config.input_rate.burst = rate;
+    }
+    // Last: a kind builds on the default kind's settings, all set by now.
+    for spec in &args.room_kinds {
+        let kind = spec.kind(&config).map_err(anyhow::Error::msg)?;
+        config.extra_kinds.push(kind);
     }
     if !args.assets.join("pkg").is_dir() {
         tracing::warn!(dir = %args.assets.display(), "no built browser client under {}/pkg: run `cargo xtask serve` to build it", args.assets.display());

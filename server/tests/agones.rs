@@ -9,127 +9,31 @@
 #![cfg(feature = "agones")]
 
 mod agones_mock;
+mod support;
 
 use std::collections::BTreeSet;
-use std::io::{BufRead, BufReader, Read, Write};
-use std::process::{Child, Command, Stdio};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use agones_mock::{Mock, PINGS_BEFORE_DROP, Seen};
 use snapwire_bots::{BotOptions, Live, run_bots};
+use support::{PATIENCE, Running, server};
 
-/// How long any one expected change may take to reach the sidecar.
-const PATIENCE: Duration = Duration::from_secs(20);
-
-struct Server {
-    child: Child,
-    addr: String,
-    log: Arc<Mutex<Vec<String>>>,
-}
-
-impl Server {
-    /// The real binary with `--agones`, pointed at the mock by `AGONES_SDK_GRPC_PORT` as the
-    /// sidecar injection does; returns once it logged its address.
-    fn start(sdk_port: u16) -> Server {
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_snapwire-server"));
-        for (k, _) in std::env::vars() {
-            if k.starts_with("SNAPWIRE_") {
-                cmd.env_remove(k);
-            }
-        }
-        cmd.env("AGONES_SDK_GRPC_PORT", sdk_port.to_string())
-            .env("RUST_LOG", "info")
-            .env("NO_COLOR", "1")
-            .args(["--agones", "--agones-health-interval", "0.2"])
-            .args([
-                "--bind",
-                "127.0.0.1:0",
-                "--room-size",
-                "2",
-                "--room-grace",
-                "1",
-            ])
-            .args([
-                "--max-rooms",
-                "50",
-                "--max-clients",
-                "64",
-                "--io-threads",
-                "1",
-            ])
-            .args(["--assets", "no-assets-here"])
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null());
-        let mut child = cmd.spawn().expect("start snapwire-server");
-        let out = child.stdout.take().expect("stdout");
-        let log = Arc::new(Mutex::new(Vec::new()));
-        let (addr_tx, addr_rx) = std::sync::mpsc::channel();
-        let lines = Arc::clone(&log);
-        std::thread::spawn(move || {
-            for line in BufReader::new(out).lines() {
-                let Ok(line) = line else { break };
-                if line.contains("serving /ws")
-                    && let Some(addr) = line
-                        .split_whitespace()
-                        .find_map(|w| w.strip_prefix("addr="))
-                {
-                    let _ = addr_tx.send(addr.to_owned());
-                }
-                lines.lock().expect("log").push(line);
-            }
-        });
-        let addr = addr_rx
-            .recv_timeout(PATIENCE)
-            .expect("the server logs its address");
-        Server { child, addr, log }
-    }
-
-    fn url(&self) -> String {
-        format!("ws://{}/ws", self.addr)
-    }
-
-    fn metrics(&self) -> String {
-        let mut s = std::net::TcpStream::connect(&self.addr).expect("connect");
-        s.write_all(b"GET /metrics HTTP/1.0\r\nHost: x\r\n\r\n")
-            .expect("request");
-        let mut body = String::new();
-        s.read_to_string(&mut body).expect("response");
-        body
-    }
-
-    /// Whether a log line holds `needle` (waiting for the reader thread to catch up).
-    fn logged(&self, needle: &str) -> bool {
-        let started = Instant::now();
-        while started.elapsed() < PATIENCE {
-            if self
-                .log
-                .lock()
-                .expect("log")
-                .iter()
-                .any(|l| l.contains(needle))
-            {
-                return true;
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        false
-    }
-
-    fn terminate(&self) {
-        let status = Command::new("kill")
-            .args(["-TERM", &self.child.id().to_string()])
-            .status()
-            .expect("kill");
-        assert!(status.success());
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
+fn start_server(sdk_port: u16) -> Running {
+    let mut cmd = server();
+    // As the sidecar injection does.
+    cmd.env("AGONES_SDK_GRPC_PORT", sdk_port.to_string())
+        .args(["--agones", "--agones-health-interval", "0.2"])
+        .args(["--room-size", "2", "--room-grace", "1"])
+        .args([
+            "--max-rooms",
+            "50",
+            "--max-clients",
+            "64",
+            "--io-threads",
+            "1",
+        ]);
+    Running::start(cmd)
 }
 
 async fn until(mock: &Mock, what: &str, mut done: impl FnMut(&Seen) -> bool) -> Seen {
@@ -165,7 +69,7 @@ fn bots(url: &str, n: usize, seconds: u64) -> tokio::task::JoinHandle<snapwire_b
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_server_reports_its_lifecycle_to_agones() {
     let (mock, sdk) = Mock::start().await;
-    let server = Server::start(sdk.port());
+    let server = start_server(sdk.port());
 
     // Ready, with the capacities the server's own limits give.
     let seen = until(&mock, "Ready", |s| s.ready == 1).await;
@@ -199,15 +103,22 @@ async fn the_server_reports_its_lifecycle_to_agones() {
     assert_eq!(seen.pings_on_first_stream, PINGS_BEFORE_DROP);
     assert!(
         server
-            .metrics()
+            .get("/metrics")
             .contains("snapwire_agones_health_streams_total 2")
     );
 
     // Allocated, seen through WatchGameServer.
-    assert!(server.metrics().contains("snapwire_agones_allocated 0"));
+    assert!(
+        server
+            .get("/metrics")
+            .contains("snapwire_agones_allocated 0")
+    );
     mock.set_state("Allocated");
     let started = Instant::now();
-    while !server.metrics().contains("snapwire_agones_allocated 1") {
+    while !server
+        .get("/metrics")
+        .contains("snapwire_agones_allocated 1")
+    {
         assert!(started.elapsed() < PATIENCE, "Allocated never observed");
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
@@ -254,13 +165,6 @@ async fn the_server_reports_its_lifecycle_to_agones() {
         seen.calls
     );
     let mut server = server;
-    let started = Instant::now();
-    let status = loop {
-        if let Some(status) = server.child.try_wait().expect("wait") {
-            break status;
-        }
-        assert!(started.elapsed() < PATIENCE, "the server did not exit");
-        std::thread::sleep(Duration::from_millis(50));
-    };
+    let status = server.exit_status();
     assert!(status.success(), "{status}");
 }

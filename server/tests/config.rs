@@ -1,28 +1,17 @@
 //! The real binary's settings from a file, the environment and flags: precedence, errors that
 //! name the key and where it came from, the example config, and the operator docs' table
-//! against the server's own flags.
+//! against the server's own flags, and room kinds from a file opening rooms of their settings.
 
-use std::path::{Path, PathBuf};
+mod support;
+
+use std::path::PathBuf;
 use std::process::{Command, Output};
+use std::sync::Arc;
+use std::time::Duration;
 
-fn server() -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_snapwire-server"));
-    // Only what a test sets: no SNAPWIRE_* from the machine running the tests.
-    for (k, _) in std::env::vars() {
-        if k.starts_with("SNAPWIRE_") {
-            c.env_remove(k);
-        }
-    }
-    c.env("RUST_BACKTRACE", "0");
-    c
-}
-
-fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .expect("workspace root")
-        .to_path_buf()
-}
+use snapwire_bots::{BotOptions, GameChoice, Live, run_bots};
+use snapwire_shared::protocol::RoomRequest;
+use support::{Running, root, server};
 
 fn file(name: &str, text: &str) -> PathBuf {
     let dir = std::env::temp_dir().join(format!("snapwire-config-{}", std::process::id()));
@@ -172,4 +161,95 @@ fn every_setting_is_in_the_operator_docs_and_the_example() {
             "snapwire.example.toml lacks `{key}`"
         );
     }
+}
+
+#[test]
+fn room_kinds_from_the_file_open_rooms_of_their_settings() {
+    let config = file(
+        "kinds.toml",
+        "[room_kinds.duel]\ngame = \"tag\"\nroom_size = 2\ntick_rate = 30\n",
+    );
+    let printed = stdout(
+        &server()
+            .arg("--config")
+            .arg(&config)
+            .arg("--print-config")
+            .output()
+            .expect("run"),
+    );
+    assert_eq!(
+        value(&printed, "room_kinds"),
+        "[\"duel game=tag room_size=2 tick_rate=30\"]"
+    );
+
+    let mut cmd = server();
+    cmd.arg("--config").arg(&config);
+    let running = Running::start(cmd);
+    let runtime = tokio::runtime::Runtime::new().expect("runtime");
+    // Three tag bots asking for a duel: two rooms of two open (the second with one player),
+    // each stepping at 30 Hz with the tag rules (a bot's prediction would see a mismatch).
+    let mut opts = BotOptions::new(running.url(), 3, Duration::from_secs(3));
+    opts.server_metrics = false;
+    opts.game = GameChoice::Tag;
+    opts.room = RoomRequest::JoinOrCreate {
+        kind: "duel".into(),
+    };
+    let bots = runtime.spawn(run_bots(opts, Arc::new(Live::default())));
+    let mut duels = Vec::new();
+    for _ in 0..100 {
+        std::thread::sleep(Duration::from_millis(50));
+        let rooms: serde_json::Value =
+            serde_json::from_str(&running.get("/rooms")).expect("/rooms is JSON");
+        duels = rooms
+            .as_array()
+            .expect("a list")
+            .iter()
+            .filter(|r| r["kind"] == "duel")
+            .cloned()
+            .collect();
+        let clients: u64 = duels.iter().filter_map(|r| r["clients"].as_u64()).sum();
+        if clients == 3 {
+            break;
+        }
+    }
+    assert_eq!(duels.len(), 2, "{duels:?}");
+    for room in &duels {
+        assert_eq!(room["cap"], 2, "{room}");
+        assert_eq!(room["tick_rate"], 30, "{room}");
+        assert_eq!(room["game"], "tag", "{room}");
+    }
+    let run = runtime.block_on(bots).expect("bots");
+    assert_eq!(run.report.bots_connected, 3, "{:?}", run.report);
+    assert_eq!(run.report.rooms, 2);
+    assert_eq!(run.report.desyncs, 0);
+}
+
+#[test]
+fn a_bad_room_kind_names_itself() {
+    let err = |cmd: &mut Command| {
+        let out = cmd.output().expect("run");
+        assert!(!out.status.success());
+        String::from_utf8_lossy(&out.stderr).into_owned()
+    };
+    let text = err(server().args([
+        "--room-kind",
+        "duel room_size=2 colour=red",
+        "--print-config",
+    ]));
+    assert!(text.contains("unknown key `colour`"), "{text}");
+    let text = err(server()
+        .env("SNAPWIRE_ROOM_KINDS", "duel tick_rate=fast")
+        .arg("--print-config"));
+    assert!(
+        text.contains("SNAPWIRE_ROOM_KINDS") && text.contains("tick_rate=fast"),
+        "{text}"
+    );
+    // Parses, but makes no sense: refused when the server starts, naming the kind.
+    let text = err(server().args(["--room-kind", "slow tick_rate=500", "--bind", "127.0.0.1:0"]));
+    assert!(
+        text.contains("room kind slow") && text.contains("tick rate 500"),
+        "{text}"
+    );
+    let text = err(server().args(["--room-kind", "tag", "--bind", "127.0.0.1:0"]));
+    assert!(text.contains("room kind tag"), "{text}");
 }

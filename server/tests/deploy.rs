@@ -7,23 +7,16 @@
 //! metric the alert rules, the Grafana dashboard and the operator docs name is one the
 //! server exports.
 
+mod support;
+
 use std::collections::BTreeSet;
-use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
 
 use snapwire_server::config::{
     AGONES_LIST_CAPACITY_MAX, AGONES_PLAYERS_LIST, AGONES_ROOMS_COUNTER,
 };
+use support::{Running, root, server};
 use yaml_rust2::{Yaml, YamlLoader};
-
-fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .expect("workspace root")
-        .to_path_buf()
-}
 
 fn deploy(rel: &str) -> PathBuf {
     root().join("deploy").join(rel)
@@ -44,16 +37,6 @@ fn str_of<'a>(y: &'a Yaml, what: &str) -> &'a str {
 fn int_of(y: &Yaml, what: &str) -> i64 {
     y.as_i64()
         .unwrap_or_else(|| panic!("{what} is not an integer: {y:?}"))
-}
-
-fn server() -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_snapwire-server"));
-    for (k, _) in std::env::vars() {
-        if k.starts_with("SNAPWIRE_") {
-            c.env_remove(k);
-        }
-    }
-    c
 }
 
 /// The effective settings of the real binary given `env`, as `key -> value` text.
@@ -345,38 +328,7 @@ fn the_dockerfile_builds_in_stages_with_agones_and_runs_unprivileged() {
 /// The real server's metric names (sample names, so counters carry `_total` and histograms
 /// `_bucket`, `_sum`, `_count`).
 fn exported_metrics() -> BTreeSet<String> {
-    struct Kill(Child);
-    impl Drop for Kill {
-        fn drop(&mut self) {
-            let _ = self.0.kill();
-            let _ = self.0.wait();
-        }
-    }
-    let port = {
-        let l = std::net::TcpListener::bind("127.0.0.1:0").expect("free port");
-        l.local_addr().expect("addr").port()
-    };
-    let _server = Kill(
-        server()
-            .args(["--bind", &format!("127.0.0.1:{port}")])
-            .args(["--assets", "no-assets-here"])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start"),
-    );
-    let started = Instant::now();
-    let body = loop {
-        if let Ok(mut s) = std::net::TcpStream::connect(("127.0.0.1", port)) {
-            let _ = s.write_all(b"GET /metrics HTTP/1.0\r\nHost: x\r\n\r\n");
-            let mut body = String::new();
-            if s.read_to_string(&mut body).is_ok() && body.contains("snapwire_") {
-                break body;
-            }
-        }
-        assert!(started.elapsed() < Duration::from_secs(20), "no /metrics");
-        std::thread::sleep(Duration::from_millis(50));
-    };
+    let body = Running::start(server()).get("/metrics");
     let mut names: BTreeSet<String> = body
         .lines()
         .filter(|l| l.starts_with("snapwire_"))

@@ -1,0 +1,206 @@
+//! `--room-kind "NAME key=value ..."`: a room kind an operator adds, on top of the default
+//! kind's settings (the flags). The same text comes from `SNAPWIRE_ROOM_KINDS` (kinds
+//! comma-separated) or the config file, as a list of such strings or as tables:
+//!
+//! ```toml
+//! [room_kinds.duel]
+//! game = "arena"
+//! room_size = 2
+//! tick_rate = 30
+//! ```
+//!
+//! Keys: `game` (`arena` or `tag`), `map` (a JSON map file), `tick_rate`, `room_size`,
+//! `scene`, `view` (`WxH`), `history`, `max_rewind` (ms), `snapshot_every`. What a kind leaves
+//! out is the default kind's. Values hold no spaces or commas (a map path with either needs a
+//! symlink).
+
+use std::path::PathBuf;
+use std::str::FromStr;
+
+use snapwire_shared::map::MapDef;
+use snapwire_shared::protocol::MAX_ROOM_ID_BYTES;
+use snapwire_shared::quantize::pos_from_units;
+
+use crate::config::{Config, InputRate, RoomKind, Scene, parse_view};
+use crate::driver::hosted::GameMaker;
+
+/// The games a kind can name (the server's built-in ones).
+pub const GAMES: &[&str] = &["arena", "tag"];
+
+/// One `--room-kind`, parsed but not yet applied (its map file is read by [`Self::kind`]).
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct RoomKindSpec {
+    pub name: String,
+    pub game: Option<String>,
+    pub map: Option<PathBuf>,
+    pub tick_rate: Option<u16>,
+    pub room_size: Option<usize>,
+    pub scene: Option<Scene>,
+    pub view: Option<(f64, f64)>,
+    pub history: Option<usize>,
+    pub max_rewind_ms: Option<u32>,
+    pub snapshot_every: Option<u32>,
+}
+
+impl FromStr for RoomKindSpec {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<RoomKindSpec, String> {
+        let mut words = s.split_whitespace();
+        let name = words
+            .next()
+            .ok_or("a room kind is `NAME key=value ...`, like `duel game=arena room_size=2`")?;
+        let name_ok = !name.is_empty()
+            && name.len() <= MAX_ROOM_ID_BYTES
+            && name
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_');
+        if !name_ok {
+            return Err(format!(
+                "room kind name `{name}`: at most {MAX_ROOM_ID_BYTES} lowercase letters, digits, '-' and '_'"
+            ));
+        }
+        let mut spec = RoomKindSpec {
+            name: name.to_owned(),
+            ..RoomKindSpec::default()
+        };
+        for word in words {
+            let (key, value) = word
+                .split_once('=')
+                .ok_or_else(|| format!("room kind {name}: `{word}` is not key=value"))?;
+            let bad = |why: &str| format!("room kind {name}: {key}={value}: {why}");
+            match key {
+                "game" if GAMES.contains(&value) => spec.game = Some(value.to_owned()),
+                "game" => return Err(bad(&format!("the games are {}", GAMES.join(", ")))),
+                "map" => spec.map = Some(PathBuf::from(value)),
+                "tick_rate" => spec.tick_rate = Some(value.parse().map_err(|_| bad("a number"))?),
+                "room_size" => spec.room_size = Some(value.parse().map_err(|_| bad("a number"))?),
+                "scene" => spec.scene = Some(value.parse().map_err(|e| bad(&format!("{e}")))?),
+                "view" => spec.view = Some(parse_view(value).map_err(|e| bad(&e))?),
+                "history" => spec.history = Some(value.parse().map_err(|_| bad("a number"))?),
+                "max_rewind" => {
+                    spec.max_rewind_ms = Some(value.parse().map_err(|_| bad("milliseconds"))?)
+                }
+                "snapshot_every" => {
+                    spec.snapshot_every = Some(value.parse().map_err(|_| bad("a number"))?)
+                }
+                _ => {
+                    return Err(format!(
+                        "room kind {name}: unknown key `{key}` (game, map, tick_rate, room_size, \
+                         scene, view, history, max_rewind, snapshot_every)"
+                    ));
+                }
+            }
+        }
+        Ok(spec)
+    }
+}
+
+impl RoomKindSpec {
+    /// The kind: `base`'s default-kind settings with this spec's over them. Reads the map
+    /// file; the values are checked with the rest by [`Config::validate`].
+    pub fn kind(&self, base: &Config) -> Result<RoomKind, String> {
+        let mut settings = base.room_settings();
+        if let Some(path) = &self.map {
+            let json = std::fs::read_to_string(path)
+                .map_err(|e| format!("room kind {}: map {}: {e}", self.name, path.display()))?;
+            settings.map = MapDef::from_json(&json)
+                .map_err(|e| format!("room kind {}: map {}: {e}", self.name, path.display()))?;
+        }
+        if let Some(rate) = self.tick_rate {
+            settings.tick_rate = rate;
+            // The allowance follows the kind's rate unless the operator set one.
+            if base.input_rate == InputRate::for_tick_rate(base.tick_rate) {
+                settings.input_rate = InputRate::for_tick_rate(rate);
+            }
+        }
+        if let Some(scene) = self.scene {
+            settings.scene = scene;
+        }
+        if let Some((w, h)) = self.view {
+            settings.view_width = pos_from_units(w);
+            settings.view_height = pos_from_units(h);
+        }
+        if let Some(history) = self.history {
+            settings.history = history;
+        }
+        if let Some(ms) = self.max_rewind_ms {
+            settings.max_rewind_ms = ms;
+        }
+        if let Some(every) = self.snapshot_every {
+            settings.snapshot_every = every;
+        }
+        let game = match self.game.as_deref() {
+            None => base.default_game.clone(),
+            Some("tag") => GameMaker::tag(),
+            Some(_) => GameMaker::arena(),
+        };
+        Ok(RoomKind {
+            name: self.name.clone(),
+            game,
+            settings,
+            max_clients: self
+                .room_size
+                .unwrap_or(base.room_size.unwrap_or(base.max_clients)),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_spec_reads_every_key() {
+        let spec: RoomKindSpec = "duel game=tag map=m.json tick_rate=30 room_size=2 scene=drift:5 \
+             view=20x10 history=32 max_rewind=100 snapshot_every=2"
+            .parse()
+            .expect("parses");
+        assert_eq!(
+            spec,
+            RoomKindSpec {
+                name: "duel".into(),
+                game: Some("tag".into()),
+                map: Some("m.json".into()),
+                tick_rate: Some(30),
+                room_size: Some(2),
+                scene: Some(Scene::Drift(5)),
+                view: Some((20.0, 10.0)),
+                history: Some(32),
+                max_rewind_ms: Some(100),
+                snapshot_every: Some(2),
+            }
+        );
+    }
+
+    #[test]
+    fn bad_specs_say_what_is_wrong() {
+        let err = |s: &str| s.parse::<RoomKindSpec>().expect_err(s);
+        assert!(err("").contains("NAME key=value"));
+        assert!(err("Duel").contains("lowercase"));
+        assert!(err("duel size=2").contains("unknown key `size`"));
+        assert!(err("duel room_size").contains("not key=value"));
+        assert!(err("duel room_size=two").contains("room_size=two"));
+        assert!(err("duel game=chess").contains("arena, tag"));
+        assert!(err("duel view=0x3").contains("view"));
+    }
+
+    #[test]
+    fn a_kind_takes_the_default_kinds_settings_for_what_it_leaves_out() {
+        let mut base = Config::new(60);
+        base.room_size = Some(16);
+        base.history = 48;
+        let kind = "duel room_size=2 tick_rate=30"
+            .parse::<RoomKindSpec>()
+            .expect("parses")
+            .kind(&base)
+            .expect("kind");
+        assert_eq!(kind.max_clients, 2);
+        assert_eq!(kind.settings.tick_rate, 30);
+        assert_eq!(kind.settings.input_rate, InputRate::for_tick_rate(30));
+        assert_eq!(kind.settings.history, 48);
+        assert_eq!(kind.game.game(), base.default_game.game());
+        let open = "open".parse::<RoomKindSpec>().expect("parses");
+        assert_eq!(open.kind(&base).expect("kind").max_clients, 16);
+    }
+}
