@@ -197,7 +197,7 @@ pub async fn run_bots(opts: BotOptions, live: Arc<Live>) -> Run {
         .then(|| opts.metrics_url.clone().or_else(|| metrics_url(&opts.url)))
         .flatten();
     let before = match &metrics {
-        Some(url) => scrape(url).await.ok(),
+        Some(url) => scrape(url, opts.tls.as_ref()).await.ok(),
         None => None,
     };
     let start = Instant::now();
@@ -245,7 +245,7 @@ pub async fn run_bots(opts: BotOptions, live: Arc<Live>) -> Run {
     all_done.notify_one();
     let mut report = Report::from_results(opts.bots, &results, start.elapsed().as_secs_f64());
     if let (Some(url), Some(before)) = (&metrics, before)
-        && let Ok(after) = scrape(url).await
+        && let Ok(after) = scrape(url, opts.tls.as_ref()).await
     {
         report.set_server(&ServerFigures::between(&before, &after));
     }

@@ -1,6 +1,7 @@
 //! The server's own figures for a load run: `/metrics` read before and after, so the report
 //! holds the tick p99 and overruns of the run itself, not of the server's whole life.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use serde::Serialize;
@@ -35,11 +36,14 @@ pub struct ServerFigures {
     pub outbox_skipped: f64,
 }
 
-pub async fn scrape(url: &str) -> Result<Scrape, String> {
-    let client = reqwest::Client::builder()
-        .timeout(Duration::from_secs(5))
-        .build()
-        .map_err(|e| e.to_string())?;
+/// Reads `url` once. An `https://` URL is checked against `tls` when given (the `--ca` the
+/// bots' `wss://` trusts), else against the system's roots.
+pub async fn scrape(url: &str, tls: Option<&Arc<rustls::ClientConfig>>) -> Result<Scrape, String> {
+    let mut builder = reqwest::Client::builder().timeout(Duration::from_secs(5));
+    if let Some(tls) = tls {
+        builder = builder.tls_backend_preconfigured(rustls::ClientConfig::clone(tls));
+    }
+    let client = builder.build().map_err(|e| e.to_string())?;
     let text = client
         .get(url)
         .send()

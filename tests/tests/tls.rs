@@ -1,4 +1,5 @@
-//! `wss://` on the game's port: bots join through TLS with a throwaway CA, a client that does
+//! `wss://` on the game's port: bots join through TLS with a throwaway CA (and read the
+//! server's `/metrics` over https with it), a client that does
 //! not trust the certificate (or speaks plain `ws://`) gets nowhere, and SIGHUP swaps in a
 //! new certificate without dropping anyone connected.
 
@@ -36,13 +37,22 @@ async fn bots_join_over_wss_and_a_new_certificate_comes_without_dropping_anyone(
     config.tls = Some(files.clone());
     let server = TestServer::start(config).await;
 
-    let run = run_bots(bots(&server, &first_ca, 4, 2), Arc::new(Live::default())).await;
+    // The load tool's report reads the server's own figures from `https://.../metrics`,
+    // trusting the same CA as its `wss://`.
+    let mut first = bots(&server, &first_ca, 4, 2);
+    first.server_metrics = true;
+    let run = run_bots(first, Arc::new(Live::default())).await;
     eprintln!(
         "over wss: {} bots, {:.1} snapshots/s each, errors {}",
         run.report.bots_connected, run.report.snapshots_per_bot_per_s, run.report.errors
     );
     assert_eq!(run.report.bots_connected, 4, "{:#?}", run.report);
     assert_eq!((run.report.errors, run.report.desyncs), (0, 0));
+    assert!(
+        run.report.server_tick_p99_ms.is_some() && run.report.server_overruns.is_some(),
+        "the server's figures over https: {:#?}",
+        run.report
+    );
     assert!(
         run.report.snapshots_per_bot_per_s > 30.0,
         "{:#?}",
