@@ -7,12 +7,14 @@
 //! - [`pilot`]: what a bot of each game presses (arena: a random walk; tag: "it" chases).
 //! - [`report`]: per-bot results and the JSON [`Report`] with its pass/fail verdict.
 //! - [`assertion`]: `--assert KEY OP NUMBER` conditions on the report.
-//! - [`server_metrics`]: the server's tick p99 and overruns over the run, from its `/metrics`.
+//! - [`server_metrics`]: the server's tick p99 and overruns over the run, from its `/metrics`
+//!   (read by [`http_get`], over https too).
 //! - [`timeline`]: one sample a second, and the HTML chart of them.
 //! - [`run_bots`]: ramps up N bots, runs them for a bounded time, returns the report.
 
 pub mod assertion;
 pub mod bot;
+pub mod http_get;
 pub mod pilot;
 pub mod report;
 pub mod server_metrics;

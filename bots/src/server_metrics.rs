@@ -6,6 +6,8 @@ use std::time::Duration;
 
 use serde::Serialize;
 
+use crate::http_get::get_text;
+
 /// The `/metrics` URL of the server behind a WebSocket URL: `ws://h:p/ws` -> `http://h:p/metrics`.
 pub fn metrics_url(ws_url: &str) -> Option<String> {
     let rest = ws_url
@@ -36,23 +38,12 @@ pub struct ServerFigures {
     pub outbox_skipped: f64,
 }
 
-/// Reads `url` once. An `https://` URL is checked against `tls` when given (the `--ca` the
-/// bots' `wss://` trusts), else against the system's roots.
+/// Reads `url` once (within 5 s). An `https://` URL is checked against `tls` when given (the
+/// `--ca` the bots' `wss://` trusts), else against the public web's roots.
 pub async fn scrape(url: &str, tls: Option<&Arc<rustls::ClientConfig>>) -> Result<Scrape, String> {
-    let mut builder = reqwest::Client::builder().timeout(Duration::from_secs(5));
-    if let Some(tls) = tls {
-        builder = builder.tls_backend_preconfigured(rustls::ClientConfig::clone(tls));
-    }
-    let client = builder.build().map_err(|e| e.to_string())?;
-    let text = client
-        .get(url)
-        .send()
+    let text = tokio::time::timeout(Duration::from_secs(5), get_text(url, tls))
         .await
-        .and_then(reqwest::Response::error_for_status)
-        .map_err(|e| format!("GET {url}: {e}"))?
-        .text()
-        .await
-        .map_err(|e| format!("GET {url}: {e}"))?;
+        .map_err(|_| format!("GET {url}: no answer within 5 s"))??;
     Ok(parse(&text))
 }
 

@@ -1,0 +1,93 @@
+//! One `GET` over HTTP/1.1, plain or TLS, for reading the server's `/metrics`: over `https://`
+//! with the same rustls configuration (and `--ca`) as the bots' `wss://`, or the public web's
+//! roots. hyper's connection-level client over tokio-rustls; reqwest's TLS would bring a
+//! second crypto provider into the tree (aws-lc) or need one installed process-wide.
+
+use std::sync::Arc;
+
+use bytes::Bytes;
+use http_body_util::{BodyExt, Empty};
+use hyper::Request;
+use hyper_util::rt::TokioIo;
+use rustls::pki_types::ServerName;
+use tokio::io::{AsyncRead, AsyncWrite};
+use tokio::net::TcpStream;
+
+/// The body of `GET url` as text; an error for anything but a 2xx answer.
+pub async fn get_text(
+    url: &str,
+    tls: Option<&Arc<rustls::ClientConfig>>,
+) -> Result<String, String> {
+    let fail = |e: &dyn std::fmt::Display| format!("GET {url}: {e}");
+    let uri: hyper::Uri = url.parse().map_err(|e| fail(&e))?;
+    let https = match uri.scheme_str() {
+        Some("https") => true,
+        Some("http") => false,
+        _ => return Err(fail(&"only http:// and https:// URLs")),
+    };
+    let host = uri.host().ok_or_else(|| fail(&"no host"))?;
+    let port = uri.port_u16().unwrap_or(if https { 443 } else { 80 });
+    let bare_host = host.trim_start_matches('[').trim_end_matches(']');
+    let tcp = TcpStream::connect((bare_host, port))
+        .await
+        .map_err(|e| fail(&e))?;
+    let authority = uri
+        .authority()
+        .map(|a| a.as_str().to_owned())
+        .unwrap_or_default();
+    let path = uri.path_and_query().map_or("/", |p| p.as_str());
+    let request = Request::get(path)
+        .header(hyper::header::HOST, authority)
+        .body(Empty::<Bytes>::new())
+        .map_err(|e| fail(&e))?;
+    if https {
+        let config = tls.cloned().unwrap_or_else(public_roots);
+        let name = ServerName::try_from(bare_host.to_owned()).map_err(|e| fail(&e))?;
+        let stream = tokio_rustls::TlsConnector::from(config)
+            .connect(name, tcp)
+            .await
+            .map_err(|e| fail(&e))?;
+        send(stream, request).await.map_err(|e| fail(&e))
+    } else {
+        send(tcp, request).await.map_err(|e| fail(&e))
+    }
+}
+
+async fn send<S>(io: S, request: Request<Empty<Bytes>>) -> Result<String, String>
+where
+    S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
+    let (mut sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(io))
+        .await
+        .map_err(|e| e.to_string())?;
+    // The connection is driven on its own task until the answer is read (one request).
+    let driver = tokio::spawn(connection);
+    let response = sender
+        .send_request(request)
+        .await
+        .map_err(|e| e.to_string())?;
+    let status = response.status();
+    let body = response
+        .into_body()
+        .collect()
+        .await
+        .map_err(|e| e.to_string())?
+        .to_bytes();
+    driver.abort();
+    if !status.is_success() {
+        return Err(format!("HTTP {status}"));
+    }
+    String::from_utf8(body.to_vec()).map_err(|e| e.to_string())
+}
+
+/// The public web's roots (Mozilla's, as data): what a bot trusts without `--ca`.
+fn public_roots() -> Arc<rustls::ClientConfig> {
+    let roots = rustls::RootCertStore {
+        roots: webpki_roots::TLS_SERVER_ROOTS.to_vec(),
+    };
+    Arc::new(
+        rustls::ClientConfig::builder()
+            .with_root_certificates(roots)
+            .with_no_client_auth(),
+    )
+}
