@@ -277,7 +277,7 @@ fn already(
 }
 
 /// The SDK's errors print as "rpc failure": the status underneath says what failed.
-fn detail(e: &agones::errors::Error) -> String {
+pub fn detail(e: &agones::errors::Error) -> String {
     match e {
         agones::errors::Error::Rpc(status) => format!("{:?}: {}", status.code(), status.message()),
         other => other.to_string(),

@@ -183,7 +183,12 @@ pub async fn run_with_stats(
                 Arc::clone(&stats),
             )
             .await
-            .map_err(|e| ServerError::Agones(format!("{e:?}")))?,
+            .map_err(|e| {
+                ServerError::Agones(format!(
+                    "{} (the sidecar listens on localhost at AGONES_SDK_GRPC_PORT, default 9357)",
+                    agones::detail(&e)
+                ))
+            })?,
         ),
         None => None,
     };
