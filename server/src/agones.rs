@@ -7,6 +7,9 @@
 //!   ping that finds the stream gone opens a new one (`snapwire_agones_health_streams`);
 //! - `Allocated` observed through `WatchGameServer` (re-watched if the stream ends), logged and
 //!   published as `snapwire_agones_allocated`;
+//! - an Allocated server that has had no players for `--agones-idle-ready` says `Ready` again,
+//!   back in the pool the fleet may scale down (an Allocated server is never scaled down, so
+//!   without this an emptied server would be kept forever);
 //! - the `rooms` counter (capacity `--max-rooms`) and the `players` list (member names, capacity
 //!   `--max-clients` up to Agones' 1000) kept to the registry's [`Roster`], compared every
 //!   [`ROSTER_INTERVAL`] and only the changes sent;
@@ -17,7 +20,8 @@
 //! a server Agones never hears `Ready` from is never given players.
 
 use std::sync::Arc;
-use std::time::Duration;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
 
 use agones::Sdk;
 use tokio::sync::mpsc::error::TrySendError;
@@ -85,6 +89,8 @@ impl Agones {
         sdk.ready().await?;
         info!("Agones: Ready");
         let stop = CancellationToken::new();
+        // Set by the watch when Agones says Allocated, cleared when it says Ready again.
+        let allocated = Arc::new(AtomicBool::new(false));
         let tasks = vec![
             tokio::spawn(keep_healthy(
                 sdk.clone(),
@@ -92,9 +98,19 @@ impl Agones {
                 Arc::clone(&stats),
                 stop.clone(),
             )),
-            tokio::spawn(watch(sdk.clone(), Arc::clone(&stats), stop.clone())),
+            tokio::spawn(watch(
+                sdk.clone(),
+                Arc::clone(&allocated),
+                Arc::clone(&stats),
+                stop.clone(),
+            )),
             tokio::spawn(keep_roster(
-                beta,
+                Roles {
+                    sdk: sdk.clone(),
+                    beta,
+                    idle_ready: settings.idle_ready,
+                    allocated,
+                },
                 registry,
                 Arc::clone(&stats),
                 stop.clone(),
@@ -157,7 +173,12 @@ async fn keep_healthy(sdk: Sdk, every: Duration, stats: Arc<ServerStats>, stop: 
     }
 }
 
-async fn watch(mut sdk: Sdk, stats: Arc<ServerStats>, stop: CancellationToken) {
+async fn watch(
+    mut sdk: Sdk,
+    allocated: Arc<AtomicBool>,
+    stats: Arc<ServerStats>,
+    stop: CancellationToken,
+) {
     let mut last_state = String::new();
     loop {
         let stream = tokio::select! {
@@ -174,9 +195,9 @@ async fn watch(mut sdk: Sdk, stats: Arc<ServerStats>, stop: CancellationToken) {
                 let state = gs.status.map(|s| s.state).unwrap_or_default();
                 if state != last_state {
                     info!(state = %state, "Agones: GameServer state");
-                    if state == "Allocated" {
-                        stats.agones_allocated.set(1);
-                    }
+                    let now_allocated = state == "Allocated";
+                    allocated.store(now_allocated, Ordering::Release);
+                    stats.agones_allocated.set(i64::from(now_allocated));
                     last_state = state;
                 }
             },
@@ -193,15 +214,31 @@ async fn watch(mut sdk: Sdk, stats: Arc<ServerStats>, stop: CancellationToken) {
     }
 }
 
+/// What the roster task needs to report players and hand an emptied server back.
+struct Roles {
+    sdk: Sdk,
+    beta: agones::beta::Beta,
+    idle_ready: Option<Duration>,
+    allocated: Arc<AtomicBool>,
+}
+
 /// Sends the roster's changes; remembers only what the sidecar accepted, so a refused call is
-/// tried again on the next round.
+/// tried again on the next round. Says `Ready` again once Allocated and empty for
+/// `idle_ready`.
 async fn keep_roster(
-    mut beta: agones::beta::Beta,
+    roles: Roles,
     registry: Arc<Registry>,
     stats: Arc<ServerStats>,
     stop: CancellationToken,
 ) {
+    let Roles {
+        mut sdk,
+        mut beta,
+        idle_ready,
+        allocated,
+    } = roles;
     let mut sent = Roster::default();
+    let mut empty_since: Option<Instant> = None;
     // Whether the last call of each kind failed: warn once per outage, not twice a second.
     let mut failing = [false; 3];
     let mut report =
@@ -228,6 +265,26 @@ async fn keep_roster(
             _ = stop.cancelled() => return,
         }
         let now = registry.roster();
+        if let Some(idle) = idle_ready {
+            let empty_and_allocated = now.players.is_empty() && allocated.load(Ordering::Acquire);
+            match (empty_and_allocated, empty_since) {
+                (false, _) => empty_since = None,
+                (true, None) => empty_since = Some(Instant::now()),
+                (true, Some(since)) if since.elapsed() >= idle => match sdk.ready().await {
+                    Ok(()) => {
+                        info!(idle = ?idle, "Agones: Allocated and empty; Ready again");
+                        // The watch confirms; until then do not ask twice.
+                        allocated.store(false, Ordering::Release);
+                        empty_since = None;
+                    }
+                    Err(e) => {
+                        stats.agones_errors.inc();
+                        warn!("Agones: Ready (back from Allocated) failed: {}", detail(&e));
+                    }
+                },
+                (true, Some(_)) => {}
+            }
+        }
         if first || now.rooms != sent.rooms {
             let r = beta
                 .set_counter_count(ROOMS_COUNTER, now.rooms as i64)

@@ -95,6 +95,9 @@ pub struct AgonesSettings {
     /// How often a health ping is sent. Agones marks the server Unhealthy after its
     /// `health.failureThreshold` periods without one.
     pub health_interval: Duration,
+    /// An Allocated server with no players for this long says `Ready` again, so the fleet
+    /// may scale it down; `None` keeps it Allocated.
+    pub idle_ready: Option<Duration>,
 }
 
 /// The GameServer counter the server keeps at its number of open rooms (`--agones`); the

@@ -154,6 +154,10 @@ struct Args {
     /// `health.periodSeconds`.
     #[arg(long, default_value_t = 2.0)]
     agones_health_interval: f64,
+    /// Seconds an Allocated server with no players waits before it tells Agones it is Ready
+    /// again (back in the pool, so the fleet may scale it down); 0 keeps it Allocated.
+    #[arg(long, default_value_t = 60.0)]
+    agones_idle_ready: f64,
 }
 
 #[derive(Debug, clap::Subcommand)]
@@ -298,6 +302,11 @@ async fn serve(args: Args) -> anyhow::Result<()> {
         config.agones = Some(snapwire_server::config::AgonesSettings {
             sdk_port: None,
             health_interval: seconds("agones-health-interval", args.agones_health_interval)?,
+            idle_ready: if args.agones_idle_ready == 0.0 {
+                None
+            } else {
+                Some(seconds("agones-idle-ready", args.agones_idle_ready)?)
+            },
         });
     }
     config.send_timeout = seconds("send-timeout", args.send_timeout)?;

@@ -1,7 +1,7 @@
 //! The Agones lifecycle of the real binary against a mock sidecar (`agones_mock`): Ready,
 //! health pings (and a new stream when the sidecar drops one), Allocated seen through the
-//! watch, the `rooms` counter and `players` list following bots as they join and leave, and
-//! SIGTERM draining every bot with 1001 before `Shutdown`.
+//! watch, the `rooms` counter and `players` list following bots as they join and leave, Ready
+//! again once Allocated and empty, and SIGTERM draining every bot with 1001 before `Shutdown`.
 //!
 //! Built with the `agones` feature only: `cargo test -p snapwire-server --features agones
 //! --test agones` (needs `protoc`; `.ci/run` installs it).
@@ -24,6 +24,7 @@ fn start_server(sdk_port: u16) -> Running {
     // As the sidecar injection does.
     cmd.env("AGONES_SDK_GRPC_PORT", sdk_port.to_string())
         .args(["--agones", "--agones-health-interval", "0.2"])
+        .args(["--agones-idle-ready", "1"])
         .args(["--room-size", "2", "--room-grace", "1"])
         .args([
             "--max-rooms",
@@ -34,6 +35,21 @@ fn start_server(sdk_port: u16) -> Running {
             "1",
         ]);
     Running::start(cmd)
+}
+
+fn metric_is(server: &Running, line: &str) -> bool {
+    server.get("/metrics").lines().any(|l| l == line)
+}
+
+async fn wait_for_metric(server: &Running, line: &str) {
+    let started = Instant::now();
+    while !metric_is(server, line) {
+        assert!(
+            started.elapsed() < PATIENCE,
+            "/metrics never showed `{line}`"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
 }
 
 async fn until(mock: &Mock, what: &str, mut done: impl FnMut(&Seen) -> bool) -> Seen {
@@ -101,36 +117,22 @@ async fn the_server_reports_its_lifecycle_to_agones() {
     })
     .await;
     assert_eq!(seen.pings_on_first_stream, PINGS_BEFORE_DROP);
-    assert!(
-        server
-            .get("/metrics")
-            .contains("snapwire_agones_health_streams_total 2")
-    );
-
-    // Allocated, seen through WatchGameServer.
-    assert!(
-        server
-            .get("/metrics")
-            .contains("snapwire_agones_allocated 0")
-    );
-    mock.set_state("Allocated");
-    let started = Instant::now();
-    while !server
-        .get("/metrics")
-        .contains("snapwire_agones_allocated 1")
-    {
-        assert!(started.elapsed() < PATIENCE, "Allocated never observed");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    assert!(server.logged("Agones: GameServer state state=Allocated"));
+    assert!(metric_is(&server, "snapwire_agones_health_streams_total 2"));
 
     // Three bots: rooms of two, so a second room opens; every bot is in the players list.
-    let first = bots(&server.url(), 3, 3);
+    let first = bots(&server.url(), 3, 4);
     let seen = until(&mock, "three players in two rooms", |s| {
         players(s) == names(3) && s.counters["rooms"].0 == 2
     })
     .await;
     assert_eq!(seen.counters["rooms"].1, 50);
+
+    // Allocated while they play, seen through WatchGameServer.
+    assert!(metric_is(&server, "snapwire_agones_allocated 0"));
+    mock.set_state("Allocated");
+    wait_for_metric(&server, "snapwire_agones_allocated 1").await;
+    assert!(server.logged("Agones: GameServer state state=Allocated"));
+
     let run = first.await.expect("bots");
     assert_eq!(run.report.bots_connected, 3, "{:?}", run.report);
     // They left: the list empties, and the second room closes after its one-second grace.
@@ -138,6 +140,10 @@ async fn the_server_reports_its_lifecycle_to_agones() {
         players(s).is_empty() && s.counters["rooms"].0 == 1
     })
     .await;
+    // Allocated and empty for --agones-idle-ready (1 s): Ready again, back in the pool.
+    until(&mock, "Ready again", |s| s.ready == 2).await;
+    assert!(server.logged("Ready again"));
+    wait_for_metric(&server, "snapwire_agones_allocated 0").await;
 
     // Two bots stay; SIGTERM drains them (each sees 1001) and only then says Shutdown.
     let second = bots(&server.url(), 2, 60);
