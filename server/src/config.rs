@@ -205,18 +205,7 @@ impl Config {
     }
 
     pub fn validate(self) -> Result<Config, ConfigError> {
-        if !(1..=240).contains(&self.tick_rate) {
-            return Err(ConfigError::TickRate(self.tick_rate));
-        }
-        if !(2..=1024).contains(&self.history) {
-            return Err(ConfigError::History(self.history));
-        }
-        if self.view_width <= 0 || self.view_height <= 0 {
-            return Err(ConfigError::View);
-        }
-        if !(1..=60).contains(&self.snapshot_every) {
-            return Err(ConfigError::SnapshotEvery(self.snapshot_every));
-        }
+        validate_room(&self.room_settings())?;
         if self.room_size == Some(0) || self.max_rooms == 0 {
             return Err(ConfigError::Rooms);
         }
@@ -226,15 +215,6 @@ impl Config {
             || self.send_timeout.is_zero()
         {
             return Err(ConfigError::Limits);
-        }
-        if !(self.input_rate.per_second.is_finite()
-            && self.input_rate.per_second >= f64::from(self.tick_rate)
-            && self.input_rate.burst >= 1.0)
-        {
-            return Err(ConfigError::InputRate);
-        }
-        if self.max_rewind > MAX_REWIND {
-            return Err(ConfigError::MaxRewind(self.max_rewind));
         }
         if !(1..=64).contains(&self.room_threads) {
             return Err(ConfigError::RoomThreads(self.room_threads));
@@ -280,39 +260,24 @@ impl Config {
             .collect()
     }
 
-    /// The added kinds' own values, the checks the default kind's flags get; and no two kinds
+    /// The added kinds: the default kind's checks on each one's settings, and no two kinds
     /// of one name.
     fn validate_kinds(&self) -> Result<(), ConfigError> {
         let mut names = vec![DEFAULT_KIND, TAG_KIND];
         for kind in &self.extra_kinds {
-            let bad = |why: String| {
-                Err(ConfigError::Kind {
-                    name: kind.name.clone(),
-                    why,
-                })
+            let bad = |why: String| ConfigError::Kind {
+                name: kind.name.clone(),
+                why,
             };
             if names.contains(&kind.name.as_str()) {
-                return bad("a kind of that name exists (`default` and `tag` are built in)".into());
-            }
-            names.push(&kind.name);
-            let s = &kind.settings;
-            if !(1..=240).contains(&s.tick_rate) {
-                return bad(format!("tick rate {} is outside 1..=240", s.tick_rate));
-            }
-            if !(2..=1024).contains(&s.history) {
-                return bad(format!("history {} is outside 2..=1024", s.history));
-            }
-            if !(1..=60).contains(&s.snapshot_every) {
-                return bad(format!(
-                    "snapshot-every {} is outside 1..=60",
-                    s.snapshot_every
+                return Err(bad(
+                    "a kind of that name exists (`default` and `tag` are built in)".into(),
                 ));
             }
-            if u128::from(s.max_rewind_ms) > MAX_REWIND.as_millis() {
-                return bad(format!("max rewind {} ms is over 1000", s.max_rewind_ms));
-            }
+            names.push(&kind.name);
+            validate_room(&kind.settings).map_err(|e| bad(e.to_string()))?;
             if kind.max_clients == 0 {
-                return bad("room size must be at least 1".into());
+                return Err(bad("room size must be at least 1".into()));
             }
         }
         Ok(())
@@ -331,9 +296,37 @@ impl Config {
             snapshot_every: self.snapshot_every,
             scene: self.scene,
             input_rate: self.input_rate,
-            max_rewind_ms: self.max_rewind.as_millis() as u32,
+            max_rewind_ms: u32::try_from(self.max_rewind.as_millis()).unwrap_or(u32::MAX),
         }
     }
+}
+
+/// The checks every room kind's settings get, the default kind's (from the flags) and each
+/// added one's.
+fn validate_room(s: &RoomSettings) -> Result<(), ConfigError> {
+    if !(1..=240).contains(&s.tick_rate) {
+        return Err(ConfigError::TickRate(s.tick_rate));
+    }
+    if !(2..=1024).contains(&s.history) {
+        return Err(ConfigError::History(s.history));
+    }
+    if s.view_width <= 0 || s.view_height <= 0 {
+        return Err(ConfigError::View);
+    }
+    if !(1..=60).contains(&s.snapshot_every) {
+        return Err(ConfigError::SnapshotEvery(s.snapshot_every));
+    }
+    if !(s.input_rate.per_second.is_finite()
+        && s.input_rate.per_second >= f64::from(s.tick_rate)
+        && s.input_rate.burst >= 1.0)
+    {
+        return Err(ConfigError::InputRate);
+    }
+    let max_rewind = Duration::from_millis(u64::from(s.max_rewind_ms));
+    if max_rewind > MAX_REWIND {
+        return Err(ConfigError::MaxRewind(max_rewind));
+    }
+    Ok(())
 }
 
 /// `WxH` in world units (`40x24`), each positive and at most 10000.
