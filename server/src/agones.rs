@@ -105,7 +105,7 @@ impl Agones {
                 stop.clone(),
             )),
             tokio::spawn(keep_roster(
-                Roles {
+                RosterLinks {
                     sdk: sdk.clone(),
                     beta,
                     idle_ready: settings.idle_ready,
@@ -215,7 +215,7 @@ async fn watch(
 }
 
 /// What the roster task needs to report players and hand an emptied server back.
-struct Roles {
+struct RosterLinks {
     sdk: Sdk,
     beta: agones::beta::Beta,
     idle_ready: Option<Duration>,
@@ -226,21 +226,21 @@ struct Roles {
 /// tried again on the next round. Says `Ready` again once Allocated and empty for
 /// `idle_ready`.
 async fn keep_roster(
-    roles: Roles,
+    links: RosterLinks,
     registry: Arc<Registry>,
     stats: Arc<ServerStats>,
     stop: CancellationToken,
 ) {
-    let Roles {
+    let RosterLinks {
         mut sdk,
         mut beta,
         idle_ready,
         allocated,
-    } = roles;
+    } = links;
     let mut sent = Roster::default();
     let mut empty_since: Option<Instant> = None;
     // Whether the last call of each kind failed: warn once per outage, not twice a second.
-    let mut failing = [false; 3];
+    let mut failing = [false; 4];
     let mut report =
         |kind: usize, result: Result<(), agones::errors::Error>, what: &str| match result {
             Ok(()) => {
@@ -270,18 +270,15 @@ async fn keep_roster(
             match (empty_and_allocated, empty_since) {
                 (false, _) => empty_since = None,
                 (true, None) => empty_since = Some(Instant::now()),
-                (true, Some(since)) if since.elapsed() >= idle => match sdk.ready().await {
-                    Ok(()) => {
+                (true, Some(since)) if since.elapsed() >= idle => {
+                    let r = sdk.ready().await;
+                    if report(3, r, "Ready (back from Allocated)") {
                         info!(idle = ?idle, "Agones: Allocated and empty; Ready again");
                         // The watch confirms; until then do not ask twice.
                         allocated.store(false, Ordering::Release);
                         empty_since = None;
                     }
-                    Err(e) => {
-                        stats.agones_errors.inc();
-                        warn!("Agones: Ready (back from Allocated) failed: {}", detail(&e));
-                    }
-                },
+                }
                 (true, Some(_)) => {}
             }
         }
