@@ -124,6 +124,8 @@ pub struct ServerStats {
     pub bytes_in: Counter,
     pub frames_out: Counter,
     pub bytes_out: Counter,
+    /// Of `frames_out`, those the room's thread wrote to the socket itself (`net::direct`).
+    pub frames_out_direct: Counter,
     /// Bytes per snapshot message.
     pub snapshot_bytes: Histogram,
     /// How old the moment was that each input holding a trigger claimed (before clamping),
@@ -196,6 +198,7 @@ impl Default for ServerStats {
             bytes_in: Counter::default(),
             frames_out: Counter::default(),
             bytes_out: Counter::default(),
+            frames_out_direct: Counter::default(),
             snapshot_bytes: Histogram::new(SNAPSHOT_BUCKETS),
             claim_age: Histogram::new(CLAIM_AGE_BUCKETS),
             snapshots_full: Counter::default(),
@@ -443,6 +446,11 @@ impl ServerStats {
             "bytes_out",
             "Payload bytes of messages sent",
             self.bytes_out.clone(),
+        );
+        r.register(
+            "frames_out_direct",
+            "Of the messages sent, those a room's thread wrote to an idle plain-TCP connection itself",
+            self.frames_out_direct.clone(),
         );
         r.register(
             "claim_age_seconds",

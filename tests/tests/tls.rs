@@ -58,6 +58,10 @@ async fn bots_join_over_wss_and_a_new_certificate_comes_without_dropping_anyone(
         "{:#?}",
         run.report
     );
+    // Through TLS every frame goes through the connection's stream: the room never writes to
+    // the socket itself (that would bypass the encryption).
+    assert!(server.stats.frames_out.get() > 100);
+    assert_eq!(server.stats.frames_out_direct.get(), 0);
 
     // Not trusted, not TLS: refused, and counted as errors by the bots.
     let other = dir.join("other");

@@ -7,7 +7,8 @@
 //! 1. drain ingress: joins, leaves, and each client's parsed messages into [`Room::handle`];
 //! 2. the room's tick ([`Room::tick`]): apply inputs, step simulation, record snapshot, build
 //!    each client's message, build scores;
-//! 3. hand to outboxes: replace each client's pending snapshot or scoreboard; report the
+//! 3. hand to outboxes: write each client's snapshot or scoreboard to its socket when its
+//!    connection is idle (plain TCP, `net::direct`), else replace the one pending; report the
 //!    skips and the tick's work to the room's load shedding;
 //! 4. publish stats.
 
@@ -28,7 +29,7 @@ use tracing::{info, warn};
 
 use crate::driver::registry::{Directory, RoomHandle, Seat};
 use crate::net::ingress::{ClientId, Entry, Inbound, Join};
-use crate::net::outbox::Outbox;
+use crate::net::outbox::{Outbox, Put};
 use crate::recording::RoomRecorder;
 use crate::room::playback::PlaybackState;
 use crate::room::{Message, Room};
@@ -480,19 +481,32 @@ impl<G: Game> RoomDriver<G> {
 
     fn hand_to_outboxes(&mut self) {
         let (mut skipped, mut sent) = (0, 0);
+        let (mut written, mut written_bytes) = (0, 0);
         for out in self.room.outgoing() {
             let Some(t) = self.clients.get(&out.client).and_then(|c| c.link.as_ref()) else {
                 continue;
             };
-            match &out.message {
+            let (put, len) = match &out.message {
                 Message::Snapshot { bytes, .. } => {
                     sent += 1;
                     self.stats.snapshot_bytes.observe(bytes.len() as f64);
-                    skipped += u64::from(t.outbox.put_latest(bytes.clone()));
+                    (t.outbox.put_latest(bytes.clone()), bytes.len())
                 }
-                Message::Scores(bytes) => t.outbox.put_scores(bytes.clone()),
+                Message::Scores(bytes) => (t.outbox.put_scores(bytes.clone()), bytes.len()),
+            };
+            match put {
+                Put::Sent => {
+                    written += 1;
+                    written_bytes += len as u64;
+                }
+                Put::Replaced if matches!(out.message, Message::Snapshot { .. }) => skipped += 1,
+                Put::Replaced | Put::Queued => {}
             }
         }
+        // Frames written here count as the connection's own writes count theirs.
+        self.stats.frames_out.inc_by(written);
+        self.stats.frames_out_direct.inc_by(written);
+        self.stats.bytes_out.inc_by(written_bytes);
         self.stats.outbox_skipped.inc_by(skipped);
         self.room.observe_load(skipped, sent, self.last_work);
         self.stats

@@ -24,6 +24,7 @@ use tracing::{debug, info};
 
 use crate::config::Config;
 use crate::driver::registry::{Registry, Spend};
+use crate::net::direct::DirectSocket;
 use crate::net::ingress::{ClientId, Entry, Inbound, Join, inbound_queue};
 use crate::net::outbox::{OutItem, Outbox};
 use crate::net::ticket::Ticket;
@@ -61,12 +62,17 @@ pub struct ConnectionContext {
 /// once the `Hello` has come (or not).
 ///
 /// A verified `ticket` decides the player's name and, when it names one, the room.
+///
+/// With a `direct` socket (plain TCP) the room writes snapshots and scoreboards itself while
+/// this task is idle (`net::direct`); the task then writes only the handshake's messages,
+/// pings, pongs, closes and what a full socket left over.
 pub async fn serve(
     mut ws: WebSocket,
     client: ClientId,
     ctx: ConnectionContext,
     pending: Option<OwnedSemaphorePermit>,
     ticket: Option<Ticket>,
+    direct: Option<DirectSocket>,
 ) {
     let hello = handshake(&mut ws, &ctx.config, &ctx.stats).await;
     drop(pending);
@@ -89,7 +95,10 @@ pub async fn serve(
         Err(reason) => return close(&mut ws, client, Some(reason), &ctx.stats).await,
     };
     let (inbound_tx, inbound) = inbound_queue();
-    let outbox = Arc::new(Outbox::new());
+    let outbox = Arc::new(match &direct {
+        Some(socket) => Outbox::with_direct(Arc::new(socket.clone())),
+        None => Outbox::new(),
+    });
     let join = Join {
         client,
         inbound,
@@ -114,6 +123,22 @@ pub async fn serve(
         tokio::select! {
             biased;
             item = outbox.next() => match item {
+                OutItem::Tail(rest) => {
+                    let finished = match &direct {
+                        Some(socket) => socket.finish(&rest, ctx.config.send_timeout).await.is_ok(),
+                        None => false,
+                    };
+                    if !finished {
+                        debug!(client, "the rest of a frame did not go out in time; dropping connection");
+                        ctx.stats.send_failures.inc();
+                        break Stopped::Gone;
+                    }
+                }
+                OutItem::Flush => {
+                    if tokio::time::timeout(ctx.config.send_timeout, ws.flush()).await.map_or(true, |r| r.is_err()) {
+                        break Stopped::Gone;
+                    }
+                }
                 OutItem::Frame(bytes) => {
                     ctx.stats.frames_out.inc();
                     ctx.stats.bytes_out.inc_by(bytes.len() as u64);
@@ -131,7 +156,10 @@ pub async fn serve(
                 OutItem::Close(reason) => break Stopped::Close(reason),
             },
             frame = ws.next() => match on_frame(frame, &inbound_tx, &ctx) {
-                Ok(()) => {}
+                Ok(Read::Message) => {}
+                // tungstenite queued a pong, and writes it on its next read unless flushed
+                // first: only the socket's owner may write, so the outbox says when.
+                Ok(Read::Ping) => outbox.flush(),
                 Err(reason) => {
                     // Tell the tick loop at once, whatever the socket does next.
                     outbox.close(reason.clone());
@@ -142,6 +170,15 @@ pub async fn serve(
     };
     // Dropping the sender tells the tick loop this client left.
     drop(inbound_tx);
+    // From here on only tungstenite writes (a close, its close reply), after the rest of any
+    // frame the room began.
+    if let (Some(rest), Some(socket)) = (outbox.stop_direct(), &direct)
+        && socket.finish(&rest, ctx.config.send_timeout).await.is_err()
+    {
+        outbox.close(None);
+        return;
+    }
+    drop(direct);
     match reason {
         Stopped::Close(reason) => close(&mut ws, client, reason, &ctx.stats).await,
         Stopped::Gone => outbox.close(None),
@@ -231,6 +268,13 @@ async fn send_message(ws: &mut WebSocket, msg: Message, limit: Duration) -> Resu
             .map_err(drop)?
             .map_err(drop),
     }
+}
+
+/// What a frame from the client asks of the writer.
+enum Read {
+    Message,
+    /// A ping: tungstenite has queued its pong.
+    Ping,
 }
 
 /// Why the connection loop ended.
@@ -338,7 +382,7 @@ fn on_frame(
     frame: Option<Result<Message, axum::Error>>,
     inbound: &mpsc::Sender<Inbound>,
     ctx: &ConnectionContext,
-) -> Result<(), Option<CloseReason>> {
+) -> Result<Read, Option<CloseReason>> {
     let msg = match frame {
         Some(Ok(Message::Binary(bytes))) => {
             ctx.stats.frames_in.inc();
@@ -354,12 +398,13 @@ fn on_frame(
         }
         Some(Ok(Message::Close(_))) | None => return Err(None),
         // tungstenite answers pings; a pong (to the server's keep-alive ping) is no message.
-        Some(Ok(Message::Ping(_) | Message::Pong(_))) => return Ok(()),
+        Some(Ok(Message::Ping(_))) => return Ok(Read::Ping),
+        Some(Ok(Message::Pong(_))) => return Ok(Read::Message),
         // A reset or broken pipe is the network, not the client's fault: no close, no count.
         Some(Err(e)) => return Err(classify(&e)),
     };
     match inbound.try_send(msg) {
-        Ok(()) => Ok(()),
+        Ok(()) => Ok(Read::Message),
         Err(TrySendError::Full(_)) => Err(Some((
             CloseCode::Flooding,
             "more messages than the server drains per tick".into(),

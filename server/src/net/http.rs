@@ -19,6 +19,7 @@ use tokio_util::task::TaskTracker;
 use tower_http::services::{ServeDir, ServeFile};
 
 use crate::net::connection::{self, ConnectionContext};
+use crate::net::direct::DirectSocket;
 use crate::net::listener::HandshakeSlot;
 use crate::net::ticket::{TicketError, unix_now};
 
@@ -78,6 +79,7 @@ pub fn router(state: AppState) -> Router {
 async fn websocket(
     ws: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
     slot: Option<Extension<HandshakeSlot>>,
+    direct: Option<Extension<DirectSocket>>,
     headers: HeaderMap,
     RawQuery(query): RawQuery,
     State(state): State<AppState>,
@@ -124,7 +126,8 @@ async fn websocket(
                 return connection::close(&mut socket, client, Some(reason), &state.ctx.stats)
                     .await;
             };
-            connection::serve(socket, client, state.ctx, pending, ticket).await;
+            let direct = direct.map(|Extension(d)| d);
+            connection::serve(socket, client, state.ctx, pending, ticket, direct).await;
         })
     })
 }

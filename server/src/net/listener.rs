@@ -22,6 +22,7 @@ use tokio_util::task::TaskTracker;
 use tower::ServiceExt;
 use tracing::{debug, warn};
 
+use crate::net::direct::DirectSocket;
 use crate::net::tls::Tls;
 use crate::stats::ServerStats;
 
@@ -82,10 +83,21 @@ pub async fn serve(
             warn!("TCP_NODELAY: {e}");
         }
         let slot = HandshakeSlot(Arc::new(Mutex::new(Some(permit))));
+        // The room writes a plain-TCP client's frames itself when it can (`net::direct`);
+        // through TLS every byte goes through the connection's stream.
+        let direct = match tls {
+            None => DirectSocket::of(&tcp)
+                .inspect_err(|e| debug!(%peer, "no direct writes: {e}"))
+                .ok(),
+            Some(_) => None,
+        };
         let router = router.clone();
         let service = hyper::service::service_fn(move |mut req: hyper::Request<Incoming>| {
             if req.uri().path() == "/ws" {
                 req.extensions_mut().insert(slot.clone());
+                if let Some(direct) = &direct {
+                    req.extensions_mut().insert(direct.clone());
+                }
             } else {
                 // Headers read: a plain HTTP request has finished its handshake.
                 drop(slot.take());
