@@ -67,3 +67,63 @@ async fn spectators_see_the_whole_drift_scene() {
     }
     server.stop().await;
 }
+
+/// The room writes snapshots to the socket itself while the connection is idle, and
+/// tungstenite answers pings on the connection's task: with both going on, every pong comes
+/// back with its payload, in order, and every frame between them is whole and verifies.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_client_that_pings_while_snapshots_stream_gets_every_pong_and_whole_frames() {
+    use futures_util::{SinkExt, StreamExt};
+    use snapwire_shared::client::SessionEvent;
+    use tokio_tungstenite::tungstenite::Message;
+
+    let server = TestServer::drift(100).await;
+    let mut client = support::AckingClient::join(&server.url(), "pinger").await;
+    const PINGS: u32 = 120;
+    let (mut pongs, mut snapshots) = (Vec::new(), 0);
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    let mut sent = 0u32;
+    while pongs.len() < PINGS as usize || snapshots < 200 {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "{} pongs, {snapshots} snapshots",
+            pongs.len()
+        );
+        if sent < PINGS {
+            let payload = sent.to_be_bytes().to_vec();
+            client
+                .ws
+                .send(Message::Ping(payload.into()))
+                .await
+                .expect("ping");
+            sent += 1;
+        }
+        let frame = tokio::time::timeout(Duration::from_secs(5), client.ws.next())
+            .await
+            .expect("a frame within 5 s");
+        match frame {
+            Some(Ok(Message::Pong(payload))) => pongs.push(payload.to_vec()),
+            Some(Ok(Message::Binary(bytes))) => {
+                if let SessionEvent::Snapshot { tick, .. } =
+                    client.session.handle(&bytes).expect("a whole, valid frame")
+                {
+                    snapshots += 1;
+                    client.session.withhold_ack();
+                    support::send(
+                        &mut client.ws,
+                        &snapwire_shared::protocol::ClientMsg::Ack { tick },
+                    )
+                    .await;
+                }
+            }
+            other => panic!("unexpected frame {other:?}"),
+        }
+    }
+    let expected: Vec<Vec<u8>> = (0..PINGS).map(|i| i.to_be_bytes().to_vec()).collect();
+    assert_eq!(pongs, expected);
+    assert!(
+        server.stats.frames_out_direct.get() > 100,
+        "the room wrote snapshots itself meanwhile"
+    );
+    server.stop().await;
+}
