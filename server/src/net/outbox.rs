@@ -116,11 +116,11 @@ impl Outbox {
         Ok(())
     }
 
-    /// Writes the snapshot when the writer is idle, else replaces any snapshot the writer has
-    /// not taken yet.
-    pub fn put_latest(&self, frame: Bytes) -> Put {
+    /// Writes the snapshot when `may_write` and the writer is idle, else replaces any snapshot
+    /// the writer has not taken yet.
+    pub fn put_latest(&self, frame: Bytes, may_write: bool) -> Put {
         let mut s = self.lock();
-        if s.write_directly(&frame) {
+        if may_write && s.write_directly(&frame) {
             return sent(s);
         }
         let replaced = s.latest.replace(frame).is_some();
@@ -128,11 +128,11 @@ impl Outbox {
         if replaced { Put::Replaced } else { Put::Queued }
     }
 
-    /// Writes the scoreboard when the writer is idle, else replaces any scoreboard the writer
-    /// has not taken yet.
-    pub fn put_scores(&self, frame: Bytes) -> Put {
+    /// Writes the scoreboard when `may_write` and the writer is idle, else replaces any
+    /// scoreboard the writer has not taken yet.
+    pub fn put_scores(&self, frame: Bytes, may_write: bool) -> Put {
         let mut s = self.lock();
-        if s.write_directly(&frame) {
+        if may_write && s.write_directly(&frame) {
             return sent(s);
         }
         let replaced = s.scores.replace(frame).is_some();
@@ -295,8 +295,14 @@ mod tests {
     #[tokio::test]
     async fn latest_wins_and_reliable_goes_first() {
         let outbox = Outbox::new();
-        assert_eq!(outbox.put_latest(Bytes::from_static(b"s1")), Put::Queued);
-        assert_eq!(outbox.put_latest(Bytes::from_static(b"s2")), Put::Replaced);
+        assert_eq!(
+            outbox.put_latest(Bytes::from_static(b"s1"), true),
+            Put::Queued
+        );
+        assert_eq!(
+            outbox.put_latest(Bytes::from_static(b"s2"), true),
+            Put::Replaced
+        );
         outbox
             .push_reliable(Bytes::from_static(b"welcome"))
             .expect("room");
@@ -339,33 +345,58 @@ mod tests {
         let outbox =
             Outbox::with_direct(std::sync::Arc::new(DirectSocket::of(&server).expect("dup")));
         // The writer has not parked yet (it is sending the welcome): the frame waits.
-        assert_eq!(outbox.put_latest(Bytes::from_static(b"first")), Put::Queued);
+        assert_eq!(
+            outbox.put_latest(Bytes::from_static(b"first"), true),
+            Put::Queued
+        );
         assert_eq!(
             poll_writer(&outbox),
             Some(OutItem::Frame(Bytes::from_static(b"first")))
         );
         assert_eq!(poll_writer(&outbox), None, "parked");
-        assert_eq!(outbox.put_latest(Bytes::from_static(b"hello")), Put::Sent);
-        assert_eq!(outbox.put_scores(Bytes::from_static(b"board")), Put::Sent);
+        assert_eq!(
+            outbox.put_latest(Bytes::from_static(b"hello"), true),
+            Put::Sent
+        );
+        assert_eq!(
+            outbox.put_scores(Bytes::from_static(b"board"), true),
+            Put::Sent
+        );
         let mut got = [0u8; 14];
         client.read_exact(&mut got).await.expect("read");
         assert_eq!(&got, b"\x82\x05hello\x82\x05board");
         // Something queued for the writer (a ping) keeps the order: later frames wait too.
         outbox.ping();
-        assert_eq!(outbox.put_latest(Bytes::from_static(b"later")), Put::Queued);
         assert_eq!(
-            outbox.put_latest(Bytes::from_static(b"newer")),
+            outbox.put_latest(Bytes::from_static(b"later"), true),
+            Put::Queued
+        );
+        assert_eq!(
+            outbox.put_latest(Bytes::from_static(b"newer"), true),
             Put::Replaced
         );
         assert_eq!(
             poll_writer(&outbox),
             Some(OutItem::Frame(Bytes::from_static(b"newer")))
         );
-        // Once the writer stops direct writes, everything waits for it.
         assert_eq!(poll_writer(&outbox), Some(OutItem::Ping));
         assert_eq!(poll_writer(&outbox), None);
+        // A room past its share of the tick for writing leaves the frame to the writer.
+        assert_eq!(
+            outbox.put_latest(Bytes::from_static(b"late"), false),
+            Put::Queued
+        );
+        assert_eq!(
+            poll_writer(&outbox),
+            Some(OutItem::Frame(Bytes::from_static(b"late")))
+        );
+        assert_eq!(poll_writer(&outbox), None);
+        // Once the writer stops direct writes, everything waits for it.
         assert_eq!(outbox.stop_direct(), None);
-        assert_eq!(outbox.put_latest(Bytes::from_static(b"x")), Put::Queued);
+        assert_eq!(
+            outbox.put_latest(Bytes::from_static(b"x"), true),
+            Put::Queued
+        );
     }
 
     #[tokio::test]
@@ -380,7 +411,7 @@ mod tests {
         let mut sent = 0u8;
         let rest = loop {
             assert!(sent < 200, "the socket never filled");
-            assert_eq!(outbox.put_latest(frame(sent)), Put::Sent);
+            assert_eq!(outbox.put_latest(frame(sent), true), Put::Sent);
             sent += 1;
             if let Some(item) = poll_writer(&outbox) {
                 let OutItem::Tail(rest) = item else {
@@ -390,7 +421,7 @@ mod tests {
             }
         };
         // While the rest waits, a new snapshot waits behind it.
-        assert_eq!(outbox.put_latest(frame(sent)), Put::Queued);
+        assert_eq!(outbox.put_latest(frame(sent), true), Put::Queued);
         let reader = tokio::spawn(async move {
             let mut frames = Vec::new();
             for _ in 0..=sent {
@@ -478,8 +509,8 @@ mod loom_tests {
             let outbox = Arc::new(Outbox::new());
             let room = Arc::clone(&outbox);
             let producer = thread::spawn(move || {
-                let first = room.put_latest(Bytes::from_static(b"1")) == Put::Replaced;
-                let second = room.put_latest(Bytes::from_static(b"2")) == Put::Replaced;
+                let first = room.put_latest(Bytes::from_static(b"1"), true) == Put::Replaced;
+                let second = room.put_latest(Bytes::from_static(b"2"), true) == Put::Replaced;
                 room.close(Some((CloseCode::GoingAway, "bye".into())));
                 (first, second)
             });
@@ -539,8 +570,8 @@ mod loom_tests {
             let room = Arc::clone(&outbox);
             let producer = thread::spawn(move || {
                 let puts = [
-                    room.put_latest(Bytes::from_static(b"1")),
-                    room.put_latest(Bytes::from_static(b"2")),
+                    room.put_latest(Bytes::from_static(b"1"), true),
+                    room.put_latest(Bytes::from_static(b"2"), true),
                 ];
                 room.close(None);
                 puts
@@ -583,7 +614,7 @@ mod loom_tests {
             let producer = thread::spawn(move || {
                 room.push_reliable(Bytes::from_static(b"welcome"))
                     .expect("room in the reliable lane");
-                room.put_latest(Bytes::from_static(b"s"));
+                room.put_latest(Bytes::from_static(b"s"), true);
                 room.close(Some((CloseCode::BadAck, "first".into())));
             });
             // The connection's reader closes too, racing the room.
