@@ -124,18 +124,20 @@ pub async fn serve(
             biased;
             item = outbox.next() => match item {
                 OutItem::Tail(rest) => {
+                    let limit = ctx.config.send_timeout;
                     let finished = match &direct {
-                        Some(socket) => socket.finish(&rest, ctx.config.send_timeout).await.is_ok(),
+                        Some(socket) => socket.finish(&rest, limit).await.is_ok(),
                         None => false,
                     };
                     if !finished {
-                        debug!(client, "the rest of a frame did not go out in time; dropping connection");
+                        debug!(client, "the rest of a frame did not go out in time; dropping");
                         ctx.stats.send_failures.inc();
                         break Stopped::Gone;
                     }
                 }
                 OutItem::Flush => {
-                    if tokio::time::timeout(ctx.config.send_timeout, ws.flush()).await.map_or(true, |r| r.is_err()) {
+                    let flushed = tokio::time::timeout(ctx.config.send_timeout, ws.flush()).await;
+                    if !matches!(flushed, Ok(Ok(()))) {
                         break Stopped::Gone;
                     }
                 }
