@@ -37,6 +37,7 @@ def row(args):
         "overruns": r.get("server_overruns"), "snapshots": r.get("snapshots_per_bot_per_s"),
         "snapshots_min": r.get("snapshots_per_bot_per_s_min"),
         "kbps": r.get("kbps_per_bot"), "ack_p99": r.get("input_to_ack_ms", {}).get("p99"),
+        "join_p99": (r.get("join_ms") or {}).get("p99"),
         "rss_kib": (int(rss1) - int(rss0)) / clients, "errors": r.get("errors", clients),
         "desyncs": r.get("desyncs", 0), "asserts": verdict,
     }))
@@ -50,9 +51,9 @@ def table(args):
           f"{repeat} runs")
     print()
     print("| scenario | clients | Hz | map | server us per client-tick | floor us | ratio "
-          "| tick p50 / p99 ms | overruns | snapshots/bot/s (slowest bot) | kbps/bot | input-to-ack p99 ms "
+          "| tick p50 / p99 ms | overruns | snapshots/bot/s (slowest bot) | kbps/bot | input-to-ack p99 ms | join p99 ms "
           "| RSS KiB/client | errors / desyncs | asserts |")
-    print("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
 
     def med(rs, k):
         v = [r[k] for r in rs if r.get(k) is not None]
@@ -71,7 +72,7 @@ def table(args):
               f"| {f(med(rs, 'ratio'), 2)}x{spread} "
               f"| {f(med(rs, 'tick_p50'), 2)} / {f(med(rs, 'tick_p99'), 2)} "
               f"| {f(med(rs, 'overruns'), 0)} | {f(med(rs, 'snapshots'), 2)} ({f(med(rs, 'snapshots_min'), 2)}) | {f(med(rs, 'kbps'))} "
-              f"| {f(med(rs, 'ack_p99'))} | {f(med(rs, 'rss_kib'))} "
+              f"| {f(med(rs, 'ack_p99'))} | {f(med(rs, 'join_p99'))} | {f(med(rs, 'rss_kib'))} "
               f"| {sum(r['errors'] for r in rs)} / {sum(r['desyncs'] for r in rs)} "
               f"| {'/'.join(r['asserts'] for r in rs)} |")
 

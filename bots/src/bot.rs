@@ -92,6 +92,7 @@ async fn play<G: BotGame>(
         sent_at: VecDeque::new(),
         origin: None,
         before_drop: None,
+        first_snapshot: None,
     };
     let mut hello = hello;
     let mut failures = 0u32;
@@ -143,7 +144,14 @@ async fn play<G: BotGame>(
             Ok(Ended::Dropped(why)) => break Err(why),
         }
     };
-    result.active_s = started.elapsed().as_secs_f64();
+    // A bot that never got a snapshot is measured over its whole life, so its rate is zero
+    // over a real duration rather than undefined.
+    let ended = Instant::now();
+    let from = state.first_snapshot.unwrap_or(started);
+    result.active_s = (ended - from).as_secs_f64();
+    result.join_ms = state
+        .first_snapshot
+        .map(|at| (at - started).as_secs_f64() * 1000.0);
     result.snapshots = session.stats.snapshots;
     result.full_snapshots = session.stats.full_snapshots;
     result.desyncs = session.stats.desyncs;
@@ -174,6 +182,9 @@ struct PlayState<G: BotGame> {
     /// The own player's (id, score, health) before the last drop, until the first snapshot
     /// after it.
     before_drop: Option<(u32, i32, Option<u8>)>,
+    /// When the first snapshot arrived: the bot's rates are measured from here, and the time
+    /// before it is the join time, reported apart.
+    first_snapshot: Option<Instant>,
 }
 
 /// Connects, sends `hello` and waits for its answer (`Welcome`, or `Resumed` after a drop).
@@ -290,6 +301,7 @@ async fn connection<G: BotGame>(
                     Ok(SessionEvent::Snapshot { tick, last_input_seq, correction }) => {
                         live.snapshots.fetch_add(1, Ordering::Relaxed);
                         let now = Instant::now();
+                        state.first_snapshot.get_or_insert(now);
                         let units = result.feel.on_correction(correction);
                         if units > 0.0 {
                             let _ = result.correction_quanta.record((units * 1000.0).round().max(1.0) as u64);

@@ -24,7 +24,11 @@ pub struct BotResult {
     pub room: Option<String>,
     /// Entities in the bot's last verified snapshot.
     pub last_view_entities: usize,
+    /// Seconds over which the bot's rates are measured: from its first snapshot to the end
+    /// of the run (or its whole life if no snapshot came).
     pub active_s: f64,
+    /// From the start of the bot to its first snapshot (connect, hello, welcome), in ms.
+    pub join_ms: Option<f64>,
     pub snapshots: u64,
     pub full_snapshots: u64,
     pub bytes_in: u64,
@@ -68,8 +72,14 @@ pub struct BotResult {
 
 impl BotResult {
     pub fn snapshots_per_s(&self) -> f64 {
+        // The window opens with the first snapshot, so that one is not counted in it.
+        let counted = if self.join_ms.is_some() {
+            self.snapshots.saturating_sub(1)
+        } else {
+            self.snapshots
+        };
         if self.active_s > 0.0 {
-            self.snapshots as f64 / self.active_s
+            counted as f64 / self.active_s
         } else {
             0.0
         }
@@ -86,6 +96,7 @@ impl Default for BotResult {
             room: None,
             last_view_entities: 0,
             active_s: 0.0,
+            join_ms: None,
             snapshots: 0,
             full_snapshots: 0,
             bytes_in: 0,
@@ -150,6 +161,10 @@ pub struct Report {
     pub bytes_per_snapshot: f64,
     pub full_snapshot_fraction: f64,
     pub input_to_ack_ms: Latency,
+    /// From a bot's start to its first snapshot: connect, upgrade, hello and welcome, over
+    /// bots that got one. The rates above are measured after it.
+    pub join_ms: Latency,
+    pub join_ms_max: f64,
     pub prediction_checks: u64,
     pub mispredictions: u64,
     /// Bots connected when the run ended (a bot whose link dropped reconnects until then).
@@ -246,7 +261,7 @@ impl Report {
                 .len(),
             errors,
             desyncs,
-            snapshots_per_bot_per_s: rate(&|r| r.snapshots as f64),
+            snapshots_per_bot_per_s: median(active.iter().map(|r| r.snapshots_per_s()).collect()),
             snapshots_per_bot_per_s_min: active
                 .iter()
                 .map(|r| r.snapshots_per_s())
@@ -270,6 +285,15 @@ impl Report {
                 p50: percentile_ms(&latencies, 50.0),
                 p99: percentile_ms(&latencies, 99.0),
             },
+            join_ms: {
+                let mut joins: Vec<f64> = results.iter().filter_map(|r| r.join_ms).collect();
+                joins.sort_by(f64::total_cmp);
+                Latency {
+                    p50: nearest_rank(&joins, 50.0),
+                    p99: nearest_rank(&joins, 99.0),
+                }
+            },
+            join_ms_max: results.iter().filter_map(|r| r.join_ms).fold(0.0, f64::max),
             prediction_checks: results.iter().map(|r| r.prediction_checks).sum(),
             mispredictions: results.iter().map(|r| r.mispredictions).sum(),
             bots_connected_at_end: results.iter().filter(|r| r.connected_at_end).count(),
@@ -362,6 +386,15 @@ fn median(mut v: Vec<f64>) -> f64 {
 }
 
 /// A percentile over 1000: milliseconds of a microsecond histogram, units of a quanta one.
+/// The nearest-rank percentile of sorted values (0 when there are none).
+fn nearest_rank(sorted: &[f64], p: f64) -> f64 {
+    if sorted.is_empty() {
+        return 0.0;
+    }
+    let rank = ((p / 100.0) * sorted.len() as f64).ceil() as usize;
+    sorted[rank.clamp(1, sorted.len()) - 1]
+}
+
 fn percentile_ms(h: &Histogram<u64>, p: f64) -> f64 {
     if h.is_empty() {
         0.0
@@ -400,5 +433,32 @@ mod tests {
         assert!(r.pass);
         let r = Report::from_results(4, &[bot(100, 1), bot(120, 0), bot(140, 0)], 2.0);
         assert!(!r.pass);
+    }
+
+    #[test]
+    fn rates_run_from_the_first_snapshot_and_the_join_time_is_reported_apart() {
+        // Joined after 250 ms, then 121 snapshots over 2 s: the first opens the window, so
+        // 120 count, 60 a second. A bot with no snapshot is 0 over its whole life.
+        let joined = |ms: f64| BotResult {
+            connected: true,
+            active_s: 2.0,
+            join_ms: Some(ms),
+            snapshots: 121,
+            ..BotResult::default()
+        };
+        let silent = BotResult {
+            connected: true,
+            active_s: 2.25,
+            ..BotResult::default()
+        };
+        let r = Report::from_results(2, &[joined(250.0), joined(90.0)], 2.25);
+        assert_eq!(r.snapshots_per_bot_per_s, 60.0);
+        assert_eq!(r.snapshots_per_bot_per_s_min, 60.0);
+        assert_eq!(r.join_ms.p50, 90.0);
+        assert_eq!(r.join_ms.p99, 250.0);
+        assert_eq!(r.join_ms_max, 250.0);
+        let r = Report::from_results(2, &[joined(250.0), silent], 2.25);
+        assert_eq!(r.snapshots_per_bot_per_s_min, 0.0);
+        assert_eq!(r.join_ms_max, 250.0);
     }
 }
