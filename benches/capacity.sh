@@ -29,12 +29,16 @@ mkdir -p "$OUT"
 ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
 
 # name clients tick_rate map scene mode(play|spectate) ramp_per_s server_flags(, for space; - none) asserts...
+# The two largest scenarios join faster than one busy core finishes handshakes: at the default
+# --max-pending 256 the server refused 2-7% of their bots mid-ramp (as it should: that cap is
+# the defence against stalled handshakes). They measure steady state, not a connection storm,
+# so they raise the cap as an operator expecting such a storm would.
 SCENARIOS=(
   "players1500 1500 60 $FIELD empty play 500 - snapshots_per_bot_per_s_min>=59.5 tick_p99_ms<=8 input_to_ack_ms.p99<=17.7"
-  "players5000_20hz 5000 20 $FIELD empty play 500 - snapshots_per_bot_per_s_min>=19.8 tick_p99_ms<=8 input_to_ack_ms.p99<=51"
+  "players5000_20hz 5000 20 $FIELD empty play 500 --max-pending,4096 snapshots_per_bot_per_s_min>=19.8 tick_p99_ms<=8 input_to_ack_ms.p99<=51"
   "spectators1000 1000 60 arena drift:100 spectate 500 - snapshots_per_bot_per_s_min>=59.5"
   "arena256 256 60 arena empty play 256 - snapshots_per_bot_per_s_min>=59.5 tick_p99_ms<=8"
-  "idle10000 10000 10 arena empty spectate 1000 - snapshots_per_bot_per_s_min>=9.9"
+  "idle10000 10000 10 arena empty spectate 1000 --max-pending,4096 snapshots_per_bot_per_s_min>=9.9"
   "players1000 1000 60 $FIELD empty play 500 - snapshots_per_bot_per_s_min>=59.5"
   "rooms125 1000 60 arena empty play 500 --room-size,8 snapshots_per_bot_per_s_min>=59.5 rooms>=125"
 )
