@@ -247,6 +247,8 @@ impl Report {
             .filter(|r| r.interpolation_delay_ms > 0.0)
             .map(|r| r.feel.frames as f64 * r.interpolation_tick_ms)
             .sum();
+        let mut joins: Vec<f64> = results.iter().filter_map(|r| r.join_ms).collect();
+        joins.sort_by(f64::total_cmp);
         let mut error_kinds = BTreeMap::new();
         for e in results.iter().filter_map(|r| r.error.as_ref()) {
             *error_kinds.entry(e.clone()).or_insert(0) += 1;
@@ -285,15 +287,11 @@ impl Report {
                 p50: percentile_ms(&latencies, 50.0),
                 p99: percentile_ms(&latencies, 99.0),
             },
-            join_ms: {
-                let mut joins: Vec<f64> = results.iter().filter_map(|r| r.join_ms).collect();
-                joins.sort_by(f64::total_cmp);
-                Latency {
-                    p50: nearest_rank(&joins, 50.0),
-                    p99: nearest_rank(&joins, 99.0),
-                }
+            join_ms: Latency {
+                p50: nearest_rank(&joins, 50.0),
+                p99: nearest_rank(&joins, 99.0),
             },
-            join_ms_max: results.iter().filter_map(|r| r.join_ms).fold(0.0, f64::max),
+            join_ms_max: joins.last().copied().unwrap_or(0.0),
             prediction_checks: results.iter().map(|r| r.prediction_checks).sum(),
             mispredictions: results.iter().map(|r| r.mispredictions).sum(),
             bots_connected_at_end: results.iter().filter(|r| r.connected_at_end).count(),
@@ -385,7 +383,6 @@ fn median(mut v: Vec<f64>) -> f64 {
     }
 }
 
-/// A percentile over 1000: milliseconds of a microsecond histogram, units of a quanta one.
 /// The nearest-rank percentile of sorted values (0 when there are none).
 fn nearest_rank(sorted: &[f64], p: f64) -> f64 {
     if sorted.is_empty() {
@@ -395,6 +392,7 @@ fn nearest_rank(sorted: &[f64], p: f64) -> f64 {
     sorted[rank.clamp(1, sorted.len()) - 1]
 }
 
+/// A percentile over 1000: milliseconds of a microsecond histogram, units of a quanta one.
 fn percentile_ms(h: &Histogram<u64>, p: f64) -> f64 {
     if h.is_empty() {
         0.0
