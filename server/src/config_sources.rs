@@ -101,6 +101,35 @@ pub fn layered(
     Ok(out)
 }
 
+/// Variables under [`ENV_PREFIX`] that the server reads besides one per flag: the secret
+/// (never a flag: other users see flags in the process list) and the test runner's switch,
+/// which CI sets for the whole run.
+pub const OTHER_VARS: [&str; 2] = ["SNAPWIRE_TICKET_SECRET", "SNAPWIRE_REQUIRE_AGONES"];
+
+/// The `SNAPWIRE_*` variables in `env` that set nothing, each with the known variable it was
+/// probably meant to be. A misspelt variable would otherwise be ignored without a word.
+pub fn unknown_env(cmd: &Command, env: &[(String, String)]) -> Vec<(String, Option<String>)> {
+    let known: Vec<String> = cmd
+        .get_arguments()
+        .filter(|a| a.get_long().is_some())
+        .map(|a| env_name(a.get_id().as_str()))
+        .chain(OTHER_VARS.iter().map(|v| (*v).to_owned()))
+        .collect();
+    env.iter()
+        .map(|(k, _)| k)
+        .filter(|k| k.starts_with(ENV_PREFIX) && !known.contains(k))
+        .map(|k| {
+            let nearest = known
+                .iter()
+                .map(|n| (edit_distance(k, n), n))
+                .filter(|(d, _)| *d <= 3)
+                .min()
+                .map(|(_, n)| n.clone());
+            (k.clone(), nearest)
+        })
+        .collect()
+}
+
 /// The effective settings as a config file: every key with the value it ended with.
 pub fn print(cmd: &Command, matches: &ArgMatches) -> String {
     let mut out = String::from("# snapwire-server: the effective configuration\n");
@@ -156,6 +185,22 @@ fn config_file(cli: &[OsString], env: &[(String, String)]) -> Option<PathBuf> {
         .map(|(_, v)| PathBuf::from(v))
 }
 
+/// Levenshtein distance, for suggesting the variable a misspelt one meant.
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut diagonal = row[0];
+        row[0] = i + 1;
+        for (j, cb) in b.iter().enumerate() {
+            let substitute = diagonal + usize::from(ca != *cb);
+            diagonal = row[j + 1];
+            row[j + 1] = substitute.min(row[j] + 1).min(diagonal + 1);
+        }
+    }
+    row[b.len()]
+}
+
 fn without_config(cli: &[OsString]) -> Vec<OsString> {
     let flag = format!("--{CONFIG_FLAG}");
     let mut out = Vec::new();
@@ -204,19 +249,30 @@ fn check(
     let argv = std::iter::once(program.clone()).chain(flags.iter().cloned());
     match cmd.clone().try_get_matches_from(argv) {
         Ok(_) => Ok(()),
+        // One key alone may need another (`tls_cert` needs `tls_key`), which a later key or
+        // layer may give: the whole command line is checked for that once it is put together.
+        Err(e) if e.kind() == clap::error::ErrorKind::MissingRequiredArgument => Ok(()),
         Err(e) => Err(SourceError::BadValue {
             source_name: source_name.to_owned(),
             key: key.to_owned(),
-            why: e
-                .render()
-                .to_string()
-                .lines()
-                .next()
-                .unwrap_or_default()
-                .trim_start_matches("error: ")
-                .to_owned(),
+            why: clap_reason(&e),
         }),
     }
+}
+
+/// Clap's message without its usage and help lines, on one line: some messages put the
+/// offending value on a line of its own.
+fn clap_reason(e: &clap::Error) -> String {
+    e.render()
+        .to_string()
+        .lines()
+        .map(str::trim)
+        .take_while(|l| !l.starts_with("Usage:") && !l.starts_with("For more information"))
+        .filter(|l| !l.is_empty())
+        .collect::<Vec<_>>()
+        .join(" ")
+        .trim_start_matches("error: ")
+        .to_owned()
 }
 
 fn toml_values(v: &toml::Value) -> Option<Vec<String>> {

@@ -67,6 +67,10 @@ pub enum ServerError {
     Io(#[from] std::io::Error),
     #[error("a room scheduler thread panicked")]
     SchedulerPanicked,
+    /// The async runtime shut down before the room threads were joined (the process or a
+    /// test is ending): the rooms were told to stop, but nobody waited for them.
+    #[error("the runtime shut down before the room threads were joined")]
+    Interrupted,
     #[error("Agones: could not reach the SDK sidecar or say Ready: {0}")]
     Agones(String),
 }
@@ -227,6 +231,8 @@ pub async fn run_with_stats(
     served?;
     match joined {
         Ok(true) => Ok(()),
-        _ => Err(ServerError::SchedulerPanicked),
+        Ok(false) => Err(ServerError::SchedulerPanicked),
+        Err(e) if e.is_cancelled() => Err(ServerError::Interrupted),
+        Err(_) => Err(ServerError::SchedulerPanicked),
     }
 }

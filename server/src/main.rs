@@ -205,6 +205,14 @@ fn main() -> anyhow::Result<()> {
     let env: Vec<(String, String)> = std::env::vars()
         .filter(|(k, _)| k.starts_with(config_sources::ENV_PREFIX))
         .collect();
+    for (var, nearest) in config_sources::unknown_env(&command, &env) {
+        match nearest {
+            Some(meant) => tracing::warn!("{var} sets nothing (did you mean {meant}?)"),
+            None => tracing::warn!(
+                "{var} sets nothing: the variables are the flags of --help as SNAPWIRE_NAME"
+            ),
+        }
+    }
     let argv = config_sources::layered(&command, std::env::args_os().collect(), &env)?;
     let matches = command.clone().get_matches_from(argv);
     let args = Args::from_arg_matches(&matches)?;

@@ -15,6 +15,7 @@ use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::Histogram;
 use prometheus_client::registry::Registry;
+use snapwire_shared::CloseCode;
 
 /// Upper bounds of the tick duration histogram, in seconds: fine below the 16.7 ms period of
 /// 60 Hz, where a p99 is read.
@@ -210,6 +211,11 @@ impl Default for ServerStats {
             players: Mutex::default(),
             registry: Registry::with_prefix("snapwire"),
         };
+        // Every series a dashboard or an alert reads is there from the start, at 0: a
+        // counter that appears only on its first event reads as "no data", not as 0.
+        for code in CloseCode::ALL {
+            let _ = s.closes.get_or_create(&CloseLabels { code: code.code() });
+        }
         s.register();
         s
     }

@@ -345,4 +345,85 @@ mod protocol_examples {
             ]
         );
     }
+
+    /// Worked by hand from the encoding table: varints below 251 are one byte, from 251 up a
+    /// marker and the little-endian value; `i32` is zigzagged first.
+    #[test]
+    fn welcome() {
+        use crate::map::{MapDef, Point, Rect};
+        let msg = ServerMsg::Welcome(crate::protocol::Welcome {
+            player_id: Some(7),
+            tick: Tick(1000),
+            tick_rate: 60,
+            map: MapDef {
+                name: "t".into(),
+                width: 10_000,
+                height: 8_000,
+                walls: vec![Rect {
+                    x: 0,
+                    y: 0,
+                    w: 1_000,
+                    h: 1_000,
+                }],
+                spawns: vec![Point { x: 5_000, y: 4_000 }],
+            },
+            view_width: 40_000,
+            view_height: 24_000,
+            room: "k7".into(),
+            kind: "default".into(),
+            game: "arena".into(),
+            resume: crate::protocol::ResumeToken([0x11; 16]),
+        });
+        let mut expected = vec![
+            0x00, // Welcome
+            0x01, 0x07, // player_id Some(7)
+            0xe8, 0x03, 0x00, 0x00, // tick 1000, 4 bytes
+            0x3c, // tick_rate 60
+            0x01, b't', // map name
+            0xfb, 0x20, 0x4e, // width 10000: zigzag 20000 = 0x4e20, u16 form
+            0xfb, 0x80, 0x3e, // height 8000: zigzag 16000
+            0x01, // one wall
+            0x00, 0x00, 0xfb, 0xd0, 0x07, 0xfb, 0xd0, 0x07, // 0, 0, 1000, 1000
+            0x01, // one spawn
+            0xfb, 0x10, 0x27, 0xfb, 0x40, 0x1f, // 5000, 4000
+            0xfc, 0x80, 0x38, 0x01, 0x00, // view_width 40000: zigzag 80000, u32 form
+            0xfb, 0x80, 0xbb, // view_height 24000: zigzag 48000
+            0x02, b'k', b'7', // room
+            0x07, b'd', b'e', b'f', b'a', b'u', b'l', b't', // kind
+            0x05, b'a', b'r', b'e', b'n', b'a', // game
+        ];
+        expected.extend([0x11; 16]);
+        assert_eq!(encode_server(&msg), expected);
+        assert_eq!(decode_server(&expected).ok(), Some(msg));
+    }
+
+    #[test]
+    fn scores() {
+        let msg = ServerMsg::Scores(crate::protocol::Scores {
+            players: 3,
+            top: vec![
+                crate::protocol::ScoreRow {
+                    id: 7,
+                    name: "al".into(),
+                    score: 12,
+                },
+                crate::protocol::ScoreRow {
+                    id: 9,
+                    name: "bo".into(),
+                    score: -1,
+                },
+            ],
+            you: Some((2, -1)),
+        });
+        let expected = [
+            0x02, // Scores
+            0x03, // players
+            0x02, // two rows
+            0x07, 0x02, b'a', b'l', 0x18, // 7, "al", zigzag(12) = 24
+            0x09, 0x02, b'b', b'o', 0x01, // 9, "bo", zigzag(-1) = 1
+            0x01, 0x02, 0x01, // you: Some((2, -1))
+        ];
+        assert_eq!(encode_server(&msg), expected);
+        assert_eq!(decode_server(&expected).ok(), Some(msg));
+    }
 }

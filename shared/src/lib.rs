@@ -9,7 +9,8 @@
 //! - [`map`]: maps as data, loaded and validated.
 //! - [`game`]: the [`game::Game`] trait a room hosts, with the determinism contract.
 //! - [`sim`]: the deterministic arena simulation ([`sim::World`]), the `arena` game.
-//! - [`tag`]: the `tag` game (rules and state; not yet hosted by the server's room kinds).
+//! - [`tag`]: the `tag` game (rules and state), hosted by the server as the built-in `tag` room
+//!   kind beside the arena.
 //! - [`snapshot`]: replicated entity state (`#[derive(Replicate)]`), the bit-packed delta
 //!   codec, checksums.
 //! - [`client`]: applying snapshots, verifying checksums, acknowledging and predicting.

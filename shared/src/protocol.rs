@@ -359,6 +359,11 @@ impl CloseCode {
     }
 
     pub fn from_code(code: u16) -> Option<CloseCode> {
+        CloseCode::ALL.into_iter().find(|c| c.code() == code)
+    }
+
+    /// Every close code the server sends, in numeric order.
+    pub const ALL: [CloseCode; 21] = {
         use CloseCode::*;
         [
             GoingAway,
@@ -383,9 +388,7 @@ impl CloseCode {
             Replaced,
             ReplayEnded,
         ]
-        .into_iter()
-        .find(|c| c.code() == code)
-    }
+    };
 }
 
 /// A `u16` as 2 little-endian bytes instead of a varint (which takes 3 from 251 up).

@@ -114,3 +114,60 @@ async fn bots_join_over_wss_and_a_new_certificate_comes_without_dropping_anyone(
     server.stop().await;
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// A socket that opens a TLS connection and then says nothing, or starts a handshake and
+/// stops: the handshake counts against the header timeout, so both are closed by it, and
+/// they hold no place once closed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_silent_client_during_the_tls_handshake_is_closed_by_the_header_timeout() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let dir = std::env::temp_dir().join(format!("snapwire-tls-silent-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let files = TlsFiles {
+        cert: dir.join("cert.pem"),
+        key: dir.join("key.pem"),
+    };
+    let ca = issue(&dir, "silent", &files);
+    let mut config = Config::new(60);
+    config.tls = Some(files);
+    config.header_timeout = Duration::from_millis(500);
+    config.max_pending = 2;
+    let server = TestServer::start(config).await;
+
+    let mut silent = tokio::net::TcpStream::connect(server.addr)
+        .await
+        .expect("connect");
+    let mut halfway = tokio::net::TcpStream::connect(server.addr)
+        .await
+        .expect("connect");
+    // The first bytes of a TLS record carrying a ClientHello, and no more.
+    halfway
+        .write_all(&[0x16, 0x03, 0x01, 0x02, 0x00, 0x01])
+        .await
+        .expect("write");
+    let started = std::time::Instant::now();
+    for (what, socket) in [("silent", &mut silent), ("halfway", &mut halfway)] {
+        let mut buf = [0u8; 64];
+        let closed = tokio::time::timeout(Duration::from_secs(5), async {
+            loop {
+                match socket.read(&mut buf).await {
+                    Ok(0) | Err(_) => break,
+                    Ok(_) => {}
+                }
+            }
+        })
+        .await;
+        assert!(closed.is_ok(), "{what}: still open after 5 s");
+        let took = started.elapsed();
+        eprintln!("{what}: closed {took:?} into a 500 ms header timeout");
+        assert!(
+            took >= Duration::from_millis(450),
+            "{what}: closed after {took:?}, before its timeout"
+        );
+    }
+    // Both places under `max_pending` are free again: real clients join over wss.
+    let run = run_bots(bots(&server, &ca, 2, 1), Arc::new(Live::default())).await;
+    assert_eq!(run.report.bots_connected, 2, "{:#?}", run.report);
+    server.stop().await;
+    let _ = std::fs::remove_dir_all(&dir);
+}

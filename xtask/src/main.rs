@@ -3,8 +3,9 @@
 //! - `cargo xtask serve [SERVER ARGS]`: build the browser client, then run the server on
 //!   http://127.0.0.1:8080 (extra arguments go to `snapwire-server`).
 //! - `cargo xtask test [CARGO TEST ARGS]`: build the browser client (and check that the
-//!   guide's example game builds for the browser), then run every test, and the server's
-//!   Agones test with `--features agones` when `protoc` is installed.
+//!   guide's example game builds for the browser), then run every test in one cargo run
+//!   (with the server's `agones` feature, and so its Agones test, when `protoc` is
+//!   installed), then the loom model checks.
 //! - `cargo xtask web`: only build the browser client into `assets/pkg/`.
 //!
 //! The client is compiled for `wasm32-unknown-unknown` (the target is added with rustup when
@@ -25,7 +26,7 @@ fn main() -> anyhow::Result<()> {
     let root = workspace_root();
     match task.as_str() {
         "serve" => {
-            build_web(&root)?;
+            build_web(&root, &[])?;
             let mut cmd = cargo();
             // `cargo xtask serve -- --flag` and `cargo xtask serve --flag` mean the same.
             let server_args = rest.iter().skip_while(|a| *a == "--");
@@ -35,36 +36,31 @@ fn main() -> anyhow::Result<()> {
             run(&mut cmd)
         }
         "test" => {
-            build_web(&root)?;
             // The guide's example game must build for the browser too (its `join` and
-            // renderer only compile for wasm32).
-            let mut example = cargo();
-            example.current_dir(&root).args([
-                "build",
-                "--release",
-                "-p",
-                "snapwire-example-coins",
-                "--target",
-                TARGET,
-            ]);
-            run(&mut example)?;
+            // renderer only compile for wasm32): in the same cargo run as the client, which
+            // shares its dependencies.
+            build_web(&root, &["snapwire-example-coins"])?;
+            let agones = agones_available()?;
             let mut cmd = cargo();
-            cmd.current_dir(&root)
-                .args(["test", "--workspace"])
-                .args(&rest);
+            cmd.current_dir(&root).args(["test", "--workspace"]);
+            if agones {
+                // One build for every test, the Agones lifecycle's included.
+                cmd.args(["--features", "snapwire-server/agones"]);
+            }
+            cmd.args(&rest);
             run(&mut cmd)?;
-            agones_test(&root, &rest)
+            loom_models(&root, agones)
         }
-        "web" => build_web(&root),
+        "web" => build_web(&root, &[]),
         _ => bail!("usage: cargo xtask <serve|test|web> [args]"),
     }
 }
 
-/// The server's Agones lifecycle against a mock sidecar: built with the `agones` feature,
-/// which needs `protoc`. Without it the test is skipped with a note, so the README's test
-/// command works on a fresh machine; `.ci/run` installs protoc and sets
-/// `SNAPWIRE_REQUIRE_AGONES=1`, which turns the skip into a failure.
-fn agones_test(root: &Path, rest: &[String]) -> anyhow::Result<()> {
+/// Whether the server's `agones` feature can be built here (it needs `protoc`). Without
+/// protoc the Agones test is skipped with a note, so the README's test command works on a
+/// fresh machine; `.ci/run` installs protoc and sets `SNAPWIRE_REQUIRE_AGONES=1`, which turns
+/// the skip into a failure.
+fn agones_available() -> anyhow::Result<bool> {
     let protoc = std::env::var_os("PROTOC").unwrap_or_else(|| "protoc".into());
     let found = Command::new(&protoc)
         .arg("--version")
@@ -79,25 +75,34 @@ fn agones_test(root: &Path, rest: &[String]) -> anyhow::Result<()> {
             "xtask: skipping the Agones test (`--features agones` needs protoc: \
              apt-get install protobuf-compiler)"
         );
-        return Ok(());
     }
+    Ok(found)
+}
+
+/// The loom model checks (the outbox, the seat count): the server's unit tests again with
+/// its `loom` feature, which swaps their std primitives for loom's. Only the server crate is
+/// rebuilt (loom is an ordinary dev-dependency, so the dependencies' features do not
+/// change). Two preemptions per run is loom's usual bound and takes about a second.
+fn loom_models(root: &Path, agones: bool) -> anyhow::Result<()> {
+    let features = if agones { "agones,loom" } else { "loom" };
     let mut cmd = cargo();
     cmd.current_dir(root)
+        .env("LOOM_MAX_PREEMPTIONS", "2")
         .args([
             "test",
             "-p",
             "snapwire-server",
             "--features",
-            "agones",
-            "--test",
-            "agones",
-        ])
-        .args(rest);
+            features,
+            "--lib",
+            "loom",
+        ]);
     run(&mut cmd)
 }
 
-/// Builds `client-wasm` and writes `assets/pkg/snapwire_client.js` and `_bg.wasm`.
-fn build_web(root: &Path) -> anyhow::Result<()> {
+/// Builds `client-wasm` (and `also`, other crates that must build for the browser, in the
+/// same cargo run) and writes `assets/pkg/snapwire_client.js` and `_bg.wasm`.
+fn build_web(root: &Path, also: &[&str]) -> anyhow::Result<()> {
     ensure_wasm_target()?;
     let mut build = cargo();
     build.current_dir(root).args([
@@ -108,6 +113,9 @@ fn build_web(root: &Path) -> anyhow::Result<()> {
         "--target",
         TARGET,
     ]);
+    for package in also {
+        build.args(["-p", package]);
+    }
     run(&mut build)?;
     let target_dir =
         std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| root.join("target"), PathBuf::from);

@@ -21,13 +21,11 @@ use crate::config::RoomKind;
 use crate::driver::hosted::MakeDriver;
 use crate::driver::room_driver::{DriverLimits, DriverParts};
 use crate::driver::scheduler::Scheduler;
+use crate::driver::seats::{Refused, Seats};
 use crate::net::ingress::{Join, join_queue};
 use crate::recording::{FORMAT_VERSION, Header, RecordWriter};
 use crate::room::{ClientId, CloseReason, RoomSettings};
 use crate::stats::ServerStats;
-
-/// A seat count meaning "closed": no seat can be reserved any more.
-const CLOSED: usize = usize::MAX;
 
 /// The kind a replay's room is listed under (never publicly: each viewer has its own).
 pub const REPLAY_KIND: &str = "replay";
@@ -168,8 +166,8 @@ pub struct RoomHandle {
     pub persistent: bool,
     /// Clients at most (players and spectators).
     pub cap: usize,
-    /// Seats reserved or taken; [`CLOSED`] once the room is closing.
-    seats: AtomicUsize,
+    /// Seats reserved or taken, and whether the room has closed to new ones.
+    seats: Seats,
     /// Where a connection hands its client to the room's driver.
     pub joins: mpsc::Sender<Join>,
     /// Published by the room's driver: clients in the room now, its tick, its tick p99 (us).
@@ -184,51 +182,31 @@ pub struct RoomHandle {
 impl RoomHandle {
     /// Seats reserved or taken (0 once closed).
     pub fn seats(&self) -> usize {
-        match self.seats.load(Ordering::Acquire) {
-            CLOSED => 0,
-            n => n,
-        }
+        self.seats.count()
     }
 
     /// Reserves one seat, unless the room is full or closed.
     pub(crate) fn reserve(self: &Arc<Self>) -> Result<Seat, CloseReason> {
-        let mut current = self.seats.load(Ordering::Acquire);
-        loop {
-            if current == CLOSED {
-                return Err(no_such_room(&self.id));
-            }
-            if current >= self.cap {
-                return Err((
-                    CloseCode::RoomFull,
-                    format!("room {} is full ({} clients)", self.id, self.cap),
-                ));
-            }
-            match self.seats.compare_exchange_weak(
-                current,
-                current + 1,
-                Ordering::AcqRel,
-                Ordering::Acquire,
-            ) {
-                Ok(_) => {
-                    return Ok(Seat {
-                        room: Arc::clone(self),
-                    });
-                }
-                Err(now) => current = now,
-            }
+        match self.seats.reserve(self.cap) {
+            Ok(()) => Ok(Seat {
+                room: Arc::clone(self),
+            }),
+            Err(Refused::Closed) => Err(no_such_room(&self.id)),
+            Err(Refused::Full) => Err((
+                CloseCode::RoomFull,
+                format!("room {} is full ({} clients)", self.id, self.cap),
+            )),
         }
     }
 
     /// Closes the room to new seats if none is reserved or taken; true when it did.
     pub fn try_close(&self) -> bool {
-        self.seats
-            .compare_exchange(0, CLOSED, Ordering::AcqRel, Ordering::Acquire)
-            .is_ok()
+        self.seats.try_close()
     }
 
     /// Closes the room to new seats whatever is reserved (a failed or stopping room).
     pub fn force_close(&self) {
-        self.seats.store(CLOSED, Ordering::Release);
+        self.seats.force_close();
     }
 }
 
@@ -244,7 +222,7 @@ impl RoomHandle {
             private: true,
             persistent: true,
             cap,
-            seats: AtomicUsize::new(0),
+            seats: Seats::default(),
             joins,
             clients: AtomicUsize::new(0),
             tick: AtomicU32::new(0),
@@ -268,13 +246,7 @@ impl Seat {
 
 impl Drop for Seat {
     fn drop(&mut self) {
-        // A closed room's count stays closed.
-        let _ = self
-            .room
-            .seats
-            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| {
-                (n != CLOSED).then(|| n.saturating_sub(1))
-            });
+        self.room.seats.release();
     }
 }
 
@@ -618,7 +590,7 @@ impl Registry {
             private: o.private,
             persistent: o.persistent,
             cap: o.cap,
-            seats: AtomicUsize::new(0),
+            seats: Seats::default(),
             joins,
             clients: AtomicUsize::new(0),
             tick: AtomicU32::new(0),

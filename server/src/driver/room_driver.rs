@@ -133,11 +133,11 @@ struct Transport {
 }
 
 impl Transport {
-    fn new(inbound: mpsc::Receiver<Inbound>, outbox: Arc<Outbox>) -> Transport {
+    fn new(inbound: mpsc::Receiver<Inbound>, outbox: Arc<Outbox>, now: Instant) -> Transport {
         Transport {
             inbound,
             outbox,
-            last_heard: Instant::now(),
+            last_heard: now,
             pinged: false,
         }
     }
@@ -269,8 +269,15 @@ impl<G: Game> RoomDriver<G> {
 
     /// One tick: the stages in order.
     pub fn tick(&mut self) {
+        self.tick_at(Instant::now());
+    }
+
+    /// One tick at `now` on the room's clock, which the idle timeout, the pings and the
+    /// resume grace are judged by: tests step it to any moment without waiting for it. The
+    /// direct writes' share of the period is real time, whatever `now` says.
+    pub fn tick_at(&mut self, now: Instant) {
         let started = Instant::now();
-        self.drain_ingress();
+        self.drain_ingress(now);
         self.room.tick();
         self.hand_to_outboxes(started + self.period.mul_f64(DIRECT_WRITE_SHARE));
         self.publish_stats();
@@ -398,11 +405,10 @@ impl<G: Game> RoomDriver<G> {
         self.durations.push(took.as_micros() as u64);
     }
 
-    fn drain_ingress(&mut self) {
+    fn drain_ingress(&mut self, now: Instant) {
         while let Ok(join) = self.joins.try_recv() {
-            self.admit(join);
+            self.admit(join, now);
         }
-        let now = Instant::now();
         // Silence is checked a few times per timeout (at most once a second), not per message.
         let every = (self.limits.idle_timeout / 4).min(Duration::from_secs(1));
         let check_idle = self.idle_checked.is_none_or(|at| now - at >= every);
@@ -440,7 +446,13 @@ impl<G: Game> RoomDriver<G> {
                     }
                     Err(TryRecvError::Empty) => break,
                     Err(TryRecvError::Disconnected) => {
-                        outcome = Some(Gone::Dropped);
+                        // The connection ended. One it closed for a broken rule (its outbox
+                        // holds the reason) leaves: a client closed for bad bytes is not kept
+                        // for a resume. Only a lost socket is.
+                        outcome = Some(match t.outbox.close_code() {
+                            Some(Some(_)) => Gone::Left,
+                            _ => Gone::Dropped,
+                        });
                         break;
                     }
                 }
@@ -540,7 +552,7 @@ impl<G: Game> RoomDriver<G> {
             .set(i64::from(self.room.snapshot_divisor()));
     }
 
-    fn admit(&mut self, join: Join) {
+    fn admit(&mut self, join: Join, now: Instant) {
         match join.entry {
             Entry::New {
                 name,
@@ -551,7 +563,7 @@ impl<G: Game> RoomDriver<G> {
                 &name,
                 spectate,
                 seat,
-                Transport::new(join.inbound, join.outbox),
+                Transport::new(join.inbound, join.outbox, now),
             ),
             Entry::Resume {
                 member,
@@ -561,7 +573,7 @@ impl<G: Game> RoomDriver<G> {
                 member,
                 token,
                 has_state,
-                Transport::new(join.inbound, join.outbox),
+                Transport::new(join.inbound, join.outbox, now),
             ),
         }
     }
@@ -760,45 +772,91 @@ impl<G: Game> RoomDriver<G> {
 
 #[cfg(test)]
 mod tests {
+    use futures_util::FutureExt;
+
     use super::*;
     use crate::config::Config;
     use crate::net::ingress::{inbound_queue, join_queue};
+    use crate::net::outbox::OutItem;
 
-    /// A driver for one room whose client never reads: every snapshot after the first
-    /// replaces the one before it, and each replacement is counted once.
-    #[test]
-    fn snapshots_a_client_never_took_are_counted_exactly() {
+    const LIMITS: DriverLimits = DriverLimits {
+        grace: Duration::from_secs(30),
+        idle_timeout: Duration::from_secs(4),
+        resume_grace: Duration::from_secs(30),
+    };
+
+    /// A driver for one room (`persistent`: never closed for being empty), and the queue its
+    /// joins arrive on.
+    fn driver(
+        persistent: bool,
+    ) -> (
+        RoomDriver,
+        Arc<RoomHandle>,
+        mpsc::Sender<Join>,
+        Arc<ServerStats>,
+    ) {
         let (joins_tx, joins) = join_queue();
-        let handle = Arc::new(RoomHandle::detached("t1", 8, joins_tx.clone()));
+        let mut handle = RoomHandle::detached("t1", 8, joins_tx.clone());
+        handle.persistent = persistent;
+        let handle = Arc::new(handle);
         let stats = Arc::new(ServerStats::default());
-        let mut driver = RoomDriver::new(
+        let driver = RoomDriver::new(
             Room::new(Config::new(60).room_settings()),
             DriverParts {
                 handle: Arc::clone(&handle),
                 joins,
                 directory: Arc::new(Directory::default()),
                 stats: Arc::clone(&stats),
-                limits: DriverLimits {
-                    grace: Duration::from_secs(30),
-                    idle_timeout: Duration::from_secs(10),
-                    resume_grace: Duration::from_secs(30),
-                },
+                limits: LIMITS,
                 recorder: None,
             },
         );
-        let (_inbound_tx, inbound) = inbound_queue();
+        (driver, handle, joins_tx, stats)
+    }
+
+    /// Queues a new client's join with a seat reserved, as a connection does; returns its
+    /// inbound sender and outbox.
+    fn join(
+        handle: &Arc<RoomHandle>,
+        joins: &mpsc::Sender<Join>,
+        client: ClientId,
+        spectate: bool,
+    ) -> (mpsc::Sender<Inbound>, Arc<Outbox>) {
+        let (inbound_tx, inbound) = inbound_queue();
         let outbox = Arc::new(Outbox::new());
         let join = Join {
-            client: 1,
+            client,
             inbound,
             outbox: Arc::clone(&outbox),
             entry: Entry::New {
-                name: "slow".into(),
-                spectate: true,
+                name: format!("c{client}"),
+                spectate,
                 seat: handle.reserve().expect("a seat"),
             },
         };
-        joins_tx.try_send(join).expect("queued");
+        joins.try_send(join).expect("queued");
+        (inbound_tx, outbox)
+    }
+
+    /// Everything the writer would take now, without waiting.
+    fn drain(outbox: &Outbox) -> Vec<OutItem> {
+        let mut items = Vec::new();
+        while let Some(item) = outbox.next().now_or_never() {
+            let end = matches!(item, OutItem::Close(_));
+            items.push(item);
+            if end {
+                break;
+            }
+        }
+        items
+    }
+
+    /// A driver for one room whose client never reads: every snapshot after the first
+    /// replaces the one before it, and each replacement is counted once.
+    #[test]
+    fn snapshots_a_client_never_took_are_counted_exactly() {
+        let (mut driver, handle, joins, stats) = driver(true);
+        let (_inbound, outbox) = join(&handle, &joins, 1, true);
         for _ in 0..10 {
             driver.tick();
         }
@@ -808,5 +866,81 @@ mod tests {
         drop(driver);
         assert_eq!(handle.seats(), 0, "the seat is given back with the client");
         assert!(outbox.is_closing(), "a dropped room closes its clients");
+    }
+
+    /// The idle timeout on the room's clock, stepped in 10 ms ticks without waiting: silence
+    /// is checked once a second (a quarter of the 4 s timeout), so the ping goes at the first
+    /// check past half the timeout (3 s) and the close at the first past the timeout (5 s):
+    /// the timeout plus one check interval, at most. The player is then kept for a resume,
+    /// and leaves when the resume grace ends.
+    #[test]
+    fn a_silent_client_is_pinged_then_closed_4011_and_kept_for_the_resume_grace() {
+        let (mut driver, handle, joins, stats) = driver(true);
+        let (_inbound, outbox) = join(&handle, &joins, 1, false);
+        let t0 = Instant::now();
+        let at = |ms: u64| t0 + Duration::from_millis(ms);
+        let (mut pinged_at, mut closed_at) = (None, None);
+        for ms in (0..=6_000).step_by(10) {
+            driver.tick_at(at(ms));
+            for item in drain(&outbox) {
+                match item {
+                    OutItem::Ping => pinged_at = pinged_at.or(Some(ms)),
+                    OutItem::Close(reason) => {
+                        assert_eq!(reason.map(|r| r.0), Some(CloseCode::Idle));
+                        closed_at = closed_at.or(Some(ms));
+                    }
+                    _ => {}
+                }
+            }
+        }
+        assert_eq!(pinged_at, Some(3_000), "a ping at the first check past 2 s");
+        assert_eq!(closed_at, Some(5_000), "closed at the first check past 4 s");
+        assert_eq!((stats.clients.get(), stats.clients_away.get()), (0, 1));
+        assert!(driver.room.member(1).is_some_and(|m| m.away), "kept, away");
+        // The grace runs from the close: gone at the first check past 30 s after it.
+        driver.tick_at(at(5_000 + 30_000));
+        assert!(driver.room.member(1).is_some());
+        driver.tick_at(at(5_000 + 31_000));
+        assert!(driver.room.member(1).is_none(), "left when the grace ended");
+        assert_eq!(
+            (stats.resumes_expired.get(), stats.clients_away.get()),
+            (1, 0)
+        );
+        assert_eq!(handle.seats(), 0, "its seat is free again");
+    }
+
+    /// The join/close race on the driver's side: an empty room closes after its grace only
+    /// when no seat is out. A join reserved just before the deadline keeps it open and lands;
+    /// once the room has closed, a reservation is refused with "no such room".
+    #[test]
+    fn an_empty_room_closes_after_its_grace_unless_a_join_holds_a_seat() {
+        let (mut driver, handle, joins, _stats) = driver(false);
+        let t0 = Instant::now();
+        driver.tick_at(t0);
+        assert!(!driver.dispose_if_idle(t0), "empty from now on");
+        let before = t0 + LIMITS.grace - Duration::from_millis(1);
+        assert!(!driver.dispose_if_idle(before), "within the grace");
+        // A connection reserves a seat; its join is still on its way.
+        let (inbound, outbox) = join(&handle, &joins, 1, true);
+        let past = t0 + LIMITS.grace + Duration::from_secs(1);
+        assert!(!driver.dispose_if_idle(past), "a seat is out: stays open");
+        driver.tick_at(past);
+        assert_eq!(driver.clients.len(), 1, "the join landed");
+        assert!(!outbox.is_closing());
+
+        // The client leaves on purpose (a close with 1000 sends this).
+        inbound.try_send(Inbound::Leave).expect("queued");
+        let later = past + Duration::from_secs(1);
+        driver.tick_at(later);
+        assert!(driver.clients.is_empty());
+        assert_eq!(handle.seats(), 0, "its seat is given back");
+        assert!(!driver.dispose_if_idle(later), "the grace starts again");
+        let closed = later + LIMITS.grace;
+        assert!(
+            driver.dispose_if_idle(closed),
+            "empty for the grace: closed"
+        );
+        let refused = handle.reserve().expect_err("closed");
+        assert_eq!(refused.0, CloseCode::NoSuchRoom);
     }
 }

@@ -153,14 +153,19 @@ fn run(
                 let (_, room) = due.swap_remove(i);
                 load.fetch_sub(1, Ordering::Relaxed);
                 error!(room = %room.id(), "the room's simulation panicked; closing it");
-                room.fail();
+                let id = room.id().to_owned();
+                if catch_unwind(AssertUnwindSafe(|| room.fail())).is_err() {
+                    error!(room = %id, "closing the failed room panicked too");
+                }
             }
         }
     }
-    for (_, room) in due {
-        room.shut_down();
-    }
-    for room in rooms.try_iter() {
-        room.shut_down();
+    // Each room's last steps alone too: one that panics while closing does not keep the
+    // others from closing their clients and flushing their recordings.
+    for room in due.into_iter().map(|(_, r)| r).chain(rooms.try_iter()) {
+        let id = room.id().to_owned();
+        if catch_unwind(AssertUnwindSafe(|| room.shut_down())).is_err() {
+            error!(room = %id, "a room panicked while shutting down");
+        }
     }
 }

@@ -519,9 +519,15 @@ fn classify(e: &axum::Error) -> Option<CloseReason> {
         }
         if let Some(t) = s.downcast_ref::<tungstenite::Error>() {
             return Some(match t {
+                // The peer's TCP connection ended without a close frame: a vanished client
+                // (a killed tab, a dead phone), the network's doing, not a broken rule. It
+                // stays resumable, and is not counted as bad input.
                 tungstenite::Error::Io(_)
                 | tungstenite::Error::ConnectionClosed
-                | tungstenite::Error::AlreadyClosed => return None,
+                | tungstenite::Error::AlreadyClosed
+                | tungstenite::Error::Protocol(
+                    tungstenite::error::ProtocolError::ResetWithoutClosingHandshake,
+                ) => return None,
                 tungstenite::Error::Capacity(c) => (CloseCode::TooLarge, c.to_string()),
                 tungstenite::Error::Protocol(p) => (CloseCode::ProtocolError, p.to_string()),
                 other => (CloseCode::Malformed, format!("websocket error: {other}")),

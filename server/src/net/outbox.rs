@@ -18,10 +18,12 @@ use std::sync::PoisonError;
 use std::task::{Poll, Waker};
 
 use bytes::Bytes;
-#[cfg(snapwire_loom)]
+// The loom model tests swap in loom's lock (feature `loom`, in the crate's own unit tests
+// only: everything else, the other tests included, keeps std's).
+#[cfg(all(test, feature = "loom"))]
 use loom::sync::{Mutex, MutexGuard};
 use snapwire_shared::CloseCode;
-#[cfg(not(snapwire_loom))]
+#[cfg(not(all(test, feature = "loom")))]
 use std::sync::{Mutex, MutexGuard};
 
 #[cfg(test)]
@@ -479,8 +481,8 @@ mod tests {
 /// Model checks of the outbox's one piece of hand-made concurrency: the room thread puts and
 /// closes while the connection's writer takes and waits. loom runs every interleaving; a lost
 /// wake-up would leave the writer parked for ever, which loom reports as a deadlock.
-/// `RUSTFLAGS="--cfg snapwire_loom" cargo test -p snapwire-server --lib loom` (in `.ci/run`).
-#[cfg(all(test, snapwire_loom))]
+/// `cargo test -p snapwire-server --features loom --lib loom` (`cargo xtask test` runs it).
+#[cfg(all(test, feature = "loom"))]
 mod loom_tests {
     use loom::future::block_on;
     use loom::sync::Arc;

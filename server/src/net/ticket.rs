@@ -178,4 +178,49 @@ mod tests {
         assert_eq!(key().verify("nonsense", 0), Err(TicketError::Malformed));
         assert!(TicketKey::new(*b"short").is_err());
     }
+
+    /// A known answer, computed outside Rust (Python's `hmac` and `base64` from the format in
+    /// the module doc), so a matchmaker in another language can check its signer against it.
+    #[test]
+    fn the_signature_is_hmac_sha256_over_the_text_before_the_last_dot() {
+        const KNOWN: &str = "v1.eyJwIjoiYW5uIiwiciI6Ims3IiwiZSI6MTcwMDAwMDAwMH0.\
+                             l_9aHizuwlagbCS3Qru_ERO-9ZfccUXCl-jw9nrs4nA";
+        let t = Ticket {
+            player: "ann".into(),
+            room: "k7".into(),
+            expires: 1_700_000_000,
+        };
+        assert_eq!(key().sign(&t), KNOWN);
+        assert_eq!(key().verify(KNOWN, 1_699_999_999), Ok(t));
+    }
+
+    /// The secret file: its trailing newline (as `echo` writes it) is not part of the key; a
+    /// short secret and a missing file are refused with their reasons.
+    #[test]
+    fn the_secret_loads_from_a_file_without_its_trailing_newline() {
+        let dir = std::env::temp_dir().join(format!("snapwire-ticket-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("temp dir");
+        let file = dir.join("secret");
+        std::fs::write(&file, "0123456789abcdef0123456789abcdef\n").expect("write");
+        let loaded = TicketKey::load(Some(&file)).expect("loads").expect("a key");
+        let t = Ticket {
+            player: "ann".into(),
+            room: String::new(),
+            expires: 10,
+        };
+        assert_eq!(
+            loaded.sign(&t),
+            key().sign(&t),
+            "the same key as without the newline"
+        );
+        std::fs::write(&file, "too short\n").expect("write");
+        assert!(matches!(
+            TicketKey::load(Some(&file)),
+            Err(SecretError::Short)
+        ));
+        let missing = dir.join("nope");
+        let err = TicketKey::load(Some(&missing)).expect_err("no such file");
+        assert!(err.to_string().contains("nope"), "{err}");
+        let _ = std::fs::remove_dir_all(&dir);
+    }
 }

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, PoisonError, RwLock};
 
 use rustls::ServerConfig;
-use rustls::pki_types::pem::PemObject;
+use rustls::pki_types::pem::{self, PemObject};
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 use thiserror::Error;
 use tokio_rustls::TlsAcceptor;
@@ -71,13 +71,13 @@ impl Tls {
 
 fn acceptor(files: &TlsFiles) -> Result<TlsAcceptor, TlsError> {
     let certs = CertificateDer::pem_file_iter(&files.cert)
-        .map_err(|e| file_error(&files.cert, e))?
+        .map_err(|e| pem_error(&files.cert, &e))?
         .collect::<Result<Vec<_>, _>>()
-        .map_err(|e| file_error(&files.cert, e))?;
+        .map_err(|e| pem_error(&files.cert, &e))?;
     if certs.is_empty() {
         return Err(TlsError::NoCertificate(files.cert.clone()));
     }
-    let key = PrivateKeyDer::from_pem_file(&files.key).map_err(|e| file_error(&files.key, e))?;
+    let key = PrivateKeyDer::from_pem_file(&files.key).map_err(|e| pem_error(&files.key, &e))?;
     let mut config = ServerConfig::builder()
         .with_no_client_auth()
         .with_single_cert(certs, key)
@@ -87,6 +87,45 @@ fn acceptor(files: &TlsFiles) -> Result<TlsAcceptor, TlsError> {
     Ok(TlsAcceptor::from(Arc::new(config)))
 }
 
-fn file_error(path: &Path, e: impl std::fmt::Display) -> TlsError {
-    TlsError::File(path.to_path_buf(), e.to_string())
+/// The PEM parser's own words show a broken line as a list of byte values; an operator
+/// reading the log after a failed reload needs the line.
+fn pem_error(path: &Path, e: &pem::Error) -> TlsError {
+    let why = match e {
+        pem::Error::MissingSectionEnd { end_marker } => format!(
+            "its {} section has no END line (the file is cut short?)",
+            String::from_utf8_lossy(end_marker)
+        ),
+        pem::Error::IllegalSectionStart { line } => {
+            format!("a malformed BEGIN line `{}`", String::from_utf8_lossy(line))
+        }
+        pem::Error::NoItemsFound => "no PEM section of the expected kind".to_owned(),
+        other => other.to_string(),
+    };
+    TlsError::File(path.to_path_buf(), why)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A certificate file cut in the middle of its base64 (a renewal half written) names the
+    /// missing line in words, not as byte values.
+    #[test]
+    fn a_cut_certificate_is_reported_in_words() {
+        let dir = std::env::temp_dir().join(format!("snapwire-pem-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("temp dir");
+        let files = TlsFiles {
+            cert: dir.join("cut.pem"),
+            key: dir.join("key.pem"),
+        };
+        std::fs::write(&files.cert, "-----BEGIN CERTIFICATE-----\nMIIB\n").expect("write");
+        let err = Tls::load(files).expect_err("a cut file").to_string();
+        assert!(
+            err.ends_with(
+                "cut.pem: its CERTIFICATE section has no END line (the file is cut short?)"
+            ),
+            "{err}"
+        );
+        let _ = std::fs::remove_dir_all(&dir);
+    }
 }

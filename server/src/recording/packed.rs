@@ -172,7 +172,7 @@ impl Writer {
         self.flags.push(flags);
     }
 
-    /// Four streams, each after its length.
+    /// The four lengths first (LEB128), then the four streams, in the same order.
     fn finish(self) -> Vec<u8> {
         let mut out = Vec::with_capacity(
             16 + self.structure.len() + self.flags.len() + self.values.len() + self.checks.len(),

@@ -245,6 +245,16 @@ impl Member {
         }
     }
 
+    /// The client starts its input sequence over (a reload answered with `Welcome`): the next
+    /// input is new whatever its number, and no snapshot acknowledges an old one.
+    pub fn restart_inputs(&mut self) {
+        // Discarded with the old connection, like a leaver's: not counted as dropped, which
+        // counts inputs refused from a live one.
+        self.inputs.clear();
+        self.last_received_seq = 0;
+        self.last_applied_seq = 0;
+    }
+
     /// What the client holds for its acknowledged tick, if that is still remembered.
     pub fn acked_view(&self) -> Option<&SentView> {
         let acked = self.acked?;

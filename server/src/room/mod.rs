@@ -389,6 +389,11 @@ impl<G: Game> Room<G> {
             }));
         }
         m.forget_acks();
+        // A client that kept nothing numbers its inputs from 1 again. Keeping the old
+        // sequence would drop every new input as "not above" it until the new numbers passed
+        // the old (minutes, with 16-bit sequences on the wire): the player frozen. The inputs
+        // still queued from the old connection go too: the new page did not predict them.
+        m.restart_inputs();
         self.pinned.remove(&client);
         Some(ServerMsg::Welcome(self.welcome(entity)))
     }

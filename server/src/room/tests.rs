@@ -653,3 +653,60 @@ fn a_playback_starts_from_the_keyframe_before_and_plays_on_exactly() {
     wrong[1].world = vec![0xff; 3];
     assert_eq!(play(&wrong), (Some(PlaybackState::Ended), Tick(400)));
 }
+
+/// Issue 24's frozen reload: a page that reloads keeps its player (a resume without state,
+/// answered with `Welcome`) and numbers its inputs from 1 again. The server must take them:
+/// it used to keep the old sequence and drop every input "not above" it, so the player stood
+/// still until the new numbers caught up (33 s after 30 s of play).
+#[test]
+fn a_reloaded_client_that_restarts_its_input_sequence_keeps_moving() {
+    let mut room = Room::new(settings());
+    let mut welcome = room.join(1, "p", false);
+    welcome.resume = snapwire_shared::protocol::ResumeToken([1; 16]);
+    let me = EntityId(welcome.player_id.expect("a player"));
+    let play = |room: &mut Room, session: &mut ClientSession, ticks: u32, x: f32| {
+        for _ in 0..ticks {
+            if let Some(ClientMsg::Input(i)) = session.input(x, 0.0, 0.0, false) {
+                let msg = Inbound::Input {
+                    seq: i.seq,
+                    tick: i.tick,
+                    input: PlayerInput::parse(&i).expect("valid"),
+                    ack: i.buttons & snapwire_shared::protocol::BUTTON_ACK != 0,
+                };
+                room.handle(1, msg).expect("a good input");
+            }
+            room.tick();
+            for frame in frames_for(room, 1) {
+                session.handle(&frame).expect("valid frame");
+            }
+        }
+    };
+    let (mut first, _) = ClientSession::new("p", false);
+    first
+        .handle(&codec::encode_server(&ServerMsg::Welcome(welcome)))
+        .expect("welcome");
+    play(&mut room, &mut first, 600, 1.0);
+    assert_eq!(room.member(1).map(|m| m.last_applied_seq), Some(600));
+
+    // The page reloads: a new session, which kept only the token.
+    room.park(1);
+    let Some(ServerMsg::Welcome(mut again)) = room.resume(1, false) else {
+        panic!("Welcome")
+    };
+    again.resume = snapwire_shared::protocol::ResumeToken([2; 16]);
+    let (mut second, _) = ClientSession::new("p", false);
+    second
+        .handle(&codec::encode_server(&ServerMsg::Welcome(again)))
+        .expect("welcome");
+    let before = room.world().player_position(me);
+    play(&mut room, &mut second, 60, -1.0);
+    let after = room.world().player_position(me);
+    let (before, after) = (before.expect("placed"), after.expect("placed"));
+    assert!(after.x < before.x, "moved left: {before:?} -> {after:?}");
+    // Every input of the new page was applied, in its own numbering.
+    assert_eq!(room.member(1).map(|m| m.last_applied_seq), Some(60));
+    assert_eq!(second.last_input_seq(), 60);
+    let p = second.predictor().expect("predictor");
+    assert_eq!(p.mispredictions, 0);
+    assert_eq!(second.stats.desyncs, 0);
+}

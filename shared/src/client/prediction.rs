@@ -114,3 +114,112 @@ impl<G: Game> Predictor<G> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::map::MapDef;
+    use crate::protocol::ResumeToken;
+    use crate::sim::PlayerInput;
+    use crate::snapshot::{EntityKind, EntityState};
+    use crate::tick::Tick;
+
+    fn welcome() -> Welcome {
+        Welcome {
+            player_id: Some(1),
+            tick: Tick(0),
+            tick_rate: 60,
+            map: MapDef::arena(),
+            view_width: 40_000,
+            view_height: 24_000,
+            room: String::new(),
+            kind: String::new(),
+            game: "arena".into(),
+            resume: ResumeToken([0; 16]),
+        }
+    }
+
+    fn standing() -> EntityState {
+        EntityState {
+            kind: EntityKind::Player,
+            x: 10_000,
+            y: 10_000,
+            health: 100,
+            ..EntityState::default()
+        }
+    }
+
+    fn right() -> PlayerInput {
+        PlayerInput::from_controls(1.0, 0.0, 0.0, false)
+    }
+
+    /// The server's answer to input `seq`, computed with the same rules: a prediction that
+    /// holds is checked and never counted.
+    fn server_after(inputs: usize) -> EntityState {
+        let local = World::local(&welcome());
+        let mut s = standing();
+        for _ in 0..inputs {
+            World::predict(&local, &mut s, &right());
+        }
+        s
+    }
+
+    #[test]
+    fn a_prediction_that_holds_is_checked_and_not_counted() {
+        let mut p = Predictor::<World>::new(&welcome());
+        p.reconcile(standing(), 0);
+        for seq in 1..=3 {
+            p.push(seq, right());
+        }
+        let moved = p.reconcile(server_after(2), 2);
+        assert_eq!((p.checked, p.mispredictions, p.corrections), (1, 0, 0));
+        assert_eq!(moved, (0, 0), "the present did not move");
+        assert_eq!(p.predicted(), Some(server_after(3)));
+    }
+
+    /// The detector the bots' and the page's `mispredictions == 0` rely on: the server's state
+    /// after an input differs from what the client predicted for it, with nothing (a death, a
+    /// respawn) to explain it. It must fire, and the present must move to the server's.
+    #[test]
+    fn a_wrong_prediction_fires_the_detector_and_corrects_the_present() {
+        let mut p = Predictor::<World>::new(&welcome());
+        p.reconcile(standing(), 0);
+        for seq in 1..=3 {
+            p.push(seq, right());
+        }
+        let mut wrong = server_after(2);
+        wrong.x += 37;
+        let moved = p.reconcile(wrong, 2);
+        assert_eq!((p.checked, p.mispredictions, p.corrections), (1, 1, 1));
+        assert_eq!(
+            moved,
+            (37, 0),
+            "the present moved by the server's difference"
+        );
+        let local = World::local(&welcome());
+        let mut present = wrong;
+        World::predict(&local, &mut present, &right());
+        assert_eq!(
+            p.predicted(),
+            Some(present),
+            "replayed from the server's state"
+        );
+    }
+
+    /// A respawn between two snapshots explains any difference: corrected, not counted.
+    #[test]
+    fn a_respawn_is_corrected_without_counting_a_misprediction() {
+        let mut p = Predictor::<World>::new(&welcome());
+        p.reconcile(standing(), 0);
+        p.push(1, right());
+        let respawned = EntityState {
+            x: 30_000,
+            life: 1,
+            ..standing()
+        };
+        let moved = p.reconcile(respawned, 1);
+        assert_eq!((p.checked, p.mispredictions), (0, 0));
+        assert_eq!(p.corrections, 1);
+        assert_ne!(moved, (0, 0));
+    }
+}

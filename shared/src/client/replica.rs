@@ -113,3 +113,112 @@ impl<T: Replicate> Replica<T> {
         Ok(Applied::Fresh(tick))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::snapshot::{EntityKind, encode};
+
+    fn player(x: i32) -> EntityState {
+        EntityState {
+            kind: EntityKind::Player,
+            x,
+            y: 2_000,
+            vx: 10,
+            health: 100,
+            ..EntityState::default()
+        }
+    }
+
+    fn view(xs: &[(u32, i32)]) -> View {
+        View::from_sorted(
+            xs.iter()
+                .map(|&(id, x)| (EntityId(id), player(x)))
+                .collect(),
+        )
+    }
+
+    /// A snapshot as the server builds it: `current` against `baseline` (`None`: full).
+    fn snapshot(tick: u32, baseline: Option<(u32, &View)>, current: &View) -> SnapshotMsg {
+        let (age, body) = match baseline {
+            None => (0, encode(&View::default(), 0, current)),
+            Some((b, base)) => ((tick - b) as u16, encode(base, tick - b, current)),
+        };
+        SnapshotMsg {
+            tick: Tick(tick),
+            baseline_age: age,
+            last_input_seq: 0,
+            checksum: checksum(current),
+            names: Vec::new(),
+            body,
+        }
+    }
+
+    #[test]
+    fn full_then_delta_snapshots_rebuild_the_server_view() {
+        let mut r = Replica::new();
+        let first = view(&[(1, 1_000), (2, 5_000)]);
+        assert_eq!(
+            r.apply(&snapshot(10, None, &first)),
+            Ok(Applied::Fresh(Tick(10)))
+        );
+        let second = view(&[(1, 1_030), (3, 9_000)]);
+        assert_eq!(
+            r.apply(&snapshot(13, Some((10, &first)), &second)),
+            Ok(Applied::Fresh(Tick(13)))
+        );
+        assert_eq!(
+            r.latest().map(|(t, v)| (t, v.clone())),
+            Some((Tick(13), second))
+        );
+        // An older or repeated tick is stale, never an error.
+        assert_eq!(r.apply(&snapshot(12, None, &first)), Ok(Applied::Stale));
+    }
+
+    /// The detector behind every `desyncs == 0`: a snapshot whose rebuilt view does not hash
+    /// to the server's checksum is refused, not kept, so never acknowledged and never a
+    /// baseline. Here one bit of the body is flipped on the way (a residual of entity 1).
+    #[test]
+    fn a_corrupted_snapshot_fails_its_checksum_and_is_not_kept() {
+        let mut r = Replica::new();
+        let first = view(&[(1, 1_000), (2, 5_000)]);
+        r.apply(&snapshot(10, None, &first))
+            .expect("a good full snapshot");
+        let second = view(&[(1, 1_500), (2, 5_030)]);
+        let mut bad = snapshot(11, Some((10, &first)), &second);
+        let last = bad.body.len() - 2;
+        bad.body[last] ^= 0x01;
+        match r.apply(&bad) {
+            Err(ReplicaError::Checksum { tick, expected, .. }) => {
+                assert_eq!((tick, expected), (Tick(11), checksum(&second)));
+            }
+            other => panic!("a flipped bit must fail the checksum: {other:?}"),
+        }
+        assert_eq!(r.latest().map(|(t, _)| t), Some(Tick(10)), "not kept");
+        // A snapshot the server then encodes against the refused tick cannot be rebuilt.
+        let third = view(&[(1, 1_600)]);
+        assert_eq!(
+            r.apply(&snapshot(12, Some((11, &second)), &third)),
+            Err(ReplicaError::UnknownBaseline {
+                tick: Tick(12),
+                baseline: Tick(11)
+            })
+        );
+        // The same tick, uncorrupted, goes through: the refusal left nothing behind.
+        assert_eq!(
+            r.apply(&snapshot(11, Some((10, &first)), &second)),
+            Ok(Applied::Fresh(Tick(11)))
+        );
+    }
+
+    /// A checksum that disagrees with a body that decodes fine (a client whose rules or codec
+    /// differ from the server's) is caught the same way.
+    #[test]
+    fn a_wrong_checksum_is_a_desync() {
+        let mut r = Replica::new();
+        let mut msg = snapshot(5, None, &view(&[(7, 4_000)]));
+        msg.checksum = msg.checksum.wrapping_add(1);
+        assert!(matches!(r.apply(&msg), Err(ReplicaError::Checksum { .. })));
+        assert!(r.latest().is_none());
+    }
+}

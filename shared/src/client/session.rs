@@ -529,3 +529,110 @@ impl<G: Game> ClientSession<G> {
             .map_or((0, 0), |auth| p.reconcile(*auth, self.last_input_seq))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::map::MapDef;
+    use crate::protocol::SnapshotMsg;
+    use crate::snapshot::{EntityKind, EntityState, View, checksum, encode};
+
+    fn welcome() -> Welcome {
+        Welcome {
+            player_id: Some(1),
+            tick: Tick(100),
+            tick_rate: 60,
+            map: MapDef::arena(),
+            view_width: 40_000,
+            view_height: 24_000,
+            room: "r1".into(),
+            kind: "default".into(),
+            game: "arena".into(),
+            resume: ResumeToken([9; 16]),
+        }
+    }
+
+    fn full(tick: u32, x: i32) -> SnapshotMsg {
+        let me = EntityState {
+            kind: EntityKind::Player,
+            x,
+            y: 10_000,
+            health: 100,
+            ..EntityState::default()
+        };
+        let view = View::from_sorted(vec![(EntityId(1), me)]);
+        SnapshotMsg {
+            tick: Tick(tick),
+            baseline_age: 0,
+            last_input_seq: 0,
+            checksum: checksum(&view),
+            names: Vec::new(),
+            body: encode(&View::default(), 0, &view),
+        }
+    }
+
+    fn frame(msg: ServerMsg) -> Vec<u8> {
+        codec::encode_server(&msg)
+    }
+
+    /// A snapshot that fails its checksum is a desync: counted, reported, never acknowledged,
+    /// and the session goes on with the next good one.
+    #[test]
+    fn a_desync_is_counted_and_never_acknowledged() {
+        let (mut s, _) = ClientSession::new("ann", false);
+        s.handle(&frame(ServerMsg::Welcome(welcome())))
+            .expect("welcome");
+        let mut bad = full(101, 10_000);
+        bad.checksum ^= 1;
+        match s.handle(&frame(ServerMsg::Snapshot(bad))) {
+            Err(SessionError::Desync(ReplicaError::Checksum { tick, .. })) => {
+                assert_eq!(tick, Tick(101));
+            }
+            other => panic!("a desync: {other:?}"),
+        }
+        assert_eq!(s.stats.desyncs, 1);
+        assert_eq!(s.take_ack(), None, "nothing to acknowledge");
+        // The next input acknowledges nothing either.
+        let Some(ClientMsg::Input(i)) = s.input(0.0, 0.0, 0.0, false) else {
+            panic!("an input")
+        };
+        assert_eq!(i.buttons & BUTTON_ACK, 0);
+
+        let event = s
+            .handle(&frame(ServerMsg::Snapshot(full(102, 10_000))))
+            .expect("a good snapshot");
+        assert!(matches!(
+            event,
+            SessionEvent::Snapshot {
+                tick: Tick(102),
+                ..
+            }
+        ));
+        let Some(ClientMsg::Input(i)) = s.input(0.0, 0.0, 0.0, false) else {
+            panic!("an input")
+        };
+        assert_eq!(i.buttons & BUTTON_ACK, BUTTON_ACK, "the verified one is");
+        assert_eq!(i.tick, 102);
+        assert_eq!((s.stats.snapshots, s.stats.desyncs), (1, 1));
+    }
+
+    /// Messages out of order are protocol errors, not silently taken.
+    #[test]
+    fn a_snapshot_before_welcome_and_a_second_welcome_are_errors() {
+        let (mut s, _) = ClientSession::new("ann", false);
+        assert!(matches!(
+            s.handle(&frame(ServerMsg::Snapshot(full(1, 0)))),
+            Err(SessionError::BeforeWelcome(_))
+        ));
+        s.handle(&frame(ServerMsg::Welcome(welcome())))
+            .expect("welcome");
+        assert!(matches!(
+            s.handle(&frame(ServerMsg::Welcome(welcome()))),
+            Err(SessionError::SecondWelcome)
+        ));
+        assert!(matches!(
+            s.handle(&[0xff, 0x00]),
+            Err(SessionError::Decode(_))
+        ));
+    }
+}

@@ -203,3 +203,97 @@ fn a_full_snapshot_of_one_player_has_the_bytes_protocol_md_gives() {
     assert_eq!(decode(&View::default(), 0, &expected), Ok(view.clone()));
     assert_eq!(checksum(&view), 0x264d_6172);
 }
+
+fn entity(kind: EntityKind, x: i32, y: i32, vx: i32, vy: i32) -> EntityState {
+    EntityState {
+        kind,
+        x,
+        y,
+        vx,
+        vy,
+        ..EntityState::default()
+    }
+}
+
+/// Delta bodies against bytes computed outside Rust, by `docs/kat/snapshot_body.py`: an
+/// encoder written from PROTOCOL.md's "Snapshot body" alone. The bitmap form, with a kept
+/// entity that moves by dead reckoning only (no residual), one with a changed field, a
+/// removal and an addition, over a gap of 2.
+#[test]
+fn a_delta_in_the_bitmap_form_has_the_bytes_protocol_md_gives() {
+    let baseline = View::from_sorted(vec![
+        (
+            EntityId(3),
+            EntityState {
+                health: 100,
+                ..entity(EntityKind::Player, 1000, 2000, 30, -10)
+            },
+        ),
+        (
+            EntityId(7),
+            EntityState {
+                health: 100,
+                score: 2,
+                ..entity(EntityKind::Player, 5000, 5000, 0, 0)
+            },
+        ),
+        (EntityId(9), entity(EntityKind::Drifter, 100, 100, 100, -50)),
+    ]);
+    let current = View::from_sorted(vec![
+        (
+            EntityId(3),
+            EntityState {
+                health: 100,
+                ..entity(EntityKind::Player, 1060, 1980, 30, -10)
+            },
+        ),
+        (
+            EntityId(7),
+            EntityState {
+                health: 75,
+                score: 2,
+                ..entity(EntityKind::Player, 5000, 5000, 0, 0)
+            },
+        ),
+        (
+            EntityId(12),
+            EntityState {
+                owner: 3,
+                ..entity(EntityKind::Projectile, 4000, -300, -200, 0)
+            },
+        ),
+    ]);
+    let expected = [
+        0x21, 0x91, 0x01, 0x1c, 0x81, 0xf5, 0x44, 0xfe, 0xfc, 0xb0, 0x25, 0x8f, 0x43, 0x01,
+    ];
+    assert_eq!(encode(&baseline, 2, &current), expected);
+    assert_eq!(decode(&baseline, 2, &expected), Ok(current.clone()));
+    assert_eq!(checksum(&current), 0x7124_5499);
+}
+
+/// The list form: twelve drifters on course (no residual each), one nudged 3 quanta off it,
+/// over a gap of 1. The list (34 bits) beats the bitmap (36).
+#[test]
+fn a_delta_in_the_list_form_has_the_bytes_protocol_md_gives() {
+    let baseline = View::from_sorted(
+        (20..32)
+            .map(|i| {
+                let x = 1000 * i as i32;
+                (EntityId(i), entity(EntityKind::Drifter, x, 500, 100, -50))
+            })
+            .collect(),
+    );
+    let current = View::from_sorted(
+        (20..32)
+            .map(|i| {
+                let nudge = if i == 25 { 3 } else { 0 };
+                let x = 1000 * i as i32 + 100 + nudge;
+                (EntityId(i), entity(EntityKind::Drifter, x, 450, 100, -50))
+            })
+            .collect(),
+    );
+    let expected = [0x60, 0x28, 0x83, 0x02, 0x00];
+    assert_eq!(encode(&baseline, 1, &current), expected);
+    assert_eq!(decode(&baseline, 1, &expected), Ok(current.clone()));
+    assert_eq!(checksum(&current), 0x88d3_eb87);
+}

@@ -22,7 +22,7 @@ pub struct TestServer {
     pub addr: SocketAddr,
     pub stats: Arc<ServerStats>,
     shutdown: CancellationToken,
-    task: Option<tokio::task::JoinHandle<()>>,
+    task: Option<tokio::task::JoinHandle<Result<(), snapwire_server::ServerError>>>,
 }
 
 impl TestServer {
@@ -39,11 +39,10 @@ impl TestServer {
         let stats = Arc::new(ServerStats::default());
         let shutdown = CancellationToken::new();
         let (token, s) = (shutdown.clone(), Arc::clone(&stats));
-        let task = tokio::spawn(async move {
-            snapwire_server::run_with_stats(listener, config, token, s)
-                .await
-                .expect("server runs");
-        });
+        // The server's own error is the test's to judge, in `stop`: a test that fails before
+        // it drops the server, and the runtime's teardown ends the server's last steps, which
+        // is no news (a panic there once read as if a scheduler thread had panicked).
+        let task = tokio::spawn(snapwire_server::run_with_stats(listener, config, token, s));
         TestServer {
             addr,
             stats,
@@ -95,14 +94,15 @@ impl TestServer {
         .expect("netsim starts")
     }
 
-    /// Stops the server and waits until it has drained.
+    /// Stops the server and waits until it has drained; panics if it ended with an error.
     pub async fn stop(mut self) {
         self.shutdown.cancel();
         if let Some(task) = self.task.take() {
             tokio::time::timeout(Duration::from_secs(10), task)
                 .await
                 .expect("server drains in time")
-                .expect("server task");
+                .expect("server task")
+                .expect("the server stops cleanly");
         }
     }
 }
@@ -257,18 +257,8 @@ pub fn issue_certificate(
     name: &str,
     files: &snapwire_server::net::tls::TlsFiles,
 ) -> std::path::PathBuf {
-    use rcgen::{BasicConstraints, CertificateParams, CertifiedIssuer, IsCa, KeyPair};
-    let mut ca_params = CertificateParams::new(Vec::<String>::new()).expect("CA params");
-    ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-    let ca = CertifiedIssuer::self_signed(ca_params, KeyPair::generate().expect("CA key"))
-        .expect("CA certificate");
-    let key = KeyPair::generate().expect("server key");
-    let params = CertificateParams::new(vec!["127.0.0.1".to_owned(), "localhost".to_owned()])
-        .expect("server params");
-    let cert = params.signed_by(&key, &ca).expect("server certificate");
-    let ca_pem = dir.join(format!("{name}-ca.pem"));
-    std::fs::write(&ca_pem, ca.pem()).expect("write CA");
-    std::fs::write(&files.cert, cert.pem()).expect("write certificate");
-    std::fs::write(&files.key, key.serialize_pem()).expect("write key");
-    ca_pem
+    let issued = snapwire_tests::issue_certificate(dir, name);
+    std::fs::rename(&issued.cert, &files.cert).expect("move the certificate");
+    std::fs::rename(&issued.key, &files.key).expect("move the key");
+    issued.ca
 }

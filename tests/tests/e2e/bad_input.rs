@@ -1,7 +1,7 @@
 //! Hostile clients: each bad input closes only its own connection, with the expected close
 //! code and a reason naming the problem, while bots on the same server keep playing.
 
-mod support;
+use crate::support;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -163,9 +163,12 @@ async fn each_bad_input_closes_only_its_own_connection() {
     let run = bots.await.expect("bots task");
     let (report, results) = (run.report, run.results);
     assert!(report.pass, "bots were disturbed: {report:#?}");
+    // Nobody was dropped, and snapshots kept flowing: a rate on a debug build under a loaded
+    // machine is only a sanity bound (a third of 60 Hz); the speed figure is the benches'.
     for r in &results {
+        assert_eq!((r.drops, r.desyncs), (0, 0), "bot {}", r.index);
         assert!(
-            r.snapshots_per_s() >= 50.0,
+            r.snapshots_per_s() >= 20.0,
             "a bot's snapshot rate fell to {}",
             r.snapshots_per_s()
         );
@@ -193,6 +196,9 @@ async fn each_bad_input_closes_only_its_own_connection() {
     };
     assert_eq!(health["closed_for_bad_input"], 13, "{health}");
     assert_eq!(health["clients"], 0, "{health}");
+    // A client closed for its own fault leaves at once: none is kept for a resume (seven
+    // were, when the room saw the socket end before it saw the reason).
+    assert_eq!(health["clients_away"], 0, "{health}");
     let metrics = get("/metrics").await;
     let closes = |code: u16| {
         metrics

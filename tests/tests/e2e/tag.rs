@@ -2,7 +2,7 @@
 //! kind on a real server, rebuild every tag snapshot (the derived `Runner` layout) and predict
 //! their runner with the same rules; a client of the wrong game is refused at `Welcome`.
 
-mod support;
+use crate::support;
 
 use std::sync::Arc;
 use std::time::Duration;

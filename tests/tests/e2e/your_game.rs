@@ -2,7 +2,7 @@
 //! default game: clients of that game join, rebuild and verify every snapshot and predict
 //! their runner with the game's own rules, and a runner that sweeps the field collects coins.
 
-mod support;
+use crate::support;
 
 use std::time::Duration;
 

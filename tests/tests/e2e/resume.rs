@@ -3,7 +3,7 @@
 //! player; and a bot population through a link simulator that cuts every connection again and
 //! again loses no player and no snapshot.
 
-mod support;
+use crate::support;
 
 use std::collections::BTreeSet;
 use std::sync::Arc;

@@ -2,7 +2,7 @@
 //! another, rooms never leak into each other, the room close codes, private rooms, a room whose
 //! rules panic closing alone, and empty rooms closing after their grace period.
 
-mod support;
+use crate::support;
 
 use std::collections::BTreeSet;
 use std::time::{Duration, Instant};

@@ -3,7 +3,7 @@
 //! queue of old ones waiting in the socket buffers. Each test runs with flow control off (as
 //! before it existed) and on, in the same run, and prints both.
 
-mod support;
+use crate::support;
 
 use std::time::{Duration, Instant};
 
@@ -78,7 +78,8 @@ fn assert_fresh_soon(what: &str, off: u32, (stale, fresh_after): (u32, Duration)
         off > 2 * stale,
         "flow control made no difference: {off} / {stale}"
     );
-    assert!(fresh_after < Duration::from_millis(500), "{fresh_after:?}");
+    // A probe goes out about every 250 ms while held; 1.5 s leaves a loaded machine room.
+    assert!(fresh_after < Duration::from_millis(1500), "{fresh_after:?}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

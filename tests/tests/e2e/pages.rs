@@ -1,7 +1,7 @@
 //! What a browser gets from the server besides the game: the page, its icon, and a 404 page
 //! that points back to the game.
 
-mod support;
+use crate::support;
 
 use std::path::Path;
 

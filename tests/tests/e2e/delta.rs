@@ -2,7 +2,7 @@
 //! a client that never acks gets full snapshots (and, unacknowledged, is held), and interest management adds and removes
 //! entities as they cross a player's view.
 
-mod support;
+use crate::support;
 
 use std::sync::Arc;
 use std::time::Duration;

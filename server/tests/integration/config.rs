@@ -2,7 +2,7 @@
 //! name the key and where it came from, the example config, and the operator docs' table
 //! against the server's own flags, and room kinds from a file opening rooms of their settings.
 
-mod support;
+use crate::support;
 
 use std::path::PathBuf;
 use std::process::{Command, Output};
@@ -252,4 +252,157 @@ fn a_bad_room_kind_names_itself() {
     );
     let text = err(server().args(["--room-kind", "tag", "--bind", "127.0.0.1:0"]));
     assert!(text.contains("room kind tag"), "{text}");
+}
+
+/// Every setting, each to a value that is not its default, from a file and from the
+/// environment: `--print-config` must show each one as set. The table must name every key
+/// the binary prints, so a new flag fails here until it is walked too. (Found by an operator:
+/// `tls_cert` from the file or the environment failed at start, because each key was checked
+/// alone and `tls_cert` needs `tls_key`.)
+#[test]
+fn every_setting_works_from_the_file_and_from_the_environment() {
+    // key, the file's TOML value, the environment's value, what --print-config then shows.
+    let walk: &[(&str, &str, &str, &str)] = &[
+        (
+            "bind",
+            "\"127.0.0.2:9000\"",
+            "127.0.0.2:9000",
+            "\"127.0.0.2:9000\"",
+        ),
+        ("tick_rate", "30", "30", "30"),
+        ("map", "\"maps/x.json\"", "maps/x.json", "\"maps/x.json\""),
+        ("max_clients", "77", "77", "77"),
+        ("scene", "\"drift:5\"", "drift:5", "\"drift:5\""),
+        ("view", "\"50x30\"", "50x30", "\"50x30\""),
+        ("history", "32", "32", "32"),
+        ("full_snapshots", "true", "true", "true"),
+        ("no_flow_control", "true", "true", "true"),
+        ("snapshot_every", "2", "2", "2"),
+        ("assets", "\"web\"", "web", "\"web\""),
+        ("io_nice", "5", "5", "5"),
+        ("io_threads", "3", "3", "3"),
+        ("room_size", "8", "8", "8"),
+        ("max_rooms", "9", "9", "9"),
+        ("room_grace", "11", "11", "11"),
+        ("room_threads", "2", "2", "2"),
+        ("max_pending", "12", "12", "12"),
+        ("header_timeout", "2.5", "2.5", "2.5"),
+        ("idle_timeout", "3.5", "3.5", "3.5"),
+        ("resume_grace", "4.5", "4.5", "4.5"),
+        ("max_rewind", "150", "150", "150"),
+        ("record", "\"recs\"", "recs", "\"recs\""),
+        ("send_timeout", "5.5", "5.5", "5.5"),
+        ("input_rate", "90.5", "90.5", "90.5"),
+        (
+            "allowed_origins",
+            "[\"https://a.example\", \"https://b.example\"]",
+            "https://a.example,https://b.example",
+            "[\"https://a.example\", \"https://b.example\"]",
+        ),
+        ("ticket_secret_file", "\"s.key\"", "s.key", "\"s.key\""),
+        ("tls_cert", "\"c.pem\"", "c.pem", "\"c.pem\""),
+        ("tls_key", "\"k.pem\"", "k.pem", "\"k.pem\""),
+        (
+            "room_kinds",
+            "[\"duel room_size=2\"]",
+            "duel room_size=2",
+            "[\"duel room_size=2\"]",
+        ),
+        ("agones", "true", "true", "true"),
+        ("agones_health_interval", "1.5", "1.5", "1.5"),
+        ("agones_idle_ready", "7.5", "7.5", "7.5"),
+    ];
+    let defaults = stdout(&server().arg("--print-config").output().expect("runs"));
+    let printed_keys: Vec<&str> = defaults
+        .lines()
+        .filter(|l| !l.starts_with("# snapwire"))
+        .filter_map(|l| l.trim_start_matches("# ").split(" = ").next())
+        .collect();
+    let walked: Vec<&str> = walk.iter().map(|w| w.0).collect();
+    assert_eq!(walked, printed_keys, "walk every key the binary prints");
+
+    let toml: String = walk
+        .iter()
+        .map(|(k, v, _, _)| format!("{k} = {v}\n"))
+        .collect();
+    let from_file = stdout(
+        &server()
+            .arg("--config")
+            .arg(file("every.toml", &toml))
+            .arg("--print-config")
+            .output()
+            .expect("runs"),
+    );
+    let mut env = server();
+    for (key, _, value, _) in walk {
+        env.env(format!("SNAPWIRE_{}", key.to_uppercase()), value);
+    }
+    let from_env = stdout(&env.arg("--print-config").output().expect("runs"));
+    for (key, _, _, shown) in walk {
+        assert_ne!(
+            defaults
+                .lines()
+                .find(|l| l.starts_with(&format!("{key} = "))),
+            Some(format!("{key} = {shown}").as_str()),
+            "`{key}`: pick a value that is not the default"
+        );
+        assert_eq!(value(&from_file, key), *shown, "`{key}` from the file");
+        assert_eq!(
+            value(&from_env, key),
+            *shown,
+            "`{key}` from the environment"
+        );
+    }
+}
+
+/// A misspelt `SNAPWIRE_*` variable is warned about, naming the one it probably meant, and
+/// the server still starts.
+#[test]
+fn an_unknown_snapwire_variable_is_warned_about() {
+    let mut cmd = server();
+    cmd.env("SNAPWIRE_TICKRATE", "30")
+        .env("SNAPWIRE_COLOUR", "red");
+    let running = Running::start(cmd);
+    assert!(
+        running.logged("SNAPWIRE_TICKRATE sets nothing (did you mean SNAPWIRE_TICK_RATE?)"),
+        "a warning with the nearest name"
+    );
+    assert!(running.logged("SNAPWIRE_COLOUR sets nothing"));
+}
+
+/// The documented route to `wss://` on Kubernetes: the certificate and key named in the file
+/// (and, in a second server, in the environment). Bots trusting the CA join over TLS.
+#[test]
+fn tls_cert_and_key_from_the_file_or_the_environment_serve_wss() {
+    let dir = std::env::temp_dir().join(format!("snapwire-config-tls-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let issued = snapwire_tests::issue_certificate(&dir, "server");
+    let (ca, cert, key) = (issued.ca, issued.cert, issued.key);
+    let config = file(
+        "tls.toml",
+        &format!(
+            "tls_cert = {:?}\ntls_key = {:?}\n",
+            cert.display(),
+            key.display()
+        ),
+    );
+    let mut from_file = server();
+    from_file.arg("--config").arg(&config);
+    let mut from_env = server();
+    from_env
+        .env("SNAPWIRE_TLS_CERT", &cert)
+        .env("SNAPWIRE_TLS_KEY", &key);
+    let runtime = tokio::runtime::Runtime::new().expect("runtime");
+    for cmd in [from_file, from_env] {
+        let running = Running::start(cmd);
+        let url = format!("wss://{}/ws", running.addr);
+        let mut opts = BotOptions::new(url, 2, Duration::from_secs(1));
+        opts.server_metrics = false;
+        opts.reconnect = false;
+        opts.trust_ca(&ca).expect("the CA");
+        let run = runtime.block_on(run_bots(opts, Arc::new(Live::default())));
+        assert_eq!(run.report.bots_connected, 2, "{:?}", run.report);
+        assert_eq!(run.report.errors, 0, "{:?}", run.report);
+    }
+    let _ = std::fs::remove_dir_all(&dir);
 }

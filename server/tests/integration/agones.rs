@@ -4,12 +4,10 @@
 //! again once Allocated and empty, and SIGTERM draining every bot with 1001 before `Shutdown`.
 //!
 //! Built with the `agones` feature only: `cargo test -p snapwire-server --features agones
-//! --test agones` (needs `protoc`; `.ci/run` installs it).
+//! agones::` (needs `protoc`; `.ci/run` installs it).
 
-#![cfg(feature = "agones")]
-
-mod agones_mock;
-mod support;
+use crate::agones_mock;
+use crate::support;
 
 use std::collections::BTreeSet;
 use std::sync::Arc;
