@@ -154,6 +154,7 @@ async fn play<G: BotGame>(
         .map(|at| (at - started).as_secs_f64() * 1000.0);
     result.snapshots = session.stats.snapshots;
     result.full_snapshots = session.stats.full_snapshots;
+    result.full_after_delta = session.stats.full_after_delta;
     result.desyncs = session.stats.desyncs;
     result.resumes = session.stats.resumes;
     result.restarts = session.stats.restarts;

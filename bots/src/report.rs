@@ -31,6 +31,8 @@ pub struct BotResult {
     pub join_ms: Option<f64>,
     pub snapshots: u64,
     pub full_snapshots: u64,
+    /// Full snapshots after a delta had come: the server had lost its baseline.
+    pub full_after_delta: u64,
     pub bytes_in: u64,
     pub bytes_out: u64,
     pub desyncs: u64,
@@ -99,6 +101,7 @@ impl Default for BotResult {
             join_ms: None,
             snapshots: 0,
             full_snapshots: 0,
+            full_after_delta: 0,
             bytes_in: 0,
             bytes_out: 0,
             desyncs: 0,

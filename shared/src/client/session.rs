@@ -65,6 +65,10 @@ pub enum SessionEvent {
 pub struct SessionStats {
     pub snapshots: u64,
     pub full_snapshots: u64,
+    /// Full snapshots after a delta: the server had lost every baseline this client
+    /// acknowledged (acks too rare, or lost for longer than its history). The first
+    /// snapshots of a connection, before any acknowledgement, are full by design.
+    pub full_after_delta: u64,
     pub desyncs: u64,
     pub last_snapshot_bytes: usize,
     /// Reconnects answered `Resumed` (the same player went on).
@@ -367,6 +371,9 @@ impl<G: Game> ClientSession<G> {
                 };
                 self.stats.snapshots += 1;
                 self.stats.full_snapshots += u64::from(s.baseline().is_none());
+                if s.baseline().is_none() && self.stats.snapshots > self.stats.full_snapshots {
+                    self.stats.full_after_delta += 1;
+                }
                 if std::mem::take(&mut self.first_after_resume) {
                     self.stats.resume_bytes += frame.len() as u64;
                     self.stats.resume_full_bytes += self.full_snapshot_bytes(&s) as u64;

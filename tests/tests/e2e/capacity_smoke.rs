@@ -44,7 +44,7 @@ async fn two_hundred_bots_on_the_field_with_metrics_and_assertions() {
     assert!(run.timeline.iter().any(|s| s.connected as usize == BOTS));
 
     // Assertions decide the verdict: a generous one passes, an impossible one fails the run.
-    let generous: Assertion = "snapshots_per_bot_per_s>=20".parse().expect("valid");
+    let generous: Assertion = "snapshots_per_bot_per_s>=1".parse().expect("valid");
     let impossible: Assertion = "tick_p99_ms<0".parse().expect("valid");
     report.apply(std::slice::from_ref(&generous));
     assert!(report.pass, "{:?}", report.assertions);

@@ -40,9 +40,14 @@ async fn lost_acks_never_desync() {
         assert!(report.pass, "{report:#?}");
         assert_eq!(report.desyncs, 0);
     }
-    // Acking every k-th snapshot still leaves a baseline in history: all deltas but the first.
-    for (report, _) in [&every_3rd, &players] {
-        assert!(report.full_snapshot_fraction < 0.05, "{report:#?}");
+    // Acking every k-th snapshot still leaves a baseline in history: once the first delta
+    // came, every snapshot is a delta. (How many full ones come first is how long the first
+    // ack took: timing, 3% to 8% of four seconds here.)
+    for (_, results) in [&every_3rd, &players] {
+        for r in results {
+            assert_eq!(r.full_after_delta, 0, "bot {}: {r:#?}", r.index);
+            assert!(r.full_snapshots >= 1, "the first is full");
+        }
     }
     // A bot that stops acking for 1.5 s outlives its last baseline (history is 64 ticks, about
     // 1 s): it gets full snapshots for a while, then deltas again once it acks.

@@ -12,11 +12,11 @@ use futures_util::{SinkExt, StreamExt};
 use snapwire_bots::{BotOptions, Live, run_bots};
 use snapwire_server::Config;
 use snapwire_shared::client::{ClientSession, SessionEvent};
-use snapwire_shared::protocol::ClientMsg;
+use snapwire_shared::protocol::{ClientMsg, RoomRequest, ServerMsg};
 use snapwire_shared::quantize::pos_to_units;
 use snapwire_shared::sim::Rules;
 use snapwire_shared::{CloseCode, codec};
-use support::{TestServer, connect, send};
+use support::{TestServer, close_of, connect, send};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio_tungstenite::tungstenite::Message;
@@ -360,8 +360,47 @@ async fn a_ticket_server_answers_401_without_a_valid_ticket_and_names_the_player
         .await
         .expect("a valid ticket connects");
     send(&mut ws, &support::hello("admin")).await;
-    assert!(matches!(ws.next().await, Some(Ok(Message::Binary(_)))));
+    let Some(Ok(Message::Binary(first))) = ws.next().await else {
+        panic!("no Welcome")
+    };
+    let Ok(ServerMsg::Welcome(welcome)) = codec::decode_server(&first) else {
+        panic!("not a Welcome")
+    };
     assert_eq!(poll_player(&server, "Mallory").await.name, "Mallory");
+
+    // A ticket that names a room joins that room, whatever the Hello asks for: here a new
+    // private room, and the ticket's room is Mallory's.
+    let for_room = |player: &str, room: &str| {
+        key.sign(&Ticket {
+            player: player.into(),
+            room: room.into(),
+            expires: now + 60,
+        })
+    };
+    let (mut ws2, _) = tokio_tungstenite::connect_async(url(&for_room("Trent", &welcome.room)))
+        .await
+        .expect("connects");
+    let mut hello = support::hello("Trent");
+    if let ClientMsg::Hello { room, .. } = &mut hello {
+        *room = RoomRequest::Create {
+            kind: String::new(),
+            private: true,
+        };
+    }
+    send(&mut ws2, &hello).await;
+    let Some(Ok(Message::Binary(first))) = ws2.next().await else {
+        panic!("no Welcome")
+    };
+    let Ok(ServerMsg::Welcome(w)) = codec::decode_server(&first) else {
+        panic!("not a Welcome")
+    };
+    assert_eq!(w.room, welcome.room, "the ticket's room, not a new one");
+    // A ticket for a room that does not exist is refused as such.
+    let (mut ws3, _) = tokio_tungstenite::connect_async(url(&for_room("Eve", "nope1")))
+        .await
+        .expect("connects");
+    send(&mut ws3, &support::hello("Eve")).await;
+    assert_eq!(close_of(&mut ws3).await.0, CloseCode::NoSuchRoom.code());
 
     // The bots carry one too.
     let mut opts = BotOptions::new(server.url(), 2, Duration::from_secs(1));
