@@ -3,8 +3,8 @@
 //! the room's driver closes only a room with no seat out. One atomic holds both facts, so a
 //! join and a close that race can never both win: either the seat is taken first and the room
 //! stays open, or the room closes first and the join is refused ("no such room", join
-//! another). Loom checks every interleaving (`cargo test -p snapwire-server --features loom
-//! --lib loom`).
+//! another). Loom checks every interleaving (`cargo test --workspace --features
+//! snapwire-server/loom --lib -- loom`, which `cargo xtask test` runs).
 
 #[cfg(all(test, feature = "loom"))]
 use loom::sync::atomic::{AtomicUsize, Ordering};

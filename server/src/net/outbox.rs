@@ -481,7 +481,8 @@ mod tests {
 /// Model checks of the outbox's one piece of hand-made concurrency: the room thread puts and
 /// closes while the connection's writer takes and waits. loom runs every interleaving; a lost
 /// wake-up would leave the writer parked for ever, which loom reports as a deadlock.
-/// `cargo test -p snapwire-server --features loom --lib loom` (`cargo xtask test` runs it).
+/// `cargo test --workspace --features snapwire-server/loom --lib -- loom` (`cargo xtask
+/// test` runs it).
 #[cfg(all(test, feature = "loom"))]
 mod loom_tests {
     use loom::future::block_on;
