@@ -186,8 +186,12 @@ async fn a_thousand_drops_lose_no_player() {
     assert_eq!(r.visible_corrections, 0, "{r:#?}");
     assert_eq!(r.resumes, r.drops, "every drop resumed: {r:#?}");
     assert_eq!(r.resumes_full, 0, "{r:#?}");
+    // Every resume was answered with a delta (the exact part, above); what that saves over
+    // full snapshots of the same views depends on how far players moved while away: 2.8x
+    // measured here (98,669 B against 279,538 B for the 1,000 resumes). The bound is 2x: a
+    // server that answered with deltas against a stale or empty baseline would fail it.
     assert!(
-        r.resume_snapshot_bytes < r.resume_full_snapshot_bytes,
+        r.resume_snapshot_bytes * 2 <= r.resume_full_snapshot_bytes,
         "{r:#?}"
     );
     assert_eq!(r.bots_connected_at_end, BOTS, "{r:#?}");
