@@ -98,13 +98,12 @@ async fn silent_sockets_and_header_dribblers_are_closed_and_the_pending_cap_hold
         "header timeout 500 ms: ninth connection refused after {refused:?}, dribbler closed \
          after {took:?}, silent sockets by {slowest:?} more"
     );
-    // Places are free again: an honest client joins at once.
-    let started = Instant::now();
+    // Places are free again: an honest client joins (with the cap still full it would be
+    // closed as accepted, like the ninth).
     let mut ws = connect(&server.url()).await;
     send(&mut ws, &support::hello("late")).await;
     let first = ws.next().await.expect("a frame").expect("ok");
     assert!(matches!(first, Message::Binary(_)), "{first:?}");
-    assert!(started.elapsed() < Duration::from_secs(1));
     assert_unharmed(&bots.await.expect("bots"));
     server.stop().await;
 }
@@ -238,8 +237,9 @@ async fn a_client_that_stops_reading_is_dropped_after_the_send_timeout() {
     };
     // From here on the client reads nothing. The server's writer blocks once the socket
     // buffers are full; the last frame it took (counted as it takes it) marks that moment,
-    // and the drop must follow it by the send timeout (1 s), plus the time this loop takes to
-    // see it: a loaded machine gets a second of slack, not twenty.
+    // and the drop must follow it by the send timeout (1 s). This loop sees both moments a
+    // little late on a loaded machine: a quarter of a second early, a second and a half late
+    // are its slack (the bound used to be twenty seconds).
     let written = || {
         (
             server.stats.frames_out.get(),
@@ -264,7 +264,7 @@ async fn a_client_that_stops_reading_is_dropped_after_the_send_timeout() {
     eprintln!("send timeout 1 s: dropped {blocked_for:?} after the server's last write began");
     assert_eq!(server.stats.send_failures.get(), 1);
     assert!(
-        blocked_for >= Duration::from_millis(900) && blocked_for <= Duration::from_secs(2),
+        blocked_for >= Duration::from_millis(750) && blocked_for <= Duration::from_millis(2500),
         "dropped {blocked_for:?} after the last write began, with a 1 s send timeout"
     );
     drop(ws);
