@@ -410,3 +410,48 @@ async fn a_ticket_server_answers_401_without_a_valid_ticket_and_names_the_player
     assert_eq!(run.report.bots_connected, 2, "{:#?}", run.report);
     server.stop().await;
 }
+
+/// The handshake's deadlines at their defaults (5 s each), on tokio's paused clock: a socket
+/// that never sends its HTTP headers, and a WebSocket that never sends `Hello`, are closed
+/// exactly when their time is up, and the test waits for neither. (The clock moves only when
+/// every task is idle, to the next timer; loopback I/O is ready before it moves.)
+#[tokio::test(start_paused = true)]
+async fn the_header_and_hello_deadlines_close_on_time_on_a_paused_clock() {
+    let server = TestServer::start(Config::new(60)).await;
+    let mut silent = TcpStream::connect(server.addr).await.expect("connect");
+    let started = tokio::time::Instant::now();
+    let mut buf = [0u8; 256];
+    loop {
+        match tokio::time::timeout(Duration::from_secs(60), silent.read(&mut buf)).await {
+            Ok(Ok(0) | Err(_)) => break,
+            Ok(Ok(_)) => {} // A 408 before the close is fine.
+            Err(_) => panic!("a silent socket outlived a minute"),
+        }
+    }
+    let took = started.elapsed();
+    assert!(
+        took >= Duration::from_secs(5) && took < Duration::from_millis(5_100),
+        "closed after {took:?} of a 5 s header timeout"
+    );
+
+    let mut ws = connect(&server.url()).await;
+    let started = tokio::time::Instant::now();
+    // Not `close_of`: its own 5 s guard would fire at the same virtual moment.
+    let (code, reason) = loop {
+        match tokio::time::timeout(Duration::from_secs(60), ws.next()).await {
+            Ok(Some(Ok(Message::Close(Some(f))))) => {
+                break (u16::from(f.code), f.reason.to_string());
+            }
+            Ok(Some(Ok(_))) => {}
+            other => panic!("no close frame: {other:?}"),
+        }
+    };
+    let took = started.elapsed();
+    assert_eq!(code, CloseCode::Handshake.code(), "{reason}");
+    assert!(reason.contains("no Hello within 5s"), "{reason}");
+    assert!(
+        took >= Duration::from_secs(5) && took < Duration::from_millis(5_100),
+        "closed after {took:?} of a 5 s Hello deadline"
+    );
+    server.stop().await;
+}
