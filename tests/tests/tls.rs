@@ -53,8 +53,9 @@ async fn bots_join_over_wss_and_a_new_certificate_comes_without_dropping_anyone(
         "the server's figures over https: {:#?}",
         run.report
     );
+    // A liveness floor: snapshots flow through TLS (the speed is the benches').
     assert!(
-        run.report.snapshots_per_bot_per_s > 30.0,
+        run.report.snapshots_per_bot_per_s > 10.0,
         "{:#?}",
         run.report
     );

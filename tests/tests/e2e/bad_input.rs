@@ -163,12 +163,13 @@ async fn each_bad_input_closes_only_its_own_connection() {
     let run = bots.await.expect("bots task");
     let (report, results) = (run.report, run.results);
     assert!(report.pass, "bots were disturbed: {report:#?}");
-    // Nobody was dropped, and snapshots kept flowing: a rate on a debug build under a loaded
-    // machine is only a sanity bound (a third of 60 Hz); the speed figure is the benches'.
+    // Nobody was dropped, and snapshots kept flowing. The rate is a liveness floor (a
+    // stalled server sends none), not a speed: a debug build on a loaded machine says
+    // nothing about speed, which the benches measure.
     for r in &results {
         assert_eq!((r.drops, r.desyncs), (0, 0), "bot {}", r.index);
         assert!(
-            r.snapshots_per_s() >= 20.0,
+            r.snapshots_per_s() >= 10.0,
             "a bot's snapshot rate fell to {}",
             r.snapshots_per_s()
         );

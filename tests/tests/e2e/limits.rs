@@ -47,9 +47,9 @@ fn assert_unharmed(run: &snapwire_bots::Run) {
     assert_eq!(run.report.errors, 0);
     assert_eq!(run.report.desyncs, 0);
     assert_eq!(run.report.drops, 0, "{:#?}", run.report);
-    // A sanity bound a loaded machine meets (half of 60 Hz on a debug build), not a speed.
+    // A liveness floor (a stalled server sends none), not a speed: the benches measure that.
     assert!(
-        run.report.snapshots_per_bot_per_s >= 30.0,
+        run.report.snapshots_per_bot_per_s >= 10.0,
         "honest bots fell to {} snapshots/s",
         run.report.snapshots_per_bot_per_s
     );
