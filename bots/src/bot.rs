@@ -15,9 +15,10 @@ use snapwire_shared::protocol::{ClientMsg, input_acked};
 use snapwire_shared::quantize::pos_to_units;
 use snapwire_shared::sim::World;
 use snapwire_shared::tag::Tag;
-use tokio_tungstenite::tungstenite::Message;
+use thiserror::Error;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode as CloseCodeWs;
 use tokio_tungstenite::tungstenite::protocol::{CloseFrame, WebSocketConfig};
+use tokio_tungstenite::tungstenite::{self, Message};
 
 use crate::pilot::{BotGame, Walker};
 use crate::report::BotResult;
@@ -46,7 +47,7 @@ pub async fn run_bot(
         GameChoice::Tag => play::<Tag>(index, &opts, &live, deadline, &mut result).await,
     };
     if let Err(e) = played {
-        result.error = Some(e);
+        result.error = Some(e.to_string());
     }
     result
 }
@@ -70,7 +71,36 @@ enum Ended {
     Done,
     /// The link failed (reset, end of stream, silence, or the server's idle close): worth a
     /// reconnect.
-    Dropped(String),
+    Dropped(BotError),
+}
+
+/// Why a bot's connection ended before its time, or never began. The report keeps its words
+/// (`BotResult::error`) and counts them (`error_kinds`).
+#[derive(Debug, Error)]
+pub enum BotError {
+    #[error("connect timed out")]
+    ConnectTimeout,
+    #[error("connect failed: {0}")]
+    Connect(tungstenite::Error),
+    #[error("no Welcome")]
+    NoWelcome,
+    /// The first answer was something else (its debug form).
+    #[error("expected Welcome, got {0}")]
+    NotWelcome(String),
+    #[error("closed during handshake: {0:?}")]
+    ClosedInHandshake(Option<CloseFrame>),
+    #[error(transparent)]
+    Session(#[from] SessionError),
+    #[error("server closed: {0}")]
+    ServerClosed(String),
+    #[error("websocket error: {0}")]
+    WebSocket(tungstenite::Error),
+    #[error("connection ended")]
+    Ended,
+    #[error("server went silent (nothing for {0:?})")]
+    Silent(Duration),
+    #[error("send failed: {0}")]
+    Send(tungstenite::Error),
 }
 
 async fn play<G: BotGame>(
@@ -79,7 +109,7 @@ async fn play<G: BotGame>(
     live: &Live,
     deadline: Instant,
     result: &mut BotResult,
-) -> Result<(), String> {
+) -> Result<(), BotError> {
     let (mut session, hello) =
         ClientSession::<G>::joining(&format!("bot{index}"), opts.spectate, opts.room.clone());
     if let Some(k) = opts.spectator_ack_every {
@@ -194,7 +224,7 @@ async fn connect<G: BotGame>(
     session: &mut ClientSession<G>,
     hello: &ClientMsg,
     result: &mut BotResult,
-) -> Result<Socket, String> {
+) -> Result<Socket, BotError> {
     // Nagle off: an input must leave the moment it is made.
     let connector = opts
         .tls
@@ -208,12 +238,12 @@ async fn connect<G: BotGame>(
     );
     let (mut ws, _) = tokio::time::timeout(CONNECT_TIMEOUT, connect)
         .await
-        .map_err(|_| "connect timed out".to_owned())?
-        .map_err(|e| format!("connect failed: {e}"))?;
+        .map_err(|_| BotError::ConnectTimeout)?
+        .map_err(BotError::Connect)?;
     send(&mut ws, hello, result).await?;
     let reply = tokio::time::timeout(CONNECT_TIMEOUT, ws.next())
         .await
-        .map_err(|_| "no Welcome".to_owned())?;
+        .map_err(|_| BotError::NoWelcome)?;
     match reply {
         Some(Ok(Message::Binary(b))) => match session.handle(&b) {
             Ok(SessionEvent::Welcome(w)) => {
@@ -227,19 +257,19 @@ async fn connect<G: BotGame>(
                 }
                 Ok(ws)
             }
-            Ok(other) => Err(format!("expected Welcome, got {other:?}")),
+            Ok(other) => Err(BotError::NotWelcome(format!("{other:?}"))),
             Err(e) => {
                 // A room of another game, or a Welcome the rules cannot run with: leave
                 // politely.
                 let _ = ws.send(Message::Close(None)).await;
-                Err(e.to_string())
+                Err(e.into())
             }
         },
         Some(Ok(Message::Close(frame))) => {
             result.close_code = frame.as_ref().map(|f| u16::from(f.code));
-            Err(format!("closed during handshake: {frame:?}"))
+            Err(BotError::ClosedInHandshake(frame))
         }
-        other => Err(format!("expected Welcome, got {other:?}")),
+        other => Err(BotError::NotWelcome(format!("{other:?}"))),
     }
 }
 
@@ -260,7 +290,7 @@ async fn connection<G: BotGame>(
     session: &mut ClientSession<G>,
     state: &mut PlayState<G>,
     result: &mut BotResult,
-) -> Result<Ended, String> {
+) -> Result<Ended, BotError> {
     let started = Instant::now();
     let tick_rate = session.welcome().map_or(60, |w| w.tick_rate);
     // A new buffer per connection: what was buffered is from before the drop (as the page).
@@ -283,7 +313,7 @@ async fn connection<G: BotGame>(
                     Some(Ok(Message::Close(frame))) => {
                         let code = frame.as_ref().map(|f| u16::from(f.code));
                         result.close_code = code;
-                        let why = format!("server closed: {}", frame.map_or(String::new(), |f| f.reason.to_string()));
+                        let why = BotError::ServerClosed(frame.map_or(String::new(), |f| f.reason.to_string()));
                         // The server's idle close means it heard nothing from us: the link,
                         // not the bot, so worth a reconnect. Every other close is final.
                         break if code == Some(CloseCode::Idle.code()) {
@@ -293,8 +323,8 @@ async fn connection<G: BotGame>(
                         };
                     }
                     Some(Ok(_)) => continue,
-                    Some(Err(e)) => break Ok(Ended::Dropped(format!("websocket error: {e}"))),
-                    None => break Ok(Ended::Dropped("connection ended".to_owned())),
+                    Some(Err(e)) => break Ok(Ended::Dropped(BotError::WebSocket(e))),
+                    None => break Ok(Ended::Dropped(BotError::Ended)),
                 };
                 result.bytes_in += bytes.len() as u64;
                 live.bytes_in.fetch_add(bytes.len() as u64, Ordering::Relaxed);
@@ -339,7 +369,7 @@ async fn connection<G: BotGame>(
                         live.desyncs.fetch_add(1, Ordering::Relaxed);
                         tracing::warn!("desync: {e}");
                     }
-                    Err(e) => break Err(e.to_string()),
+                    Err(e) => break Err(e.into()),
                 }
             }
             _ = inputs.tick(), if !opts.spectate => {
@@ -374,7 +404,7 @@ async fn connection<G: BotGame>(
             }
             _ = watchdog.tick() => {
                 if last_heard.elapsed() > SERVER_SILENT {
-                    break Ok(Ended::Dropped(format!("server went silent (nothing for {SERVER_SILENT:?})")));
+                    break Ok(Ended::Dropped(BotError::Silent(SERVER_SILENT)));
                 }
             }
             _ = &mut end => break Ok(Ended::Done),
@@ -412,16 +442,15 @@ fn ws_config() -> WebSocketConfig {
 /// Bytes a bot reads from its socket at once: a few snapshots of a crowded view.
 const READ_BUFFER: usize = 2 * 1024;
 
-async fn send<S>(sink: &mut S, msg: &ClientMsg, result: &mut BotResult) -> Result<(), String>
+async fn send<S>(sink: &mut S, msg: &ClientMsg, result: &mut BotResult) -> Result<(), BotError>
 where
-    S: futures_util::Sink<Message> + Unpin,
-    S::Error: std::fmt::Display,
+    S: futures_util::Sink<Message, Error = tungstenite::Error> + Unpin,
 {
     let bytes = codec::encode_client(msg);
     result.bytes_out += bytes.len() as u64;
     sink.send(Message::Binary(bytes.into()))
         .await
-        .map_err(|e| format!("send failed: {e}"))
+        .map_err(BotError::Send)
 }
 
 fn track_travel<G: BotGame>(

@@ -29,6 +29,24 @@ pub use report::{BotResult, Report};
 use crate::server_metrics::{ServerFigures, metrics_url, scrape};
 use crate::timeline::{IntervalLatency, Sample, Sampler};
 use snapwire_shared::protocol::RoomRequest;
+use thiserror::Error;
+
+/// Why [`BotOptions::trust_ca`] could not trust a CA file.
+#[derive(Debug, Error)]
+pub enum CaError {
+    #[error("{}: {source}", .file.display())]
+    Pem {
+        file: std::path::PathBuf,
+        source: rustls::pki_types::pem::Error,
+    },
+    #[error("{}: {source}", .file.display())]
+    Certificate {
+        file: std::path::PathBuf,
+        source: rustls::Error,
+    },
+    #[error("{} holds no certificate", .0.display())]
+    Empty(std::path::PathBuf),
+}
 
 impl BotOptions {
     /// The URL each bot opens: `url`, with the ticket when there is one.
@@ -145,20 +163,26 @@ impl BotOptions {
 
     /// Trusts the CA certificates in `pem_file` (and only those) for `wss://`: a server with
     /// a certificate from a private CA, or a test's throwaway one.
-    pub fn trust_ca(&mut self, pem_file: &std::path::Path) -> Result<(), String> {
+    pub fn trust_ca(&mut self, pem_file: &std::path::Path) -> Result<(), CaError> {
         use rustls::pki_types::CertificateDer;
         use rustls::pki_types::pem::PemObject;
+        let file = || pem_file.to_path_buf();
         let mut roots = rustls::RootCertStore::empty();
-        for cert in CertificateDer::pem_file_iter(pem_file)
-            .map_err(|e| format!("{}: {e}", pem_file.display()))?
-        {
-            let cert = cert.map_err(|e| format!("{}: {e}", pem_file.display()))?;
-            roots
-                .add(cert)
-                .map_err(|e| format!("{}: {e}", pem_file.display()))?;
+        for cert in CertificateDer::pem_file_iter(pem_file).map_err(|source| CaError::Pem {
+            file: file(),
+            source,
+        })? {
+            let cert = cert.map_err(|source| CaError::Pem {
+                file: file(),
+                source,
+            })?;
+            roots.add(cert).map_err(|source| CaError::Certificate {
+                file: file(),
+                source,
+            })?;
         }
         if roots.is_empty() {
-            return Err(format!("{} holds no certificate", pem_file.display()));
+            return Err(CaError::Empty(file()));
         }
         let config = rustls::ClientConfig::builder()
             .with_root_certificates(roots)

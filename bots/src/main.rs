@@ -153,7 +153,7 @@ async fn run(args: Args) -> anyhow::Result<()> {
     opts.reconnect = !args.no_reconnect;
     opts.feel = args.feel;
     if let Some(ca) = &args.ca {
-        opts.trust_ca(ca).map_err(anyhow::Error::msg)?;
+        opts.trust_ca(ca)?;
     }
     opts.metrics_url = args.metrics;
     if let Some(k) = args.ack_every {

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use serde::Serialize;
 
-use crate::http_get::get_text;
+use crate::http_get::{GetError, GetFailure, get_text};
 
 /// The `/metrics` URL of the server behind a WebSocket URL: `ws://h:p/ws` -> `http://h:p/metrics`.
 pub fn metrics_url(ws_url: &str) -> Option<String> {
@@ -40,10 +40,17 @@ pub struct ServerFigures {
 
 /// Reads `url` once (within 5 s). An `https://` URL is checked against `tls` when given (the
 /// `--ca` the bots' `wss://` trusts), else against the public web's roots.
-pub async fn scrape(url: &str, tls: Option<&Arc<rustls::ClientConfig>>) -> Result<Scrape, String> {
-    let text = tokio::time::timeout(Duration::from_secs(5), get_text(url, tls))
+pub async fn scrape(
+    url: &str,
+    tls: Option<&Arc<rustls::ClientConfig>>,
+) -> Result<Scrape, GetError> {
+    let limit = Duration::from_secs(5);
+    let text = tokio::time::timeout(limit, get_text(url, tls))
         .await
-        .map_err(|_| format!("GET {url}: no answer within 5 s"))??;
+        .map_err(|_| GetError {
+            url: url.to_owned(),
+            why: GetFailure::Timeout(limit),
+        })??;
     Ok(parse(&text))
 }
 

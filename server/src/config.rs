@@ -329,9 +329,14 @@ fn validate_room(s: &RoomSettings) -> Result<(), ConfigError> {
     Ok(())
 }
 
+/// A view that is not `WxH` with both in (0, 10000].
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+#[error("view must be WxH in world units, like 40x24, not `{0}`")]
+pub struct ViewError(pub String);
+
 /// `WxH` in world units (`40x24`), each positive and at most 10000.
-pub fn parse_view(s: &str) -> Result<(f64, f64), String> {
-    let err = || format!("view must be WxH in world units, like 40x24, not `{s}`");
+pub fn parse_view(s: &str) -> Result<(f64, f64), ViewError> {
+    let err = || ViewError(s.to_owned());
     let (w, h) = s.split_once('x').ok_or_else(err)?;
     let (w, h) = (
         w.parse::<f64>().map_err(|_| err())?,

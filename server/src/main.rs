@@ -329,7 +329,7 @@ async fn serve(args: Args) -> anyhow::Result<()> {
     }
     // Last: a kind builds on the default kind's settings, all set by now.
     for spec in &args.room_kinds {
-        let kind = spec.kind(&config).map_err(anyhow::Error::msg)?;
+        let kind = spec.kind(&config)?;
         config.extra_kinds.push(kind);
     }
     if !args.assets.join("pkg").is_dir() {

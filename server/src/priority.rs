@@ -1,8 +1,19 @@
 //! Thread priorities: the socket threads may run below the tick thread (`--io-nice`).
 
+use thiserror::Error;
+
+#[derive(Debug, Error)]
+pub enum PriorityError {
+    #[error("no priority maps to nice {0}")]
+    Unmapped(u8),
+    /// `thread_priority`'s own error, in its words (its Display is terse).
+    #[error("{0:?}")]
+    Os(thread_priority::Error),
+}
+
 /// Sets the calling thread's niceness to `nice` (0-19; lower priority than the default 0).
 /// Only Linux threads have a niceness of their own; elsewhere this does nothing.
-pub fn lower_current_thread(nice: u8) -> Result<(), String> {
+pub fn lower_current_thread(nice: u8) -> Result<(), PriorityError> {
     if !cfg!(target_os = "linux") || nice == 0 {
         return Ok(());
     }
@@ -10,17 +21,17 @@ pub fn lower_current_thread(nice: u8) -> Result<(), String> {
     thread_priority::set_current_thread_priority(thread_priority::ThreadPriority::Crossplatform(
         value,
     ))
-    .map_err(|e| format!("{e:?}"))
+    .map_err(PriorityError::Os)
 }
 
 /// `thread_priority` takes a 0-99 "crossplatform" priority and maps it onto niceness -20..19
 /// linearly (higher is more urgent): pick the value that lands on `nice`.
-fn crossplatform_for_nice(nice: u8) -> Result<thread_priority::ThreadPriorityValue, String> {
+fn crossplatform_for_nice(nice: u8) -> Result<thread_priority::ThreadPriorityValue, PriorityError> {
     let maps_to = |p: u8| (39.0f32 * (1.0 - f32::from(p) / 99.0)) as i8 - 20;
-    let p = (0..=99u8)
+    (0..=99u8)
         .find(|&p| maps_to(p) == nice as i8)
-        .ok_or_else(|| format!("no priority maps to nice {nice}"))?;
-    thread_priority::ThreadPriorityValue::try_from(p)
+        .and_then(|p| thread_priority::ThreadPriorityValue::try_from(p).ok())
+        .ok_or(PriorityError::Unmapped(nice))
 }
 
 #[cfg(test)]

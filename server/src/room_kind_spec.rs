@@ -17,12 +17,50 @@
 use std::path::PathBuf;
 use std::str::FromStr;
 
-use snapwire_shared::map::MapDef;
+use snapwire_shared::map::{MapDef, MapError};
 use snapwire_shared::protocol::MAX_ROOM_ID_BYTES;
 use snapwire_shared::quantize::pos_from_units;
+use thiserror::Error;
 
 use crate::config::{Config, InputRate, RoomKind, Scene, parse_view};
 use crate::driver::hosted::GameMaker;
+
+/// What is wrong with a `--room-kind`, in the words an operator reads at start.
+#[derive(Debug, Error)]
+pub enum RoomKindError {
+    #[error("a room kind is `NAME key=value ...`, like `duel game=arena room_size=2`")]
+    Empty,
+    #[error(
+        "room kind name `{0}`: at most {MAX_ROOM_ID_BYTES} lowercase letters, digits, '-' and '_'"
+    )]
+    BadName(String),
+    #[error("room kind {kind}: `{word}` is not key=value")]
+    NotKeyValue { kind: String, word: String },
+    #[error("room kind {kind}: {key}={value}: {why}")]
+    BadValue {
+        kind: String,
+        key: String,
+        value: String,
+        why: String,
+    },
+    #[error(
+        "room kind {kind}: unknown key `{key}` (game, map, tick_rate, room_size, scene, view, \
+         history, max_rewind, snapshot_every)"
+    )]
+    UnknownKey { kind: String, key: String },
+    #[error("room kind {kind}: map {}: {source}", path.display())]
+    MapFile {
+        kind: String,
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("room kind {kind}: map {}: {source}", path.display())]
+    Map {
+        kind: String,
+        path: PathBuf,
+        source: MapError,
+    },
+}
 
 /// The games a kind can name (the server's built-in ones).
 pub const GAMES: &[&str] = &["arena", "tag"];
@@ -43,22 +81,18 @@ pub struct RoomKindSpec {
 }
 
 impl FromStr for RoomKindSpec {
-    type Err = String;
+    type Err = RoomKindError;
 
-    fn from_str(s: &str) -> Result<RoomKindSpec, String> {
+    fn from_str(s: &str) -> Result<RoomKindSpec, RoomKindError> {
         let mut words = s.split_whitespace();
-        let name = words
-            .next()
-            .ok_or("a room kind is `NAME key=value ...`, like `duel game=arena room_size=2`")?;
+        let name = words.next().ok_or(RoomKindError::Empty)?;
         let name_ok = !name.is_empty()
             && name.len() <= MAX_ROOM_ID_BYTES
             && name
                 .chars()
                 .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_');
         if !name_ok {
-            return Err(format!(
-                "room kind name `{name}`: at most {MAX_ROOM_ID_BYTES} lowercase letters, digits, '-' and '_'"
-            ));
+            return Err(RoomKindError::BadName(name.to_owned()));
         }
         let mut spec = RoomKindSpec {
             name: name.to_owned(),
@@ -67,8 +101,16 @@ impl FromStr for RoomKindSpec {
         for word in words {
             let (key, value) = word
                 .split_once('=')
-                .ok_or_else(|| format!("room kind {name}: `{word}` is not key=value"))?;
-            let bad = |why: &str| format!("room kind {name}: {key}={value}: {why}");
+                .ok_or_else(|| RoomKindError::NotKeyValue {
+                    kind: name.to_owned(),
+                    word: word.to_owned(),
+                })?;
+            let bad = |why: &str| RoomKindError::BadValue {
+                kind: name.to_owned(),
+                key: key.to_owned(),
+                value: value.to_owned(),
+                why: why.to_owned(),
+            };
             match key {
                 "game" if GAMES.contains(&value) => spec.game = Some(value.to_owned()),
                 "game" => return Err(bad(&format!("the games are {}", GAMES.join(", ")))),
@@ -76,7 +118,7 @@ impl FromStr for RoomKindSpec {
                 "tick_rate" => spec.tick_rate = Some(value.parse().map_err(|_| bad("a number"))?),
                 "room_size" => spec.room_size = Some(value.parse().map_err(|_| bad("a number"))?),
                 "scene" => spec.scene = Some(value.parse().map_err(|e| bad(&format!("{e}")))?),
-                "view" => spec.view = Some(parse_view(value).map_err(|e| bad(&e))?),
+                "view" => spec.view = Some(parse_view(value).map_err(|e| bad(&e.to_string()))?),
                 "history" => spec.history = Some(value.parse().map_err(|_| bad("a number"))?),
                 "max_rewind" => {
                     spec.max_rewind_ms = Some(value.parse().map_err(|_| bad("milliseconds"))?)
@@ -85,10 +127,10 @@ impl FromStr for RoomKindSpec {
                     spec.snapshot_every = Some(value.parse().map_err(|_| bad("a number"))?)
                 }
                 _ => {
-                    return Err(format!(
-                        "room kind {name}: unknown key `{key}` (game, map, tick_rate, room_size, \
-                         scene, view, history, max_rewind, snapshot_every)"
-                    ));
+                    return Err(RoomKindError::UnknownKey {
+                        kind: name.to_owned(),
+                        key: key.to_owned(),
+                    });
                 }
             }
         }
@@ -99,13 +141,19 @@ impl FromStr for RoomKindSpec {
 impl RoomKindSpec {
     /// The kind: `base`'s default-kind settings with this spec's over them. Reads the map
     /// file; the values are checked with the rest by [`Config::validate`].
-    pub fn kind(&self, base: &Config) -> Result<RoomKind, String> {
+    pub fn kind(&self, base: &Config) -> Result<RoomKind, RoomKindError> {
         let mut settings = base.room_settings();
         if let Some(path) = &self.map {
-            let json = std::fs::read_to_string(path)
-                .map_err(|e| format!("room kind {}: map {}: {e}", self.name, path.display()))?;
-            settings.map = MapDef::from_json(&json)
-                .map_err(|e| format!("room kind {}: map {}: {e}", self.name, path.display()))?;
+            let json = std::fs::read_to_string(path).map_err(|source| RoomKindError::MapFile {
+                kind: self.name.clone(),
+                path: path.clone(),
+                source,
+            })?;
+            settings.map = MapDef::from_json(&json).map_err(|source| RoomKindError::Map {
+                kind: self.name.clone(),
+                path: path.clone(),
+                source,
+            })?;
         }
         if let Some(rate) = self.tick_rate {
             settings.tick_rate = rate;
@@ -175,7 +223,11 @@ mod tests {
 
     #[test]
     fn bad_specs_say_what_is_wrong() {
-        let err = |s: &str| s.parse::<RoomKindSpec>().expect_err(s);
+        let err = |s: &str| s.parse::<RoomKindSpec>().expect_err(s).to_string();
+        assert!(matches!(
+            "duel size=2".parse::<RoomKindSpec>(),
+            Err(RoomKindError::UnknownKey { key, .. }) if key == "size"
+        ));
         assert!(err("").contains("NAME key=value"));
         assert!(err("Duel").contains("lowercase"));
         assert!(err("duel size=2").contains("unknown key `size`"));

@@ -13,7 +13,7 @@ use snapwire_shared::codec;
 use snapwire_shared::map::MapDef;
 use snapwire_shared::sim::{PlayerInput, ViewTime};
 
-use super::{Header, Recording, RecordingError};
+use super::{BlockError, Header, Recording, RecordingError};
 use crate::room::ClientId;
 use crate::room::record::{Checksum, Entry, TickRecord};
 
@@ -71,12 +71,10 @@ pub(super) fn read(blocks: &[Vec<u8>]) -> Result<Recording, RecordingError> {
     let mut header = None;
     let mut ticks = Vec::new();
     for (n, raw) in blocks.iter().enumerate() {
-        match codec::decode_value::<Block1>(raw)
-            .map_err(|e| RecordingError::Block(n, e.to_string()))?
-        {
+        match codec::decode_value::<Block1>(raw).map_err(|e| RecordingError::Block(n, e.into()))? {
             Block1::Header(h) if n == 0 => header = Some(h),
             Block1::Header(_) => {
-                return Err(RecordingError::Block(n, "a second header".into()));
+                return Err(RecordingError::Block(n, BlockError::SecondHeader));
             }
             Block1::Ticks(t) => ticks.extend(t.into_iter().map(convert_tick)),
         }

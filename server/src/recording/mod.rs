@@ -99,9 +99,28 @@ pub enum RecordingError {
     #[error("recording format {0}; this server reads 1 to {FORMAT_VERSION}")]
     Format(u32),
     #[error("block {0}: {1}")]
-    Block(usize, String),
+    Block(usize, BlockError),
     #[error("the recording has no header")]
     NoHeader,
+}
+
+/// What is wrong with one block of a recording.
+#[derive(Debug, Error)]
+pub enum BlockError {
+    #[error("zstd: {0}")]
+    Zstd(std::io::Error),
+    #[error("LZ4: {0}")]
+    Lz4(lz4_flex::block::DecompressError),
+    #[error("over {} bytes once decompressed", codec::MAX_VALUE_BYTES)]
+    TooLarge,
+    #[error("claims {0} bytes")]
+    ClaimsTooMuch(usize),
+    #[error(transparent)]
+    Decode(#[from] codec::DecodeError),
+    #[error("a second header")]
+    SecondHeader,
+    #[error("packed ticks: {0}")]
+    Packed(#[from] packed::PackedError),
 }
 
 enum Job {
@@ -307,7 +326,7 @@ pub fn read(path: &Path) -> Result<Recording, RecordingError> {
     let first = blocks.first().ok_or(RecordingError::NoHeader)?;
     // Every format begins with the header's variant index, then its format number.
     let (variant, format) = codec::decode_prefix::<(u32, u32)>(first)
-        .map_err(|e| RecordingError::Block(0, e.to_string()))?;
+        .map_err(|e| RecordingError::Block(0, e.into()))?;
     if variant != 0 {
         return Err(RecordingError::NoHeader);
     }
@@ -323,13 +342,11 @@ fn read_current(blocks: &[Vec<u8>]) -> Result<Recording, RecordingError> {
     let mut ticks = Vec::new();
     let mut keyframes = Vec::new();
     for (n, raw) in blocks.iter().enumerate() {
-        match codec::decode_value::<Block>(raw)
-            .map_err(|e| RecordingError::Block(n, e.to_string()))?
-        {
+        match codec::decode_value::<Block>(raw).map_err(|e| RecordingError::Block(n, e.into()))? {
             Block::Header(h) if n == 0 => header = Some(h),
-            Block::Header(_) => return Err(RecordingError::Block(n, "a second header".into())),
+            Block::Header(_) => return Err(RecordingError::Block(n, BlockError::SecondHeader)),
             Block::Ticks(t) => {
-                ticks.extend(packed::unpack(&t).map_err(|e| RecordingError::Block(n, e))?);
+                ticks.extend(packed::unpack(&t).map_err(|e| RecordingError::Block(n, e.into()))?);
             }
             Block::Keyframe(k) => keyframes.push(k),
         }
@@ -344,16 +361,16 @@ fn read_current(blocks: &[Vec<u8>]) -> Result<Recording, RecordingError> {
 
 /// One block's bytes: zstd (format 2 on) or LZ4 with its size prepended (format 1), never
 /// more than [`codec::MAX_VALUE_BYTES`].
-fn decompress(packed: &[u8]) -> Result<Vec<u8>, String> {
+fn decompress(packed: &[u8]) -> Result<Vec<u8>, BlockError> {
     if packed.starts_with(&ZSTD_MAGIC) {
         let mut out = Vec::new();
         zstd::stream::read::Decoder::new(packed)
-            .map_err(|e| e.to_string())?
+            .map_err(BlockError::Zstd)?
             .take(codec::MAX_VALUE_BYTES as u64 + 1)
             .read_to_end(&mut out)
-            .map_err(|e| e.to_string())?;
+            .map_err(BlockError::Zstd)?;
         if out.len() > codec::MAX_VALUE_BYTES {
-            return Err(format!("over {} bytes", codec::MAX_VALUE_BYTES));
+            return Err(BlockError::TooLarge);
         }
         return Ok(out);
     }
@@ -362,9 +379,9 @@ fn decompress(packed: &[u8]) -> Result<Vec<u8>, String> {
         .get(..4)
         .map_or(0, |b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]) as usize);
     if claimed > codec::MAX_VALUE_BYTES {
-        return Err(format!("claims {claimed} bytes"));
+        return Err(BlockError::ClaimsTooMuch(claimed));
     }
-    lz4_flex::decompress_size_prepended(packed).map_err(|e| e.to_string())
+    lz4_flex::decompress_size_prepended(packed).map_err(BlockError::Lz4)
 }
 
 /// The decompressed bytes of each whole block.

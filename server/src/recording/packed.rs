@@ -6,6 +6,7 @@
 
 use snapwire_shared::Tick;
 use snapwire_shared::sim::{PlayerInput, ViewTime};
+use thiserror::Error;
 
 use crate::room::ClientId;
 use crate::room::record::{Entry, TickRecord};
@@ -71,13 +72,32 @@ pub fn pack(ticks: &[TickRecord]) -> Vec<u8> {
     w.finish()
 }
 
+/// Why packed ticks do not read.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum PackedError {
+    #[error("{0} ticks in one block")]
+    TooManyTicks(usize),
+    #[error("a name that is not UTF-8")]
+    NameNotUtf8,
+    #[error("input slot {slot} of {slots}")]
+    UnknownSlot { slot: usize, slots: usize },
+    #[error("a stream longer than the block")]
+    StreamPastBlock,
+    #[error("a movement axis of -128")]
+    AxisOutOfRange,
+    #[error("a block cut short")]
+    CutShort,
+    #[error("an over-long varint")]
+    OverlongVarint,
+}
+
 /// Unpacks what [`pack`] wrote; `Err` on any inconsistency (a corrupt block).
-pub fn unpack(bytes: &[u8]) -> Result<Vec<TickRecord>, String> {
+pub fn unpack(bytes: &[u8]) -> Result<Vec<TickRecord>, PackedError> {
     let mut r = Reader::new(bytes)?;
     let first = u32::from_le_bytes(r.checks_array()?);
     let count = r.structure_varint()? as usize;
     if count > 1 << 20 {
-        return Err(format!("{count} ticks in one block"));
+        return Err(PackedError::TooManyTicks(count));
     }
     let mut slots: Vec<(ClientId, PlayerInput, i32)> = Vec::new();
     let mut ticks = Vec::with_capacity(count.min(4096));
@@ -94,7 +114,7 @@ pub fn unpack(bytes: &[u8]) -> Result<Vec<TickRecord>, String> {
                     let client = r.structure_varint()?;
                     let len = r.structure_varint()? as usize;
                     let name = String::from_utf8(r.structure_bytes(len)?.to_vec())
-                        .map_err(|_| "a name that is not UTF-8".to_owned())?;
+                        .map_err(|_| PackedError::NameNotUtf8)?;
                     let spectate = r.structure_bytes(1)?[0] != 0;
                     Entry::Join {
                         client,
@@ -112,7 +132,10 @@ pub fn unpack(bytes: &[u8]) -> Result<Vec<TickRecord>, String> {
                         slots.push((client, PlayerInput::default(), 0));
                     }
                     let Some((client, prev, prev_back)) = slots.get_mut(slot) else {
-                        return Err(format!("input slot {slot} of {}", slots.len()));
+                        return Err(PackedError::UnknownSlot {
+                            slot,
+                            slots: slots.len(),
+                        });
                     };
                     let (input, back) = r.input(prev, *prev_back, applied)?;
                     (*prev, *prev_back) = (input, back);
@@ -195,14 +218,14 @@ struct Reader<'a> {
 }
 
 impl<'a> Reader<'a> {
-    fn new(mut bytes: &'a [u8]) -> Result<Reader<'a>, String> {
+    fn new(mut bytes: &'a [u8]) -> Result<Reader<'a>, PackedError> {
         let mut lens = [0usize; 4];
         for l in &mut lens {
             *l = read_varint(&mut bytes)? as usize;
         }
-        let mut take = |n: usize| -> Result<&'a [u8], String> {
+        let mut take = |n: usize| -> Result<&'a [u8], PackedError> {
             if n > bytes.len() {
-                return Err("a stream longer than the block".into());
+                return Err(PackedError::StreamPastBlock);
             }
             let (a, b) = bytes.split_at(n);
             bytes = b;
@@ -216,15 +239,15 @@ impl<'a> Reader<'a> {
         })
     }
 
-    fn structure_varint(&mut self) -> Result<u64, String> {
+    fn structure_varint(&mut self) -> Result<u64, PackedError> {
         read_varint(&mut self.structure)
     }
 
-    fn structure_bytes(&mut self, n: usize) -> Result<&'a [u8], String> {
+    fn structure_bytes(&mut self, n: usize) -> Result<&'a [u8], PackedError> {
         take(&mut self.structure, n)
     }
 
-    fn checks_array(&mut self) -> Result<[u8; 4], String> {
+    fn checks_array(&mut self) -> Result<[u8; 4], PackedError> {
         let b = take(&mut self.checks, 4)?;
         Ok([b[0], b[1], b[2], b[3]])
     }
@@ -234,7 +257,7 @@ impl<'a> Reader<'a> {
         prev: &PlayerInput,
         prev_back: i32,
         applied: u32,
-    ) -> Result<(PlayerInput, i32), String> {
+    ) -> Result<(PlayerInput, i32), PackedError> {
         let flags = take(&mut self.flags, 1)?[0];
         let mut input = *prev;
         let mut back = prev_back;
@@ -242,7 +265,7 @@ impl<'a> Reader<'a> {
             let b = take(&mut self.values, 2)?;
             (input.move_x, input.move_y) = (b[0] as i8, b[1] as i8);
             if input.move_x == i8::MIN || input.move_y == i8::MIN {
-                return Err("a movement axis of -128".into());
+                return Err(PackedError::AxisOutOfRange);
             }
         }
         if flags & AIMED != 0 {
@@ -267,9 +290,9 @@ impl<'a> Reader<'a> {
     }
 }
 
-fn take<'a>(bytes: &mut &'a [u8], n: usize) -> Result<&'a [u8], String> {
+fn take<'a>(bytes: &mut &'a [u8], n: usize) -> Result<&'a [u8], PackedError> {
     if n > bytes.len() {
-        return Err("a block cut short".into());
+        return Err(PackedError::CutShort);
     }
     let (a, b) = bytes.split_at(n);
     *bytes = b;
@@ -285,7 +308,7 @@ fn varint(out: &mut Vec<u8>, mut v: u64) {
     out.push(v as u8);
 }
 
-fn read_varint(bytes: &mut &[u8]) -> Result<u64, String> {
+fn read_varint(bytes: &mut &[u8]) -> Result<u64, PackedError> {
     let mut v = 0u64;
     for shift in (0..64).step_by(7) {
         let b = take(bytes, 1)?[0];
@@ -294,14 +317,14 @@ fn read_varint(bytes: &mut &[u8]) -> Result<u64, String> {
             return Ok(v);
         }
     }
-    Err("an over-long varint".into())
+    Err(PackedError::OverlongVarint)
 }
 
 fn zigzag(out: &mut Vec<u8>, v: i64) {
     varint(out, ((v << 1) ^ (v >> 63)) as u64);
 }
 
-fn read_zigzag(bytes: &mut &[u8]) -> Result<i64, String> {
+fn read_zigzag(bytes: &mut &[u8]) -> Result<i64, PackedError> {
     let v = read_varint(bytes)?;
     Ok((v >> 1) as i64 ^ -((v & 1) as i64))
 }

@@ -15,4 +15,5 @@ mod commands;
 mod config;
 mod custom_game;
 mod deploy;
+mod library_rules;
 mod room_client;

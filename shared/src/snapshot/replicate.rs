@@ -9,6 +9,8 @@
 
 use std::fmt::Debug;
 
+use thiserror::Error;
+
 pub use snapwire_derive::{Replicate, ReplicateKind};
 
 /// Replicated state of one entity.
@@ -83,33 +85,54 @@ pub struct FieldLayout {
     pub signed: bool,
 }
 
+/// Why a layout is not one the codec can use.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum LayoutError {
+    #[error("{0} fields, over {MAX_FIELDS}")]
+    TooManyFields(usize),
+    #[error("kind_bits {0} is over 16")]
+    KindBits(u32),
+    #[error("field {0}: width or chunk out of range")]
+    Field(&'static str),
+    #[error("group {start}..{end} does not follow {next}")]
+    Group {
+        start: usize,
+        end: usize,
+        next: usize,
+    },
+    #[error("groups do not cover every field")]
+    Uncovered,
+    #[error("motion pair ({0}, {1}) is not two fields")]
+    Motion(usize, usize),
+}
+
 impl Layout {
     /// Whether the layout is one the codec can use; the derive only generates valid layouts.
-    pub fn check(&self) -> Result<(), String> {
+    pub fn check(&self) -> Result<(), LayoutError> {
         if self.fields.len() > MAX_FIELDS {
-            return Err(format!("{} fields, over {MAX_FIELDS}", self.fields.len()));
+            return Err(LayoutError::TooManyFields(self.fields.len()));
         }
         if self.kind_bits > 16 {
-            return Err(format!("kind_bits {} is over 16", self.kind_bits));
+            return Err(LayoutError::KindBits(self.kind_bits));
         }
         for f in self.fields {
             if !(1..=32).contains(&f.width) || !(1..=16).contains(&f.chunk) {
-                return Err(format!("field {}: width or chunk out of range", f.name));
+                return Err(LayoutError::Field(f.name));
             }
         }
         let mut next = 0;
         for &(start, end) in self.groups {
             if start != next || end <= start || end - start > MAX_GROUP {
-                return Err(format!("group {start}..{end} does not follow {next}"));
+                return Err(LayoutError::Group { start, end, next });
             }
             next = end;
         }
         if next != self.fields.len() {
-            return Err("groups do not cover every field".into());
+            return Err(LayoutError::Uncovered);
         }
         for &(p, v) in self.motion {
             if p == v || p >= self.fields.len() || v >= self.fields.len() {
-                return Err(format!("motion pair ({p}, {v}) is not two fields"));
+                return Err(LayoutError::Motion(p, v));
             }
         }
         Ok(())
