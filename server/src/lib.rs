@@ -15,10 +15,11 @@
 //! and (feature `agones`) `agones` reports the process's lifecycle to an Agones sidecar.
 //!
 //! Data path: socket -> [`net::connection`] (handshake, seat in a room, decode, range-check)
-//! -> [`net::ingress`] (bounded queues) -> [`driver::room_driver`] -> [`room::Room::handle`],
-//! then per tick
-//! [`room::Room::tick`] (apply inputs, step simulation, record snapshot, build each client's
-//! message, build scores) -> [`net::outbox`] (latest-wins) -> the connection's writer -> socket.
+//! -> [`driver::admission`] (bounded queues) -> [`driver::room_driver`] ->
+//! [`room::Room::handle`], then per tick [`room::Room::tick`] (apply inputs, step simulation,
+//! record snapshot, build each client's message, build scores) -> the client's
+//! [`driver::link::ClientLink`] ([`net::outbox`] for WebSocket: latest-wins) -> the
+//! connection's writer -> socket. `net` imports `driver`, never the reverse.
 //!
 //! [`run`] is the whole server: `main.rs` parses flags and calls it, tests call it on
 //! `127.0.0.1:0`.

@@ -18,11 +18,11 @@ use snapwire_shared::{CloseCode, Tick};
 use tokio::sync::mpsc;
 
 use crate::config::RoomKind;
+use crate::driver::admission::{Join, join_queue};
 use crate::driver::hosted::MakeDriver;
 use crate::driver::room_driver::{DriverLimits, DriverParts};
 use crate::driver::scheduler::Scheduler;
 use crate::driver::seats::{Refused, Seats};
-use crate::net::ingress::{Join, join_queue};
 use crate::recording::{FORMAT_VERSION, Header, RecordWriter};
 use crate::room::{ClientId, CloseReason, RoomSettings};
 use crate::stats::ServerStats;

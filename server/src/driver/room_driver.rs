@@ -1,15 +1,16 @@
 //! The driver of one room: steps the [`Room`] when the scheduler says it is due and moves its
 //! messages between the room and the connections. It talks to connections only through
-//! non-blocking queues (`net::ingress`) and latest-wins slots (`net::outbox`), so it never
-//! awaits a socket; the room itself does no I/O at all.
+//! non-blocking queues ([`crate::driver::admission`]) and each client's [`ClientLink`] (for
+//! WebSocket, latest-wins slots in `net::outbox`), so it never awaits a socket and names no
+//! transport; the room itself does no I/O at all.
 //!
 //! Every tick runs these stages, in this order (see [`RoomDriver::tick`]):
 //! 1. drain ingress: joins, leaves, and each client's parsed messages into [`Room::handle`];
 //! 2. the room's tick ([`Room::tick`]): apply inputs, step simulation, record snapshot, build
 //!    each client's message, build scores;
-//! 3. hand to outboxes: write each client's snapshot or scoreboard to its socket when its
-//!    connection is idle (plain TCP, `net::direct`), else replace the one pending; report the
-//!    skips and the tick's work to the room's load shedding;
+//! 3. hand to the links: each client's snapshot or scoreboard, which the transport writes to
+//!    its socket at once when its connection is idle (plain TCP), else replaces the one
+//!    pending; report the skips and the tick's work to the room's load shedding;
 //! 4. publish stats.
 
 use std::collections::BTreeMap;
@@ -27,9 +28,9 @@ use snapwire_shared::sim::World;
 use tokio::sync::mpsc::{self, error::TryRecvError};
 use tracing::{info, warn};
 
+use crate::driver::admission::{ClientId, Entry, Inbound, Join};
+use crate::driver::link::{ClientLink, Put};
 use crate::driver::registry::{Directory, RoomHandle, Seat};
-use crate::net::ingress::{ClientId, Entry, Inbound, Join};
-use crate::net::outbox::{Outbox, Put};
 use crate::recording::RoomRecorder;
 use crate::room::playback::PlaybackState;
 use crate::room::{Message, Room};
@@ -125,7 +126,7 @@ pub enum Step {
 #[derive(Debug)]
 struct Transport {
     inbound: mpsc::Receiver<Inbound>,
-    outbox: Arc<Outbox>,
+    link: Arc<dyn ClientLink>,
     /// When the last message from the client was drained.
     last_heard: Instant,
     /// A ping went out since then.
@@ -133,10 +134,10 @@ struct Transport {
 }
 
 impl Transport {
-    fn new(inbound: mpsc::Receiver<Inbound>, outbox: Arc<Outbox>, now: Instant) -> Transport {
+    fn new(inbound: mpsc::Receiver<Inbound>, link: Arc<dyn ClientLink>, now: Instant) -> Transport {
         Transport {
             inbound,
-            outbox,
+            link,
             last_heard: now,
             pinged: false,
         }
@@ -157,7 +158,7 @@ impl Drop for Transport {
     /// reason; after a normal leave or shutdown the outbox is already closing and this changes
     /// nothing (the first reason wins).
     fn drop(&mut self) {
-        self.outbox.close(Some((
+        self.link.close(Some((
             CloseCode::InternalError,
             "the room's simulation stopped".into(),
         )));
@@ -319,7 +320,7 @@ impl<G: Game> RoomDriver<G> {
             ),
         };
         for t in self.links() {
-            t.outbox.close(Some(reason.clone()));
+            t.link.close(Some(reason.clone()));
         }
         self.close();
         info!(room = %self.handle.id, why = %reason.1, "replay closed");
@@ -329,7 +330,7 @@ impl<G: Game> RoomDriver<G> {
     /// The server is stopping: every client gets `GoingAway`, and the room is gone.
     pub fn shut_down(mut self) {
         for t in self.links() {
-            t.outbox
+            t.link
                 .close(Some((CloseCode::GoingAway, "server shutting down".into())));
         }
         self.close();
@@ -340,7 +341,7 @@ impl<G: Game> RoomDriver<G> {
     pub fn fail(mut self) {
         self.stats.rooms_failed.inc();
         for t in self.links() {
-            t.outbox.close(Some((
+            t.link.close(Some((
                 CloseCode::InternalError,
                 "the room's simulation failed and the room was closed; join another".into(),
             )));
@@ -439,7 +440,7 @@ impl<G: Game> RoomDriver<G> {
                         heard = true;
                         if let Err(reason) = self.room.handle(*id, msg) {
                             // The writer sends the close, and counts it.
-                            t.outbox.close(Some(reason));
+                            t.link.close(Some(reason));
                             outcome = Some(Gone::Left);
                             break;
                         }
@@ -449,7 +450,7 @@ impl<G: Game> RoomDriver<G> {
                         // The connection ended. One it closed for a broken rule (its outbox
                         // holds the reason) leaves: a client closed for bad bytes is not kept
                         // for a resume. Only a lost socket is.
-                        outcome = Some(match t.outbox.close_code() {
+                        outcome = Some(match t.link.close_code() {
                             Some(Some(_)) => Gone::Left,
                             _ => Gone::Dropped,
                         });
@@ -465,7 +466,7 @@ impl<G: Game> RoomDriver<G> {
                 // Silent past the limit: a dead link looks like this. The client may still
                 // come back on a new connection and resume.
                 let silent = self.limits.idle_timeout.as_secs_f64();
-                t.outbox.close(Some((
+                t.link.close(Some((
                     CloseCode::Idle,
                     format!("sent nothing for {silent} s"),
                 )));
@@ -478,13 +479,13 @@ impl<G: Game> RoomDriver<G> {
                 // Half the timeout in silence: a ping keeps proxies and NATs from dropping a
                 // quiet connection, and a dead peer fails the send. A pong is not a message:
                 // only inputs and acks reset the clock.
-                t.outbox.ping();
+                t.link.ping();
                 t.pinged = true;
             }
             if outcome.is_none() {
                 // The connection closed it: for a broken rule (a reason), or because the
                 // socket is gone (none).
-                outcome = match t.outbox.close_code() {
+                outcome = match t.link.close_code() {
                     Some(Some(_)) => Some(Gone::Left),
                     Some(None) => Some(Gone::Dropped),
                     None => None,
@@ -525,10 +526,10 @@ impl<G: Game> RoomDriver<G> {
                 Message::Snapshot { bytes, .. } => {
                     sent += 1;
                     self.stats.snapshot_bytes.observe(bytes.len() as f64);
-                    (t.outbox.put_latest(bytes.clone(), may_write), bytes.len())
+                    (t.link.put_latest(bytes.clone(), may_write), bytes.len())
                 }
                 Message::Scores(bytes) => {
-                    (t.outbox.put_scores(bytes.clone(), may_write), bytes.len())
+                    (t.link.put_scores(bytes.clone(), may_write), bytes.len())
                 }
             };
             match put {
@@ -563,7 +564,7 @@ impl<G: Game> RoomDriver<G> {
                 &name,
                 spectate,
                 seat,
-                Transport::new(join.inbound, join.outbox, now),
+                Transport::new(join.inbound, join.link, now),
             ),
             Entry::Resume {
                 member,
@@ -573,7 +574,7 @@ impl<G: Game> RoomDriver<G> {
                 member,
                 token,
                 has_state,
-                Transport::new(join.inbound, join.outbox, now),
+                Transport::new(join.inbound, join.link, now),
             ),
         }
     }
@@ -586,7 +587,7 @@ impl<G: Game> RoomDriver<G> {
         let token = welcome.resume;
         let entity = welcome.player_id;
         let bytes = Bytes::from(codec::encode_server(&ServerMsg::Welcome(welcome)));
-        if link.outbox.push_reliable(bytes).is_err() {
+        if link.link.push_reliable(bytes).is_err() {
             // A fresh outbox has room; failing here means the connection is already gone.
             self.room.leave(id);
             self.directory.forget_token(token);
@@ -623,7 +624,7 @@ impl<G: Game> RoomDriver<G> {
             // It left between the token's check and now (its grace ended, or it was closed).
             self.directory.forget_token(token);
             self.stats.resumes_refused.inc();
-            link.outbox.close(Some((
+            link.link.close(Some((
                 CloseCode::ResumeRefused,
                 "that player has left the room; join again".into(),
             )));
@@ -643,7 +644,7 @@ impl<G: Game> RoomDriver<G> {
             ServerMsg::Snapshot(_) | ServerMsg::Scores(_) => {}
         }
         let bytes = Bytes::from(codec::encode_server(&reply));
-        if link.outbox.push_reliable(bytes).is_err() {
+        if link.link.push_reliable(bytes).is_err() {
             // The new connection is already gone: the client stays as it was.
             self.directory.forget_token(fresh);
             if c.link.is_none() {
@@ -659,7 +660,7 @@ impl<G: Game> RoomDriver<G> {
         // The spent token stays in the directory, marked spent, while the client is here.
         c.token = fresh;
         match c.link.replace(link) {
-            Some(old) => old.outbox.close(Some((
+            Some(old) => old.link.close(Some((
                 CloseCode::Replaced,
                 "this player was resumed on another connection".into(),
             ))),
@@ -680,7 +681,7 @@ impl<G: Game> RoomDriver<G> {
             return;
         };
         if let Some(t) = c.link.take() {
-            t.outbox.close(None);
+            t.link.close(None);
             self.stats.clients.dec();
             self.kind_stats.clients.dec();
             self.stats.clients_away.inc();
@@ -699,7 +700,7 @@ impl<G: Game> RoomDriver<G> {
                 self.directory.forget_token(*t);
             }
             if let Some(t) = c.link {
-                t.outbox.close(None);
+                t.link.close(None);
                 self.stats.clients.dec();
                 self.kind_stats.clients.dec();
             } else {
@@ -772,12 +773,77 @@ impl<G: Game> RoomDriver<G> {
 
 #[cfg(test)]
 mod tests {
-    use futures_util::FutureExt;
+    use std::sync::Mutex;
 
     use super::*;
     use crate::config::Config;
-    use crate::net::ingress::{inbound_queue, join_queue};
-    use crate::net::outbox::OutItem;
+    use crate::driver::admission::{inbound_queue, join_queue};
+    use crate::driver::link::Full;
+    use crate::room::CloseReason;
+
+    /// A transport that only remembers: the newest snapshot and scoreboard, latest-wins, as
+    /// the link's contract says, and the pings and the close the driver asked for. No
+    /// socket, so the driver is tested without `net`.
+    #[derive(Debug, Default)]
+    struct Recorder(Mutex<Recorded>);
+
+    #[derive(Debug, Default)]
+    struct Recorded {
+        latest: Option<Bytes>,
+        scores: Option<Bytes>,
+        /// What a writer would act on, in order, until [`drain`] takes it.
+        asked: Vec<Asked>,
+        close: Option<Option<CloseCode>>,
+    }
+
+    #[derive(Debug, Clone, PartialEq, Eq)]
+    enum Asked {
+        Ping,
+        Close(Option<CloseCode>),
+    }
+
+    impl ClientLink for Recorder {
+        fn push_reliable(&self, _frame: Bytes) -> Result<(), Full> {
+            Ok(())
+        }
+
+        fn put_latest(&self, frame: Bytes, _may_write: bool) -> Put {
+            match self.lock().latest.replace(frame) {
+                Some(_) => Put::Replaced,
+                None => Put::Queued,
+            }
+        }
+
+        fn put_scores(&self, frame: Bytes, _may_write: bool) -> Put {
+            match self.lock().scores.replace(frame) {
+                Some(_) => Put::Replaced,
+                None => Put::Queued,
+            }
+        }
+
+        fn ping(&self) {
+            self.lock().asked.push(Asked::Ping);
+        }
+
+        fn close(&self, reason: Option<CloseReason>) {
+            let mut r = self.lock();
+            if r.close.is_none() {
+                let code = reason.map(|(code, _)| code);
+                r.close = Some(code);
+                r.asked.push(Asked::Close(code));
+            }
+        }
+
+        fn close_code(&self) -> Option<Option<CloseCode>> {
+            self.lock().close
+        }
+    }
+
+    impl Recorder {
+        fn lock(&self) -> std::sync::MutexGuard<'_, Recorded> {
+            self.0.lock().unwrap_or_else(PoisonError::into_inner)
+        }
+    }
 
     const LIMITS: DriverLimits = DriverLimits {
         grace: Duration::from_secs(30),
@@ -815,19 +881,19 @@ mod tests {
     }
 
     /// Queues a new client's join with a seat reserved, as a connection does; returns its
-    /// inbound sender and outbox.
+    /// inbound sender and link.
     fn join(
         handle: &Arc<RoomHandle>,
         joins: &mpsc::Sender<Join>,
         client: ClientId,
         spectate: bool,
-    ) -> (mpsc::Sender<Inbound>, Arc<Outbox>) {
+    ) -> (mpsc::Sender<Inbound>, Arc<Recorder>) {
         let (inbound_tx, inbound) = inbound_queue();
-        let outbox = Arc::new(Outbox::new());
+        let outbox = Arc::new(Recorder::default());
         let join = Join {
             client,
             inbound,
-            outbox: Arc::clone(&outbox),
+            link: Arc::clone(&outbox) as Arc<dyn ClientLink>,
             entry: Entry::New {
                 name: format!("c{client}"),
                 spectate,
@@ -838,17 +904,9 @@ mod tests {
         (inbound_tx, outbox)
     }
 
-    /// Everything the writer would take now, without waiting.
-    fn drain(outbox: &Outbox) -> Vec<OutItem> {
-        let mut items = Vec::new();
-        while let Some(item) = outbox.next().now_or_never() {
-            let end = matches!(item, OutItem::Close(_));
-            items.push(item);
-            if end {
-                break;
-            }
-        }
-        items
+    /// The pings and closes asked for since the last call.
+    fn drain(outbox: &Recorder) -> Vec<Asked> {
+        std::mem::take(&mut outbox.lock().asked)
     }
 
     /// A driver for one room whose client never reads: every snapshot after the first
@@ -865,7 +923,10 @@ mod tests {
         assert_eq!(handle.seats(), 1);
         drop(driver);
         assert_eq!(handle.seats(), 0, "the seat is given back with the client");
-        assert!(outbox.is_closing(), "a dropped room closes its clients");
+        assert!(
+            outbox.close_code().is_some(),
+            "a dropped room closes its clients"
+        );
     }
 
     /// The idle timeout on the room's clock, stepped in 10 ms ticks without waiting: silence
@@ -884,12 +945,11 @@ mod tests {
             driver.tick_at(at(ms));
             for item in drain(&outbox) {
                 match item {
-                    OutItem::Ping => pinged_at = pinged_at.or(Some(ms)),
-                    OutItem::Close(reason) => {
-                        assert_eq!(reason.map(|r| r.0), Some(CloseCode::Idle));
+                    Asked::Ping => pinged_at = pinged_at.or(Some(ms)),
+                    Asked::Close(code) => {
+                        assert_eq!(code, Some(CloseCode::Idle));
                         closed_at = closed_at.or(Some(ms));
                     }
-                    _ => {}
                 }
             }
         }
@@ -926,7 +986,7 @@ mod tests {
         assert!(!driver.dispose_if_idle(past), "a seat is out: stays open");
         driver.tick_at(past);
         assert_eq!(driver.clients.len(), 1, "the join landed");
-        assert!(!outbox.is_closing());
+        assert_eq!(outbox.close_code(), None);
 
         // The client leaves on purpose (a close with 1000 sends this).
         inbound.try_send(Inbound::Leave).expect("queued");

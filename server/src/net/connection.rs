@@ -23,9 +23,9 @@ use tokio_util::sync::CancellationToken;
 use tracing::{debug, info};
 
 use crate::config::Config;
+use crate::driver::admission::{ClientId, Entry, Inbound, Join, inbound_queue};
 use crate::driver::registry::{Registry, Spend};
 use crate::net::direct::DirectSocket;
-use crate::net::ingress::{ClientId, Entry, Inbound, Join, inbound_queue};
 use crate::net::outbox::{OutItem, Outbox};
 use crate::net::ticket::Ticket;
 pub use crate::room::CloseReason;
@@ -102,7 +102,7 @@ pub async fn serve(
     let join = Join {
         client,
         inbound,
-        outbox: Arc::clone(&outbox),
+        link: outbox.clone(),
         entry,
     };
     let joined = tokio::select! {

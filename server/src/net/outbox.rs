@@ -26,6 +26,7 @@ use snapwire_shared::CloseCode;
 #[cfg(not(all(test, feature = "loom")))]
 use std::sync::{Mutex, MutexGuard};
 
+use crate::driver::link::ClientLink;
 #[cfg(test)]
 use crate::net::direct::DirectSocket;
 use crate::net::direct::{WriteFrame, Written};
@@ -82,18 +83,34 @@ struct State {
     waiter: Option<Waker>,
 }
 
-#[derive(Debug, PartialEq, Eq)]
-pub struct Full;
+pub use crate::driver::link::{Full, Put};
 
-/// What became of a frame put into the outbox.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Put {
-    /// Written to the socket by the caller (all of it, or its beginning with the rest queued).
-    Sent,
-    /// Left for the writer.
-    Queued,
-    /// Left for the writer, replacing one it had not taken: that one is never sent.
-    Replaced,
+/// The WebSocket transport's side of the driver's interface: the same calls, under the
+/// outbox's lock.
+impl ClientLink for Outbox {
+    fn push_reliable(&self, frame: Bytes) -> Result<(), Full> {
+        Outbox::push_reliable(self, frame)
+    }
+
+    fn put_latest(&self, frame: Bytes, may_write: bool) -> Put {
+        Outbox::put_latest(self, frame, may_write)
+    }
+
+    fn put_scores(&self, frame: Bytes, may_write: bool) -> Put {
+        Outbox::put_scores(self, frame, may_write)
+    }
+
+    fn ping(&self) {
+        Outbox::ping(self);
+    }
+
+    fn close(&self, reason: Option<(CloseCode, String)>) {
+        Outbox::close(self, reason);
+    }
+
+    fn close_code(&self) -> Option<Option<CloseCode>> {
+        Outbox::close_code(self)
+    }
 }
 
 impl Outbox {

@@ -1,5 +1,7 @@
-//! What connections hand a room's driver: joins on the room's queue, then each client's
-//! messages on a queue of its own, already parsed and range-checked.
+//! What a connection hands a room's driver: its join on the room's queue (a new client with
+//! its seat, or a resume), then each of the client's messages on a queue of its own, already
+//! parsed and range-checked, and its [`ClientLink`] for everything going back. The driver
+//! owns these types; transports build them.
 //!
 //! Queue policies:
 //! - joins, one queue per room: bounded ([`JOIN_CAPACITY`]); a connection awaits space (the
@@ -13,8 +15,8 @@ use std::sync::Arc;
 use snapwire_shared::protocol::ResumeToken;
 use tokio::sync::mpsc;
 
+use crate::driver::link::ClientLink;
 use crate::driver::registry::Seat;
-use crate::net::outbox::Outbox;
 pub use crate::room::{ClientId, Inbound};
 
 pub const JOIN_CAPACITY: usize = 256;
@@ -29,7 +31,8 @@ pub struct Join {
     /// The connection's id (a new client keeps it as its own).
     pub client: ClientId,
     pub inbound: mpsc::Receiver<Inbound>,
-    pub outbox: Arc<Outbox>,
+    /// Everything going back to the client.
+    pub link: Arc<dyn ClientLink>,
     pub entry: Entry,
 }
 
