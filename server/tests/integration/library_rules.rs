@@ -123,7 +123,10 @@ fn server_modules_import_one_way_but_for_the_known_wrong_way_imports() {
         }
         let text = std::fs::read_to_string(&file).expect("readable");
         // Unit tests at the end of a file may reach anywhere.
-        let code = text.split("#[cfg(test)]\nmod tests").next().unwrap_or_default();
+        let code = text
+            .split("#[cfg(test)]\nmod tests")
+            .next()
+            .unwrap_or_default();
         for line in code.lines().filter(|l| !l.trim_start().starts_with("//")) {
             for (at, _) in line.match_indices("crate::") {
                 let rest = &line[at + "crate::".len()..];
@@ -158,7 +161,10 @@ fn server_modules_import_one_way_but_for_the_known_wrong_way_imports() {
         );
     }
     edges.retain(|(a, b)| !known(a, b));
-    let cyclic: Vec<_> = edges.iter().filter(|(a, b)| reaches(&edges, b, a)).collect();
+    let cyclic: Vec<_> = edges
+        .iter()
+        .filter(|(a, b)| reaches(&edges, b, a))
+        .collect();
     assert!(
         cyclic.is_empty(),
         "imports in a cycle: {cyclic:?}\nall (the known wrong-way ones taken out): {edges:?}"
@@ -176,11 +182,7 @@ fn top_module(rel: &Path) -> String {
 }
 
 /// Whether `from` reaches `to` along `edges`.
-fn reaches(
-    edges: &std::collections::BTreeSet<(String, String)>,
-    from: &str,
-    to: &str,
-) -> bool {
+fn reaches(edges: &std::collections::BTreeSet<(String, String)>, from: &str, to: &str) -> bool {
     let mut seen = std::collections::BTreeSet::new();
     let mut stack = vec![from.to_owned()];
     while let Some(m) = stack.pop() {
@@ -188,7 +190,12 @@ fn reaches(
             return true;
         }
         if seen.insert(m.clone()) {
-            stack.extend(edges.iter().filter(|(a, _)| *a == m).map(|(_, b)| b.clone()));
+            stack.extend(
+                edges
+                    .iter()
+                    .filter(|(a, _)| *a == m)
+                    .map(|(_, b)| b.clone()),
+            );
         }
     }
     false
