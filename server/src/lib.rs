@@ -72,8 +72,14 @@ pub enum ServerError {
     /// test is ending): the rooms were told to stop, but nobody waited for them.
     #[error("the runtime shut down before the room threads were joined")]
     Interrupted,
-    #[error("Agones: could not reach the SDK sidecar or say Ready: {0}")]
-    Agones(String),
+    /// With `--agones`: the sidecar could not be reached, or refused Ready.
+    #[cfg(feature = "agones")]
+    #[error(
+        "Agones: could not reach the SDK sidecar or say Ready: {} (the sidecar listens on \
+         localhost at AGONES_SDK_GRPC_PORT, default 9357)",
+        agones::detail(.0)
+    )]
+    Agones(::agones::errors::Error),
 }
 
 /// Reads the certificate again on each SIGHUP (a renewed one), until `shutdown`.
@@ -188,12 +194,7 @@ pub async fn run_with_stats(
                 Arc::clone(&stats),
             )
             .await
-            .map_err(|e| {
-                ServerError::Agones(format!(
-                    "{} (the sidecar listens on localhost at AGONES_SDK_GRPC_PORT, default 9357)",
-                    agones::detail(&e)
-                ))
-            })?,
+            .map_err(ServerError::Agones)?,
         ),
         None => None,
     };
