@@ -101,10 +101,9 @@ pub fn layered(
     Ok(out)
 }
 
-/// Variables under [`ENV_PREFIX`] that the server reads besides one per flag: the secret
-/// (never a flag: other users see flags in the process list) and the test runner's switch,
-/// which CI sets for the whole run.
-pub const OTHER_VARS: [&str; 2] = ["SNAPWIRE_TICKET_SECRET", "SNAPWIRE_REQUIRE_AGONES"];
+/// Variables under [`ENV_PREFIX`] that the server reads besides one per flag: the ticket
+/// secret (never a flag: other users see flags in the process list).
+pub const OTHER_VARS: [&str; 1] = [crate::net::ticket::SECRET_ENV];
 
 /// The `SNAPWIRE_*` variables in `env` that set nothing, each with the known variable it was
 /// probably meant to be. A misspelt variable would otherwise be ignored without a word.

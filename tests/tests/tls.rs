@@ -24,15 +24,22 @@ fn bots(server: &TestServer, ca: &Path, n: usize, seconds: u64) -> BotOptions {
     opts
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn bots_join_over_wss_and_a_new_certificate_comes_without_dropping_anyone() {
-    let dir = std::env::temp_dir().join(format!("snapwire-tls-{}", std::process::id()));
+/// A directory of its own for a test (`snapwire-NAME-PID`), the certificate files a server
+/// uses there, and a first certificate in them; returns its CA too.
+fn certificate_dir(name: &str) -> (std::path::PathBuf, TlsFiles, std::path::PathBuf) {
+    let dir = std::env::temp_dir().join(format!("snapwire-{name}-{}", std::process::id()));
     std::fs::create_dir_all(&dir).expect("temp dir");
     let files = TlsFiles {
         cert: dir.join("cert.pem"),
         key: dir.join("key.pem"),
     };
-    let first_ca = issue(&dir, "first", &files);
+    let ca = issue(&dir, name, &files);
+    (dir, files, ca)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bots_join_over_wss_and_a_new_certificate_comes_without_dropping_anyone() {
+    let (dir, files, first_ca) = certificate_dir("tls");
     let mut config = Config::new(60);
     config.tls = Some(files.clone());
     let server = TestServer::start(config).await;
@@ -122,13 +129,7 @@ async fn bots_join_over_wss_and_a_new_certificate_comes_without_dropping_anyone(
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_silent_client_during_the_tls_handshake_is_closed_by_the_header_timeout() {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    let dir = std::env::temp_dir().join(format!("snapwire-tls-silent-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).expect("temp dir");
-    let files = TlsFiles {
-        cert: dir.join("cert.pem"),
-        key: dir.join("key.pem"),
-    };
-    let ca = issue(&dir, "silent", &files);
+    let (dir, files, ca) = certificate_dir("tls-silent");
     let mut config = Config::new(60);
     config.tls = Some(files);
     config.header_timeout = Duration::from_millis(500);

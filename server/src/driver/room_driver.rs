@@ -447,13 +447,9 @@ impl<G: Game> RoomDriver<G> {
                     }
                     Err(TryRecvError::Empty) => break,
                     Err(TryRecvError::Disconnected) => {
-                        // The connection ended. One it closed for a broken rule (its outbox
-                        // holds the reason) leaves: a client closed for bad bytes is not kept
-                        // for a resume. Only a lost socket is.
-                        outcome = Some(match t.link.close_code() {
-                            Some(Some(_)) => Gone::Left,
-                            _ => Gone::Dropped,
-                        });
+                        // The connection ended: why, its link says (the reason comes
+                        // before the end, so it is there by now).
+                        outcome = Some(gone_by(t.link.close_code()).unwrap_or(Gone::Dropped));
                         break;
                     }
                 }
@@ -483,13 +479,8 @@ impl<G: Game> RoomDriver<G> {
                 t.pinged = true;
             }
             if outcome.is_none() {
-                // The connection closed it: for a broken rule (a reason), or because the
-                // socket is gone (none).
-                outcome = match t.link.close_code() {
-                    Some(Some(_)) => Some(Gone::Left),
-                    Some(None) => Some(Gone::Dropped),
-                    None => None,
-                };
+                // The connection may have closed it without ending yet.
+                outcome = gone_by(t.link.close_code());
             }
             if let Some(outcome) = outcome {
                 gone.push((*id, outcome));
@@ -768,6 +759,17 @@ impl<G: Game> RoomDriver<G> {
             self.stats.tick.store(tick.0, Ordering::Relaxed);
         }
         self.stats.ticks.inc();
+    }
+}
+
+/// What a link's close means for its client: closed with a reason (a broken rule) it leaves,
+/// and is not kept for a resume; closed without one (the socket is gone) it may come back;
+/// `None` while the link is open.
+fn gone_by(close: Option<Option<CloseCode>>) -> Option<Gone> {
+    match close {
+        Some(Some(_)) => Some(Gone::Left),
+        Some(None) => Some(Gone::Dropped),
+        None => None,
     }
 }
 

@@ -4,7 +4,7 @@
 
 use snapwire_server::net::ticket::{TicketKey, unix_now};
 
-use crate::support::{root, server};
+use crate::support::{root, server, stdout};
 
 const SECRET: &str = "an operator's secret, long enough for HMAC-SHA256";
 
@@ -16,12 +16,7 @@ fn ticket_prints_a_ticket_signed_with_the_secret_from_the_environment_or_a_file(
         .env("SNAPWIRE_TICKET_SECRET", SECRET)
         .output()
         .expect("runs");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let text = String::from_utf8_lossy(&out.stdout).trim().to_owned();
+    let text = stdout(&out).trim().to_owned();
     let ticket = key
         .verify(&text, unix_now())
         .expect("a ticket the server accepts");
@@ -45,7 +40,7 @@ fn ticket_prints_a_ticket_signed_with_the_secret_from_the_environment_or_a_file(
         .arg(&file)
         .output()
         .expect("runs");
-    let text = String::from_utf8_lossy(&out.stdout).trim().to_owned();
+    let text = stdout(&out).trim().to_owned();
     let ticket = key
         .verify(&text, unix_now())
         .expect("signed with the file's secret");
@@ -70,12 +65,7 @@ fn replay_verify_exits_non_zero_on_a_tampered_recording() {
         .arg(&good)
         .output()
         .expect("runs");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let said = String::from_utf8_lossy(&out.stdout);
+    let said = stdout(&out);
     assert!(
         said.contains("598 ticks and 1018 inputs re-simulated, every checksum matches"),
         "{said}"

@@ -5,13 +5,13 @@
 use crate::support;
 
 use std::path::PathBuf;
-use std::process::{Command, Output};
+use std::process::Command;
 use std::sync::Arc;
 use std::time::Duration;
 
 use snapwire_bots::{BotOptions, GameChoice, Live, run_bots};
 use snapwire_shared::protocol::RoomRequest;
-use support::{Running, root, server};
+use support::{Running, root, server, stdout};
 
 fn file(name: &str, text: &str) -> PathBuf {
     let dir = std::env::temp_dir().join(format!("snapwire-config-{}", std::process::id()));
@@ -19,11 +19,6 @@ fn file(name: &str, text: &str) -> PathBuf {
     let path = dir.join(name);
     std::fs::write(&path, text).expect("write config");
     path
-}
-
-fn stdout(o: &Output) -> String {
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-    String::from_utf8_lossy(&o.stdout).into_owned()
 }
 
 fn value<'a>(printed: &'a str, key: &str) -> &'a str {

@@ -25,6 +25,12 @@ pub fn server() -> Command {
     c
 }
 
+/// The standard output of a command that must have succeeded (its standard error if not).
+pub fn stdout(o: &std::process::Output) -> String {
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
 pub fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .parent()

@@ -9,6 +9,8 @@
 //! - [`feel`]: corrections and interpolation underruns: how the game feels on this link.
 
 pub mod feel;
+#[cfg(test)]
+mod fixtures;
 pub mod interpolation;
 pub mod net_stats;
 pub mod prediction;

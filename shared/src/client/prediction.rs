@@ -118,25 +118,11 @@ impl<G: Game> Predictor<G> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::map::MapDef;
-    use crate::protocol::ResumeToken;
     use crate::sim::PlayerInput;
     use crate::snapshot::{EntityKind, EntityState};
-    use crate::tick::Tick;
 
     fn welcome() -> Welcome {
-        Welcome {
-            player_id: Some(1),
-            tick: Tick(0),
-            tick_rate: 60,
-            map: MapDef::arena(),
-            view_width: 40_000,
-            view_height: 24_000,
-            room: String::new(),
-            kind: String::new(),
-            game: "arena".into(),
-            resume: ResumeToken([0; 16]),
-        }
+        crate::client::fixtures::welcome(0)
     }
 
     fn standing() -> EntityState {

@@ -117,7 +117,8 @@ impl<T: Replicate> Replica<T> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::snapshot::{EntityKind, encode};
+    use crate::client::fixtures::snapshot;
+    use crate::snapshot::EntityKind;
 
     fn player(x: i32) -> EntityState {
         EntityState {
@@ -136,22 +137,6 @@ mod tests {
                 .map(|&(id, x)| (EntityId(id), player(x)))
                 .collect(),
         )
-    }
-
-    /// A snapshot as the server builds it: `current` against `baseline` (`None`: full).
-    fn snapshot(tick: u32, baseline: Option<(u32, &View)>, current: &View) -> SnapshotMsg {
-        let (age, body) = match baseline {
-            None => (0, encode(&View::default(), 0, current)),
-            Some((b, base)) => ((tick - b) as u16, encode(base, tick - b, current)),
-        };
-        SnapshotMsg {
-            tick: Tick(tick),
-            baseline_age: age,
-            last_input_seq: 0,
-            checksum: checksum(current),
-            names: Vec::new(),
-            body,
-        }
     }
 
     #[test]

@@ -540,25 +540,15 @@ impl<G: Game> ClientSession<G> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::map::MapDef;
+    use crate::client::fixtures;
     use crate::protocol::SnapshotMsg;
-    use crate::snapshot::{EntityKind, EntityState, View, checksum, encode};
+    use crate::snapshot::{EntityKind, EntityState, View};
 
     fn welcome() -> Welcome {
-        Welcome {
-            player_id: Some(1),
-            tick: Tick(100),
-            tick_rate: 60,
-            map: MapDef::arena(),
-            view_width: 40_000,
-            view_height: 24_000,
-            room: "r1".into(),
-            kind: "default".into(),
-            game: "arena".into(),
-            resume: ResumeToken([9; 16]),
-        }
+        fixtures::welcome(100)
     }
 
+    /// The own player alone, in full.
     fn full(tick: u32, x: i32) -> SnapshotMsg {
         let me = EntityState {
             kind: EntityKind::Player,
@@ -567,15 +557,7 @@ mod tests {
             health: 100,
             ..EntityState::default()
         };
-        let view = View::from_sorted(vec![(EntityId(1), me)]);
-        SnapshotMsg {
-            tick: Tick(tick),
-            baseline_age: 0,
-            last_input_seq: 0,
-            checksum: checksum(&view),
-            names: Vec::new(),
-            body: encode(&View::default(), 0, &view),
-        }
+        fixtures::snapshot(tick, None, &View::from_sorted(vec![(EntityId(1), me)]))
     }
 
     fn frame(msg: ServerMsg) -> Vec<u8> {
