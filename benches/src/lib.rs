@@ -5,7 +5,6 @@ use std::sync::Arc;
 
 use rand::rngs::SmallRng;
 use rand::{Rng, SeedableRng};
-use snapwire_server::Config;
 use snapwire_server::room::history::Frame;
 use snapwire_server::room::{ClientId, Inbound, Message, Room, RoomSettings, Scene as RoomScene};
 use snapwire_shared::map::MapDef;
@@ -146,8 +145,9 @@ impl Scene {
 }
 
 fn settings(map: MapDef, full: bool) -> RoomSettings {
-    let mut config = Config::new(60);
-    config.map = map;
-    config.full_snapshots = full;
-    config.room_settings()
+    RoomSettings {
+        map,
+        full_snapshots: full,
+        ..RoomSettings::new(60)
+    }
 }

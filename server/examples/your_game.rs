@@ -3,16 +3,19 @@
 //! rooms, matchmaking, delta snapshots, limits, `/metrics`. docs/your-game.md walks through it.
 
 use snapwire_example_coins::game;
-use snapwire_server::Config;
-use snapwire_server::driver::hosted::GameMaker;
+use std::sync::Arc;
+
+use snapwire_server::{Config, GameMaker, Games, ServerStats};
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
+    // Coins, set up on each room's map; the server hosts it beside the built-in games.
+    let coins = GameMaker::new(|s| game::Coins::new(s.map.width, s.map.height));
     let mut config = Config::new(60);
-    // Rooms of the default kind play coins, on the configured map's field.
-    config.default_game = GameMaker::new(|s| game::Coins::new(s.map.width, s.map.height));
+    // Rooms of the default kind play coins.
+    config.default_game = coins.game().to_owned();
     config.room_size = Some(16);
     let listener = TcpListener::bind("127.0.0.1:8081").await?;
     println!("coins on ws://127.0.0.1:8081/ws (Ctrl-C stops)");
@@ -22,6 +25,8 @@ async fn main() -> anyhow::Result<()> {
         let _ = tokio::signal::ctrl_c().await;
         stop.cancel();
     });
-    snapwire_server::run(listener, config, shutdown).await?;
+    let games = Games::builtin().with(coins);
+    let stats = Arc::new(ServerStats::default());
+    snapwire_server::serve(listener, config, games, shutdown, stats).await?;
     Ok(())
 }

@@ -1,39 +1,45 @@
 //! Server configuration, parsed by `main.rs` from the command line and built directly by tests.
+//! Settings are data: a room kind names its game, and the server's composition root
+//! ([`crate::serve`]) finds the game among those it hosts ([`crate::driver::games`]).
 
 use std::path::PathBuf;
 use std::time::Duration;
 
+use snapwire_shared::game::Game;
 use snapwire_shared::map::MapDef;
-use snapwire_shared::quantize::pos_from_units;
-use snapwire_shared::sim::rules::DEFAULT_MAX_REWIND_MS;
+use snapwire_shared::sim::World;
+use snapwire_shared::tag::Tag;
 use thiserror::Error;
 
-use crate::driver::hosted::GameMaker;
-use crate::net::ticket::TicketKey;
-use crate::room::RoomSettings;
-pub use crate::room::{InputRate, Scene};
+pub use crate::room::{InputRate, RoomSettings, Scene};
+use crate::ticket::TicketKey;
+
+/// Defaults the command line states too (`main.rs` takes its `--help` defaults from here).
+pub mod defaults {
+    use std::time::Duration;
+
+    pub use crate::room::settings::{DEFAULT_HISTORY as HISTORY, DEFAULT_VIEW as VIEW};
+
+    pub const TICK_RATE: u16 = 60;
+    pub const MAX_CLIENTS: usize = 1024;
+    pub const MAX_ROOMS: usize = 1000;
+    pub const ROOM_GRACE: Duration = Duration::from_secs(30);
+    pub const ROOM_THREADS: usize = 1;
+    pub const MAX_PENDING: usize = 256;
+    pub const HEADER_TIMEOUT: Duration = Duration::from_secs(5);
+    pub const IDLE_TIMEOUT: Duration = Duration::from_secs(6);
+    pub const RESUME_GRACE: Duration = Duration::from_secs(30);
+    pub const SEND_TIMEOUT: Duration = Duration::from_secs(10);
+    pub const HELLO_TIMEOUT: Duration = Duration::from_secs(5);
+}
 
 #[derive(Debug, Clone)]
 pub struct Config {
-    /// Simulation steps per second, 1..=240.
-    pub tick_rate: u16,
+    /// The rooms of the default kind: map, tick rate (1..=240), view, baselines, scene,
+    /// snapshot rate, input rate, rewind bound. Other kinds start from these.
+    pub room: RoomSettings,
     /// Connections beyond this are closed with `ServerFull`.
     pub max_clients: usize,
-    pub map: MapDef,
-    pub scene: Scene,
-    /// Size of the rectangle around a player that it sees, in position quanta.
-    pub view_width: i32,
-    pub view_height: i32,
-    /// Snapshots kept as possible delta baselines.
-    pub history: usize,
-    /// Always send full snapshots (for measuring what delta compression saves).
-    pub full_snapshots: bool,
-    /// Hold snapshots from a client with too many unacknowledged ([`crate::room::flow`]); off
-    /// only to measure what it does.
-    pub flow_control: bool,
-    /// Send each client a snapshot one tick in this many (1-60; staggered across clients), to
-    /// cap bandwidth; load shedding may send more rarely still.
-    pub snapshot_every: u32,
     /// How long a new connection has to send `Hello`.
     pub hello_timeout: Duration,
     /// Directory served at `/` (the browser client); none serves only the API.
@@ -47,9 +53,9 @@ pub struct Config {
     pub room_grace: Duration,
     /// Threads that step the rooms.
     pub room_threads: usize,
-    /// The game rooms of the default kind play: the arena unless a team's own `main` puts
-    /// its game here (`GameMaker::new`), then calls [`crate::run`].
-    pub default_game: GameMaker,
+    /// The game rooms of the default kind play, by name (`Game::NAME`): the arena unless a
+    /// team's own `main` names its game here and hands it to [`crate::serve`].
+    pub default_game: String,
     /// Room kinds besides the default one (`--map`, `--scene`, `--tick-rate` and the rest) and
     /// the built-in `tag`.
     pub extra_kinds: Vec<RoomKind>,
@@ -64,26 +70,28 @@ pub struct Config {
     /// A client whose connection dropped keeps its player this long: a new connection with
     /// its resume token continues it. Zero: a dropped client leaves at once.
     pub resume_grace: Duration,
-    /// How far back a shot may be judged (lag compensation), at most 1 s; older claims are
-    /// clamped and counted. Zero judges every shot at the newest snapshot.
-    pub max_rewind: Duration,
     /// A send that has not completed after this long means the client stopped reading: closed.
     pub send_timeout: Duration,
-    /// Inputs a player may send per second on average (a token bucket), and in one burst.
-    pub input_rate: InputRate,
     /// Page origins allowed to open the game socket (`https://game.example`); empty allows
     /// any. A request without an `Origin` header (not a browser) is let through.
     pub allowed_origins: Vec<String>,
     /// When set, the game socket needs a ticket signed with this key (`/ws?ticket=...`).
     pub ticket_key: Option<TicketKey>,
     /// Serve HTTPS and `wss://` with this certificate and key (PEM), reloaded on SIGHUP.
-    pub tls: Option<crate::net::tls::TlsFiles>,
+    pub tls: Option<TlsFiles>,
     /// Report to Agones' SDK sidecar (Ready, health, rooms counter, players list, Shutdown);
     /// needs a build with the `agones` feature.
     pub agones: Option<AgonesSettings>,
     /// Serve `/echo`: a WebSocket that echoes every message, through the same listener,
     /// limits and WebSocket settings as `/ws`, for the Autobahn conformance cases. Tests only.
     pub echo_endpoint: bool,
+}
+
+/// The certificate chain and key files (PEM) that `wss://` is served with ([`crate::net::tls`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TlsFiles {
+    pub cert: PathBuf,
+    pub key: PathBuf,
 }
 
 /// How the server talks to Agones' SDK sidecar ([`crate::agones`]).
@@ -113,8 +121,8 @@ pub const AGONES_LIST_CAPACITY_MAX: usize = 1000;
 #[derive(Debug, Clone)]
 pub struct RoomKind {
     pub name: String,
-    /// The game its rooms play.
-    pub game: GameMaker,
+    /// The game its rooms play, by name (`Game::NAME`).
+    pub game: String,
     pub settings: RoomSettings,
     /// Clients per room (players and spectators).
     pub max_clients: usize,
@@ -169,33 +177,22 @@ impl Config {
     /// Defaults for the built-in arena at `tick_rate`.
     pub fn new(tick_rate: u16) -> Config {
         Config {
-            tick_rate,
-            max_clients: 1024,
-            map: MapDef::arena(),
-            scene: Scene::Empty,
-            view_width: pos_from_units(40.0),
-            view_height: pos_from_units(24.0),
-            history: 64,
-            full_snapshots: false,
-            flow_control: true,
-            snapshot_every: 1,
-            hello_timeout: Duration::from_secs(5),
+            room: RoomSettings::new(tick_rate),
+            max_clients: defaults::MAX_CLIENTS,
+            hello_timeout: defaults::HELLO_TIMEOUT,
             assets: None,
             room_size: None,
-            max_rooms: 1000,
-            room_grace: Duration::from_secs(30),
-            room_threads: 1,
-            default_game: GameMaker::arena(),
+            max_rooms: defaults::MAX_ROOMS,
+            room_grace: defaults::ROOM_GRACE,
+            room_threads: defaults::ROOM_THREADS,
+            default_game: World::NAME.to_owned(),
             extra_kinds: Vec::new(),
-            max_pending: 256,
-            header_timeout: Duration::from_secs(5),
-            idle_timeout: Duration::from_secs(6),
-            resume_grace: Duration::from_secs(30),
-            max_rewind: Duration::from_millis(u64::from(DEFAULT_MAX_REWIND_MS)),
+            max_pending: defaults::MAX_PENDING,
+            header_timeout: defaults::HEADER_TIMEOUT,
+            idle_timeout: defaults::IDLE_TIMEOUT,
+            resume_grace: defaults::RESUME_GRACE,
             record_dir: None,
-            send_timeout: Duration::from_secs(10),
-            // Twice the tick rate: a client catching up after a stall sends faster for a while.
-            input_rate: InputRate::for_tick_rate(tick_rate),
+            send_timeout: defaults::SEND_TIMEOUT,
             allowed_origins: Vec::new(),
             ticket_key: None,
             tls: None,
@@ -205,7 +202,7 @@ impl Config {
     }
 
     pub fn validate(self) -> Result<Config, ConfigError> {
-        validate_room(&self.room_settings())?;
+        validate_room(&self.room)?;
         if self.room_size == Some(0) || self.max_rooms == 0 {
             return Err(ConfigError::Rooms);
         }
@@ -233,7 +230,7 @@ impl Config {
     }
 
     pub fn tick_period(&self) -> Duration {
-        Duration::from_secs(1) / u32::from(self.tick_rate)
+        Duration::from_secs(1) / u32::from(self.room.tick_rate)
     }
 
     /// Every kind of room: the default one first.
@@ -241,16 +238,16 @@ impl Config {
         let default = RoomKind {
             name: DEFAULT_KIND.to_owned(),
             game: self.default_game.clone(),
-            settings: self.room_settings(),
+            settings: self.room.clone(),
             max_clients: self.room_size.unwrap_or(self.max_clients),
         };
         let tag = RoomKind {
             name: TAG_KIND.to_owned(),
-            game: GameMaker::tag(),
+            game: Tag::NAME.to_owned(),
             settings: RoomSettings {
                 map: MapDef::arena(),
                 scene: Scene::Empty,
-                ..self.room_settings()
+                ..self.room.clone()
             },
             max_clients: TAG_ROOM_SIZE,
         };
@@ -281,23 +278,6 @@ impl Config {
             }
         }
         Ok(())
-    }
-
-    /// The settings of a room of the default kind.
-    pub fn room_settings(&self) -> RoomSettings {
-        RoomSettings {
-            map: self.map.clone(),
-            tick_rate: self.tick_rate,
-            view_width: self.view_width,
-            view_height: self.view_height,
-            history: self.history,
-            full_snapshots: self.full_snapshots,
-            flow_control: self.flow_control,
-            snapshot_every: self.snapshot_every,
-            scene: self.scene,
-            input_rate: self.input_rate,
-            max_rewind_ms: u32::try_from(self.max_rewind.as_millis()).unwrap_or(u32::MAX),
-        }
     }
 }
 

@@ -103,7 +103,7 @@ pub fn layered(
 
 /// Variables under [`ENV_PREFIX`] that the server reads besides one per flag: the ticket
 /// secret (never a flag: other users see flags in the process list).
-pub const OTHER_VARS: [&str; 1] = [crate::net::ticket::SECRET_ENV];
+pub const OTHER_VARS: [&str; 1] = [crate::ticket::SECRET_ENV];
 
 /// The `SNAPWIRE_*` variables in `env` that set nothing, each with the known variable it was
 /// probably meant to be. A misspelt variable would otherwise be ignored without a word.

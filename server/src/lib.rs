@@ -10,7 +10,8 @@
 //!
 //! Also: [`stats`] holds every counter (`/metrics`), [`config`] the settings and room kinds,
 //! [`config_sources`] reads them from a file and the environment too, [`room_kind_spec`]
-//! parses the kinds an operator adds (`--room-kind`), [`priority`] keeps the
+//! parses the kinds an operator adds (`--room-kind`), [`ticket`] signs and checks join
+//! tickets, [`priority`] keeps the
 //! socket threads below the room threads, [`recording`] writes and reads recorded matches,
 //! and (feature `agones`) `agones` reports the process's lifecycle to an Agones sidecar.
 //!
@@ -21,8 +22,10 @@
 //! [`driver::link::ClientLink`] ([`net::outbox`] for WebSocket: latest-wins) -> the
 //! connection's writer -> socket. `net` imports `driver`, never the reverse.
 //!
-//! [`run`] is the whole server: `main.rs` parses flags and calls it, tests call it on
-//! `127.0.0.1:0`.
+//! [`serve`] is the whole server and its composition root (settings in, running rooms,
+//! threads and listeners out, with the [`driver::games::Games`] it is handed): `main.rs` parses
+//! flags and calls [`run`] (the built-in games), tests and a team's own `main` call [`serve`]
+//! on `127.0.0.1:0`.
 
 #[cfg(feature = "agones")]
 pub mod agones;
@@ -35,6 +38,7 @@ pub mod recording;
 pub mod room;
 pub mod room_kind_spec;
 pub mod stats;
+pub mod ticket;
 
 use std::sync::Arc;
 use std::sync::atomic::AtomicU64;
@@ -48,6 +52,8 @@ use tokio_util::task::TaskTracker;
 use tracing::{info, warn};
 
 pub use config::{Config, ConfigError, Scene};
+pub use driver::games::Games;
+pub use driver::hosted::GameMaker;
 pub use stats::ServerStats;
 
 use crate::driver::registry::Registry;
@@ -64,6 +70,9 @@ const DRAIN_TIMEOUT: Duration = Duration::from_secs(5);
 pub enum ServerError {
     #[error("invalid configuration: {0}")]
     Config(#[from] ConfigError),
+    /// A room kind names a game the server was not handed.
+    #[error("invalid configuration: {0}")]
+    UnknownGame(#[from] driver::games::UnknownGame),
     #[error("i/o: {0}")]
     Io(#[from] std::io::Error),
     #[error("a room scheduler thread panicked")]
@@ -105,20 +114,23 @@ fn reload_on_sighup(tls: Arc<net::tls::Tls>, shutdown: CancellationToken) {
     let _ = (tls, shutdown);
 }
 
-/// Serves the game on `listener` until `shutdown` is cancelled, then closes every client with
-/// `GoingAway` and returns once connections have drained.
+/// Serves the built-in games on `listener` until `shutdown` is cancelled, then closes every
+/// client with `GoingAway` and returns once connections have drained.
 pub async fn run(
     listener: TcpListener,
     config: Config,
     shutdown: CancellationToken,
 ) -> Result<(), ServerError> {
-    run_with_stats(listener, config, shutdown, Arc::new(ServerStats::default())).await
+    let stats = Arc::new(ServerStats::default());
+    serve(listener, config, Games::builtin(), shutdown, stats).await
 }
 
-/// [`run`], publishing counters into `stats` (tests read them).
-pub async fn run_with_stats(
+/// [`run`] hosting `games` (the room kinds name theirs among them), publishing counters into
+/// `stats` (tests read them).
+pub async fn serve(
     listener: TcpListener,
     config: Config,
+    games: Games,
     shutdown: CancellationToken,
     stats: Arc<ServerStats>,
 ) -> Result<(), ServerError> {
@@ -130,6 +142,7 @@ pub async fn run_with_stats(
     };
     let mut registry = Registry::new(
         config.kinds(),
+        games,
         config.max_rooms,
         DriverLimits {
             grace: config.room_grace,
@@ -138,7 +151,7 @@ pub async fn run_with_stats(
         },
         scheduler,
         Arc::clone(&stats),
-    );
+    )?;
     if let Some(writer) = recordings {
         registry = registry.record_to(writer);
     }
@@ -163,7 +176,7 @@ pub async fn run_with_stats(
         tasks: tasks.clone(),
         next_client: Arc::new(AtomicU64::new(1)),
     };
-    info!(addr = %listener.local_addr()?, tick_rate = config.tick_rate, scene = ?config.scene, "serving /ws and /healthz");
+    info!(addr = %listener.local_addr()?, tick_rate = config.room.tick_rate, scene = ?config.room.scene, "serving /ws and /healthz");
     let limits = AcceptLimits {
         max_pending: config.max_pending,
         header_timeout: config.header_timeout,

@@ -5,8 +5,9 @@ use std::path::PathBuf;
 
 use anyhow::Context;
 use clap::{CommandFactory, FromArgMatches, Parser};
+use snapwire_server::config::defaults;
 use snapwire_server::config_sources;
-use snapwire_server::net::ticket::{SECRET_ENV, Ticket, TicketKey, unix_now};
+use snapwire_server::ticket::{SECRET_ENV, Ticket, TicketKey, unix_now};
 use snapwire_server::{Config, Scene};
 use snapwire_shared::map::MapDef;
 use snapwire_shared::quantize::pos_from_units;
@@ -33,23 +34,23 @@ struct Args {
     #[arg(long, default_value = "127.0.0.1:8080")]
     bind: SocketAddr,
     /// Simulation ticks per second (1-240).
-    #[arg(long, default_value_t = 60)]
+    #[arg(long, default_value_t = defaults::TICK_RATE)]
     tick_rate: u16,
     /// Map file (JSON); the built-in arena when omitted.
     #[arg(long)]
     map: Option<PathBuf>,
     /// Connections beyond this are refused with a "server is full" close.
-    #[arg(long, default_value_t = 1024)]
+    #[arg(long, default_value_t = defaults::MAX_CLIENTS)]
     max_clients: usize,
     /// Extra entities: `empty` or `drift:N` (`panic:N` makes each room of the default kind
     /// panic after N ticks: fault injection, to watch one room fail alone).
     #[arg(long, default_value = "empty")]
     scene: Scene,
     /// Width and height of what a player sees, in world units, as WxH.
-    #[arg(long, default_value = "40x24", value_parser = snapwire_server::config::parse_view)]
-    view: (f64, f64),
+    #[arg(long, default_value_t = View(defaults::VIEW))]
+    view: View,
     /// Snapshots kept as delta baselines.
-    #[arg(long, default_value_t = 64)]
+    #[arg(long, default_value_t = defaults::HISTORY)]
     history: usize,
     /// Send full snapshots instead of deltas (to measure what deltas save).
     #[arg(long)]
@@ -82,28 +83,28 @@ struct Args {
     #[arg(long)]
     room_size: Option<usize>,
     /// Rooms open at once, at most; a join that needs one more is refused (close 4010).
-    #[arg(long, default_value_t = 1000)]
+    #[arg(long, default_value_t = defaults::MAX_ROOMS)]
     max_rooms: usize,
     /// Seconds an empty room stays open before it closes (the first room never closes).
-    #[arg(long, default_value_t = 30)]
+    #[arg(long, default_value_t = defaults::ROOM_GRACE.as_secs())]
     room_grace: u64,
     /// Threads that step the rooms.
-    #[arg(long, default_value_t = 1)]
+    #[arg(long, default_value_t = defaults::ROOM_THREADS)]
     room_threads: usize,
     /// Connections that have not finished their handshake (HTTP headers, the upgrade and
     /// `Hello`), at most; more are closed as soon as accepted.
-    #[arg(long, default_value_t = 256)]
+    #[arg(long, default_value_t = defaults::MAX_PENDING)]
     max_pending: usize,
     /// Seconds to send an HTTP request's headers.
-    #[arg(long, default_value_t = 5.0)]
+    #[arg(long, default_value_t = defaults::HEADER_TIMEOUT.as_secs_f64())]
     header_timeout: f64,
     /// Seconds a joined client may send nothing before it is closed (4011): how soon a client
     /// that vanished without a close (a dead link) leaves its room.
-    #[arg(long, default_value_t = 6.0)]
+    #[arg(long, default_value_t = defaults::IDLE_TIMEOUT.as_secs_f64())]
     idle_timeout: f64,
     /// Seconds a client whose connection dropped keeps its player (standing still, in its
     /// room) for a new connection to resume it with its token; 0 removes it at once.
-    #[arg(long, default_value_t = 30.0)]
+    #[arg(long, default_value_t = defaults::RESUME_GRACE.as_secs_f64())]
     resume_grace: f64,
     /// Milliseconds back a shot may be judged (lag compensation: a shot hits what the shooter
     /// saw), at most 1000; older claims are clamped and counted. 0 turns it off.
@@ -116,7 +117,7 @@ struct Args {
     #[arg(long, value_name = "DIR")]
     record: Option<std::path::PathBuf>,
     /// Seconds a send may take before the client is taken to have stopped reading and dropped.
-    #[arg(long, default_value_t = 10.0)]
+    #[arg(long, default_value_t = defaults::SEND_TIMEOUT.as_secs_f64())]
     send_timeout: f64,
     /// Inputs a player may send per second on average, and in one burst (default: twice the
     /// tick rate); a player over it for two seconds is closed (1008).
@@ -187,6 +188,24 @@ enum Command {
     },
 }
 
+/// `--view WxH`, shown in `--help` as it is written.
+#[derive(Debug, Clone, Copy)]
+struct View((f64, f64));
+
+impl std::str::FromStr for View {
+    type Err = snapwire_server::config::ViewError;
+
+    fn from_str(s: &str) -> Result<View, Self::Err> {
+        snapwire_server::config::parse_view(s).map(View)
+    }
+}
+
+impl std::fmt::Display for View {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}x{}", self.0.0, self.0.1)
+    }
+}
+
 fn seconds(name: &str, s: f64) -> anyhow::Result<std::time::Duration> {
     anyhow::ensure!(
         s.is_finite() && s > 0.0 && s <= 3600.0,
@@ -222,7 +241,8 @@ fn main() -> anyhow::Result<()> {
     }
     if let Some(Command::Replay { file, verify: _ }) = &args.command {
         let started = std::time::Instant::now();
-        let v = snapwire_server::recording::verify(file)
+        let v = snapwire_server::Games::builtin()
+            .verify(file)
             .with_context(|| format!("{} does not replay", file.display()))?;
         println!(
             "{}: room {} ({} on {}), {} ticks and {} inputs re-simulated, every checksum matches ({:.2?})",
@@ -276,16 +296,17 @@ async fn serve(args: Args) -> anyhow::Result<()> {
     if let Some(path) = &args.map {
         let json = std::fs::read_to_string(path)
             .with_context(|| format!("reading map {}", path.display()))?;
-        config.map = MapDef::from_json(&json).with_context(|| format!("map {}", path.display()))?;
+        config.room.map =
+            MapDef::from_json(&json).with_context(|| format!("map {}", path.display()))?;
     }
     config.max_clients = args.max_clients;
-    config.scene = args.scene;
-    config.view_width = pos_from_units(args.view.0);
-    config.view_height = pos_from_units(args.view.1);
-    config.history = args.history;
-    config.full_snapshots = args.full_snapshots;
-    config.flow_control = !args.no_flow_control;
-    config.snapshot_every = args.snapshot_every;
+    config.room.scene = args.scene;
+    config.room.view_width = pos_from_units(args.view.0.0);
+    config.room.view_height = pos_from_units(args.view.0.1);
+    config.room.history = args.history;
+    config.room.full_snapshots = args.full_snapshots;
+    config.room.flow_control = !args.no_flow_control;
+    config.room.snapshot_every = args.snapshot_every;
     config.room_size = args.room_size;
     config.max_rooms = args.max_rooms;
     config.room_grace = std::time::Duration::from_secs(args.room_grace);
@@ -299,7 +320,7 @@ async fn serve(args: Args) -> anyhow::Result<()> {
     } else {
         seconds("resume-grace", args.resume_grace)?
     };
-    config.max_rewind = std::time::Duration::from_millis(u64::from(args.max_rewind));
+    config.room.max_rewind_ms = args.max_rewind;
     if let (Some(cert), Some(key)) = (&args.tls_cert, &args.tls_key) {
         config.tls = Some(snapwire_server::net::tls::TlsFiles {
             cert: cert.clone(),
@@ -324,8 +345,8 @@ async fn serve(args: Args) -> anyhow::Result<()> {
         tracing::info!("join tickets required on /ws");
     }
     if let Some(rate) = args.input_rate {
-        config.input_rate.per_second = rate;
-        config.input_rate.burst = rate;
+        config.room.input_rate.per_second = rate;
+        config.room.input_rate.burst = rate;
     }
     // Last: a kind builds on the default kind's settings, all set by now.
     for spec in &args.room_kinds {

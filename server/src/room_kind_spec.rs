@@ -9,7 +9,7 @@
 //! tick_rate = 30
 //! ```
 //!
-//! Keys: `game` (`arena` or `tag`), `map` (a JSON map file), `tick_rate`, `room_size`,
+//! Keys: `game` (`arena`, `tag`, or a game the binary hosts), `map` (a JSON map file), `tick_rate`, `room_size`,
 //! `scene`, `view` (`WxH`), `history`, `max_rewind` (ms), `snapshot_every`. What a kind leaves
 //! out is the default kind's. Values hold no spaces or commas (a map path with either needs a
 //! symlink).
@@ -23,7 +23,6 @@ use snapwire_shared::quantize::pos_from_units;
 use thiserror::Error;
 
 use crate::config::{Config, InputRate, RoomKind, Scene, parse_view};
-use crate::driver::hosted::GameMaker;
 
 /// What is wrong with a `--room-kind`, in the words an operator reads at start.
 #[derive(Debug, Error)]
@@ -62,9 +61,6 @@ pub enum RoomKindError {
     },
 }
 
-/// The games a kind can name (the server's built-in ones).
-pub const GAMES: &[&str] = &["arena", "tag"];
-
 /// One `--room-kind`, parsed but not yet applied (its map file is read by [`Self::kind`]).
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct RoomKindSpec {
@@ -86,12 +82,7 @@ impl FromStr for RoomKindSpec {
     fn from_str(s: &str) -> Result<RoomKindSpec, RoomKindError> {
         let mut words = s.split_whitespace();
         let name = words.next().ok_or(RoomKindError::Empty)?;
-        let name_ok = !name.is_empty()
-            && name.len() <= MAX_ROOM_ID_BYTES
-            && name
-                .chars()
-                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_');
-        if !name_ok {
+        if !is_name(name) {
             return Err(RoomKindError::BadName(name.to_owned()));
         }
         let mut spec = RoomKindSpec {
@@ -112,8 +103,9 @@ impl FromStr for RoomKindSpec {
                 why: why.to_owned(),
             };
             match key {
-                "game" if GAMES.contains(&value) => spec.game = Some(value.to_owned()),
-                "game" => return Err(bad(&format!("the games are {}", GAMES.join(", ")))),
+                // Which games exist is the server's to say when it starts ([`crate::serve`]).
+                "game" if is_name(value) => spec.game = Some(value.to_owned()),
+                "game" => return Err(bad("a game's name, like arena or tag")),
                 "map" => spec.map = Some(PathBuf::from(value)),
                 "tick_rate" => spec.tick_rate = Some(value.parse().map_err(|_| bad("a number"))?),
                 "room_size" => spec.room_size = Some(value.parse().map_err(|_| bad("a number"))?),
@@ -138,11 +130,19 @@ impl FromStr for RoomKindSpec {
     }
 }
 
+/// A kind's or a game's name: lowercase letters, digits, '-' and '_', as a room id may be.
+fn is_name(s: &str) -> bool {
+    !s.is_empty()
+        && s.len() <= MAX_ROOM_ID_BYTES
+        && s.chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_')
+}
+
 impl RoomKindSpec {
     /// The kind: `base`'s default-kind settings with this spec's over them. Reads the map
     /// file; the values are checked with the rest by [`Config::validate`].
     pub fn kind(&self, base: &Config) -> Result<RoomKind, RoomKindError> {
-        let mut settings = base.room_settings();
+        let mut settings = base.room.clone();
         if let Some(path) = &self.map {
             let json = std::fs::read_to_string(path).map_err(|source| RoomKindError::MapFile {
                 kind: self.name.clone(),
@@ -158,7 +158,7 @@ impl RoomKindSpec {
         if let Some(rate) = self.tick_rate {
             settings.tick_rate = rate;
             // The allowance follows the kind's rate unless the operator set one.
-            if base.input_rate == InputRate::for_tick_rate(base.tick_rate) {
+            if base.room.input_rate == InputRate::for_tick_rate(base.room.tick_rate) {
                 settings.input_rate = InputRate::for_tick_rate(rate);
             }
         }
@@ -178,11 +178,10 @@ impl RoomKindSpec {
         if let Some(every) = self.snapshot_every {
             settings.snapshot_every = every;
         }
-        let game = match self.game.as_deref() {
-            None => base.default_game.clone(),
-            Some("tag") => GameMaker::tag(),
-            Some(_) => GameMaker::arena(),
-        };
+        let game = self
+            .game
+            .clone()
+            .unwrap_or_else(|| base.default_game.clone());
         Ok(RoomKind {
             name: self.name.clone(),
             game,
@@ -233,7 +232,7 @@ mod tests {
         assert!(err("duel size=2").contains("unknown key `size`"));
         assert!(err("duel room_size").contains("not key=value"));
         assert!(err("duel room_size=two").contains("room_size=two"));
-        assert!(err("duel game=chess").contains("arena, tag"));
+        assert!(err("duel game=Chess!").contains("a game's name"));
         assert!(err("duel view=0x3").contains("view"));
     }
 
@@ -241,7 +240,7 @@ mod tests {
     fn a_kind_takes_the_default_kinds_settings_for_what_it_leaves_out() {
         let mut base = Config::new(60);
         base.room_size = Some(16);
-        base.history = 48;
+        base.room.history = 48;
         let kind = "duel room_size=2 tick_rate=30"
             .parse::<RoomKindSpec>()
             .expect("parses")
@@ -251,7 +250,7 @@ mod tests {
         assert_eq!(kind.settings.tick_rate, 30);
         assert_eq!(kind.settings.input_rate, InputRate::for_tick_rate(30));
         assert_eq!(kind.settings.history, 48);
-        assert_eq!(kind.game.game(), base.default_game.game());
+        assert_eq!(kind.game, base.default_game);
         let open = "open".parse::<RoomKindSpec>().expect("parses");
         assert_eq!(open.kind(&base).expect("kind").max_clients, 16);
     }

@@ -7,24 +7,24 @@
 //! place; dropping the seat (the client left, or its join never arrived) gives the place back.
 
 use std::cmp::Reverse;
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 use std::hash::{BuildHasher, Hasher, RandomState};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, AtomicU64, AtomicUsize, Ordering};
 
-use dashmap::DashMap;
-use snapwire_shared::protocol::{ResumeToken, RoomRequest};
+use snapwire_shared::protocol::RoomRequest;
 use snapwire_shared::{CloseCode, Tick};
-use tokio::sync::mpsc;
 
 use crate::config::RoomKind;
-use crate::driver::admission::{Join, join_queue};
+use crate::driver::admission::{RoomHandle, Seat, join_queue, no_such_room};
+use crate::driver::directory::Directory;
+use crate::driver::games::{Games, UnknownGame};
 use crate::driver::hosted::MakeDriver;
 use crate::driver::room_driver::{DriverLimits, DriverParts};
 use crate::driver::scheduler::Scheduler;
-use crate::driver::seats::{Refused, Seats};
+use crate::driver::seats::Seats;
 use crate::recording::{FORMAT_VERSION, Header, RecordWriter};
-use crate::room::{ClientId, CloseReason, RoomSettings};
+use crate::room::{CloseReason, RoomSettings};
 use crate::stats::ServerStats;
 
 /// The kind a replay's room is listed under (never publicly: each viewer has its own).
@@ -47,208 +47,6 @@ struct Opening<'a> {
 
 /// Join-or-create tries this many times when racing connections fill each room it picks.
 const MATCH_ATTEMPTS: usize = 8;
-
-/// The open rooms, shared by the registry (which adds) and the room drivers (which remove
-/// their own when they close).
-#[derive(Debug, Default)]
-pub struct Directory {
-    rooms: DashMap<String, Arc<RoomHandle>>,
-    /// Rooms open or being opened: checked against the cap before a room is made.
-    open: AtomicUsize,
-    /// Where each resume token leads. Room drivers issue and forget tokens; connections spend
-    /// them. A spent token stays (as [`ResumeEntry::Spent`]) while its player is in the room,
-    /// so a second use is told apart from a token that expired.
-    resumes: DashMap<ResumeToken, ResumeEntry>,
-}
-
-#[derive(Debug)]
-enum ResumeEntry {
-    Live {
-        room: Arc<RoomHandle>,
-        member: ClientId,
-    },
-    Spent,
-}
-
-/// What a resume token turned out to be.
-#[derive(Debug)]
-pub enum Spend {
-    /// Valid: it is spent now, and leads to this member of this room.
-    Live {
-        room: Arc<RoomHandle>,
-        member: ClientId,
-    },
-    /// Already used while its player is still in the room: refused.
-    Spent,
-    /// Never issued, or its player left (the grace period ended): a new player joins.
-    Unknown,
-}
-
-impl Directory {
-    /// A new token for `member` of `room`: 128 bits from the operating system's random source.
-    pub fn issue_token(&self, room: &Arc<RoomHandle>, member: ClientId) -> ResumeToken {
-        loop {
-            let mut bytes = [0u8; 16];
-            // The OS source failing is not something a game server can work around; a
-            // token of zeros is never issued, so resume is then simply off for this player.
-            if getrandom::fill(&mut bytes).is_err() {
-                return ResumeToken([0; 16]);
-            }
-            let token = ResumeToken(bytes);
-            if let dashmap::Entry::Vacant(v) = self.resumes.entry(token) {
-                v.insert(ResumeEntry::Live {
-                    room: Arc::clone(room),
-                    member,
-                });
-                return token;
-            }
-        }
-    }
-
-    /// Spends `token`, atomically: of two connections racing with the same token, one gets the
-    /// player and the other [`Spend::Spent`].
-    pub fn spend(&self, token: ResumeToken) -> Spend {
-        if token.0 == [0; 16] {
-            return Spend::Unknown;
-        }
-        let Some(mut entry) = self.resumes.get_mut(&token) else {
-            return Spend::Unknown;
-        };
-        match std::mem::replace(&mut *entry, ResumeEntry::Spent) {
-            ResumeEntry::Live { room, member } => Spend::Live { room, member },
-            ResumeEntry::Spent => Spend::Spent,
-        }
-    }
-
-    /// The token leads nowhere any more (its player left).
-    pub fn forget_token(&self, token: ResumeToken) {
-        self.resumes.remove(&token);
-    }
-
-    /// Tokens known (live or spent): bounded by the players in rooms times a few.
-    pub fn tokens(&self) -> usize {
-        self.resumes.len()
-    }
-
-    /// A room closed: it leaves the directory and frees its place under the room cap.
-    pub fn remove(&self, id: &str) {
-        if self.rooms.remove(id).is_some() {
-            self.open.fetch_sub(1, Ordering::AcqRel);
-        }
-    }
-
-    pub fn get(&self, id: &str) -> Option<Arc<RoomHandle>> {
-        self.rooms.get(id).map(|r| Arc::clone(&r))
-    }
-
-    pub fn len(&self) -> usize {
-        self.rooms.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.rooms.is_empty()
-    }
-}
-
-/// What the rest of the process knows about one room. The room itself lives on a scheduler
-/// thread; this is how connections reach it and `/rooms` describes it.
-#[derive(Debug)]
-pub struct RoomHandle {
-    pub id: String,
-    pub kind: String,
-    /// The game its kind plays (`Game::NAME`).
-    pub game: &'static str,
-    pub map: String,
-    pub tick_rate: u16,
-    /// Not listed in `/rooms`; joined by id only.
-    pub private: bool,
-    /// Never closed for being empty (the room open from the start).
-    pub persistent: bool,
-    /// Clients at most (players and spectators).
-    pub cap: usize,
-    /// Seats reserved or taken, and whether the room has closed to new ones.
-    seats: Seats,
-    /// Where a connection hands its client to the room's driver.
-    pub joins: mpsc::Sender<Join>,
-    /// Published by the room's driver: clients in the room now, its tick, its tick p99 (us).
-    pub clients: AtomicUsize,
-    pub tick: AtomicU32,
-    pub tick_p99_us: AtomicU64,
-    /// Published by the room's driver on each join and leave: its members' names (away ones
-    /// included), for an orchestrator's player list.
-    pub members: std::sync::Mutex<BTreeMap<ClientId, String>>,
-}
-
-impl RoomHandle {
-    /// Seats reserved or taken (0 once closed).
-    pub fn seats(&self) -> usize {
-        self.seats.count()
-    }
-
-    /// Reserves one seat, unless the room is full or closed.
-    pub(crate) fn reserve(self: &Arc<Self>) -> Result<Seat, CloseReason> {
-        match self.seats.reserve(self.cap) {
-            Ok(()) => Ok(Seat {
-                room: Arc::clone(self),
-            }),
-            Err(Refused::Closed) => Err(no_such_room(&self.id)),
-            Err(Refused::Full) => Err((
-                CloseCode::RoomFull,
-                format!("room {} is full ({} clients)", self.id, self.cap),
-            )),
-        }
-    }
-
-    /// Closes the room to new seats if none is reserved or taken; true when it did.
-    pub fn try_close(&self) -> bool {
-        self.seats.try_close()
-    }
-
-    /// Closes the room to new seats whatever is reserved (a failed or stopping room).
-    pub fn force_close(&self) {
-        self.seats.force_close();
-    }
-}
-
-impl RoomHandle {
-    /// A handle for a room that no registry knows (tests that drive one room's driver).
-    pub fn detached(id: &str, cap: usize, joins: mpsc::Sender<Join>) -> RoomHandle {
-        RoomHandle {
-            id: id.to_owned(),
-            kind: "test".to_owned(),
-            game: "arena",
-            map: String::new(),
-            tick_rate: 60,
-            private: true,
-            persistent: true,
-            cap,
-            seats: Seats::default(),
-            joins,
-            clients: AtomicUsize::new(0),
-            tick: AtomicU32::new(0),
-            tick_p99_us: AtomicU64::new(0),
-            members: std::sync::Mutex::default(),
-        }
-    }
-}
-
-/// One reserved place in a room; given back when dropped.
-#[derive(Debug)]
-pub struct Seat {
-    room: Arc<RoomHandle>,
-}
-
-impl Seat {
-    pub fn room(&self) -> &Arc<RoomHandle> {
-        &self.room
-    }
-}
-
-impl Drop for Seat {
-    fn drop(&mut self) {
-        self.room.seats.release();
-    }
-}
 
 /// One room as `/rooms` lists it.
 #[derive(Debug, Clone, PartialEq)]
@@ -274,6 +72,8 @@ pub struct Roster {
 pub struct Registry {
     directory: Arc<Directory>,
     kinds: Vec<RoomKind>,
+    /// The games the kinds name, and that recordings are played back with.
+    games: Games,
     max_rooms: usize,
     scheduler: Scheduler,
     stats: Arc<ServerStats>,
@@ -290,16 +90,22 @@ pub struct Registry {
 }
 
 impl Registry {
+    /// Fails when a kind names a game that is not among `games`.
     pub fn new(
         kinds: Vec<RoomKind>,
+        games: Games,
         max_rooms: usize,
         limits: DriverLimits,
         scheduler: Scheduler,
         stats: Arc<ServerStats>,
-    ) -> Registry {
-        Registry {
+    ) -> Result<Registry, UnknownGame> {
+        for kind in &kinds {
+            games.get(&kind.game)?;
+        }
+        Ok(Registry {
             directory: Arc::new(Directory::default()),
             kinds,
+            games,
             max_rooms,
             scheduler,
             stats,
@@ -309,7 +115,7 @@ impl Registry {
             recordings: None,
             replays: None,
             listing: Default::default(),
-        }
+        })
     }
 
     /// Records every room opened from now on through `writer`.
@@ -370,13 +176,8 @@ impl Registry {
             RoomRequest::JoinOrCreate { kind } => {
                 let kind = self.kind(kind)?.clone();
                 for _ in 0..MATCH_ATTEMPTS {
-                    let mut open: Vec<Arc<RoomHandle>> = self
-                        .directory
-                        .rooms
-                        .iter()
-                        .filter(|r| r.kind == kind.name && !r.private && r.seats() < r.cap)
-                        .map(|r| Arc::clone(&r))
-                        .collect();
+                    let mut open: Vec<Arc<RoomHandle>> = self.directory.all();
+                    open.retain(|r| r.kind == kind.name && !r.private && r.seats() < r.cap);
                     // The fullest first, so matches fill up; the oldest among equals.
                     open.sort_by_key(|r| (Reverse(r.seats()), r.tick.load(Ordering::Relaxed)));
                     if let Some(seat) = open.iter().find_map(|r| r.reserve().ok()) {
@@ -398,7 +199,7 @@ impl Registry {
     pub fn public_rooms(&self) -> Vec<RoomInfo> {
         let mut rooms: Vec<RoomInfo> = self
             .directory
-            .rooms
+            .all()
             .iter()
             .filter(|r| !r.private)
             .map(|r| RoomInfo {
@@ -420,7 +221,7 @@ impl Registry {
     /// members: what Agones' `rooms` counter and `players` list show.
     pub fn roster(&self) -> Roster {
         let mut roster = Roster::default();
-        for room in self.directory.rooms.iter() {
+        for room in self.directory.all() {
             roster.rooms += 1;
             let members = room
                 .members
@@ -459,10 +260,14 @@ impl Registry {
         private: bool,
         persistent: bool,
     ) -> Result<Arc<RoomHandle>, CloseReason> {
-        let (game, settings) = (kind.game.clone(), kind.settings.clone());
+        let game = self.games.get(&kind.game).map_err(|e| {
+            // `new` checked every kind's game.
+            (CloseCode::InternalError, e.to_string())
+        })?;
+        let (game, settings) = (game.clone(), kind.settings.clone());
         let opening = Opening {
             kind: kind.name.clone(),
-            game: kind.game.game(),
+            game: game.game(),
             map: kind.settings.map.name.clone(),
             tick_rate: kind.settings.tick_rate,
             private,
@@ -493,22 +298,15 @@ impl Registry {
         }
         let recording = crate::recording::read(&dir.join(format!("{id}.snapwrec")))
             .map_err(|e| missing(e.to_string()))?;
-        let kind = self
-            .kinds
-            .iter()
-            .find(|k| k.game.game() == recording.header.game)
-            .ok_or_else(|| {
-                missing(format!(
-                    "a game this server does not host ({})",
-                    recording.header.game
-                ))
-            })?;
+        let game = self
+            .games
+            .get(&recording.header.game)
+            .map_err(|e| missing(e.to_string()))?;
         let settings =
             crate::recording::settings_of(&recording.header).map_err(|e| missing(e.to_string()))?;
         let rate =
             (u32::from(settings.tick_rate) * u32::from(speed_percent) / 100).clamp(1, 1000) as u16;
-        let make = kind
-            .game
+        let make = game
             .prepare_playback(
                 &settings,
                 recording.ticks,
@@ -520,7 +318,7 @@ impl Registry {
             .map_err(|e| missing(e.to_string()))?;
         let opening = Opening {
             kind: REPLAY_KIND.to_owned(),
-            game: kind.game.game(),
+            game: game.game(),
             map: settings.map.name.clone(),
             tick_rate: settings.tick_rate,
             private: true,
@@ -559,45 +357,31 @@ impl Registry {
                 ),
             )
         };
-        let mut open = self.directory.open.load(Ordering::Acquire);
-        loop {
-            if open >= self.max_rooms {
-                return Err(full());
-            }
-            match self.directory.open.compare_exchange_weak(
-                open,
-                open + 1,
-                Ordering::AcqRel,
-                Ordering::Acquire,
-            ) {
-                Ok(_) => break,
-                Err(now) => open = now,
-            }
+        if !self.directory.count_opening(self.max_rooms) {
+            return Err(full());
         }
-        let id = loop {
-            let id = self.new_id();
-            if !self.directory.rooms.contains_key(&id) {
-                break id;
+        let (joins, joins_rx) = join_queue();
+        let handle = loop {
+            let handle = Arc::new(RoomHandle {
+                id: self.new_id(),
+                kind: o.kind.clone(),
+                game: o.game,
+                map: o.map.clone(),
+                tick_rate: o.tick_rate,
+                private: o.private,
+                persistent: o.persistent,
+                cap: o.cap,
+                seats: Seats::default(),
+                joins: joins.clone(),
+                clients: AtomicUsize::new(0),
+                tick: AtomicU32::new(0),
+                tick_p99_us: AtomicU64::new(0),
+                members: std::sync::Mutex::default(),
+            });
+            if self.directory.insert(&handle) {
+                break handle;
             }
         };
-        let (joins, joins_rx) = join_queue();
-        let handle = Arc::new(RoomHandle {
-            id: id.clone(),
-            kind: o.kind.clone(),
-            game: o.game,
-            map: o.map,
-            tick_rate: o.tick_rate,
-            private: o.private,
-            persistent: o.persistent,
-            cap: o.cap,
-            seats: Seats::default(),
-            joins,
-            clients: AtomicUsize::new(0),
-            tick: AtomicU32::new(0),
-            tick_p99_us: AtomicU64::new(0),
-            members: std::sync::Mutex::default(),
-        });
-        self.directory.rooms.insert(id, Arc::clone(&handle));
         let recorder = o.record.and_then(|settings| {
             self.recordings.as_ref().and_then(|w| {
                 w.open(Header {
@@ -649,11 +433,4 @@ impl Registry {
         }
         id
     }
-}
-
-fn no_such_room(id: &str) -> CloseReason {
-    (
-        CloseCode::NoSuchRoom,
-        format!("no room {id:?} (it closed, or never existed)"),
-    )
 }

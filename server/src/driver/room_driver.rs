@@ -28,9 +28,9 @@ use snapwire_shared::sim::World;
 use tokio::sync::mpsc::{self, error::TryRecvError};
 use tracing::{info, warn};
 
-use crate::driver::admission::{ClientId, Entry, Inbound, Join};
+use crate::driver::admission::{ClientId, Entry, Inbound, Join, RoomHandle, Seat};
+use crate::driver::directory::Directory;
 use crate::driver::link::{ClientLink, Put};
-use crate::driver::registry::{Directory, RoomHandle, Seat};
 use crate::recording::RoomRecorder;
 use crate::room::playback::PlaybackState;
 use crate::room::{Message, Room};
@@ -778,10 +778,10 @@ mod tests {
     use std::sync::Mutex;
 
     use super::*;
-    use crate::config::Config;
     use crate::driver::admission::{inbound_queue, join_queue};
     use crate::driver::link::Full;
     use crate::room::CloseReason;
+    use crate::room::RoomSettings;
 
     /// A transport that only remembers: the newest snapshot and scoreboard, latest-wins, as
     /// the link's contract says, and the pings and the close the driver asked for. No
@@ -869,7 +869,7 @@ mod tests {
         let handle = Arc::new(handle);
         let stats = Arc::new(ServerStats::default());
         let driver = RoomDriver::new(
-            Room::new(Config::new(60).room_settings()),
+            Room::new(RoomSettings::new(60)),
             DriverParts {
                 handle: Arc::clone(&handle),
                 joins,

@@ -24,12 +24,13 @@ use tracing::{debug, info};
 
 use crate::config::Config;
 use crate::driver::admission::{ClientId, Entry, Inbound, Join, inbound_queue};
-use crate::driver::registry::{Registry, Spend};
+use crate::driver::directory::Spend;
+use crate::driver::registry::Registry;
 use crate::net::direct::DirectSocket;
 use crate::net::outbox::{OutItem, Outbox};
-use crate::net::ticket::Ticket;
 pub use crate::room::CloseReason;
 use crate::stats::ServerStats;
+use crate::ticket::Ticket;
 
 /// The close code a client sends when it leaves on purpose (RFC 6455's "normal closure"). Any
 /// other end of a connection (1001 when a page unloads, none at all) keeps the player for a

@@ -21,7 +21,7 @@ use tower_http::services::{ServeDir, ServeFile};
 use crate::net::connection::{self, ConnectionContext};
 use crate::net::direct::DirectSocket;
 use crate::net::listener::HandshakeSlot;
-use crate::net::ticket::{TicketError, unix_now};
+use crate::ticket::{TicketError, unix_now};
 
 /// Transport-level cap on a client frame. Frames between the protocol's 1 KiB limit and this
 /// are read and refused with a clear close reason; beyond it tungstenite refuses them itself.

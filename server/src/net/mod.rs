@@ -3,7 +3,8 @@
 //! which hands its client to a room's driver through the driver's admission queues
 //! (`driver::admission`) with a latest-wins outbox ([`outbox`]) as the client's
 //! `driver::link::ClientLink`, frames written from the room's thread ([`direct`]), HTTPS and
-//! `wss://` ([`tls`]), join tickets ([`ticket`]). Nothing here knows the game's rules.
+//! `wss://` ([`tls`]); join tickets are checked here ([`crate::ticket`]). Nothing here knows the
+//! game's rules.
 //!
 //! Imports run one way: `net` uses `driver` (its admission types and link interface) and
 //! `room` (the parsed messages); neither imports `net`.
@@ -13,5 +14,4 @@ pub mod direct;
 pub mod http;
 pub mod listener;
 pub mod outbox;
-pub mod ticket;
 pub mod tls;

@@ -30,6 +30,7 @@ use thiserror::Error;
 use tracing::{info, warn};
 
 use crate::room::record::{Checksum, Keyframe, TickRecord};
+use crate::room::{RoomSettings, SceneError};
 
 mod format1;
 pub mod listing;
@@ -399,83 +400,13 @@ fn unpack_blocks(mut blocks: &[u8]) -> Result<Vec<Vec<u8>>, RecordingError> {
     Ok(out)
 }
 
-/// What a verified recording held.
-#[derive(Debug)]
-pub struct Verified {
-    pub header: Header,
-    /// Ticks re-simulated, every one matching.
-    pub ticks: usize,
-    /// Inputs applied over the recording.
-    pub inputs: usize,
-}
-
-#[derive(Debug, Error)]
-pub enum VerifyError {
-    #[error(transparent)]
-    Read(#[from] RecordingError),
-    #[error(
-        "a recording of game {0:?}: this server knows arena and tag (a game of your own: `verify_with`)"
-    )]
-    UnknownGame(String),
-    #[error("the room's scene {0:?} does not parse")]
-    Scene(String),
-    #[error(transparent)]
-    Differs(#[from] crate::room::record::ReplayError),
-}
-
-/// The settings of the room a recording was made in: how to set one up the same way.
-pub fn settings_of(header: &Header) -> Result<crate::room::RoomSettings, VerifyError> {
-    let mut config = crate::Config::new(header.tick_rate);
-    config.max_rewind = std::time::Duration::from_millis(u64::from(header.max_rewind_ms));
-    config.map = header.map.clone();
-    config.scene = header
-        .scene
-        .parse()
-        .map_err(|_| VerifyError::Scene(header.scene.clone()))?;
-    Ok(config.room_settings())
-}
-
-/// Re-simulates the recording at `path` with the built-in game it names (arena or tag) and
-/// checks every tick's checksum.
-pub fn verify(path: &Path) -> Result<Verified, VerifyError> {
-    let recording = read(path)?;
-    let game = match recording.header.game.as_str() {
-        "arena" => crate::driver::hosted::GameMaker::arena(),
-        "tag" => crate::driver::hosted::GameMaker::tag(),
-        other => return Err(VerifyError::UnknownGame(other.to_owned())),
-    };
-    verify_recording(recording, &game)
-}
-
-/// [`verify`] for a recording of any game, set up by `game` (a team's own `main` passes its
-/// `GameMaker`).
-pub fn verify_with(
-    path: &Path,
-    game: &crate::driver::hosted::GameMaker,
-) -> Result<Verified, VerifyError> {
-    verify_recording(read(path)?, game)
-}
-
-fn verify_recording(
-    recording: Recording,
-    game: &crate::driver::hosted::GameMaker,
-) -> Result<Verified, VerifyError> {
-    // Verifying re-simulates every tick; keyframes are checked where viewers start from them.
-    let Recording {
-        header,
-        ticks,
-        checksum,
-        ..
-    } = recording;
-    game.replay(&settings_of(&header)?, &ticks, checksum)?;
-    let inputs = ticks
-        .iter()
-        .flat_map(|t| &t.entries)
-        .filter(|e| matches!(e, crate::room::record::Entry::Input { .. }))
-        .count();
-    Ok(Verified {
-        header,
-        ticks: ticks.len(),
-        inputs,
+/// The settings of the room a recording was made in: how to set one up the same way (what the
+/// header does not say is the defaults').
+pub fn settings_of(header: &Header) -> Result<RoomSettings, SceneError> {
+    Ok(RoomSettings {
+        map: header.map.clone(),
+        max_rewind_ms: header.max_rewind_ms,
+        scene: header.scene.parse()?,
+        ..RoomSettings::new(header.tick_rate)
     })
 }

@@ -12,11 +12,14 @@
 //! - [`send_rate`]: load shedding, fed by the driver's observations.
 //! - [`flow`]: flow control by acknowledgement (latest-wins below the outbox).
 //! - [`record`]: what entered the room each tick, to run the match again bit for bit.
+//! - [`settings`]: what a room is (map, rates, view, baselines), with the defaults.
+//! - [`arena`]: the built-in arena's scene and arena rooms from settings.
 //!
 //! A tick, in order ([`Room::tick`]): apply inputs, step simulation, record snapshot, build each
 //! client's message, build scores. The driver drains its queues into [`Room::handle`] before,
 //! and hands the messages to the sockets after.
 
+pub mod arena;
 pub mod flow;
 pub mod history;
 pub mod interest;
@@ -26,21 +29,19 @@ pub mod record;
 pub mod replication;
 pub mod scoreboard;
 pub mod send_rate;
+pub mod settings;
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::str::FromStr;
 use std::sync::Arc;
 
 use bytes::Bytes;
 use snapwire_shared::game::{Game, Rewinds};
-use snapwire_shared::map::MapDef;
 use snapwire_shared::protocol::{
     MAX_NAME_CHARS, ResumeToken, Resumed, ServerMsg, Welcome, extend_u16,
 };
-use snapwire_shared::sim::{EntityId, PlayerInput, Rules, World};
+use snapwire_shared::sim::{EntityId, PlayerInput, World};
 use snapwire_shared::snapshot::{Replicate, hash_words};
 use snapwire_shared::{CloseCode, Tick, codec};
-use thiserror::Error;
 use tracing::{debug, warn};
 
 use history::{Frame, SnapshotHistory};
@@ -51,116 +52,14 @@ use replication::{Replicator, TickContext};
 use scoreboard::Scoreboard;
 use send_rate::SendRate;
 
+pub use arena::{MAX_DRIFTERS, Scene, SceneError, arena_world};
+pub use settings::{InputRate, RoomSettings};
+
 /// Identifies one client (one connection today) for the life of the process; never reused.
 pub type ClientId = u64;
 
 /// Why a client is being closed: a code and a reason in words.
 pub type CloseReason = (CloseCode, String);
-
-/// What a room is: its map and rules and how it replicates.
-#[derive(Debug, Clone)]
-pub struct RoomSettings {
-    pub map: MapDef,
-    /// Simulation steps per second.
-    pub tick_rate: u16,
-    /// Size of the rectangle around a player that it sees, in position quanta.
-    pub view_width: i32,
-    pub view_height: i32,
-    /// Snapshots kept as possible delta baselines.
-    pub history: usize,
-    /// Always send full snapshots (for measuring what delta compression saves).
-    pub full_snapshots: bool,
-    /// Hold snapshots from a client whose oldest unacknowledged one is older than its window
-    /// ([`flow`]).
-    pub flow_control: bool,
-    /// Send each client a snapshot one tick in this many (staggered across clients).
-    pub snapshot_every: u32,
-    pub scene: Scene,
-    /// How many inputs a player may send.
-    pub input_rate: InputRate,
-    /// Lag compensation's bound (`Rules::with_max_rewind_ms`), in milliseconds.
-    pub max_rewind_ms: u32,
-}
-
-/// A player's input allowance, a token bucket: it refills `per_second` tokens a second up to
-/// `burst`; an input finding it empty is dropped and counted, and a client that keeps finding it
-/// empty for `flood_after` is closed (1008). The rules never step a player faster than one
-/// input per tick anyway (the input budget); this bounds the work a flooder costs.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct InputRate {
-    pub per_second: f64,
-    pub burst: f64,
-    pub flood_after: std::time::Duration,
-}
-
-impl InputRate {
-    /// Twice the tick rate, two seconds' worth in a burst (a client catching up after a
-    /// stall sends faster for a while), closed after two seconds over it.
-    pub fn for_tick_rate(tick_rate: u16) -> InputRate {
-        InputRate {
-            per_second: 2.0 * f64::from(tick_rate),
-            burst: 2.0 * f64::from(tick_rate),
-            flood_after: std::time::Duration::from_secs(2),
-        }
-    }
-}
-
-impl RoomSettings {
-    /// An input whose tick is further than this from the room's is refused: five seconds, so
-    /// a client that stalled for a few seconds is not thrown out when its queued inputs
-    /// (stamped with the last tick it saw) finally arrive.
-    pub fn max_tick_skew(&self) -> u32 {
-        5 * u32::from(self.tick_rate)
-    }
-}
-
-/// The most drifters a scene may have: a spectator's snapshot holds every entity, and no client
-/// decodes more than [`snapwire_shared::snapshot::format::MAX_ENTITIES`] (65,536); this leaves room for
-/// players and their projectiles.
-pub const MAX_DRIFTERS: u32 = 50_000;
-
-/// Non-player entities a room starts with.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Scene {
-    Empty,
-    /// `drift:N`: N entities moving (+0.1, -0.05) units per tick, wrapping at the map edges.
-    Drift(u32),
-    /// `panic:N`: fault injection: the room's tick panics after N ticks, to see (and test) that
-    /// only that room closes.
-    PanicAfter(u32),
-}
-
-impl std::fmt::Display for Scene {
-    /// The form `FromStr` reads.
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            Scene::Empty => write!(f, "empty"),
-            Scene::Drift(n) => write!(f, "drift:{n}"),
-            Scene::PanicAfter(n) => write!(f, "panic:{n}"),
-        }
-    }
-}
-
-#[derive(Debug, Error, PartialEq)]
-#[error("scene must be `empty`, `drift:N` with N <= {MAX_DRIFTERS} or `panic:N`, not `{0}`")]
-pub struct SceneError(String);
-
-impl FromStr for Scene {
-    type Err = SceneError;
-
-    fn from_str(s: &str) -> Result<Scene, SceneError> {
-        let err = || SceneError(s.to_owned());
-        match s.split_once(':') {
-            None if s == "empty" => Ok(Scene::Empty),
-            Some(("drift", n)) => match n.parse::<u32>() {
-                Ok(n) if n <= MAX_DRIFTERS => Ok(Scene::Drift(n)),
-                _ => Err(err()),
-            },
-            Some(("panic", n)) => n.parse().map(Scene::PanicAfter).map_err(|_| err()),
-            _ => Err(err()),
-        }
-    }
-}
 
 /// One client message, already decoded and range-checked by the connection. Sequence number
 /// and tick are still the wire's 16 bits: the room extends them against its own state.
@@ -251,33 +150,6 @@ pub struct Room<G: Game = World> {
     recording: Option<(Vec<Entry>, Vec<TickRecord>)>,
     /// A recording played back for viewers instead of live play ([`playback`]).
     playback: Option<playback::Playback>,
-}
-
-/// An arena world for a room with `settings`, first tick `tick`, with the settings' scene.
-pub fn arena_world(settings: &RoomSettings, tick: Tick) -> World {
-    let mut world = World::new(
-        Arc::new(settings.map.clone()),
-        Rules::for_tick_rate(settings.tick_rate).with_max_rewind_ms(settings.max_rewind_ms),
-        tick,
-    );
-    match settings.scene {
-        Scene::Empty | Scene::PanicAfter(_) => {}
-        Scene::Drift(n) => world.add_drifters(n),
-    }
-    world
-}
-
-impl Room<World> {
-    pub fn new(settings: RoomSettings) -> Room {
-        Room::starting_at(settings, Tick(0))
-    }
-
-    /// An arena room whose first tick is `tick` (tests start near `u32::MAX` to cross the
-    /// wrap), with the settings' scene.
-    pub fn starting_at(settings: RoomSettings, tick: Tick) -> Room {
-        let world = arena_world(&settings, tick);
-        Room::with_game(settings, world)
-    }
 }
 
 impl<G: Game> Room<G> {

@@ -10,10 +10,9 @@ use super::member::{MAX_QUEUED_INPUTS, STANDING_QUEUE_TICKS};
 use super::playback::PlaybackState;
 use super::record::Keyframe;
 use super::*;
-use crate::config::Config;
 
 fn settings() -> RoomSettings {
-    Config::new(60).room_settings()
+    RoomSettings::new(60)
 }
 
 fn input(seq: u32, tick: Tick) -> Inbound {

@@ -2,7 +2,7 @@
 //! accepts, and `replay FILE --verify` exits 0 on a good recording and non-zero, saying so,
 //! on a tampered one.
 
-use snapwire_server::net::ticket::{TicketKey, unix_now};
+use snapwire_server::ticket::{TicketKey, unix_now};
 
 use crate::support::{root, server, stdout};
 

@@ -4,7 +4,6 @@
 
 use std::collections::BTreeMap;
 
-use snapwire_server::config::Config;
 use snapwire_server::room::{Inbound, Message, Room};
 use snapwire_shared::Tick;
 use snapwire_shared::codec;
@@ -125,7 +124,10 @@ fn input(seq: u32, now: Tick, acked: Option<Tick>, move_x: i8) -> Inbound {
 
 #[test]
 fn a_room_hosts_a_game_of_its_own_and_clients_rebuild_it_exactly() {
-    let mut room = Room::with_game(Config::new(60).room_settings(), Beads::default());
+    let mut room = Room::with_game(
+        snapwire_server::room::RoomSettings::new(60),
+        Beads::default(),
+    );
     let a = room.join(1, "ann", false).player_id.expect("a player");
     let b = room.join(2, "bob", false).player_id.expect("a player");
     let _ = room.join(3, "watcher", true);

@@ -1,6 +1,7 @@
 //! Rules the library crates keep, read from their source: no error is a bare `String`
 //! (`Result<_, String>`): a caller can match a typed error, and its words live in one place.
-//! Binaries (`main.rs`, `src/bin/`), tests and benches may use `anyhow` or strings.
+//! Binaries (`main.rs`, `src/bin/`), tests and benches may use `anyhow` or strings. And their
+//! modules import one way: no circles, and the server's layers as ARCHITECTURE.md draws them.
 
 use std::path::{Path, PathBuf};
 
@@ -96,89 +97,212 @@ fn rust_files(dir: &Path) -> Vec<PathBuf> {
     out
 }
 
-/// The server's top-level modules import one way: the root composes `net`, which uses
-/// `driver`, which uses `room`, `recording` and the settings in `config`. The imports that
-/// still go the wrong way (issue 25: settings that build rooms, recordings that host them)
-/// are listed; without them the graph must have no cycle, so a new wrong-way import fails
-/// here and the list only shrinks. `driver` must never import `net` again: a transport is
-/// handed to the driver through `driver::admission` and `driver::link`.
+/// Every library crate's modules import one way: no two modules (files) reach each other
+/// through imports, a parent and its own children aside (a parent declares and re-exports
+/// them; that family is one unit). So `app`, `games` and `render` cannot import each other
+/// in a circle again, nor `config` and `driver`. `crate::`, `super::` and `self::` paths
+/// are read, braces included; a trailing `#[cfg(test)] mod tests` may reach anywhere.
 #[test]
-fn server_modules_import_one_way_but_for_the_known_wrong_way_imports() {
-    const WRONG_WAY: [(&str, &str); 4] = [
-        // `Config` holds `GameMaker`s (room kinds as code, not data).
-        ("config", "driver"),
-        // `Config` holds the ticket key and the TLS file names, `net`'s types.
-        ("config", "net"),
-        // Recordings re-simulate through `GameMaker`, with a `Config` of their own.
-        ("recording", "driver"),
-        ("recording", "config"),
-    ];
-    let src = root().join("server/src");
-    let mut edges = std::collections::BTreeSet::new();
-    for file in rust_files(&src) {
-        let rel = file.strip_prefix(&src).expect("under src");
-        let from = top_module(rel);
-        if from == "main" || rel.file_name().is_some_and(|n| n == "tests.rs") {
-            continue;
-        }
-        let text = std::fs::read_to_string(&file).expect("readable");
-        // Unit tests at the end of a file may reach anywhere.
-        let code = text
-            .split("#[cfg(test)]\nmod tests")
-            .next()
-            .unwrap_or_default();
-        for line in code.lines().filter(|l| !l.trim_start().starts_with("//")) {
-            for (at, _) in line.match_indices("crate::") {
-                let rest = &line[at + "crate::".len()..];
-                let name: String = rest
-                    .chars()
-                    .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
-                    .collect();
-                let to = match name.as_str() {
-                    // The root's re-exports, named for their homes.
-                    "Config" | "ConfigError" | "Scene" => "config".to_owned(),
-                    "ServerStats" => "stats".to_owned(),
-                    _ if src.join(format!("{name}.rs")).exists() || src.join(&name).is_dir() => {
-                        name
-                    }
-                    _ => "lib".to_owned(), // an item of the crate root itself
-                };
-                if to != from {
-                    edges.insert((from.clone(), to));
-                }
+fn no_library_modules_import_each_other_in_a_circle() {
+    let mut cycles = Vec::new();
+    for dir in LIBRARIES {
+        let edges = module_imports(&root().join(dir));
+        for (a, b) in &edges {
+            if reaches(&edges, b, a) {
+                cycles.push(format!("{dir}: {a} -> {b}"));
             }
         }
     }
     assert!(
-        !edges.contains(&("driver".to_owned(), "net".to_owned())),
-        "driver imports net: {edges:?}"
-    );
-    let known = |a: &str, b: &str| WRONG_WAY.contains(&(a, b));
-    for (a, b) in &WRONG_WAY {
-        assert!(
-            edges.contains(&((*a).to_owned(), (*b).to_owned())),
-            "{a} no longer imports {b}: take it off the list"
-        );
-    }
-    edges.retain(|(a, b)| !known(a, b));
-    let cyclic: Vec<_> = edges
-        .iter()
-        .filter(|(a, b)| reaches(&edges, b, a))
-        .collect();
-    assert!(
-        cyclic.is_empty(),
-        "imports in a cycle: {cyclic:?}\nall (the known wrong-way ones taken out): {edges:?}"
+        cycles.is_empty(),
+        "imports in a circle (each edge lies on one):\n{}",
+        cycles.join("\n")
     );
 }
 
-/// `net` for `net/outbox.rs`, `config` for `config.rs`, `lib` for `lib.rs`.
-fn top_module(rel: &Path) -> String {
-    let first = rel
-        .components()
-        .next()
-        .map(|c| c.as_os_str().to_string_lossy().into_owned())
-        .unwrap_or_default();
-    first.trim_end_matches(".rs").to_owned()
+/// The server's layers, as issue 25 drew them: a transport is handed to the driver through
+/// `driver::admission` and `driver::link`; settings are data; recordings read and write files
+/// and host no room.
+#[test]
+fn the_servers_layers_import_what_they_may() {
+    let edges = module_imports(&root().join("server/src"));
+    let imports = |from: &str, to: &str| {
+        edges.iter().any(|(a, b)| {
+            let inside = |m: &str, top: &str| m == top || m.starts_with(&format!("{top}::"));
+            inside(a, from) && (inside(b, to) || (to == "crate root" && b.is_empty()))
+        })
+    };
+    let forbidden = [
+        ("driver", "net"),
+        ("config", "driver"),
+        ("config", "net"),
+        ("recording", "driver"),
+        ("recording", "config"),
+        ("recording", "crate root"),
+        ("room", "driver"),
+        ("room", "net"),
+    ];
+    let broken: Vec<_> = forbidden
+        .iter()
+        .filter(|(a, b)| imports(a, b))
+        .map(|(a, b)| format!("{a} imports {b}"))
+        .collect();
+    assert!(broken.is_empty(), "{broken:?}\nall: {edges:?}");
+    // The check sees imports at all: the composition root does import the driver.
+    assert!(imports("net", "driver"));
+}
+
+/// Module paths (`driver::room_driver`; the crate root is ``) of a crate's sources, and which
+/// import which, edges between a module and its own ancestors left out.
+fn module_imports(src: &Path) -> std::collections::BTreeSet<(String, String)> {
+    let mut modules = std::collections::BTreeMap::new();
+    for file in rust_files(src) {
+        let rel = file.strip_prefix(src).expect("under src");
+        let mut parts: Vec<String> = rel
+            .components()
+            .map(|c| c.as_os_str().to_string_lossy().into_owned())
+            .collect();
+        let last = parts.pop().unwrap_or_default();
+        if parts.first().is_some_and(|p| p == "bin") || last == "main.rs" || last == "tests.rs" {
+            continue;
+        }
+        if !matches!(last.as_str(), "mod.rs" | "lib.rs") {
+            parts.push(last.trim_end_matches(".rs").to_owned());
+        }
+        modules.insert(parts.join("::"), file);
+    }
+    let known: std::collections::BTreeSet<String> = modules.keys().cloned().collect();
+    let mut edges = std::collections::BTreeSet::new();
+    for (module, file) in &modules {
+        let text = std::fs::read_to_string(file).expect("readable");
+        let code = text
+            .split("#[cfg(test)]\nmod tests")
+            .next()
+            .unwrap_or_default();
+        let here: Vec<&str> = module.split("::").filter(|s| !s.is_empty()).collect();
+        let is_dir_module = file
+            .file_name()
+            .is_some_and(|n| n == "mod.rs" || n == "lib.rs");
+        for line in code.lines().filter(|l| !l.trim_start().starts_with("//")) {
+            for path in paths_in(line) {
+                let (base, rest): (Vec<&str>, &[String]) = match path.first().map(String::as_str) {
+                    Some("crate") => (Vec::new(), &path[1..]),
+                    Some("self") => (
+                        if is_dir_module {
+                            here.clone()
+                        } else {
+                            here[..here.len().saturating_sub(1)].to_vec()
+                        },
+                        &path[1..],
+                    ),
+                    Some("super") => {
+                        let supers = path.iter().take_while(|s| *s == "super").count();
+                        // A file module's `super` is its directory's module; a `mod.rs`'s is one up.
+                        let up = supers + usize::from(!is_dir_module);
+                        (
+                            here[..here.len().saturating_sub(up)].to_vec(),
+                            &path[supers..],
+                        )
+                    }
+                    _ => continue,
+                };
+                let mut target: Vec<String> = base.iter().map(|s| (*s).to_owned()).collect();
+                for seg in rest {
+                    let mut longer = target.clone();
+                    longer.push(seg.clone());
+                    if known.contains(&longer.join("::")) {
+                        target = longer;
+                    } else {
+                        break;
+                    }
+                }
+                let to = target.join("::");
+                let related =
+                    |a: &str, b: &str| a == b || b.is_empty() || a.starts_with(&format!("{b}::"));
+                if !related(module, &to) && !related(&to, module) {
+                    edges.insert((module.clone(), to));
+                }
+            }
+        }
+    }
+    edges
+}
+
+/// The paths a line names from `crate`, `super` or `self`, with `{a, b::c}` groups spread
+/// (`crate::{a, b::c}` gives `crate::a` and `crate::b::c`).
+fn paths_in(line: &str) -> Vec<Vec<String>> {
+    let mut out = Vec::new();
+    let bytes = line.as_bytes();
+    for start in ["crate::", "super::", "self::"] {
+        for (at, _) in line.match_indices(start) {
+            let before = at.checked_sub(1).map(|i| bytes[i] as char);
+            if before.is_some_and(|c| c.is_ascii_alphanumeric() || c == '_' || c == ':') {
+                continue;
+            }
+            expand(&line[at..], Vec::new(), &mut out);
+        }
+    }
+    out
+}
+
+/// Reads `a::b::{c, d::e}` at the start of `text` onto `prefix`.
+fn expand(text: &str, prefix: Vec<String>, out: &mut Vec<Vec<String>>) {
+    let mut path = prefix;
+    let mut rest = text;
+    loop {
+        let name: String = rest
+            .chars()
+            .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+            .collect();
+        rest = &rest[name.len()..];
+        if !name.is_empty() {
+            path.push(name);
+        }
+        if let Some(after) = rest.strip_prefix("::") {
+            rest = after;
+            if let Some(group) = rest.strip_prefix('{') {
+                let mut depth = 0;
+                let mut item = String::new();
+                for c in group.chars() {
+                    match c {
+                        '{' => depth += 1,
+                        '}' if depth == 0 => break,
+                        '}' => depth -= 1,
+                        ',' if depth == 0 => {
+                            expand(item.trim(), path.clone(), out);
+                            item.clear();
+                            continue;
+                        }
+                        _ => {}
+                    }
+                    item.push(c);
+                }
+                expand(item.trim(), path.clone(), out);
+                return;
+            }
+        } else {
+            out.push(path);
+            return;
+        }
+    }
+}
+
+#[test]
+fn import_paths_are_read_through_groups() {
+    let strings = |v: Vec<Vec<String>>| v.into_iter().map(|p| p.join("::")).collect::<Vec<_>>();
+    assert_eq!(
+        strings(paths_in("use crate::{room::{Room, arena::Scene}, stats};")),
+        [
+            "crate::room::Room",
+            "crate::room::arena::Scene",
+            "crate::stats"
+        ]
+    );
+    assert_eq!(
+        strings(paths_in("let x = super::super::a::b(1);")),
+        ["super::super::a::b"]
+    );
+    assert_eq!(strings(paths_in("snapwire_crate::x")), Vec::<String>::new());
 }
 
 /// Whether `from` reaches `to` along `edges`.

@@ -5,7 +5,6 @@
 
 use std::collections::VecDeque;
 
-use snapwire_server::Config;
 use snapwire_server::net::connection::parse_message;
 use snapwire_server::room::{Message, Room, Scene};
 use snapwire_shared::Tick;
@@ -20,7 +19,7 @@ const CLIENT: u64 = 7;
 
 #[test]
 fn prediction_replays_and_interpolation_follows_the_room() {
-    let mut settings = Config::new(60).room_settings();
+    let mut settings = snapwire_server::room::RoomSettings::new(60);
     settings.scene = Scene::Drift(10);
     // Everything in view, so every drifter is interpolated.
     settings.view_width = settings.map.width * 2;

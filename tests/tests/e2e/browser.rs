@@ -37,8 +37,8 @@ async fn two_browser_pages_play_in_one_arena() {
     let mut config = page_config(&root);
     config.room_size = Some(3);
     // Everyone sees the whole arena, so the second page must see the first player.
-    config.view_width = config.map.width * 2;
-    config.view_height = config.map.height * 2;
+    config.room.view_width = config.room.map.width * 2;
+    config.room.view_height = config.room.map.height * 2;
     let server = TestServer::start(config).await;
     let page_url = format!("http://{}/", server.addr);
     let driver_proc = ChromeDriver::start(&chromedriver);
@@ -131,8 +131,8 @@ async fn a_browser_page_plays_tag() {
     };
     let mut config = page_config(&root);
     // Tag rooms are on the arena map; seeing all of it, the second page must see the first.
-    config.view_width = config.map.width * 2;
-    config.view_height = config.map.height * 2;
+    config.room.view_width = config.room.map.width * 2;
+    config.room.view_height = config.room.map.height * 2;
     let server = TestServer::start(config).await;
     let page_url = format!("http://{}/", server.addr);
     let driver_proc = ChromeDriver::start(&chromedriver);
@@ -609,7 +609,7 @@ async fn emulate(driver: &WebDriver, width: u32, height: u32, dpr: f64, mobile: 
 }
 
 fn server_config_width() -> i32 {
-    Config::new(60).map.width
+    Config::new(60).room.map.width
 }
 
 fn player(server: &TestServer, name: &str) -> Option<PlayerSummary> {

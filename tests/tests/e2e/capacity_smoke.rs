@@ -19,7 +19,8 @@ const BOTS: usize = 200;
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_hundred_bots_on_the_field_with_metrics_and_assertions() {
     let mut config = Config::new(60);
-    config.map = MapDef::from_json(include_str!("../../../assets/maps/field.json")).expect("field");
+    config.room.map =
+        MapDef::from_json(include_str!("../../../assets/maps/field.json")).expect("field");
     config.max_clients = BOTS + 8;
     let server = TestServer::start(config).await;
 

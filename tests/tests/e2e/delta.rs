@@ -82,9 +82,9 @@ fn corridor() -> MapDef {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_entity_leaving_the_view_is_removed_and_comes_back_as_new() {
     let mut config = Config::new(60);
-    config.map = corridor();
-    config.view_width = pos_from_units(20.0);
-    config.view_height = pos_from_units(20.0);
+    config.room.map = corridor();
+    config.room.view_width = pos_from_units(20.0);
+    config.room.view_height = pos_from_units(20.0);
     let server = TestServer::start(config).await;
     let url = server.url();
     let mut watcher = AckingClient::join(&url, "watcher").await;
@@ -130,8 +130,8 @@ async fn snapshots_every_third_tick_still_verify_and_predict() {
     // The same path load shedding takes: each client gets a snapshot on one tick in three,
     // staggered, and acknowledges through its inputs.
     let mut config = Config::new(60);
-    config.snapshot_every = 3;
-    config.scene = snapwire_server::Scene::Drift(20);
+    config.room.snapshot_every = 3;
+    config.room.scene = snapwire_server::Scene::Drift(20);
     let server = TestServer::start(config).await;
     let mut opts = BotOptions::new(server.url(), 4, Duration::from_secs(4));
     opts.ramp = Duration::from_millis(200);

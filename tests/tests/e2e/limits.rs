@@ -147,7 +147,7 @@ async fn a_silent_client_is_closed_after_the_idle_timeout() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_speed_hack_moves_no_faster_and_is_closed_for_flooding() {
     let mut config = Config::new(60);
-    config.input_rate.flood_after = Duration::from_secs(1);
+    config.room.input_rate.flood_after = Duration::from_secs(1);
     let server = TestServer::start(config).await;
     let bots = honest_bots(&server, 4);
     let mut ws = connect(&server.url()).await;
@@ -223,11 +223,11 @@ async fn a_client_that_stops_reading_is_dropped_after_the_send_timeout() {
     let mut config = Config::new(60);
     config.send_timeout = Duration::from_secs(1);
     // Big full snapshots fill the socket buffers in a second or two.
-    config.scene = snapwire_server::Scene::Drift(4000);
-    config.full_snapshots = true;
+    config.room.scene = snapwire_server::Scene::Drift(4000);
+    config.room.full_snapshots = true;
     // Flow control would stop sending to a client that acknowledges nothing long before the
     // buffers fill; the send timeout is the guard for what gets past it (a few huge frames).
-    config.flow_control = false;
+    config.room.flow_control = false;
     let server = TestServer::start(config).await;
     let mut ws = connect(&server.url()).await;
     let (_, hello) = ClientSession::new("reader", true);
@@ -317,7 +317,7 @@ async fn pages_from_other_origins_get_403_and_no_socket() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_ticket_server_answers_401_without_a_valid_ticket_and_names_the_player_by_it() {
-    use snapwire_server::net::ticket::{Ticket, TicketKey, unix_now};
+    use snapwire_server::ticket::{Ticket, TicketKey, unix_now};
     let key = TicketKey::new(vec![42u8; 32]).expect("key");
     let mut config = Config::new(60);
     config.ticket_key = Some(key.clone());

@@ -39,7 +39,9 @@ async fn a_recorded_bot_match_replays_bit_for_bit() {
     assert_eq!(files.len(), 1, "one room, one file: {files:?}");
     let file = &files[0];
     let started = Instant::now();
-    let verified = snapwire_server::recording::verify(file).unwrap_or_else(|e| panic!("{e}"));
+    let verified = snapwire_server::Games::builtin()
+        .verify(file)
+        .unwrap_or_else(|e| panic!("{e}"));
     let took = started.elapsed();
     let bytes = std::fs::metadata(file).expect("file").len();
     let seconds = verified.ticks as f64 / 60.0;
@@ -67,7 +69,9 @@ async fn a_recorded_bot_match_replays_bit_for_bit() {
     let whole = std::fs::read(file).expect("read");
     let cut = dir.join("cut.snapwrec");
     std::fs::write(&cut, &whole[..whole.len() * 2 / 3]).expect("write");
-    let partial = snapwire_server::recording::verify(&cut).unwrap_or_else(|e| panic!("{e}"));
+    let partial = snapwire_server::Games::builtin()
+        .verify(&cut)
+        .unwrap_or_else(|e| panic!("{e}"));
     assert!(partial.ticks > 0 && partial.ticks < verified.ticks);
     let _ = std::fs::remove_dir_all(&dir);
 }
@@ -80,7 +84,9 @@ fn the_committed_format_1_recording_still_verifies() {
     let file = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("fixtures")
         .join("arena-format1.snapwrec");
-    let verified = snapwire_server::recording::verify(&file).unwrap_or_else(|e| panic!("{e}"));
+    let verified = snapwire_server::Games::builtin()
+        .verify(&file)
+        .unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(verified.header.format, 1);
     assert_eq!((verified.ticks, verified.inputs), (277, 806));
 }
@@ -92,7 +98,9 @@ fn the_committed_format_2_recording_still_verifies() {
     let file = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("fixtures")
         .join("arena-format2.snapwrec");
-    let verified = snapwire_server::recording::verify(&file).unwrap_or_else(|e| panic!("{e}"));
+    let verified = snapwire_server::Games::builtin()
+        .verify(&file)
+        .unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(verified.header.format, 2);
     assert_eq!((verified.ticks, verified.inputs), (598, 1018));
     // It holds what format 2 added: rail shots, and claims between two snapshots.

@@ -10,7 +10,6 @@ use std::time::{Duration, Instant};
 use futures_util::{SinkExt, StreamExt};
 use snapwire_server::Config;
 use snapwire_server::config::RoomKind;
-use snapwire_server::driver::hosted::GameMaker;
 use snapwire_server::room::Scene;
 use snapwire_shared::client::{ClientSession, SessionEvent};
 use snapwire_shared::protocol::{RoomRequest, Welcome};
@@ -137,8 +136,8 @@ fn config(room_size: usize) -> Config {
     let mut c = Config::new(60);
     c.room_size = Some(room_size);
     // Everyone in a room sees everyone in it.
-    c.view_width = c.map.width * 2;
-    c.view_height = c.map.height * 2;
+    c.room.view_width = c.room.map.width * 2;
+    c.room.view_height = c.room.map.height * 2;
     c
 }
 
@@ -283,11 +282,11 @@ async fn full_rooms_unknown_rooms_and_the_room_limit_have_their_codes() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_room_that_panics_closes_alone() {
     let mut c = config(8);
-    let mut doomed = c.room_settings();
+    let mut doomed = c.room.clone();
     doomed.scene = Scene::PanicAfter(90);
     c.extra_kinds.push(RoomKind {
         name: "doomed".into(),
-        game: GameMaker::arena(),
+        game: "arena".into(),
         settings: doomed,
         max_clients: 8,
     });

@@ -33,7 +33,7 @@ fn age(server: &TestServer, tick: u32) -> i64 {
 
 async fn server(flow_control: bool) -> TestServer {
     let mut config = Config::new(60);
-    config.flow_control = flow_control;
+    config.room.flow_control = flow_control;
     TestServer::start(config).await
 }
 

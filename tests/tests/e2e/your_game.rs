@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use futures_util::StreamExt;
 use snapwire_server::Config;
-use snapwire_server::driver::hosted::GameMaker;
+use snapwire_server::{GameMaker, Games};
 use snapwire_shared::client::{ClientSession, SessionEvent};
 use snapwire_shared::protocol::RoomRequest;
 use support::{TestServer, Ws, connect, send};
@@ -63,9 +63,10 @@ impl Player {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_guide_game_plays_on_the_real_server() {
+    let coins = GameMaker::new(|s| Coins::new(s.map.width, s.map.height));
     let mut config = Config::new(60);
-    config.default_game = GameMaker::new(|s| Coins::new(s.map.width, s.map.height));
-    let server = TestServer::start(config).await;
+    config.default_game = coins.game().to_owned();
+    let server = TestServer::hosting(config, Games::builtin().with(coins)).await;
     let mut runner = Player::join(&server, "ann", false).await;
     let mut watcher = Player::join(&server, "eve", true).await;
 

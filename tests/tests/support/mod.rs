@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use futures_util::{SinkExt, StreamExt};
-use snapwire_server::{Config, ServerStats};
+use snapwire_server::{Config, Games, ServerStats};
 use snapwire_shared::protocol::ClientMsg;
 use snapwire_shared::{PROTOCOL_VERSION, codec};
 use tokio::net::{TcpListener, TcpStream};
@@ -27,6 +27,11 @@ pub struct TestServer {
 
 impl TestServer {
     pub async fn start(config: Config) -> TestServer {
+        TestServer::hosting(config, Games::builtin()).await
+    }
+
+    /// A server of `games` (a game of the test's own beside the built-in ones).
+    pub async fn hosting(config: Config, games: Games) -> TestServer {
         // Server logs show with `--nocapture`; a second init in the same binary is a no-op.
         let _ = tracing_subscriber::fmt()
             .with_test_writer()
@@ -42,7 +47,7 @@ impl TestServer {
         // The server's own error is the test's to judge, in `stop`: a test that fails before
         // it drops the server, and the runtime's teardown ends the server's last steps, which
         // is no news (a panic there once read as if a scheduler thread had panicked).
-        let task = tokio::spawn(snapwire_server::run_with_stats(listener, config, token, s));
+        let task = tokio::spawn(snapwire_server::serve(listener, config, games, token, s));
         TestServer {
             addr,
             stats,
@@ -54,7 +59,7 @@ impl TestServer {
     /// A 60 Hz server on the arena with `drifters` drift entities.
     pub async fn drift(drifters: u32) -> TestServer {
         let mut config = Config::new(60);
-        config.scene = snapwire_server::Scene::Drift(drifters);
+        config.room.scene = snapwire_server::Scene::Drift(drifters);
         TestServer::start(config).await
     }
 
