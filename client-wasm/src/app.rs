@@ -10,7 +10,8 @@ use snapwire_shared::sim::World;
 use snapwire_shared::{CloseCode, codec};
 
 use crate::camera::Camera;
-use crate::games::WebGame;
+pub use crate::controls::Controls;
+use crate::games::{Me, WebGame};
 use crate::replay::{Control, Reconnect, Replay};
 use crate::touch::Touches;
 
@@ -20,20 +21,6 @@ const MAX_INPUTS_PER_FRAME: u32 = 4;
 /// A server that sends nothing for this long (ms) is taken for dead: a dead link gives no
 /// close and no error, only silence. It sends a snapshot a tick, a ping when we are quiet.
 pub const SERVER_SILENT_MS: f64 = 5000.0;
-
-/// Keys held and mouse state, as the shell reports them.
-#[derive(Debug, Default, Clone, Copy, PartialEq)]
-pub struct Controls {
-    pub up: bool,
-    pub down: bool,
-    pub left: bool,
-    pub right: bool,
-    pub fire: bool,
-    /// The alternate weapon (the arena's rail): right mouse button or E.
-    pub alt_fire: bool,
-    /// Aim in radians, from the local player towards the mouse.
-    pub aim: f32,
-}
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum Status {
@@ -58,15 +45,6 @@ const RECONNECT_MAX_MS: f64 = 4000.0;
 /// Reconnecting gives up after this long (ms): the server keeps a dropped player 30 s by
 /// default, so later attempts would only make a new one.
 pub const RECONNECT_GIVE_UP_MS: f64 = 25_000.0;
-
-/// The local player, where it is drawn this frame: its predicted state, at its smoothed
-/// position.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct Me<S> {
-    pub state: S,
-    pub x: f64,
-    pub y: f64,
-}
 
 /// What a frame draws: every other entity where interpolation puts it, and the own player.
 pub type Scene<S> = (Vec<Drawn<S>>, Option<Me<S>>);

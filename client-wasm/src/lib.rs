@@ -2,18 +2,25 @@
 //! same logic the headless bots run and the tests exercise natively.
 //!
 //! - [`app`]: the client's state and decisions, no browser APIs (tested natively).
-//! - [`camera`]: which part of the world the screen shows; [`touch`]: the virtual stick.
+//! - [`camera`]: which part of the world the screen shows; [`touch`]: the virtual stick;
+//!   [`controls`]: what the player is pressing.
+//! - [`draw`]: the drawing interface ([`draw::Canvas`]) and the shapes games share.
 //! - [`games`]: per game, its words and how its entities are drawn (arena, tag).
-//! - `web`: WebSocket, keyboard, mouse, touch and the animation-frame loop (the only DOM
-//!   wiring).
-//! - [`render`]: draws a frame on a 2D canvas (the HUD; each game draws its entities).
+//! - [`render`]: draws a frame (the HUD; each game draws its entities).
 //! - [`replay`]: watching a recorded match: pause, speed, seek.
+//! - `web`: WebSocket, keyboard, mouse, touch, the animation-frame loop and the 2D canvas
+//!   behind [`draw::Canvas`]: the only module that touches the DOM.
+//!
+//! Imports run one way: `web` -> `render` -> `app` -> `games` -> `draw`, `camera`,
+//! `controls`; nothing below `web` names a browser type.
 //!
 //! JavaScript calls [`join`] from the join screen in `assets/index.html`; when the game ends,
 //! the page gets the reason and shows the join screen again.
 
 pub mod app;
 pub mod camera;
+pub mod controls;
+pub mod draw;
 pub mod games;
 pub mod render;
 pub mod replay;

@@ -1,39 +1,20 @@
 //! Draws a frame on the 2D canvas: the world through the [`Camera`], then the HUD (status,
-//! scoreboard, net graph, minimap, touch stick). Pure drawing: all decisions come from [`App`].
+//! scoreboard, net graph, minimap, touch stick), through the [`Canvas`] interface. Pure
+//! drawing: all decisions come from [`App`].
 //!
 //! Everything is drawn in CSS pixels; the canvas backing store is the window's size times the
 //! device pixel ratio, so one transform keeps lines and text sharp on any screen.
 
 use snapwire_shared::quantize::POS_SCALE;
-use web_sys::CanvasRenderingContext2d;
 
 use crate::app::{App, Status};
 use crate::camera::Camera;
-use crate::games::{WebGame, circle};
+use crate::draw::{Canvas, Screen, circle};
+use crate::games::{View, WebGame};
 use crate::touch::STICK_RADIUS;
 
-/// The screen being drawn on: its size in CSS pixels and its device pixel ratio.
-#[derive(Debug, Clone, Copy)]
-pub struct Screen {
-    pub width: f64,
-    pub height: f64,
-    pub dpr: f64,
-}
-
-impl Screen {
-    /// Narrow screens (phones held upright) get a smaller HUD.
-    fn narrow(&self) -> bool {
-        self.width < 600.0
-    }
-}
-
-pub fn draw<G: WebGame>(
-    ctx: &CanvasRenderingContext2d,
-    screen: Screen,
-    app: &mut App<G>,
-    now_ms: f64,
-) {
-    let _ = ctx.set_transform(screen.dpr, 0.0, 0.0, screen.dpr, 0.0, 0.0);
+pub fn draw<G: WebGame>(ctx: &dyn Canvas, screen: Screen, app: &mut App<G>, now_ms: f64) {
+    ctx.set_transform(screen.dpr, 0.0, 0.0, screen.dpr, 0.0, 0.0);
     ctx.set_fill_style_str("#0b0e11");
     ctx.fill_rect(0.0, 0.0, screen.width, screen.height);
     let (drawn, me) = app.drawn(now_ms);
@@ -42,7 +23,14 @@ pub fn draw<G: WebGame>(
         return;
     };
     world(ctx, app, &cam);
-    G::draw(ctx, screen, &cam, app, &drawn, me.as_ref());
+    let view = View {
+        session: &app.session,
+        hud: &app.hud,
+        now_ms: app.now_ms(),
+        own_name: &app.name,
+        pointer: app.pointer,
+    };
+    G::draw(ctx, screen, &cam, &view, &drawn, me.as_ref());
     scoreboard(ctx, app, screen);
     status(ctx, app, screen);
     if app.show_net_graph {
@@ -54,7 +42,7 @@ pub fn draw<G: WebGame>(
 
 /// The map: the floor, what lies outside the player's view darkened (the server sends nothing
 /// from there), and the walls.
-fn world<G: WebGame>(ctx: &CanvasRenderingContext2d, app: &App<G>, cam: &Camera) {
+fn world<G: WebGame>(ctx: &dyn Canvas, app: &App<G>, cam: &Camera) {
     let Some(welcome) = app.session.welcome() else {
         return;
     };
@@ -113,17 +101,9 @@ fn world<G: WebGame>(ctx: &CanvasRenderingContext2d, app: &App<G>, cam: &Camera)
     }
 }
 
-pub fn banner(ctx: &CanvasRenderingContext2d, screen: Screen, text: &str) {
-    ctx.set_font("bold 18px system-ui, sans-serif");
-    ctx.set_text_align("center");
-    ctx.set_fill_style_str("#ffd166");
-    let _ = ctx.fill_text(text, screen.width / 2.0, screen.height / 2.0 - 40.0);
-    ctx.set_text_align("left");
-}
-
 /// Top right: the match's best players; the own row highlighted, the own rank under the rows
 /// when it is lower.
-fn scoreboard<G: WebGame>(ctx: &CanvasRenderingContext2d, app: &App<G>, screen: Screen) {
+fn scoreboard<G: WebGame>(ctx: &dyn Canvas, app: &App<G>, screen: Screen) {
     let rows = if screen.narrow() { 5 } else { 10 };
     let x = screen.width - 10.0;
     // On a phone the rows would run into the net graph: they go below it.
@@ -139,25 +119,25 @@ fn scoreboard<G: WebGame>(ctx: &CanvasRenderingContext2d, app: &App<G>, screen: 
         Some(room) => format!("room {room} · score ({})", app.player_count()),
         None => format!("score ({})", app.player_count()),
     };
-    let _ = ctx.fill_text(&heading, x, top);
+    ctx.fill_text(&heading, x, top);
     let board = app.scoreboard();
     let mut y = top + 18.0;
     let rate = app.tick_rate();
     for (name, score, own) in board.iter().take(rows) {
         ctx.set_fill_style_str(if *own { "#ffd166" } else { "#e8e8e8" });
-        let _ = ctx.fill_text(&format!("{name}  {}", G::score_text(*score, rate)), x, y);
+        ctx.fill_text(&format!("{name}  {}", G::score_text(*score, rate)), x, y);
         y += 16.0;
     }
     let shown = board.iter().take(rows).any(|(_, _, own)| *own);
     if let Some((rank, players, score)) = app.own_rank().filter(|_| !shown) {
         ctx.set_fill_style_str("#ffd166");
         let score = G::score_text(score, rate);
-        let _ = ctx.fill_text(&format!("you: #{rank} of {players}  {score}"), x, y);
+        ctx.fill_text(&format!("you: #{rank} of {players}  {score}"), x, y);
     }
     ctx.set_text_align("left");
 }
 
-fn status<G: WebGame>(ctx: &CanvasRenderingContext2d, app: &App<G>, screen: Screen) {
+fn status<G: WebGame>(ctx: &dyn Canvas, app: &App<G>, screen: Screen) {
     let mut text = app.status_line();
     if screen.narrow() {
         // The long form does not fit a phone; the first clause does.
@@ -169,16 +149,11 @@ fn status<G: WebGame>(ctx: &CanvasRenderingContext2d, app: &App<G>, screen: Scre
     } else {
         "#e8e8e8"
     });
-    let _ = ctx.fill_text(&text, 10.0, 20.0);
+    ctx.fill_text(&text, 10.0, 20.0);
 }
 
 /// Top left, under the status line; fewer lines on a narrow screen.
-fn net_graph<G: WebGame>(
-    ctx: &CanvasRenderingContext2d,
-    app: &mut App<G>,
-    screen: Screen,
-    now_ms: f64,
-) {
+fn net_graph<G: WebGame>(ctx: &dyn Canvas, app: &mut App<G>, screen: Screen, now_ms: f64) {
     let g = app.net_graph(now_ms);
     let mut lines = vec![
         format!(
@@ -214,8 +189,7 @@ fn net_graph<G: WebGame>(
     // As wide as the longest line (at least the usual box).
     let widest = lines
         .iter()
-        .filter_map(|l| ctx.measure_text(l).ok())
-        .map(|m| m.width())
+        .map(|l| ctx.measure_text(l))
         .fold(0.0, f64::max);
     ctx.set_fill_style_str("rgba(0, 0, 0, 0.6)");
     ctx.fill_rect(
@@ -226,7 +200,7 @@ fn net_graph<G: WebGame>(
     );
     ctx.set_fill_style_str("#9be29b");
     for (i, l) in lines.iter().enumerate() {
-        let _ = ctx.fill_text(l, 12.0, NET_GRAPH_TOP + 16.0 + NET_GRAPH_LINE * i as f64);
+        ctx.fill_text(l, 12.0, NET_GRAPH_TOP + 16.0 + NET_GRAPH_LINE * i as f64);
     }
 }
 
@@ -234,7 +208,7 @@ const NET_GRAPH_TOP: f64 = 30.0;
 const NET_GRAPH_LINE: f64 = 16.0;
 
 /// Bottom right: the whole map, the own player, the view's outline, other players in view.
-fn minimap<G: WebGame>(ctx: &CanvasRenderingContext2d, app: &App<G>, screen: Screen, cam: &Camera) {
+fn minimap<G: WebGame>(ctx: &dyn Canvas, app: &App<G>, screen: Screen, cam: &Camera) {
     let (Some(welcome), Some(me)) = (app.session.welcome(), app.session.player_id()) else {
         return;
     };
@@ -290,17 +264,97 @@ fn minimap<G: WebGame>(ctx: &CanvasRenderingContext2d, app: &App<G>, screen: Scr
 }
 
 /// The virtual stick under the thumb, while it is held.
-fn stick<G: WebGame>(ctx: &CanvasRenderingContext2d, app: &App<G>) {
+fn stick<G: WebGame>(ctx: &dyn Canvas, app: &App<G>) {
     let Some((centre, at)) = app.touches.stick() else {
         return;
     };
     ctx.set_stroke_style_str("rgba(232, 232, 232, 0.5)");
     ctx.set_line_width(2.0);
     ctx.begin_path();
-    let _ = ctx.arc(centre.0, centre.1, STICK_RADIUS, 0.0, std::f64::consts::TAU);
+    ctx.arc(centre.0, centre.1, STICK_RADIUS, 0.0, std::f64::consts::TAU);
     ctx.stroke();
     let (dx, dy) = (at.0 - centre.0, at.1 - centre.1);
     let k = (STICK_RADIUS / dx.hypot(dy).max(1e-9)).min(1.0);
     ctx.set_fill_style_str("rgba(232, 232, 232, 0.5)");
     circle(ctx, centre.0 + dx * k, centre.1 + dy * k, 18.0);
+}
+
+#[cfg(test)]
+mod tests {
+    use std::cell::RefCell;
+
+    use snapwire_shared::snapshot::EntityState;
+
+    use super::*;
+    use crate::app::tests::{snapshot, welcome};
+
+    /// A canvas that keeps the text drawn, and where, in the fill colour then set.
+    #[derive(Default)]
+    struct Recorder {
+        fill: RefCell<String>,
+        texts: RefCell<Vec<(String, f64, f64, String)>>,
+    }
+
+    impl Canvas for Recorder {
+        fn set_transform(&self, _: f64, _: f64, _: f64, _: f64, _: f64, _: f64) {}
+        fn set_fill_style_str(&self, css: &str) {
+            *self.fill.borrow_mut() = css.to_owned();
+        }
+        fn set_stroke_style_str(&self, _: &str) {}
+        fn set_line_width(&self, _: f64) {}
+        fn set_line_dash(&self, _: &[f64]) {}
+        fn set_global_alpha(&self, _: f64) {}
+        fn set_font(&self, _: &str) {}
+        fn set_text_align(&self, _: &str) {}
+        fn fill_rect(&self, _: f64, _: f64, _: f64, _: f64) {}
+        fn stroke_rect(&self, _: f64, _: f64, _: f64, _: f64) {}
+        fn fill_text(&self, text: &str, x: f64, y: f64) {
+            let fill = self.fill.borrow().clone();
+            self.texts.borrow_mut().push((text.to_owned(), x, y, fill));
+        }
+        fn measure_text(&self, text: &str) -> f64 {
+            7.0 * text.chars().count() as f64
+        }
+        fn begin_path(&self) {}
+        fn close_path(&self) {}
+        fn move_to(&self, _: f64, _: f64) {}
+        fn line_to(&self, _: f64, _: f64) {}
+        fn arc(&self, _: f64, _: f64, _: f64, _: f64, _: f64) {}
+        fn fill(&self) {}
+        fn stroke(&self) {}
+    }
+
+    #[test]
+    fn a_frame_draws_the_own_name_the_status_line_and_the_scoreboard_through_the_canvas() {
+        let (mut app, _) = App::new("ann", false);
+        app.on_frame(&welcome(Some(1), 10), 0.0);
+        let me = EntityState {
+            x: 5000,
+            y: 5000,
+            health: 100,
+            ..EntityState::default()
+        };
+        app.on_frame(&snapshot(11, vec![(1, me)]), 10.0);
+        let canvas = Recorder::default();
+        let screen = Screen {
+            width: 1280.0,
+            height: 800.0,
+            dpr: 1.0,
+        };
+        draw(&canvas, screen, &mut app, 20.0);
+        let texts = canvas.texts.into_inner();
+        let drawn = |t: &str| texts.iter().find(|(s, ..)| s == t);
+        // The own player's name tag, centred over it in the name colour.
+        let (_, _, _, colour) = drawn("ann").expect("the own name is drawn");
+        assert_eq!(colour, "#e8e8e8");
+        // The status line, top left.
+        let status = texts
+            .iter()
+            .find(|(_, x, y, _)| *x == 10.0 && *y == 20.0)
+            .expect("a status line");
+        assert_eq!(status.0, app.status_line());
+        // The scoreboard's heading, right-aligned at the right edge, names the room.
+        let (_, x, _, _) = drawn("room abc123 · score (0)").expect("a scoreboard heading");
+        assert_eq!(*x, screen.width - 10.0);
+    }
 }

@@ -8,13 +8,12 @@ use snapwire_shared::quantize::{POS_SCALE, angle_to_radians};
 use snapwire_shared::sim::rules::{MAX_HEALTH, PLAYER_RADIUS, PROJECTILE_RADIUS};
 use snapwire_shared::sim::{Rules, World, rail};
 use snapwire_shared::snapshot::{EntityKind, EntityState};
-use web_sys::CanvasRenderingContext2d;
 
 use super::arena_hud::{ArenaHud, FEED_MS};
-use super::{WebGame, circle, name_of, name_tag, own_ring, player_colour};
-use crate::app::{App, Controls, Me};
+use super::{Me, View, WebGame, name_of};
 use crate::camera::Camera;
-use crate::render::{Screen, banner};
+use crate::controls::Controls;
+use crate::draw::{Canvas, Screen, banner, circle, name_tag, own_ring, player_colour};
 
 impl WebGame for World {
     const TITLE: &'static str = "snapwire arena";
@@ -45,10 +44,10 @@ impl WebGame for World {
     }
 
     fn draw(
-        ctx: &CanvasRenderingContext2d,
+        ctx: &dyn Canvas,
         screen: Screen,
         cam: &Camera,
-        app: &App<World>,
+        view: &View<'_, World>,
         drawn: &[Drawn<EntityState>],
         me: Option<&Me<EntityState>>,
     ) {
@@ -65,7 +64,7 @@ impl WebGame for World {
                     circle(ctx, x, y, cam.len(f64::from(PROJECTILE_RADIUS)));
                 }
                 EntityKind::Player if d.state.health > 0 => {
-                    let name = name_of(app, d.id.0);
+                    let name = name_of(view, d.id.0);
                     player(ctx, cam, x, y, d.id.0, &name, &d.state, false);
                     // A player the server sends but the screen cannot show (one shooting at
                     // us from beyond the view): point at them from the edge.
@@ -79,16 +78,16 @@ impl WebGame for World {
                 EntityKind::Obituary => {}
             }
         }
-        let now = app.now_ms();
-        let hud = &app.hud;
+        let now = view.now_ms;
+        let hud = &view.hud;
         match me {
             Some(me) if me.state.health > 0 => {
                 let (x, y) = cam.at(me.x, me.y);
-                let id = app.session.player_id().map_or(0, |id| id.0);
+                let id = view.session.player_id().map_or(0, |id| id.0);
                 if let Some(t) = hud.rail_at_ms.filter(|t| now - t < 150.0) {
-                    rail_flash(ctx, cam, app, me, 1.0 - (now - t) / 150.0);
+                    rail_flash(ctx, cam, view, me, 1.0 - (now - t) / 150.0);
                 }
-                let name = name_of(app, id);
+                let name = name_of(view, id);
                 player(ctx, cam, x, y, id, &name, &me.state, true);
                 if let Some(t) = hud.respawned_at_ms.filter(|t| now - t < 700.0) {
                     // Where you are now: a ring closing in on the new spawn point.
@@ -98,14 +97,14 @@ impl WebGame for World {
                     ctx.set_global_alpha(1.0 - k);
                     let r = cam.len(f64::from(PLAYER_RADIUS)) * (1.0 + 4.0 * (1.0 - k));
                     ctx.begin_path();
-                    let _ = ctx.arc(x, y, r, 0.0, std::f64::consts::TAU);
+                    ctx.arc(x, y, r, 0.0, std::f64::consts::TAU);
                     ctx.stroke();
                     ctx.set_global_alpha(1.0);
                 }
             }
             Some(_) => {
                 let text = match hud.killed_by {
-                    Some(k) => format!("Killed by {}. Respawning...", name_of(app, k)),
+                    Some(k) => format!("Killed by {}. Respawning...", name_of(view, k)),
                     None => "You were hit. Respawning...".to_owned(),
                 };
                 banner(ctx, screen, &text);
@@ -113,17 +112,17 @@ impl WebGame for World {
             None => {}
         }
         if hud.marker_until_ms > now {
-            let (x, y) = app
+            let (x, y) = view
                 .pointer
                 .unwrap_or((screen.width / 2.0, screen.height / 2.0));
             hit_marker(ctx, x, y);
         }
-        kill_feed(ctx, screen, app, now);
+        kill_feed(ctx, screen, view, now);
     }
 }
 
 /// A grey cross where a dead player lies.
-fn fallen(ctx: &CanvasRenderingContext2d, cam: &Camera, x: f64, y: f64, id: u32) {
+fn fallen(ctx: &dyn Canvas, cam: &Camera, x: f64, y: f64, id: u32) {
     let r = cam.len(f64::from(PLAYER_RADIUS)) * 0.7;
     ctx.set_global_alpha(0.5);
     ctx.set_stroke_style_str(&player_colour(id));
@@ -139,13 +138,13 @@ fn fallen(ctx: &CanvasRenderingContext2d, cam: &Camera, x: f64, y: f64, id: u32)
 
 /// The own rail, from the player along its aim to the first wall or its reach.
 fn rail_flash(
-    ctx: &CanvasRenderingContext2d,
+    ctx: &dyn Canvas,
     cam: &Camera,
-    app: &App<World>,
+    view: &View<'_, World>,
     me: &Me<EntityState>,
     alpha: f64,
 ) {
-    let Some(w) = app.session.welcome() else {
+    let Some(w) = view.session.welcome() else {
         return;
     };
     let aim = f64::from(angle_to_radians(me.state.angle));
@@ -169,7 +168,7 @@ fn rail_flash(
 }
 
 /// Four short strokes around the pointer: the server confirmed a hit.
-fn hit_marker(ctx: &CanvasRenderingContext2d, x: f64, y: f64) {
+fn hit_marker(ctx: &dyn Canvas, x: f64, y: f64) {
     ctx.set_stroke_style_str("#ffffff");
     ctx.set_line_width(2.5);
     ctx.begin_path();
@@ -181,10 +180,10 @@ fn hit_marker(ctx: &CanvasRenderingContext2d, x: f64, y: f64) {
 }
 
 /// Top centre: the latest kills the client saw, fading out.
-fn kill_feed(ctx: &CanvasRenderingContext2d, screen: Screen, app: &App<World>, now: f64) {
+fn kill_feed(ctx: &dyn Canvas, screen: Screen, view: &View<'_, World>, now: f64) {
     ctx.set_font("14px system-ui, sans-serif");
     ctx.set_text_align("center");
-    for (row, k) in app.hud.feed.iter().enumerate() {
+    for (row, k) in view.hud.feed.iter().enumerate() {
         let age = now - k.at_ms;
         if age > FEED_MS {
             continue;
@@ -193,10 +192,10 @@ fn kill_feed(ctx: &CanvasRenderingContext2d, screen: Screen, app: &App<World>, n
         ctx.set_fill_style_str("#e0e0e0");
         let line = format!(
             "{}  \u{2716}  {}",
-            name_of(app, k.killer),
-            name_of(app, k.victim)
+            name_of(view, k.killer),
+            name_of(view, k.victim)
         );
-        let _ = ctx.fill_text(&line, screen.width / 2.0, 24.0 + 20.0 * row as f64);
+        ctx.fill_text(&line, screen.width / 2.0, 24.0 + 20.0 * row as f64);
     }
     ctx.set_global_alpha(1.0);
     ctx.set_text_align("left");
@@ -204,7 +203,7 @@ fn kill_feed(ctx: &CanvasRenderingContext2d, screen: Screen, app: &App<World>, n
 
 #[allow(clippy::too_many_arguments)]
 fn player(
-    ctx: &CanvasRenderingContext2d,
+    ctx: &dyn Canvas,
     cam: &Camera,
     x: f64,
     y: f64,
@@ -235,7 +234,7 @@ fn player(
     ctx.fill_rect(x - r, y + r + 4.0, 2.0 * r * frac, 4.0);
 }
 
-fn edge_arrow(ctx: &CanvasRenderingContext2d, x: f64, y: f64, angle: f64, id: u32) {
+fn edge_arrow(ctx: &dyn Canvas, x: f64, y: f64, angle: f64, id: u32) {
     let (c, s) = (angle.cos(), angle.sin());
     ctx.set_fill_style_str(&player_colour(id));
     ctx.begin_path();

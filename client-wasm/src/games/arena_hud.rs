@@ -8,7 +8,7 @@ use snapwire_shared::client::ClientSession;
 use snapwire_shared::sim::World;
 use snapwire_shared::snapshot::EntityKind;
 
-use crate::app::Controls;
+use crate::controls::Controls;
 
 /// How long a hit marker shows, in ms.
 const HIT_MARKER_MS: f64 = 220.0;

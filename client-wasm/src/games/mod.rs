@@ -11,11 +11,33 @@ pub mod tag;
 
 use snapwire_shared::client::{ClientSession, Drawn};
 use snapwire_shared::game::Game;
-use web_sys::CanvasRenderingContext2d;
 
-use crate::app::{App, Controls, Me};
 use crate::camera::Camera;
-use crate::render::Screen;
+use crate::controls::Controls;
+use crate::draw::{Canvas, Screen};
+
+/// The local player, where it is drawn this frame: its predicted state, at its smoothed
+/// position.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Me<S> {
+    pub state: S,
+    pub x: f64,
+    pub y: f64,
+}
+
+/// What a game's renderer reads besides the entities: the session (names, the own id, the
+/// map), its HUD state, the frame's time, the name typed and the pointer.
+#[derive(Debug)]
+pub struct View<'a, G: WebGame> {
+    pub session: &'a ClientSession<G>,
+    pub hud: &'a G::Hud,
+    /// The time of the frame being drawn (the animation frame's clock).
+    pub now_ms: f64,
+    /// The name typed on the join screen: the own player's until the server's arrives.
+    pub own_name: &'a str,
+    /// Where the mouse is, in CSS pixels (none on a touch screen).
+    pub pointer: Option<(f64, f64)>,
+}
 
 /// A game the page can play.
 pub trait WebGame: Game + Sized {
@@ -52,48 +74,20 @@ pub trait WebGame: Game + Sized {
     /// Draws the entities over the map: everyone else where interpolation puts them, then
     /// the own player where prediction does.
     fn draw(
-        ctx: &CanvasRenderingContext2d,
+        ctx: &dyn Canvas,
         screen: Screen,
         cam: &Camera,
-        app: &App<Self>,
+        view: &View<'_, Self>,
         drawn: &[Drawn<Self::State>],
         me: Option<&Me<Self::State>>,
     );
 }
 
-pub fn player_colour(id: u32) -> String {
-    format!("hsl({}, 70%, 55%)", id.wrapping_mul(137) % 360)
-}
-
-pub fn circle(ctx: &CanvasRenderingContext2d, x: f64, y: f64, r: f64) {
-    ctx.begin_path();
-    let _ = ctx.arc(x, y, r.max(1.0), 0.0, std::f64::consts::TAU);
-    ctx.fill();
-}
-
-/// A player's name above it.
-pub fn name_tag(ctx: &CanvasRenderingContext2d, name: &str, x: f64, y: f64) {
-    ctx.set_fill_style_str("#e8e8e8");
-    ctx.set_font("13px system-ui, sans-serif");
-    ctx.set_text_align("center");
-    let _ = ctx.fill_text(name, x, y);
-    ctx.set_text_align("left");
-}
-
-/// A ring around the own player.
-pub fn own_ring(ctx: &CanvasRenderingContext2d, x: f64, y: f64, r: f64) {
-    ctx.set_stroke_style_str("#ffffff");
-    ctx.set_line_width(2.0);
-    ctx.begin_path();
-    let _ = ctx.arc(x, y, r + 2.0, 0.0, std::f64::consts::TAU);
-    ctx.stroke();
-}
-
 /// The name the server gave a player (the own one: the name typed, until the server's).
-pub fn name_of<G: WebGame>(app: &App<G>, id: u32) -> String {
-    match app.session.replica().name(id) {
+pub fn name_of<G: WebGame>(view: &View<'_, G>, id: u32) -> String {
+    match view.session.replica().name(id) {
         Some(n) => n.to_owned(),
-        None if app.session.player_id().map(|p| p.0) == Some(id) => app.name.clone(),
+        None if view.session.player_id().map(|p| p.0) == Some(id) => view.own_name.to_owned(),
         None => "?".to_owned(),
     }
 }

@@ -4,12 +4,10 @@
 use snapwire_shared::client::Drawn;
 use snapwire_shared::sim::rules::PLAYER_RADIUS;
 use snapwire_shared::tag::{Runner, Tag};
-use web_sys::CanvasRenderingContext2d;
 
-use super::{WebGame, circle, name_of, name_tag, own_ring, player_colour};
-use crate::app::{App, Me};
+use super::{Me, View, WebGame, name_of};
 use crate::camera::Camera;
-use crate::render::{Screen, banner};
+use crate::draw::{Canvas, Screen, banner, circle, name_tag, own_ring, player_colour};
 
 /// "It" is drawn in this colour whoever it is.
 const IT: &str = "#ff4d4d";
@@ -33,22 +31,31 @@ impl WebGame for Tag {
     }
 
     fn draw(
-        ctx: &CanvasRenderingContext2d,
+        ctx: &dyn Canvas,
         screen: Screen,
         cam: &Camera,
-        app: &App<Tag>,
+        view: &View<'_, Tag>,
         drawn: &[Drawn<Runner>],
         me: Option<&Me<Runner>>,
     ) {
         let r = cam.len(f64::from(PLAYER_RADIUS));
         for d in drawn {
             let (x, y) = cam.at(d.x, d.y);
-            runner(ctx, x, y, r, d.id.0, &name_of(app, d.id.0), &d.state, false);
+            runner(
+                ctx,
+                x,
+                y,
+                r,
+                d.id.0,
+                &name_of(view, d.id.0),
+                &d.state,
+                false,
+            );
         }
         let Some(me) = me else { return };
         let (x, y) = cam.at(me.x, me.y);
-        let id = app.session.player_id().map_or(0, |id| id.0);
-        runner(ctx, x, y, r, id, &name_of(app, id), &me.state, true);
+        let id = view.session.player_id().map_or(0, |id| id.0);
+        runner(ctx, x, y, r, id, &name_of(view, id), &me.state, true);
         if me.state.it {
             banner(ctx, screen, "You are it: touch someone!");
         }
@@ -57,7 +64,7 @@ impl WebGame for Tag {
 
 #[allow(clippy::too_many_arguments)]
 fn runner(
-    ctx: &CanvasRenderingContext2d,
+    ctx: &dyn Canvas,
     x: f64,
     y: f64,
     r: f64,
@@ -76,12 +83,11 @@ fn runner(
     if state.immune > 0 {
         ctx.set_stroke_style_str("rgba(155, 226, 155, 0.9)");
         ctx.set_line_width(2.0);
-        ctx.set_line_dash(&js_sys::Array::of2(&4.0.into(), &4.0.into()))
-            .ok();
+        ctx.set_line_dash(&[4.0, 4.0]);
         ctx.begin_path();
-        let _ = ctx.arc(x, y, r * 1.5, 0.0, std::f64::consts::TAU);
+        ctx.arc(x, y, r * 1.5, 0.0, std::f64::consts::TAU);
         ctx.stroke();
-        ctx.set_line_dash(&js_sys::Array::new()).ok();
+        ctx.set_line_dash(&[]);
     }
     if own {
         own_ring(ctx, x, y, r);

@@ -1,11 +1,9 @@
 //! Coins in the browser: runners as discs with their coin count, coins as small gold squares.
 
-use snapwire_client_wasm::app::{App, Me};
 use snapwire_client_wasm::camera::Camera;
-use snapwire_client_wasm::games::{WebGame, circle, name_of, name_tag, own_ring, player_colour};
-use snapwire_client_wasm::render::Screen;
+use snapwire_client_wasm::draw::{Canvas, Screen, circle, name_tag, own_ring, player_colour};
+use snapwire_client_wasm::games::{Me, View, WebGame, name_of};
 use snapwire_shared::client::Drawn;
-use web_sys::CanvasRenderingContext2d;
 
 use crate::game::{Coins, Kind, Thing};
 
@@ -24,15 +22,15 @@ impl WebGame for Coins {
     }
 
     fn draw(
-        ctx: &CanvasRenderingContext2d,
+        ctx: &dyn Canvas,
         _: Screen,
         cam: &Camera,
-        app: &App<Coins>,
+        view: &View<'_, Coins>,
         drawn: &[Drawn<Thing>],
         me: Option<&Me<Thing>>,
     ) {
         let r = cam.len(500.0);
-        let own = app.session.player_id();
+        let own = view.session.player_id();
         let others = drawn.iter().map(|d| (d.id.0, d.state, d.x, d.y, false));
         let mine = me.map(|m| (own.map_or(0, |id| id.0), m.state, m.x, m.y, true));
         for (id, thing, x, y, is_me) in others.chain(mine) {
@@ -48,7 +46,7 @@ impl WebGame for Coins {
                     if is_me {
                         own_ring(ctx, x, y, r);
                     }
-                    let label = format!("{} ({})", name_of(app, id), thing.coins);
+                    let label = format!("{} ({})", name_of(view, id), thing.coins);
                     name_tag(ctx, &label, x, y - r - 8.0);
                 }
             }

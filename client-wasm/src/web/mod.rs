@@ -1,10 +1,13 @@
 //! The browser side: WebSocket, keyboard, mouse and touch, window size, the animation-frame
-//! loop. Everything here only moves events into [`App`] and bytes out of it. This is the one
-//! module that touches the DOM (with `render.rs`, which only draws).
+//! loop, and the 2D canvas that [`crate::draw::Canvas`] draws on ([`canvas`]). Everything here
+//! only moves events into [`App`] and bytes out of it. This is the one module that touches the
+//! DOM.
 //!
 //! A game owns every listener it adds and removes them all when it ends, so the join screen
 //! that comes back gets its keys (typing "w" into the name box must not move anyone) and a
 //! second game starts from a clean page.
+
+mod canvas;
 
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;
@@ -20,8 +23,9 @@ use web_sys::{
 use snapwire_shared::protocol::{ResumeToken, RoomRequest};
 
 use crate::app::{App, SocketAction, Status};
+use crate::draw::Screen;
 use crate::games::WebGame;
-use crate::render::{self, Screen};
+use crate::render;
 use crate::replay::{Control, Replay};
 
 /// Where a tab keeps its resume token: "ROOM GAME TOKEN".
