@@ -2,10 +2,10 @@
 //! from a tick at a speed, so each control is a new connection asking for the new values
 //! (pausing is closing it and remembering the tick); no platform code here.
 
-use snapwire_shared::protocol::RoomRequest;
+use snapwire_shared::protocol::{MAX_REPLAY_SPEED_PERCENT, MIN_REPLAY_SPEED_PERCENT, RoomRequest};
 
 /// Speeds offered, in percent of the match's own.
-pub const SPEEDS: [u16; 4] = [50, 100, 200, 400];
+pub const SPEEDS: [u16; 4] = [MIN_REPLAY_SPEED_PERCENT, 100, 200, MAX_REPLAY_SPEED_PERCENT];
 
 /// Seeking moves by this many seconds, to a multiple of it: the replay's keyframes (where a
 /// viewer can start).

@@ -18,7 +18,7 @@ use std::path::PathBuf;
 use std::str::FromStr;
 
 use snapwire_shared::map::{MapDef, MapError};
-use snapwire_shared::protocol::MAX_ROOM_ID_BYTES;
+use snapwire_shared::protocol::{MAX_ROOM_ID_BYTES, is_kind_name};
 use snapwire_shared::quantize::pos_from_units;
 use thiserror::Error;
 
@@ -82,7 +82,7 @@ impl FromStr for RoomKindSpec {
     fn from_str(s: &str) -> Result<RoomKindSpec, RoomKindError> {
         let mut words = s.split_whitespace();
         let name = words.next().ok_or(RoomKindError::Empty)?;
-        if !is_name(name) {
+        if !is_kind_name(name) {
             return Err(RoomKindError::BadName(name.to_owned()));
         }
         let mut spec = RoomKindSpec {
@@ -104,7 +104,7 @@ impl FromStr for RoomKindSpec {
             };
             match key {
                 // Which games exist is the server's to say when it starts ([`crate::serve`]).
-                "game" if is_name(value) => spec.game = Some(value.to_owned()),
+                "game" if is_kind_name(value) => spec.game = Some(value.to_owned()),
                 "game" => return Err(bad("a game's name, like arena or tag")),
                 "map" => spec.map = Some(PathBuf::from(value)),
                 "tick_rate" => spec.tick_rate = Some(value.parse().map_err(|_| bad("a number"))?),
@@ -128,14 +128,6 @@ impl FromStr for RoomKindSpec {
         }
         Ok(spec)
     }
-}
-
-/// A kind's or a game's name: lowercase letters, digits, '-' and '_', as a room id may be.
-fn is_name(s: &str) -> bool {
-    !s.is_empty()
-        && s.len() <= MAX_ROOM_ID_BYTES
-        && s.chars()
-            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_')
 }
 
 impl RoomKindSpec {

@@ -221,7 +221,38 @@ impl Default for ServerStats {
     }
 }
 
+/// What a transport counts for each frame it writes to a socket, whichever thread writes it
+/// (the connection's task, or the room's thread writing directly): one definition of a frame
+/// out for both.
+#[derive(Debug, Clone)]
+pub struct FramesOut {
+    frames: Counter,
+    direct: Counter,
+    bytes: Counter,
+}
+
+impl FramesOut {
+    /// A frame of `len` bytes went to the socket (or its beginning did, the rest queued);
+    /// `direct`: from the room's thread.
+    pub fn wrote(&self, len: usize, direct: bool) {
+        self.frames.inc();
+        self.bytes.inc_by(len as u64);
+        if direct {
+            self.direct.inc();
+        }
+    }
+}
+
 impl ServerStats {
+    /// The counters a transport's writes go to.
+    pub fn frames_out(&self) -> FramesOut {
+        FramesOut {
+            frames: self.frames_out.clone(),
+            direct: self.frames_out_direct.clone(),
+            bytes: self.bytes_out.clone(),
+        }
+    }
+
     /// Records a close the server sent.
     pub fn count_close(&self, code: u16, bad_input: bool) {
         self.closes.get_or_create(&CloseLabels { code }).inc();

@@ -55,7 +55,8 @@ pub enum RoomRequest {
     /// A new room of this kind; a private one is not listed and is joined by id only.
     Create { kind: String, private: bool },
     /// Watch a recorded match (an id from `GET /replays`) from tick `from_tick` (0: the
-    /// start) at `speed_percent` of its speed (50-400). The client is a spectator of a room of
+    /// start) at `speed_percent` of its speed ([`MIN_REPLAY_SPEED_PERCENT`] to
+    /// [`MAX_REPLAY_SPEED_PERCENT`]; a replay id is [`is_replay_id`]). The client is a spectator of a room of
     /// its own, which re-simulates the recording; pausing, seeking and changing speed are a
     /// new connection with new values.
     Replay {
@@ -65,7 +66,90 @@ pub enum RoomRequest {
     },
 }
 
+/// The slowest and fastest a recorded match may be watched, in percent of its speed.
+pub const MIN_REPLAY_SPEED_PERCENT: u16 = 50;
+pub const MAX_REPLAY_SPEED_PERCENT: u16 = 400;
+
+/// A replay id names a recording file (`ROOM-UNIXMS`): 1 to [`MAX_ROOM_ID_BYTES`] lowercase
+/// letters, digits and '-'.
+pub fn is_replay_id(id: &str) -> bool {
+    !id.is_empty()
+        && id.len() <= MAX_ROOM_ID_BYTES
+        && id
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+}
+
+/// A room kind's name (and a game's): 1 to [`MAX_ROOM_ID_BYTES`] lowercase letters, digits,
+/// '-' and '_'. Empty in a request means the server's default kind.
+pub fn is_kind_name(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= MAX_ROOM_ID_BYTES
+        && name
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_')
+}
+
+/// What is wrong with a `Hello`'s name or room request, in the words its close carries.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum RequestError {
+    #[error("name must be at most {MAX_NAME_CHARS} characters without control characters")]
+    Name,
+    #[error("a room id or kind is at most {MAX_ROOM_ID_BYTES} lowercase letters and digits")]
+    Room,
+    #[error(
+        "a replay id is at most {MAX_ROOM_ID_BYTES} lowercase letters, digits and '-', its speed \
+         {MIN_REPLAY_SPEED_PERCENT}-{MAX_REPLAY_SPEED_PERCENT}%"
+    )]
+    Replay,
+}
+
+/// The name a player is shown by: at most [`MAX_NAME_CHARS`] characters (and
+/// [`MAX_NAME_BYTES`]) without control characters, trimmed; an empty one is "player".
+pub fn player_name(name: &str) -> Result<String, RequestError> {
+    // The byte bound first: a long name is refused before its characters are counted.
+    if name.len() > MAX_NAME_BYTES
+        || name.chars().count() > MAX_NAME_CHARS
+        || name.chars().any(char::is_control)
+    {
+        return Err(RequestError::Name);
+    }
+    let name = name.trim();
+    Ok(if name.is_empty() {
+        "player".to_owned()
+    } else {
+        name.to_owned()
+    })
+}
+
 impl RoomRequest {
+    /// Whether the request is well-formed: a room id of lowercase letters and digits, a kind
+    /// name ([`is_kind_name`], or empty), a replay id ([`is_replay_id`]) at a speed the server
+    /// offers.
+    pub fn check(&self) -> Result<(), RequestError> {
+        let ok = match self {
+            RoomRequest::Join { id } => {
+                id.len() <= MAX_ROOM_ID_BYTES
+                    && id
+                        .chars()
+                        .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit())
+            }
+            RoomRequest::JoinOrCreate { kind } | RoomRequest::Create { kind, .. } => {
+                kind.is_empty() || is_kind_name(kind)
+            }
+            RoomRequest::Replay {
+                id, speed_percent, ..
+            } => {
+                let speeds = MIN_REPLAY_SPEED_PERCENT..=MAX_REPLAY_SPEED_PERCENT;
+                if !is_replay_id(id) || !speeds.contains(speed_percent) {
+                    return Err(RequestError::Replay);
+                }
+                true
+            }
+        };
+        if ok { Ok(()) } else { Err(RequestError::Room) }
+    }
+
     /// Quick play in the server's default kind of room.
     pub fn quick_play() -> RoomRequest {
         RoomRequest::JoinOrCreate {
@@ -423,6 +507,43 @@ mod fixed_u32 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn names_and_room_requests_follow_the_protocols_limits() {
+        assert_eq!(player_name("  ann  ").as_deref(), Ok("ann"));
+        assert_eq!(player_name("").as_deref(), Ok("player"));
+        assert_eq!(
+            player_name(&"я".repeat(MAX_NAME_CHARS)).map(|n| n.chars().count()),
+            Ok(24)
+        );
+        assert_eq!(
+            player_name(&"a".repeat(MAX_NAME_CHARS + 1)),
+            Err(RequestError::Name)
+        );
+        assert_eq!(player_name("a\u{7}b"), Err(RequestError::Name));
+        let join = |id: &str| RoomRequest::Join { id: id.into() }.check();
+        assert_eq!(join("abc123"), Ok(()));
+        assert_eq!(join("abc-123"), Err(RequestError::Room));
+        assert_eq!(
+            join(&"a".repeat(MAX_ROOM_ID_BYTES + 1)),
+            Err(RequestError::Room)
+        );
+        let kind = |k: &str| RoomRequest::JoinOrCreate { kind: k.into() }.check();
+        assert_eq!((kind(""), kind("duel_2-v")), (Ok(()), Ok(())));
+        assert_eq!(kind("Duel"), Err(RequestError::Room));
+        let replay = |id: &str, speed| {
+            RoomRequest::Replay {
+                id: id.into(),
+                from_tick: 0,
+                speed_percent: speed,
+            }
+            .check()
+        };
+        assert_eq!(replay("abc-1700000000000", 400), Ok(()));
+        assert_eq!(replay("abc-1", 401), Err(RequestError::Replay));
+        assert_eq!(replay("abc-1", 49), Err(RequestError::Replay));
+        assert_eq!(replay("../etc", 100), Err(RequestError::Replay));
+    }
 
     #[test]
     fn sixteen_bits_extend_to_the_nearest_full_value() {

@@ -289,11 +289,8 @@ impl Registry {
             .replays
             .as_ref()
             .ok_or_else(|| missing("this server keeps no recordings (--record)".into()))?;
-        if id.is_empty()
-            || !id
-                .chars()
-                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
-        {
+        // The connection checked it too; this one opens a file by it.
+        if !snapwire_shared::protocol::is_replay_id(id) {
             return Err(missing("not a replay id".into()));
         }
         let recording = crate::recording::read(&dir.join(format!("{id}.snapwrec")))

@@ -12,8 +12,7 @@ use axum::extract::ws::{CloseFrame, Message, WebSocket};
 use futures_util::{FutureExt, SinkExt, StreamExt};
 use snapwire_shared::codec::{self, DecodeError};
 use snapwire_shared::protocol::{
-    BUTTON_ACK, ClientMsg, InputMsg, MAX_NAME_BYTES, MAX_NAME_CHARS, MAX_ROOM_ID_BYTES, Resume,
-    RoomRequest,
+    BUTTON_ACK, ClientMsg, InputMsg, RequestError, Resume, RoomRequest, player_name,
 };
 use snapwire_shared::sim::PlayerInput;
 use snapwire_shared::{CloseCode, PROTOCOL_VERSION};
@@ -36,10 +35,6 @@ use crate::ticket::Ticket;
 /// other end of a connection (1001 when a page unloads, none at all) keeps the player for a
 /// resume.
 const CLOSE_NORMAL: u16 = 1000;
-
-/// Replay speeds a viewer may ask for, in percent.
-pub const MIN_REPLAY_SPEED: u16 = 50;
-pub const MAX_REPLAY_SPEED: u16 = 400;
 
 /// The close handshake gets this long (a client that stopped reading may never take it).
 const CLOSE_TIMEOUT: Duration = Duration::from_secs(2);
@@ -83,7 +78,7 @@ pub async fn serve(
             if !t.room.is_empty() {
                 hello.room = RoomRequest::Join { id: t.room };
             }
-            hello.name = parse_name(t.player)?;
+            hello.name = player_name(&t.player).map_err(refused)?;
             Ok(hello)
         }
     });
@@ -97,7 +92,7 @@ pub async fn serve(
     };
     let (inbound_tx, inbound) = inbound_queue();
     let outbox = Arc::new(match &direct {
-        Some(socket) => Outbox::with_direct(Arc::new(socket.clone())),
+        Some(socket) => Outbox::with_direct(Arc::new(socket.clone()), ctx.stats.frames_out()),
         None => Outbox::new(),
     });
     let join = Join {
@@ -118,6 +113,7 @@ pub async fn serve(
         return close(&mut ws, client, Some(reason), &ctx.stats).await;
     }
 
+    let counted = ctx.stats.frames_out();
     // Shutdown reaches this loop through the outbox: the tick loop closes every outbox when it
     // stops, and a client's record closes its outbox when dropped (even by a panic).
     let reason = loop {
@@ -143,8 +139,7 @@ pub async fn serve(
                     }
                 }
                 OutItem::Frame(bytes) => {
-                    ctx.stats.frames_out.inc();
-                    ctx.stats.bytes_out.inc_by(bytes.len() as u64);
+                    counted.wrote(bytes.len(), false);
                     if send_frame(&mut ws, bytes, ctx.config.send_timeout).await.is_err() {
                         debug!(client, "send failed or timed out; dropping connection");
                         ctx.stats.send_failures.inc();
@@ -367,9 +362,12 @@ async fn handshake(
             resume,
             ..
         } => Ok(Hello {
-            name: parse_name(name)?,
+            name: player_name(&name).map_err(refused)?,
             spectate,
-            room: parse_room(room)?,
+            room: {
+                room.check().map_err(refused)?;
+                room
+            },
             resume,
         }),
         _ => Err((
@@ -450,63 +448,9 @@ fn parse_input(msg: &InputMsg) -> Result<Inbound, CloseReason> {
     })
 }
 
-fn parse_name(name: String) -> Result<String, CloseReason> {
-    // The byte bound first: a long name is refused before its characters are counted.
-    if name.len() > MAX_NAME_BYTES
-        || name.chars().count() > MAX_NAME_CHARS
-        || name.chars().any(char::is_control)
-    {
-        return Err((
-            CloseCode::InvalidValue,
-            format!("name must be at most {MAX_NAME_CHARS} characters without control characters"),
-        ));
-    }
-    let name = name.trim();
-    Ok(if name.is_empty() {
-        "player".to_owned()
-    } else {
-        name.to_owned()
-    })
-}
-
-/// Room ids and kind names are short; ids are lowercase letters and digits.
-fn parse_room(room: RoomRequest) -> Result<RoomRequest, CloseReason> {
-    let (text, id) = match &room {
-        RoomRequest::Join { id } => (id, true),
-        RoomRequest::JoinOrCreate { kind } | RoomRequest::Create { kind, .. } => (kind, false),
-        // Replay ids are file names: `ROOM-UNIXMS`.
-        RoomRequest::Replay {
-            id, speed_percent, ..
-        } => {
-            let ok = !id.is_empty()
-                && id.len() <= MAX_ROOM_ID_BYTES
-                && id
-                    .chars()
-                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
-            if !ok || !(MIN_REPLAY_SPEED..=MAX_REPLAY_SPEED).contains(speed_percent) {
-                return Err((
-                    CloseCode::InvalidValue,
-                    format!(
-                        "a replay id is at most {MAX_ROOM_ID_BYTES} lowercase letters, digits and '-', its speed {MIN_REPLAY_SPEED}-{MAX_REPLAY_SPEED}%"
-                    ),
-                ));
-            }
-            return Ok(room);
-        }
-    };
-    let ok = text.len() <= MAX_ROOM_ID_BYTES
-        && text.chars().all(|c| {
-            c.is_ascii_lowercase() || c.is_ascii_digit() || (!id && (c == '-' || c == '_'))
-        });
-    if !ok {
-        return Err((
-            CloseCode::InvalidValue,
-            format!(
-                "a room id or kind is at most {MAX_ROOM_ID_BYTES} lowercase letters and digits"
-            ),
-        ));
-    }
-    Ok(room)
+/// A name or room request the protocol refuses closes with 4002 and the rule in words.
+fn refused(e: RequestError) -> CloseReason {
+    (CloseCode::InvalidValue, e.to_string())
 }
 
 /// What a WebSocket error means for the connection: the transport failing (an I/O error: no

@@ -30,6 +30,7 @@ use crate::driver::link::ClientLink;
 #[cfg(test)]
 use crate::net::direct::DirectSocket;
 use crate::net::direct::{WriteFrame, Written};
+use crate::stats::FramesOut;
 
 /// Reliable messages allowed to wait. Only the handshake uses this lane today, so reaching the
 /// cap means the writer is stuck: the push fails and the tick loop drops the client.
@@ -73,7 +74,7 @@ struct State {
     /// A flush is due (at most one waits).
     flush: bool,
     /// The connection's socket, for writes from the producer (plain TCP only).
-    direct: Option<std::sync::Arc<dyn WriteFrame>>,
+    direct: Option<(std::sync::Arc<dyn WriteFrame>, FramesOut)>,
     /// The writer is parked in `next` with all it took written: the producer may write.
     idle: bool,
     /// The unwritten rest of a frame the producer began.
@@ -118,10 +119,11 @@ impl Outbox {
         Outbox::default()
     }
 
-    /// An outbox whose producer may write frames to `socket` itself while the writer is idle.
-    pub fn with_direct(socket: std::sync::Arc<dyn WriteFrame>) -> Outbox {
+    /// An outbox whose producer may write frames to `socket` itself while the writer is idle,
+    /// counting each in `counted`.
+    pub fn with_direct(socket: std::sync::Arc<dyn WriteFrame>, counted: FramesOut) -> Outbox {
         let outbox = Outbox::default();
-        outbox.lock().direct = Some(socket);
+        outbox.lock().direct = Some((socket, counted));
         outbox
     }
 
@@ -276,17 +278,21 @@ impl State {
             && self.latest.is_none()
             && self.scores.is_none()
             && !self.ping;
-        let Some(socket) = self.direct.as_ref().filter(|_| free) else {
+        let Some((socket, counted)) = self.direct.as_ref().filter(|_| free) else {
             return false;
         };
-        match socket.try_write_binary(frame) {
+        let wrote = match socket.try_write_binary(frame) {
             Ok(Written::All) => true,
             Ok(Written::Part(rest)) => {
                 self.tail = Some(rest);
                 true
             }
             Err(_) => false,
+        };
+        if wrote {
+            counted.wrote(frame.len(), true);
         }
+        wrote
     }
 }
 
@@ -361,8 +367,11 @@ mod tests {
     async fn a_frame_put_while_the_writer_is_parked_goes_straight_to_the_socket() {
         use tokio::io::AsyncReadExt;
         let (server, mut client) = socket_pair().await;
-        let outbox =
-            Outbox::with_direct(std::sync::Arc::new(DirectSocket::of(&server).expect("dup")));
+        let stats = crate::stats::ServerStats::default();
+        let outbox = Outbox::with_direct(
+            std::sync::Arc::new(DirectSocket::of(&server).expect("dup")),
+            stats.frames_out(),
+        );
         // The writer has not parked yet (it is sending the welcome): the frame waits.
         assert_eq!(
             outbox.put_latest(Bytes::from_static(b"first"), true),
@@ -384,6 +393,16 @@ mod tests {
         let mut got = [0u8; 14];
         client.read_exact(&mut got).await.expect("read");
         assert_eq!(&got, b"\x82\x05hello\x82\x05board");
+        // Counted where written: two frames of five bytes, both direct (the queued one is the
+        // writer's to count when it writes it).
+        assert_eq!(
+            (
+                stats.frames_out.get(),
+                stats.frames_out_direct.get(),
+                stats.bytes_out.get()
+            ),
+            (2, 2, 10)
+        );
         // Something queued for the writer (a ping) keeps the order: later frames wait too.
         outbox.ping();
         assert_eq!(
@@ -423,7 +442,8 @@ mod tests {
         use tokio::io::AsyncReadExt;
         let (server, mut client) = socket_pair().await;
         let socket = DirectSocket::of(&server).expect("dup");
-        let outbox = Outbox::with_direct(std::sync::Arc::new(socket.clone()));
+        let counted = crate::stats::ServerStats::default().frames_out();
+        let outbox = Outbox::with_direct(std::sync::Arc::new(socket.clone()), counted);
         assert_eq!(poll_writer(&outbox), None, "parked");
         // Frames of 256 KiB until the socket (nobody reading) takes only part of one.
         let frame = |i: u8| Bytes::from(vec![i; 256 * 1024]);
@@ -582,7 +602,8 @@ mod loom_tests {
                 writer_busy: Arc::clone(&busy),
                 log: std::sync::Arc::clone(&log),
             };
-            let outbox = Arc::new(Outbox::with_direct(std::sync::Arc::new(recorder)));
+            let counted = crate::stats::ServerStats::default().frames_out();
+            let outbox = Arc::new(Outbox::with_direct(std::sync::Arc::new(recorder), counted));
             // Something for the writer to own the socket with while the room puts.
             outbox
                 .push_reliable(Bytes::from_static(b"welcome"))

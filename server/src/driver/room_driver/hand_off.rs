@@ -25,7 +25,6 @@ impl<G: Game> RoomDriver<G> {
     pub(super) fn hand_to_outboxes(&mut self, write_until: Instant) {
         let began = Instant::now();
         let (mut skipped, mut sent) = (0, 0);
-        let (mut written, mut written_bytes) = (0, 0);
         let mut may_write = true;
         for out in self.room.outgoing() {
             let Some(t) = self.clients.get(&out.client).and_then(|c| c.link.as_ref()) else {
@@ -33,29 +32,19 @@ impl<G: Game> RoomDriver<G> {
             };
             // A clock read is tens of nanoseconds against microseconds for a write.
             may_write = may_write && Instant::now() < write_until;
-            let (put, len) = match &out.message {
+            // The transport counts what it writes (`stats::FramesOut`), directly or not.
+            let put = match &out.message {
                 Message::Snapshot { bytes, .. } => {
                     sent += 1;
                     self.stats.snapshot_bytes.observe(bytes.len() as f64);
-                    (t.link.put_latest(bytes.clone(), may_write), bytes.len())
+                    t.link.put_latest(bytes.clone(), may_write)
                 }
-                Message::Scores(bytes) => {
-                    (t.link.put_scores(bytes.clone(), may_write), bytes.len())
-                }
+                Message::Scores(bytes) => t.link.put_scores(bytes.clone(), may_write),
             };
-            match put {
-                Put::Sent => {
-                    written += 1;
-                    written_bytes += len as u64;
-                }
-                Put::Replaced if matches!(out.message, Message::Snapshot { .. }) => skipped += 1,
-                Put::Replaced | Put::Queued => {}
+            if put == Put::Replaced && matches!(out.message, Message::Snapshot { .. }) {
+                skipped += 1;
             }
         }
-        // Frames written here count as the connection's own writes count theirs.
-        self.stats.frames_out.inc_by(written);
-        self.stats.frames_out_direct.inc_by(written);
-        self.stats.bytes_out.inc_by(written_bytes);
         self.stats.outbox_skipped.inc_by(skipped);
         self.last_hand_off = began.elapsed();
         self.room.observe_load(skipped, sent, self.last_work);
