@@ -161,7 +161,7 @@ pub async fn serve(
     let registry = Arc::new(registry);
     registry
         .open_default()
-        .map_err(|(_, why)| ServerError::Config(ConfigError::DefaultRoom(why)))?;
+        .map_err(|e| ServerError::Config(ConfigError::DefaultRoom(e.words)))?;
 
     let tasks = TaskTracker::new();
     let stats_for_accept = Arc::clone(&stats);

@@ -106,7 +106,7 @@ impl RoomHandle {
                 room: Arc::clone(self),
             }),
             Err(Refused::Closed) => Err(no_such_room(&self.id)),
-            Err(Refused::Full) => Err((
+            Err(Refused::Full) => Err(CloseReason::new(
                 CloseCode::RoomFull,
                 format!("room {} is full ({} clients)", self.id, self.cap),
             )),
@@ -166,7 +166,7 @@ impl Drop for Seat {
 
 /// The close for a room id that leads nowhere.
 pub fn no_such_room(id: &str) -> CloseReason {
-    (
+    CloseReason::new(
         CloseCode::NoSuchRoom,
         format!("no room {id:?} (it closed, or never existed)"),
     )

@@ -187,7 +187,7 @@ impl Registry {
                         return Ok(seat);
                     }
                 }
-                Err((
+                Err(CloseReason::new(
                     CloseCode::RoomFull,
                     format!("every room of kind {} filled while joining", kind.name),
                 ))
@@ -247,7 +247,7 @@ impl Registry {
             name
         };
         self.kinds.iter().find(|k| k.name == name).ok_or_else(|| {
-            (
+            CloseReason::new(
                 CloseCode::NoSuchRoom,
                 format!("no room kind {name:?} on this server"),
             )
@@ -262,7 +262,7 @@ impl Registry {
     ) -> Result<Arc<RoomHandle>, CloseReason> {
         let game = self.games.get(&kind.game).map_err(|e| {
             // `new` checked every kind's game.
-            (CloseCode::InternalError, e.to_string())
+            CloseReason::new(CloseCode::InternalError, e.to_string())
         })?;
         let (game, settings) = (game.clone(), kind.settings.clone());
         let opening = Opening {
@@ -284,7 +284,8 @@ impl Registry {
     /// directory), played from `from_tick` at `speed_percent`. Blocking: it reads the file
     /// and re-simulates up to `from_tick`.
     fn play(&self, id: &str, from_tick: u32, speed_percent: u16) -> Result<Seat, CloseReason> {
-        let missing = |why: String| (CloseCode::NoSuchRoom, format!("replay {id:?}: {why}"));
+        let missing =
+            |why: String| CloseReason::new(CloseCode::NoSuchRoom, format!("replay {id:?}: {why}"));
         let dir = self
             .replays
             .as_ref()
@@ -329,7 +330,7 @@ impl Registry {
         // closes at once.
         let (_, seat) = self.open(opening, make, true)?;
         seat.ok_or_else(|| {
-            (
+            CloseReason::new(
                 CloseCode::NoSuchRoom,
                 "the replay closed at once".to_owned(),
             )
@@ -346,7 +347,7 @@ impl Registry {
         reserve: bool,
     ) -> Result<(Arc<RoomHandle>, Option<Seat>), CloseReason> {
         let full = || {
-            (
+            CloseReason::new(
                 CloseCode::RoomLimit,
                 format!(
                     "the server hosts its limit of {} rooms; try again later",

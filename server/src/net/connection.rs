@@ -103,10 +103,10 @@ pub async fn serve(
     };
     let joined = tokio::select! {
         sent = joins.send(join) => sent.map_err(|_| {
-            (CloseCode::NoSuchRoom, "the room closed while joining; join another".to_owned())
+            CloseReason::new(CloseCode::NoSuchRoom, "the room closed while joining; join another".to_owned())
         }),
         _ = ctx.shutdown.cancelled() => {
-            Err((CloseCode::GoingAway, "server shutting down".to_owned()))
+            Err(CloseReason::new(CloseCode::GoingAway, "server shutting down".to_owned()))
         }
     };
     if let Err(reason) = joined {
@@ -202,7 +202,7 @@ async fn entry_for(
             }
             Spend::Spent => {
                 ctx.stats.resumes_refused.inc();
-                return Err((
+                return Err(CloseReason::new(
                     CloseCode::ResumeRefused,
                     "that resume token was already used; join again".into(),
                 ));
@@ -218,7 +218,7 @@ async fn entry_for(
             tokio::task::spawn_blocking(move || registry.seat(&room))
                 .await
                 .unwrap_or_else(|_| {
-                    Err((
+                    Err(CloseReason::new(
                         CloseCode::InternalError,
                         "preparing the replay failed".into(),
                     ))
@@ -290,7 +290,7 @@ pub async fn close(
     reason: Option<CloseReason>,
     stats: &ServerStats,
 ) {
-    if let Some((code, text)) = reason {
+    if let Some(CloseReason { code, words: text }) = reason {
         stats.count_close(code.code(), is_bad_input(code));
         info!(client, code = code.code(), reason = %text, "closing connection");
         let frame = CloseFrame {
@@ -322,7 +322,7 @@ async fn handshake(
     let first = tokio::time::timeout(config.hello_timeout, ws.next())
         .await
         .map_err(|_| {
-            (
+            CloseReason::new(
                 CloseCode::Handshake,
                 format!("no Hello within {:?}", config.hello_timeout),
             )
@@ -335,21 +335,28 @@ async fn handshake(
         }
         Some(Ok(Message::Text(_))) => return Err(text_frame()),
         Some(Ok(_)) => {
-            return Err((
+            return Err(CloseReason::new(
                 CloseCode::Handshake,
                 "the first message must be a binary Hello".into(),
             ));
         }
         Some(Err(e)) => {
-            return Err(classify(&e)
-                .unwrap_or((CloseCode::GoingAway, "connection lost before Hello".into())));
+            return Err(classify(&e).unwrap_or(CloseReason::new(
+                CloseCode::GoingAway,
+                "connection lost before Hello".into(),
+            )));
         }
-        None => return Err((CloseCode::Handshake, "closed before Hello".into())),
+        None => {
+            return Err(CloseReason::new(
+                CloseCode::Handshake,
+                "closed before Hello".into(),
+            ));
+        }
     };
     match decode(&bytes)? {
         ClientMsg::Hello {
             protocol_version, ..
-        } if protocol_version != PROTOCOL_VERSION => Err((
+        } if protocol_version != PROTOCOL_VERSION => Err(CloseReason::new(
             CloseCode::VersionMismatch,
             format!(
                 "client protocol {protocol_version}, server {PROTOCOL_VERSION}: a new version is deployed, reload"
@@ -370,7 +377,7 @@ async fn handshake(
             },
             resume,
         }),
-        _ => Err((
+        _ => Err(CloseReason::new(
             CloseCode::Handshake,
             "the first message must be Hello".into(),
         )),
@@ -406,7 +413,7 @@ fn on_frame(
     };
     match inbound.try_send(msg) {
         Ok(()) => Ok(Read::Message),
-        Err(TrySendError::Full(_)) => Err(Some((
+        Err(TrySendError::Full(_)) => Err(Some(CloseReason::new(
             CloseCode::Flooding,
             "more messages than the server drains per tick".into(),
         ))),
@@ -419,7 +426,10 @@ fn on_frame(
 /// path every client message goes through (tests drive rooms through it too).
 pub fn parse_message(bytes: &[u8]) -> Result<Inbound, CloseReason> {
     match decode(bytes)? {
-        ClientMsg::Hello { .. } => Err((CloseCode::Handshake, "Hello sent twice".into())),
+        ClientMsg::Hello { .. } => Err(CloseReason::new(
+            CloseCode::Handshake,
+            "Hello sent twice".into(),
+        )),
         ClientMsg::Ack { tick } => Ok(Inbound::Ack(tick)),
         ClientMsg::Input(input) => parse_input(&input),
     }
@@ -427,19 +437,20 @@ pub fn parse_message(bytes: &[u8]) -> Result<Inbound, CloseReason> {
 
 fn decode(bytes: &[u8]) -> Result<ClientMsg, CloseReason> {
     codec::decode_client(bytes).map_err(|e| match e {
-        DecodeError::TooLarge { len, limit } => (
+        DecodeError::TooLarge { len, limit } => CloseReason::new(
             CloseCode::TooLarge,
             format!("message of {len} bytes is over the {limit}-byte limit"),
         ),
-        other => (CloseCode::Malformed, other.to_string()),
+        other => CloseReason::new(CloseCode::Malformed, other.to_string()),
     })
 }
 
 /// Range-checks an input's values. Its 16-bit sequence number and tick are the room's to
 /// extend and judge: only the room knows its tick and the client's last input.
 fn parse_input(msg: &InputMsg) -> Result<Inbound, CloseReason> {
-    let input = PlayerInput::parse(msg)
-        .map_err(|e| (CloseCode::InvalidValue, format!("input {}: {e}", msg.seq)))?;
+    let input = PlayerInput::parse(msg).map_err(|e| {
+        CloseReason::new(CloseCode::InvalidValue, format!("input {}: {e}", msg.seq))
+    })?;
     Ok(Inbound::Input {
         seq: msg.seq,
         tick: msg.tick,
@@ -450,7 +461,7 @@ fn parse_input(msg: &InputMsg) -> Result<Inbound, CloseReason> {
 
 /// A name or room request the protocol refuses closes with 4002 and the rule in words.
 fn refused(e: RequestError) -> CloseReason {
-    (CloseCode::InvalidValue, e.to_string())
+    CloseReason::new(CloseCode::InvalidValue, e.to_string())
 }
 
 /// What a WebSocket error means for the connection: the transport failing (an I/O error: no
@@ -473,18 +484,27 @@ fn classify(e: &axum::Error) -> Option<CloseReason> {
                 | tungstenite::Error::Protocol(
                     tungstenite::error::ProtocolError::ResetWithoutClosingHandshake,
                 ) => return None,
-                tungstenite::Error::Capacity(c) => (CloseCode::TooLarge, c.to_string()),
-                tungstenite::Error::Protocol(p) => (CloseCode::ProtocolError, p.to_string()),
-                other => (CloseCode::Malformed, format!("websocket error: {other}")),
+                tungstenite::Error::Capacity(c) => {
+                    CloseReason::new(CloseCode::TooLarge, c.to_string())
+                }
+                tungstenite::Error::Protocol(p) => {
+                    CloseReason::new(CloseCode::ProtocolError, p.to_string())
+                }
+                other => {
+                    CloseReason::new(CloseCode::Malformed, format!("websocket error: {other}"))
+                }
             });
         }
         source = s.source();
     }
-    Some((CloseCode::Malformed, format!("websocket error: {e}")))
+    Some(CloseReason::new(
+        CloseCode::Malformed,
+        format!("websocket error: {e}"),
+    ))
 }
 
 fn text_frame() -> CloseReason {
-    (
+    CloseReason::new(
         CloseCode::TextFrame,
         "text frames are not part of the protocol; send binary".into(),
     )
@@ -516,14 +536,14 @@ mod tests {
         let protocol = tungstenite::Error::Protocol(
             tungstenite::error::ProtocolError::UnmaskedFrameFromClient,
         );
-        let code = classify(&axum::Error::new(protocol)).map(|(c, _)| c);
+        let code = classify(&axum::Error::new(protocol)).map(|r| r.code);
         assert_eq!(code, Some(CloseCode::ProtocolError));
         let size =
             tungstenite::Error::Capacity(tungstenite::error::CapacityError::MessageTooLong {
                 size: 9,
                 max_size: 1,
             });
-        let code = classify(&axum::Error::new(size)).map(|(c, _)| c);
+        let code = classify(&axum::Error::new(size)).map(|r| r.code);
         assert_eq!(code, Some(CloseCode::TooLarge));
     }
 }

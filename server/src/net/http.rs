@@ -21,6 +21,7 @@ use tower_http::services::{ServeDir, ServeFile};
 use crate::net::connection::{self, ConnectionContext};
 use crate::net::direct::DirectSocket;
 use crate::net::listener::HandshakeSlot;
+use crate::room::CloseReason;
 use crate::ticket::{TicketError, unix_now};
 
 /// Transport-level cap on a client frame. Frames between the protocol's 1 KiB limit and this
@@ -122,7 +123,7 @@ async fn websocket(
         state.tasks.track_future(async move {
             let Ok(_permit) = Arc::clone(&state.slots).try_acquire_owned() else {
                 let mut socket = socket;
-                let reason = (CloseCode::ServerFull, "server is full".to_owned());
+                let reason = CloseReason::new(CloseCode::ServerFull, "server is full".to_owned());
                 return connection::close(&mut socket, client, Some(reason), &state.ctx.stats)
                     .await;
             };

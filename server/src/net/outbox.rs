@@ -30,6 +30,7 @@ use crate::driver::link::ClientLink;
 #[cfg(test)]
 use crate::net::direct::DirectSocket;
 use crate::net::direct::{WriteFrame, Written};
+use crate::room::CloseReason;
 use crate::stats::FramesOut;
 
 /// Reliable messages allowed to wait. Only the handshake uses this lane today, so reaching the
@@ -47,7 +48,7 @@ pub enum OutItem {
     /// Send a WebSocket ping: the client has been silent, and its pong says it is still there.
     Ping,
     /// Send a close frame (when there is a reason) and stop.
-    Close(Option<(CloseCode, String)>),
+    Close(Option<CloseReason>),
 }
 
 #[derive(Debug)]
@@ -70,7 +71,7 @@ struct State {
     scores: Option<Bytes>,
     /// A ping is due (at most one waits).
     ping: bool,
-    close: Option<Option<(CloseCode, String)>>,
+    close: Option<Option<CloseReason>>,
     /// A flush is due (at most one waits).
     flush: bool,
     /// The connection's socket, for writes from the producer (plain TCP only).
@@ -105,7 +106,7 @@ impl ClientLink for Outbox {
         Outbox::ping(self);
     }
 
-    fn close(&self, reason: Option<(CloseCode, String)>) {
+    fn close(&self, reason: Option<CloseReason>) {
         Outbox::close(self, reason);
     }
 
@@ -185,7 +186,7 @@ impl Outbox {
     }
 
     /// Asks the writer to close after what is queued. The first reason wins.
-    pub fn close(&self, reason: Option<(CloseCode, String)>) {
+    pub fn close(&self, reason: Option<CloseReason>) {
         let mut s = self.lock();
         if s.close.is_none() {
             s.close = Some(reason);
@@ -203,7 +204,7 @@ impl Outbox {
         self.lock()
             .close
             .as_ref()
-            .map(|reason| reason.as_ref().map(|(code, _)| *code))
+            .map(|reason| reason.as_ref().map(|r| r.code))
     }
 
     /// The next item to send: the rest of a frame the producer began first, then reliable
@@ -339,11 +340,11 @@ mod tests {
             outbox.next().await,
             OutItem::Frame(Bytes::from_static(b"s2"))
         );
-        outbox.close(Some((CloseCode::BadAck, "x".into())));
+        outbox.close(Some(CloseReason::new(CloseCode::BadAck, "x".into())));
         outbox.close(None);
         assert_eq!(
             outbox.next().await,
-            OutItem::Close(Some((CloseCode::BadAck, "x".into())))
+            OutItem::Close(Some(CloseReason::new(CloseCode::BadAck, "x".into())))
         );
     }
 
@@ -529,7 +530,7 @@ mod loom_tests {
     use super::*;
 
     /// Everything the writer takes until its close, in order.
-    fn drain(outbox: &Outbox) -> (Vec<Bytes>, Option<(CloseCode, String)>) {
+    fn drain(outbox: &Outbox) -> (Vec<Bytes>, Option<CloseReason>) {
         block_on(async {
             let mut frames = Vec::new();
             loop {
@@ -551,7 +552,7 @@ mod loom_tests {
             let producer = thread::spawn(move || {
                 let first = room.put_latest(Bytes::from_static(b"1"), true) == Put::Replaced;
                 let second = room.put_latest(Bytes::from_static(b"2"), true) == Put::Replaced;
-                room.close(Some((CloseCode::GoingAway, "bye".into())));
+                room.close(Some(CloseReason::new(CloseCode::GoingAway, "bye".into())));
                 (first, second)
             });
             let (frames, reason) = drain(&outbox);
@@ -566,7 +567,10 @@ mod loom_tests {
                 assert_eq!(frames, [Bytes::from_static(b"1"), Bytes::from_static(b"2")]);
                 assert!(!second_replaced);
             }
-            assert_eq!(reason, Some((CloseCode::GoingAway, "bye".into())));
+            assert_eq!(
+                reason,
+                Some(CloseReason::new(CloseCode::GoingAway, "bye".into()))
+            );
         });
     }
 
@@ -656,11 +660,14 @@ mod loom_tests {
                 room.push_reliable(Bytes::from_static(b"welcome"))
                     .expect("room in the reliable lane");
                 room.put_latest(Bytes::from_static(b"s"), true);
-                room.close(Some((CloseCode::BadAck, "first".into())));
+                room.close(Some(CloseReason::new(CloseCode::BadAck, "first".into())));
             });
             // The connection's reader closes too, racing the room.
             let racer = thread::spawn(move || {
-                reader.close(Some((CloseCode::Malformed, "second".into())));
+                reader.close(Some(CloseReason::new(
+                    CloseCode::Malformed,
+                    "second".into(),
+                )));
             });
             let (frames, reason) = drain(&outbox);
             producer.join().expect("producer");

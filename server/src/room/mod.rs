@@ -58,8 +58,25 @@ pub use settings::{InputRate, RoomSettings};
 /// Identifies one client (one connection today) for the life of the process; never reused.
 pub type ClientId = u64;
 
-/// Why a client is being closed: a code and a reason in words.
-pub type CloseReason = (CloseCode, String);
+/// Why a client is being closed: the code its close carries, which a client acts on, and
+/// the reason in words, which a person reads.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CloseReason {
+    pub code: CloseCode,
+    pub words: String,
+}
+
+impl CloseReason {
+    pub fn new(code: CloseCode, words: String) -> CloseReason {
+        CloseReason { code, words }
+    }
+}
+
+impl std::fmt::Display for CloseReason {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} ({})", self.words, self.code.code())
+    }
+}
 
 /// One client message, already decoded and range-checked by the connection. Sequence number
 /// and tick are still the wire's 16 bits: the room extends them against its own state.
@@ -307,7 +324,7 @@ impl<G: Game> Room<G> {
                 input.view.tick = Tick(extend_u16(input.view.tick.0 as u16, now.0));
                 let skew = tick.since(now).unsigned_abs();
                 if skew > max_skew {
-                    return Err((
+                    return Err(CloseReason::new(
                         CloseCode::TickOutOfRange,
                         format!("input tick {tick} is {skew} ticks from the server's {now}"),
                     ));
@@ -315,7 +332,7 @@ impl<G: Game> Room<G> {
                 if !m.take_token() {
                     self.counters.inputs_over_rate += 1;
                     if m.over_rate_ticks > flood_ticks {
-                        return Err((
+                        return Err(CloseReason::new(
                             CloseCode::PolicyViolation,
                             format!(
                                 "more than {} inputs a second for {:?}",
@@ -341,7 +358,7 @@ impl<G: Game> Room<G> {
         if let AckOutcome::Bad(why) = outcome {
             warn!(client, %tick, why, bad_acks = m.bad_acks, "bad ack ignored");
             if m.bad_acks > MAX_BAD_ACKS {
-                return Err((
+                return Err(CloseReason::new(
                     CloseCode::BadAck,
                     format!("{why} ({} bad acks)", m.bad_acks),
                 ));

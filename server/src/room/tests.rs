@@ -108,7 +108,11 @@ fn the_17th_bad_ack_closes_the_client() {
     for n in 1..=MAX_BAD_ACKS {
         assert_eq!(room.handle(1, Inbound::Ack(future)), Ok(()), "bad ack {n}");
     }
-    let Err((code, reason)) = room.handle(1, Inbound::Ack(future)) else {
+    let Err(CloseReason {
+        code,
+        words: reason,
+    }) = room.handle(1, Inbound::Ack(future))
+    else {
         panic!("the 17th bad ack must close")
     };
     assert_eq!(code, CloseCode::BadAck);
@@ -125,7 +129,11 @@ fn an_input_tick_five_seconds_away_closes_the_client() {
     let now = room.tick_number();
     let edge = Tick(now.0 + 300);
     assert_eq!(room.handle(1, input(1, edge)), Ok(()));
-    let Err((code, reason)) = room.handle(1, input(2, Tick(now.0 + 301))) else {
+    let Err(CloseReason {
+        code,
+        words: reason,
+    }) = room.handle(1, input(2, Tick(now.0 + 301)))
+    else {
         panic!("301 ticks ahead must close")
     };
     assert_eq!(code, CloseCode::TickOutOfRange);
@@ -312,7 +320,11 @@ fn inputs_over_the_rate_are_dropped_and_a_sustained_flood_is_closed() {
         // Ten inputs a tick: five times the rate.
         for _ in 0..10 {
             seq += 1;
-            if let Err((code, reason)) = room.handle(1, input(seq, room.tick_number())) {
+            if let Err(CloseReason {
+                code,
+                words: reason,
+            }) = room.handle(1, input(seq, room.tick_number()))
+            {
                 assert_eq!(code, CloseCode::PolicyViolation);
                 assert_eq!(reason, "more than 120 inputs a second for 2s");
                 // The full bucket (120) loses a net 8 a tick (10 sent, 2 refilled): tick 15

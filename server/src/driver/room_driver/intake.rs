@@ -12,6 +12,7 @@ use tokio::sync::mpsc::{self, error::TryRecvError};
 use super::RoomDriver;
 use crate::driver::admission::Inbound;
 use crate::driver::link::ClientLink;
+use crate::room::CloseReason;
 
 /// The connection side of a client, apart from what the room keeps about it.
 #[derive(Debug)]
@@ -53,7 +54,7 @@ impl Drop for Transport {
     /// reason; after a normal leave or shutdown the outbox is already closing and this changes
     /// nothing (the first reason wins).
     fn drop(&mut self) {
-        self.link.close(Some((
+        self.link.close(Some(CloseReason::new(
             CloseCode::InternalError,
             "the room's simulation stopped".into(),
         )));
@@ -117,7 +118,7 @@ impl<G: Game> RoomDriver<G> {
                 // Silent past the limit: a dead link looks like this. The client may still
                 // come back on a new connection and resume.
                 let silent = self.limits.idle_timeout.as_secs_f64();
-                t.link.close(Some((
+                t.link.close(Some(CloseReason::new(
                     CloseCode::Idle,
                     format!("sent nothing for {silent} s"),
                 )));

@@ -16,6 +16,7 @@ use tracing::info;
 use super::RoomDriver;
 use super::intake::Transport;
 use crate::driver::admission::{ClientId, Entry, Join, Seat};
+use crate::room::CloseReason;
 
 /// Spent tokens remembered per client (to refuse their reuse with 4012); an older one is
 /// forgotten, and then starts a new player like an expired token.
@@ -121,7 +122,7 @@ impl<G: Game> RoomDriver<G> {
             // It left between the token's check and now (its grace ended, or it was closed).
             self.directory.forget_token(token);
             self.stats.resumes_refused.inc();
-            link.link.close(Some((
+            link.link.close(Some(CloseReason::new(
                 CloseCode::ResumeRefused,
                 "that player has left the room; join again".into(),
             )));
@@ -157,7 +158,7 @@ impl<G: Game> RoomDriver<G> {
         // The spent token stays in the directory, marked spent, while the client is here.
         c.token = fresh;
         match c.link.replace(link) {
-            Some(old) => old.link.close(Some((
+            Some(old) => old.link.close(Some(CloseReason::new(
                 CloseCode::Replaced,
                 "this player was resumed on another connection".into(),
             ))),

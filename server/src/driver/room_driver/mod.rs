@@ -32,8 +32,8 @@ use tracing::{info, warn};
 use crate::driver::admission::{ClientId, Join, RoomHandle};
 use crate::driver::directory::Directory;
 use crate::recording::RoomRecorder;
-use crate::room::Room;
 use crate::room::playback::PlaybackState;
+use crate::room::{CloseReason, Room};
 use crate::stats::{KindStats, ServerStats};
 
 mod hand_off;
@@ -245,11 +245,11 @@ impl<G: Game> RoomDriver<G> {
     fn end_playback(&mut self) -> bool {
         let reason = match self.room.playback_state() {
             None | Some(PlaybackState::Playing) => return false,
-            Some(PlaybackState::Ended) => (
+            Some(PlaybackState::Ended) => CloseReason::new(
                 CloseCode::ReplayEnded,
                 "the recording played to its end".to_owned(),
             ),
-            Some(PlaybackState::Diverged(e)) => (
+            Some(PlaybackState::Diverged(e)) => CloseReason::new(
                 CloseCode::InternalError,
                 format!("the replay differs from its recording: {e}"),
             ),
@@ -258,15 +258,17 @@ impl<G: Game> RoomDriver<G> {
             t.link.close(Some(reason.clone()));
         }
         self.close();
-        info!(room = %self.handle.id, why = %reason.1, "replay closed");
+        info!(room = %self.handle.id, why = %reason.words, "replay closed");
         true
     }
 
     /// The server is stopping: every client gets `GoingAway`, and the room is gone.
     pub fn shut_down(mut self) {
         for t in self.links() {
-            t.link
-                .close(Some((CloseCode::GoingAway, "server shutting down".into())));
+            t.link.close(Some(CloseReason::new(
+                CloseCode::GoingAway,
+                "server shutting down".into(),
+            )));
         }
         self.close();
         info!(room = %self.handle.id, tick = %self.room.tick_number(), "room stopped");
@@ -276,7 +278,7 @@ impl<G: Game> RoomDriver<G> {
     pub fn fail(mut self) {
         self.stats.rooms_failed.inc();
         for t in self.links() {
-            t.link.close(Some((
+            t.link.close(Some(CloseReason::new(
                 CloseCode::InternalError,
                 "the room's simulation failed and the room was closed; join another".into(),
             )));

@@ -55,7 +55,7 @@ impl ClientLink for Recorder {
     fn close(&self, reason: Option<CloseReason>) {
         let mut r = self.lock();
         if r.close.is_none() {
-            let code = reason.map(|(code, _)| code);
+            let code = reason.map(|r| r.code);
             r.close = Some(code);
             r.asked.push(Asked::Close(code));
         }
@@ -228,5 +228,5 @@ fn an_empty_room_closes_after_its_grace_unless_a_join_holds_a_seat() {
         "empty for the grace: closed"
     );
     let refused = handle.reserve().expect_err("closed");
-    assert_eq!(refused.0, CloseCode::NoSuchRoom);
+    assert_eq!(refused.code, CloseCode::NoSuchRoom);
 }
