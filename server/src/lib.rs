@@ -59,9 +59,9 @@ pub use stats::ServerStats;
 use crate::driver::registry::Registry;
 use crate::driver::room_driver::DriverLimits;
 use crate::driver::scheduler::Scheduler;
-use crate::net::connection::ConnectionContext;
 use crate::net::http::{self, AppState};
 use crate::net::listener::{self, AcceptLimits};
+use crate::net::session::ConnectionContext;
 
 /// How long shutdown waits for connections to send their close frames.
 const DRAIN_TIMEOUT: Duration = Duration::from_secs(5);

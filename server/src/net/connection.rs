@@ -10,23 +10,19 @@ use std::time::Duration;
 
 use axum::extract::ws::{CloseFrame, Message, WebSocket};
 use futures_util::{FutureExt, SinkExt, StreamExt};
-use snapwire_shared::codec::{self, DecodeError};
-use snapwire_shared::protocol::{
-    BUTTON_ACK, ClientMsg, InputMsg, RequestError, Resume, RoomRequest, player_name,
-};
-use snapwire_shared::sim::PlayerInput;
-use snapwire_shared::{CloseCode, PROTOCOL_VERSION};
+use snapwire_shared::CloseCode;
 use tokio::sync::OwnedSemaphorePermit;
 use tokio::sync::mpsc::{self, error::TrySendError};
-use tokio_util::sync::CancellationToken;
 use tracing::{debug, info};
 
 use crate::config::Config;
-use crate::driver::admission::{ClientId, Entry, Inbound, Join, inbound_queue};
-use crate::driver::directory::Spend;
-use crate::driver::registry::Registry;
+use crate::driver::admission::{ClientId, Inbound, Join, inbound_queue};
 use crate::net::direct::DirectSocket;
 use crate::net::outbox::{OutItem, Outbox};
+use crate::net::session::{
+    ConnectionContext, Hello, entry_for, hand_in, is_bad_input, parse_message, read_hello,
+    truncate, with_ticket,
+};
 pub use crate::room::CloseReason;
 use crate::stats::ServerStats;
 use crate::ticket::Ticket;
@@ -38,15 +34,6 @@ const CLOSE_NORMAL: u16 = 1000;
 
 /// The close handshake gets this long (a client that stopped reading may never take it).
 const CLOSE_TIMEOUT: Duration = Duration::from_secs(2);
-
-/// What a connection needs from the server.
-#[derive(Debug, Clone)]
-pub struct ConnectionContext {
-    pub config: Arc<Config>,
-    pub registry: Arc<Registry>,
-    pub stats: Arc<ServerStats>,
-    pub shutdown: CancellationToken,
-}
 
 /// Serves one upgraded socket until either side closes or the server shuts down.
 ///
@@ -72,16 +59,7 @@ pub async fn serve(
 ) {
     let hello = handshake(&mut ws, &ctx.config, &ctx.stats).await;
     drop(pending);
-    let hello = hello.and_then(|mut hello| match ticket {
-        None => Ok(hello),
-        Some(t) => {
-            if !t.room.is_empty() {
-                hello.room = RoomRequest::Join { id: t.room };
-            }
-            hello.name = player_name(&t.player).map_err(refused)?;
-            Ok(hello)
-        }
-    });
+    let hello = hello.and_then(|hello| with_ticket(hello, ticket));
     let arrival = match hello {
         Ok(hello) => entry_for(hello, &ctx).await,
         Err(reason) => Err(reason),
@@ -101,15 +79,7 @@ pub async fn serve(
         link: outbox.clone(),
         entry,
     };
-    let joined = tokio::select! {
-        sent = joins.send(join) => sent.map_err(|_| {
-            CloseReason::new(CloseCode::NoSuchRoom, "the room closed while joining; join another".to_owned())
-        }),
-        _ = ctx.shutdown.cancelled() => {
-            Err(CloseReason::new(CloseCode::GoingAway, "server shutting down".to_owned()))
-        }
-    };
-    if let Err(reason) = joined {
+    if let Err(reason) = hand_in(joins, join, &ctx.shutdown).await {
         return close(&mut ws, client, Some(reason), &ctx.stats).await;
     }
 
@@ -181,68 +151,6 @@ pub async fn serve(
         Stopped::Close(reason) => close(&mut ws, client, reason, &ctx.stats).await,
         Stopped::Gone => outbox.close(None),
     }
-}
-
-/// Where a `Hello` leads: back to the player its resume token names, or to a seat in the room
-/// it asks for (a token the server no longer knows joins as a new player).
-async fn entry_for(
-    hello: Hello,
-    ctx: &ConnectionContext,
-) -> Result<(mpsc::Sender<Join>, Entry), CloseReason> {
-    if let Some(resume) = hello.resume {
-        let token = resume.token;
-        match ctx.registry.directory().spend(token) {
-            Spend::Live { room, member } => {
-                let entry = Entry::Resume {
-                    member,
-                    token,
-                    has_state: resume.has_state,
-                };
-                return Ok((room.joins.clone(), entry));
-            }
-            Spend::Spent => {
-                ctx.stats.resumes_refused.inc();
-                return Err(CloseReason::new(
-                    CloseCode::ResumeRefused,
-                    "that resume token was already used; join again".into(),
-                ));
-            }
-            Spend::Unknown => {}
-        }
-    }
-    let seat = match &hello.room {
-        // Reading a recording and re-simulating it up to where the viewer starts is blocking
-        // work: off the connection threads.
-        RoomRequest::Replay { .. } => {
-            let (registry, room) = (Arc::clone(&ctx.registry), hello.room.clone());
-            tokio::task::spawn_blocking(move || registry.seat(&room))
-                .await
-                .unwrap_or_else(|_| {
-                    Err(CloseReason::new(
-                        CloseCode::InternalError,
-                        "preparing the replay failed".into(),
-                    ))
-                })?
-        }
-        _ => ctx.registry.seat(&hello.room)?,
-    };
-    let joins = seat.room().joins.clone();
-    Ok((
-        joins,
-        Entry::New {
-            name: hello.name,
-            spectate: hello.spectate,
-            seat,
-        },
-    ))
-}
-
-/// A checked `Hello`.
-struct Hello {
-    name: String,
-    spectate: bool,
-    room: RoomRequest,
-    resume: Option<Resume>,
 }
 
 /// Sends one frame; fails when the socket errs or the peer has not taken it within
@@ -353,35 +261,7 @@ async fn handshake(
             ));
         }
     };
-    match decode(&bytes)? {
-        ClientMsg::Hello {
-            protocol_version, ..
-        } if protocol_version != PROTOCOL_VERSION => Err(CloseReason::new(
-            CloseCode::VersionMismatch,
-            format!(
-                "client protocol {protocol_version}, server {PROTOCOL_VERSION}: a new version is deployed, reload"
-            ),
-        )),
-        ClientMsg::Hello {
-            name,
-            spectate,
-            room,
-            resume,
-            ..
-        } => Ok(Hello {
-            name: player_name(&name).map_err(refused)?,
-            spectate,
-            room: {
-                room.check().map_err(refused)?;
-                room
-            },
-            resume,
-        }),
-        _ => Err(CloseReason::new(
-            CloseCode::Handshake,
-            "the first message must be Hello".into(),
-        )),
-    }
+    read_hello(&bytes)
 }
 
 /// Handles one frame from the client: `Err` ends the connection, with a close reason when the
@@ -420,48 +300,6 @@ fn on_frame(
         // The tick loop dropped this client (shutdown or a bad ack).
         Err(TrySendError::Closed(_)) => Err(None),
     }
-}
-
-/// A frame after the handshake, decoded and range-checked into what the room takes: the one
-/// path every client message goes through (tests drive rooms through it too).
-pub fn parse_message(bytes: &[u8]) -> Result<Inbound, CloseReason> {
-    match decode(bytes)? {
-        ClientMsg::Hello { .. } => Err(CloseReason::new(
-            CloseCode::Handshake,
-            "Hello sent twice".into(),
-        )),
-        ClientMsg::Ack { tick } => Ok(Inbound::Ack(tick)),
-        ClientMsg::Input(input) => parse_input(&input),
-    }
-}
-
-fn decode(bytes: &[u8]) -> Result<ClientMsg, CloseReason> {
-    codec::decode_client(bytes).map_err(|e| match e {
-        DecodeError::TooLarge { len, limit } => CloseReason::new(
-            CloseCode::TooLarge,
-            format!("message of {len} bytes is over the {limit}-byte limit"),
-        ),
-        other => CloseReason::new(CloseCode::Malformed, other.to_string()),
-    })
-}
-
-/// Range-checks an input's values. Its 16-bit sequence number and tick are the room's to
-/// extend and judge: only the room knows its tick and the client's last input.
-fn parse_input(msg: &InputMsg) -> Result<Inbound, CloseReason> {
-    let input = PlayerInput::parse(msg).map_err(|e| {
-        CloseReason::new(CloseCode::InvalidValue, format!("input {}: {e}", msg.seq))
-    })?;
-    Ok(Inbound::Input {
-        seq: msg.seq,
-        tick: msg.tick,
-        input,
-        ack: msg.buttons & BUTTON_ACK != 0,
-    })
-}
-
-/// A name or room request the protocol refuses closes with 4002 and the rule in words.
-fn refused(e: RequestError) -> CloseReason {
-    CloseReason::new(CloseCode::InvalidValue, e.to_string())
 }
 
 /// What a WebSocket error means for the connection: the transport failing (an I/O error: no
@@ -508,21 +346,6 @@ fn text_frame() -> CloseReason {
         CloseCode::TextFrame,
         "text frames are not part of the protocol; send binary".into(),
     )
-}
-
-fn is_bad_input(code: CloseCode) -> bool {
-    !matches!(
-        code,
-        CloseCode::GoingAway | CloseCode::ServerFull | CloseCode::InternalError
-    )
-}
-
-fn truncate(s: &str, max: usize) -> String {
-    let mut end = s.len().min(max);
-    while !s.is_char_boundary(end) {
-        end -= 1;
-    }
-    s[..end].to_owned()
 }
 
 #[cfg(test)]

@@ -18,9 +18,10 @@ use tokio::sync::Semaphore;
 use tokio_util::task::TaskTracker;
 use tower_http::services::{ServeDir, ServeFile};
 
-use crate::net::connection::{self, ConnectionContext};
+use crate::net::connection;
 use crate::net::direct::DirectSocket;
 use crate::net::listener::HandshakeSlot;
+use crate::net::session::ConnectionContext;
 use crate::room::CloseReason;
 use crate::ticket::{TicketError, unix_now};
 

@@ -14,4 +14,5 @@ pub mod direct;
 pub mod http;
 pub mod listener;
 pub mod outbox;
+pub mod session;
 pub mod tls;

@@ -5,7 +5,7 @@
 
 use std::collections::VecDeque;
 
-use snapwire_server::net::connection::parse_message;
+use snapwire_server::net::session::parse_message;
 use snapwire_server::room::{Message, Room, Scene};
 use snapwire_shared::Tick;
 use snapwire_shared::client::{ClientSession, Interpolator, SessionEvent};

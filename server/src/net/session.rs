@@ -1,0 +1,217 @@
+//! What every transport does the same way between a client's first message and its last: the
+//! `Hello`'s checks (version, name, room request), a ticket's say over name and room, where a
+//! `Hello` leads (a resume or a seat), handing the client to its room, and the parse and range
+//! checks of every later message. WebSocket ([`crate::net::connection`]) and WebTransport
+//! ([`crate::net::webtransport`]) read and write bytes their own way and call these.
+
+use std::sync::Arc;
+
+use snapwire_shared::codec::{self, DecodeError};
+use snapwire_shared::protocol::{
+    BUTTON_ACK, ClientMsg, InputMsg, RequestError, Resume, RoomRequest, player_name,
+};
+use snapwire_shared::sim::PlayerInput;
+use snapwire_shared::{CloseCode, PROTOCOL_VERSION};
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+
+use crate::config::Config;
+use crate::driver::admission::{Entry, Inbound, Join};
+use crate::driver::directory::Spend;
+use crate::driver::registry::Registry;
+use crate::room::CloseReason;
+use crate::stats::ServerStats;
+use crate::ticket::Ticket;
+
+/// What a connection needs from the server.
+#[derive(Debug, Clone)]
+pub struct ConnectionContext {
+    pub config: Arc<Config>,
+    pub registry: Arc<Registry>,
+    pub stats: Arc<ServerStats>,
+    pub shutdown: CancellationToken,
+}
+
+/// A checked `Hello`.
+#[derive(Debug)]
+pub struct Hello {
+    pub name: String,
+    pub spectate: bool,
+    pub room: RoomRequest,
+    pub resume: Option<Resume>,
+}
+
+/// The first message's checks: a `Hello` of this protocol version, with a name and room
+/// request the protocol allows.
+pub fn read_hello(bytes: &[u8]) -> Result<Hello, CloseReason> {
+    match decode(&bytes)? {
+        ClientMsg::Hello {
+            protocol_version, ..
+        } if protocol_version != PROTOCOL_VERSION => Err(CloseReason::new(
+            CloseCode::VersionMismatch,
+            format!(
+                "client protocol {protocol_version}, server {PROTOCOL_VERSION}: a new version is deployed, reload"
+            ),
+        )),
+        ClientMsg::Hello {
+            name,
+            spectate,
+            room,
+            resume,
+            ..
+        } => Ok(Hello {
+            name: player_name(&name).map_err(refused)?,
+            spectate,
+            room: {
+                room.check().map_err(refused)?;
+                room
+            },
+            resume,
+        }),
+        _ => Err(CloseReason::new(
+            CloseCode::Handshake,
+            "the first message must be Hello".into(),
+        )),
+    }
+}
+
+/// A verified ticket decides the player's name and, when it names one, the room.
+pub fn with_ticket(mut hello: Hello, ticket: Option<Ticket>) -> Result<Hello, CloseReason> {
+    if let Some(t) = ticket {
+        if !t.room.is_empty() {
+            hello.room = RoomRequest::Join { id: t.room };
+        }
+        hello.name = player_name(&t.player).map_err(refused)?;
+    }
+    Ok(hello)
+}
+
+/// Where a `Hello` leads: back to the player its resume token names, or to a seat in the room
+/// it asks for (a token the server no longer knows joins as a new player).
+pub async fn entry_for(
+    hello: Hello,
+    ctx: &ConnectionContext,
+) -> Result<(mpsc::Sender<Join>, Entry), CloseReason> {
+    if let Some(resume) = hello.resume {
+        let token = resume.token;
+        match ctx.registry.directory().spend(token) {
+            Spend::Live { room, member } => {
+                let entry = Entry::Resume {
+                    member,
+                    token,
+                    has_state: resume.has_state,
+                };
+                return Ok((room.joins.clone(), entry));
+            }
+            Spend::Spent => {
+                ctx.stats.resumes_refused.inc();
+                return Err(CloseReason::new(
+                    CloseCode::ResumeRefused,
+                    "that resume token was already used; join again".into(),
+                ));
+            }
+            Spend::Unknown => {}
+        }
+    }
+    let seat = match &hello.room {
+        // Reading a recording and re-simulating it up to where the viewer starts is blocking
+        // work: off the connection threads.
+        RoomRequest::Replay { .. } => {
+            let (registry, room) = (Arc::clone(&ctx.registry), hello.room.clone());
+            tokio::task::spawn_blocking(move || registry.seat(&room))
+                .await
+                .unwrap_or_else(|_| {
+                    Err(CloseReason::new(
+                        CloseCode::InternalError,
+                        "preparing the replay failed".into(),
+                    ))
+                })?
+        }
+        _ => ctx.registry.seat(&hello.room)?,
+    };
+    let joins = seat.room().joins.clone();
+    Ok((
+        joins,
+        Entry::New {
+            name: hello.name,
+            spectate: hello.spectate,
+            seat,
+        },
+    ))
+}
+
+/// Hands `join` to its room's queue (waiting for space: the driver drains it every tick),
+/// unless the room closed meanwhile or the server is stopping.
+pub async fn hand_in(
+    joins: mpsc::Sender<Join>,
+    join: Join,
+    shutdown: &CancellationToken,
+) -> Result<(), CloseReason> {
+    tokio::select! {
+        sent = joins.send(join) => sent.map_err(|_| {
+            CloseReason::new(CloseCode::NoSuchRoom, "the room closed while joining; join another".to_owned())
+        }),
+        _ = shutdown.cancelled() => {
+            Err(CloseReason::new(CloseCode::GoingAway, "server shutting down".to_owned()))
+        }
+    }
+}
+
+/// A frame after the handshake, decoded and range-checked into what the room takes: the one
+/// path every client message goes through (tests drive rooms through it too).
+pub fn parse_message(bytes: &[u8]) -> Result<Inbound, CloseReason> {
+    match decode(bytes)? {
+        ClientMsg::Hello { .. } => Err(CloseReason::new(
+            CloseCode::Handshake,
+            "Hello sent twice".into(),
+        )),
+        ClientMsg::Ack { tick } => Ok(Inbound::Ack(tick)),
+        ClientMsg::Input(input) => parse_input(&input),
+    }
+}
+
+pub fn decode(bytes: &[u8]) -> Result<ClientMsg, CloseReason> {
+    codec::decode_client(bytes).map_err(|e| match e {
+        DecodeError::TooLarge { len, limit } => CloseReason::new(
+            CloseCode::TooLarge,
+            format!("message of {len} bytes is over the {limit}-byte limit"),
+        ),
+        other => CloseReason::new(CloseCode::Malformed, other.to_string()),
+    })
+}
+
+/// Range-checks an input's values. Its 16-bit sequence number and tick are the room's to
+/// extend and judge: only the room knows its tick and the client's last input.
+fn parse_input(msg: &InputMsg) -> Result<Inbound, CloseReason> {
+    let input = PlayerInput::parse(msg).map_err(|e| {
+        CloseReason::new(CloseCode::InvalidValue, format!("input {}: {e}", msg.seq))
+    })?;
+    Ok(Inbound::Input {
+        seq: msg.seq,
+        tick: msg.tick,
+        input,
+        ack: msg.buttons & BUTTON_ACK != 0,
+    })
+}
+
+/// A name or room request the protocol refuses closes with 4002 and the rule in words.
+fn refused(e: RequestError) -> CloseReason {
+    CloseReason::new(CloseCode::InvalidValue, e.to_string())
+}
+
+/// Whether a close counts as bad input in the metrics (the server's own closes do not).
+pub fn is_bad_input(code: CloseCode) -> bool {
+    !matches!(
+        code,
+        CloseCode::GoingAway | CloseCode::ServerFull | CloseCode::InternalError
+    )
+}
+
+/// `s` cut to at most `max` bytes at a character boundary (a close frame's reason is short).
+pub fn truncate(s: &str, max: usize) -> String {
+    let mut end = s.len().min(max);
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    s[..end].to_owned()
+}
