@@ -82,6 +82,9 @@ pub struct Config {
     /// Report to Agones' SDK sidecar (Ready, health, rooms counter, players list, Shutdown);
     /// needs a build with the `agones` feature.
     pub agones: Option<AgonesSettings>,
+    /// Serve WebTransport (HTTP/3 over QUIC) on UDP at the listener's port number too
+    /// ([`crate::net::webtransport`]), with the TLS certificate or a self-made one.
+    pub webtransport: bool,
     /// Serve `/echo`: a WebSocket that echoes every message, through the same listener,
     /// limits and WebSocket settings as `/ws`, for the Autobahn conformance cases. Tests only.
     pub echo_endpoint: bool,
@@ -197,6 +200,7 @@ impl Config {
             ticket_key: None,
             tls: None,
             agones: None,
+            webtransport: true,
             echo_endpoint: false,
         }
     }

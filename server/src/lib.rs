@@ -62,6 +62,7 @@ use crate::driver::scheduler::Scheduler;
 use crate::net::http::{self, AppState};
 use crate::net::listener::{self, AcceptLimits};
 use crate::net::session::ConnectionContext;
+use crate::net::webtransport::WebTransport;
 
 /// How long shutdown waits for connections to send their close frames.
 const DRAIN_TIMEOUT: Duration = Duration::from_secs(5);
@@ -75,6 +76,8 @@ pub enum ServerError {
     UnknownGame(#[from] driver::games::UnknownGame),
     #[error("i/o: {0}")]
     Io(#[from] std::io::Error),
+    #[error(transparent)]
+    WebTransport(#[from] net::webtransport::WebTransportError),
     #[error("a room scheduler thread panicked")]
     SchedulerPanicked,
     /// The async runtime shut down before the room threads were joined (the process or a
@@ -165,17 +168,36 @@ pub async fn serve(
 
     let tasks = TaskTracker::new();
     let stats_for_accept = Arc::clone(&stats);
-    let state = AppState {
-        ctx: ConnectionContext {
-            config: Arc::clone(&config),
-            registry: Arc::clone(&registry),
-            stats: Arc::clone(&stats),
-            shutdown: shutdown.clone(),
-        },
-        slots: Arc::new(Semaphore::new(config.max_clients)),
-        tasks: tasks.clone(),
-        next_client: Arc::new(AtomicU64::new(1)),
+    let ctx = ConnectionContext {
+        config: Arc::clone(&config),
+        registry: Arc::clone(&registry),
+        stats: Arc::clone(&stats),
+        shutdown: shutdown.clone(),
     };
+    let slots = Arc::new(Semaphore::new(config.max_clients));
+    let next_client = Arc::new(AtomicU64::new(1));
+    let webtransport = if config.webtransport {
+        let wt = WebTransport::bind(
+            listener.local_addr()?,
+            config.tls.as_ref(),
+            config.idle_timeout,
+        )
+        .await?;
+        Some(wt)
+    } else {
+        None
+    };
+    let state = AppState {
+        ctx: ctx.clone(),
+        slots: Arc::clone(&slots),
+        tasks: tasks.clone(),
+        next_client: Arc::clone(&next_client),
+        webtransport: webtransport.as_ref().map(WebTransport::offer),
+    };
+    let wt_tasks = TaskTracker::new();
+    let wt_served = webtransport.map(|wt| {
+        tokio::spawn(wt.serve(ctx, slots, next_client, wt_tasks.clone(), shutdown.clone()))
+    });
     info!(addr = %listener.local_addr()?, tick_rate = config.room.tick_rate, scene = ?config.room.scene, "serving /ws and /healthz");
     let limits = AcceptLimits {
         max_pending: config.max_pending,
@@ -222,6 +244,10 @@ pub async fn serve(
     )
     .await;
 
+    if let Some(wt) = wt_served {
+        // Its sessions close as the rooms close their links; `serve` waits for them.
+        let _ = wt.await;
+    }
     tasks.close();
     if tokio::time::timeout(DRAIN_TIMEOUT, tasks.wait())
         .await

@@ -137,6 +137,11 @@ struct Args {
     /// anyone.
     #[arg(long, value_name = "FILE", requires = "tls_key")]
     tls_cert: Option<PathBuf>,
+    /// Serve only WebSocket: no WebTransport (HTTP/3 over QUIC) on UDP at the same port number.
+    /// Without --tls-cert, WebTransport uses a self-signed certificate it renews every 6 days;
+    /// pages learn its hash from `GET /webtransport`.
+    #[arg(long)]
+    no_webtransport: bool,
     /// The certificate's private key (PEM); needs --tls-cert.
     #[arg(long, value_name = "FILE", requires = "tls_cert")]
     tls_key: Option<PathBuf>,
@@ -339,6 +344,7 @@ async fn serve(args: Args) -> anyhow::Result<()> {
         });
     }
     config.send_timeout = seconds("send-timeout", args.send_timeout)?;
+    config.webtransport = !args.no_webtransport;
     config.allowed_origins = args.allowed_origins;
     config.ticket_key = TicketKey::load(args.ticket_secret_file.as_deref())?;
     if config.ticket_key.is_some() {

@@ -92,6 +92,9 @@ pub struct ServerStats {
     pub refused_pending: Counter,
     /// Game socket requests refused (403) for their page's origin.
     pub refused_origin: Counter,
+    /// WebTransport sessions that opened their session stream (WebSocket connections are
+    /// counted by the listener).
+    pub webtransport_sessions: Counter,
     /// Game socket requests refused (401): no ticket, a bad one or an expired one.
     pub refused_ticket: Counter,
     /// Connections dropped because a send failed or did not complete within the send timeout
@@ -180,6 +183,7 @@ impl Default for ServerStats {
             agones_health_streams: Counter::default(),
             refused_pending: Counter::default(),
             refused_origin: Counter::default(),
+            webtransport_sessions: Counter::default(),
             refused_ticket: Counter::default(),
             send_failures: Counter::default(),
             rooms_by_kind: Family::default(),
@@ -383,6 +387,11 @@ impl ServerStats {
             "refused_origin",
             "Game socket requests refused for their page's origin",
             self.refused_origin.clone(),
+        );
+        r.register(
+            "webtransport_sessions",
+            "WebTransport sessions that opened their session stream",
+            self.webtransport_sessions.clone(),
         );
         r.register(
             "refused_ticket",

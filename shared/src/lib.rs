@@ -14,6 +14,8 @@
 //! - [`snapshot`]: replicated entity state (`#[derive(Replicate)]`), the bit-packed delta
 //!   codec, checksums.
 //! - [`client`]: applying snapshots, verifying checksums, acknowledging and predicting.
+//! - [`stream`]: the framing of messages on a reliable byte stream (WebTransport's session
+//!   stream).
 
 // The derives name `::snapwire_shared`, which this crate's own types use too.
 extern crate self as snapwire_shared;
@@ -26,6 +28,7 @@ pub mod protocol;
 pub mod quantize;
 pub mod sim;
 pub mod snapshot;
+pub mod stream;
 pub mod tag;
 pub mod tick;
 

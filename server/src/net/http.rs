@@ -21,9 +21,9 @@ use tower_http::services::{ServeDir, ServeFile};
 use crate::net::connection;
 use crate::net::direct::DirectSocket;
 use crate::net::listener::HandshakeSlot;
-use crate::net::session::ConnectionContext;
+use crate::net::session::{ConnectionContext, check_ticket, origin_allowed};
+use crate::net::webtransport::Offer;
 use crate::room::CloseReason;
-use crate::ticket::{TicketError, unix_now};
 
 /// Transport-level cap on a client frame. Frames between the protocol's 1 KiB limit and this
 /// are read and refused with a clear close reason; beyond it tungstenite refuses them itself.
@@ -50,6 +50,8 @@ pub struct AppState {
     pub slots: Arc<Semaphore>,
     pub tasks: TaskTracker,
     pub next_client: Arc<AtomicU64>,
+    /// What `GET /webtransport` offers pages; `None` when it is off.
+    pub webtransport: Option<Offer>,
 }
 
 pub fn router(state: AppState) -> Router {
@@ -61,7 +63,8 @@ pub fn router(state: AppState) -> Router {
         .route("/metrics", get(metrics))
         .route("/players", get(players))
         .route("/rooms", get(rooms))
-        .route("/replays", get(replays));
+        .route("/replays", get(replays))
+        .route("/webtransport", get(webtransport));
     let router = if echo {
         router.route("/echo", get(echo_socket))
     } else {
@@ -90,15 +93,12 @@ async fn websocket(
         state.ctx.stats.refused_origin.inc();
         return refusal;
     }
-    let ticket = match &state.ctx.config.ticket_key {
-        None => None,
-        Some(key) => match ticket_of(query.as_deref()).and_then(|t| key.verify(t, unix_now())) {
-            Ok(ticket) => Some(ticket),
-            Err(e) => {
-                state.ctx.stats.refused_ticket.inc();
-                return (StatusCode::UNAUTHORIZED, format!("{e}\n")).into_response();
-            }
-        },
+    let ticket = match check_ticket(&state.ctx.config, query.as_deref()) {
+        Ok(ticket) => ticket,
+        Err(e) => {
+            state.ctx.stats.refused_ticket.inc();
+            return (StatusCode::UNAUTHORIZED, format!("{e}\n")).into_response();
+        }
     };
     // The connection's place among those mid-handshake, held until its `Hello` (dropped at
     // once for a request that is not an upgrade).
@@ -166,20 +166,11 @@ fn configure(ws: WebSocketUpgrade) -> WebSocketUpgrade {
 }
 
 /// The `ticket` parameter of a query string (tickets are URL-safe: no decoding needed).
-fn ticket_of(query: Option<&str>) -> Result<&str, TicketError> {
-    query
-        .unwrap_or_default()
-        .split('&')
-        .find_map(|kv| kv.strip_prefix("ticket="))
-        .filter(|t| !t.is_empty())
-        .ok_or(TicketError::Missing)
-}
-
 /// A browser page from an origin not on the allowlist gets 403 and no socket. Only browsers send
 /// `Origin`, and anything else could forge one, so a request without it is not refused here.
 fn refuse_origin(headers: &HeaderMap, allowed: &[String]) -> Option<Response> {
     let origin = headers.get(axum::http::header::ORIGIN)?;
-    if allowed.is_empty() || allowed.iter().any(|a| origin.as_bytes() == a.as_bytes()) {
+    if origin_allowed(origin.as_bytes(), allowed) {
         return None;
     }
     Some(
@@ -192,6 +183,15 @@ fn refuse_origin(headers: &HeaderMap, allowed: &[String]) -> Option<Response> {
         )
             .into_response(),
     )
+}
+
+/// Whether WebTransport is on, and what a page opens a session with: the UDP port (the same
+/// number as this one), the path and the certificate's SHA-256 for `serverCertificateHashes`.
+async fn webtransport(State(state): State<AppState>) -> Json<serde_json::Value> {
+    Json(match &state.webtransport {
+        Some(offer) => offer.json(),
+        None => serde_json::json!({ "enabled": false }),
+    })
 }
 
 /// Public rooms: id, kind, map, clients, cap, tick rate and tick p99, the fullest first.

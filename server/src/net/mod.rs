@@ -16,3 +16,4 @@ pub mod listener;
 pub mod outbox;
 pub mod session;
 pub mod tls;
+pub mod webtransport;

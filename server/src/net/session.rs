@@ -21,7 +21,7 @@ use crate::driver::directory::Spend;
 use crate::driver::registry::Registry;
 use crate::room::CloseReason;
 use crate::stats::ServerStats;
-use crate::ticket::Ticket;
+use crate::ticket::{Ticket, TicketError, unix_now};
 
 /// What a connection needs from the server.
 #[derive(Debug, Clone)]
@@ -44,7 +44,7 @@ pub struct Hello {
 /// The first message's checks: a `Hello` of this protocol version, with a name and room
 /// request the protocol allows.
 pub fn read_hello(bytes: &[u8]) -> Result<Hello, CloseReason> {
-    match decode(&bytes)? {
+    match decode(bytes)? {
         ClientMsg::Hello {
             protocol_version, ..
         } if protocol_version != PROTOCOL_VERSION => Err(CloseReason::new(
@@ -214,4 +214,32 @@ pub fn truncate(s: &str, max: usize) -> String {
         end -= 1;
     }
     s[..end].to_owned()
+}
+
+/// The ticket in a request's query (`ticket=...`).
+pub fn ticket_of(query: Option<&str>) -> Result<&str, TicketError> {
+    query
+        .unwrap_or_default()
+        .split('&')
+        .find_map(|kv| kv.strip_prefix("ticket="))
+        .filter(|t| !t.is_empty())
+        .ok_or(TicketError::Missing)
+}
+
+/// With `--ticket-secret-file`, the request's verified ticket (or why it has none); without,
+/// none is needed.
+pub fn check_ticket(config: &Config, query: Option<&str>) -> Result<Option<Ticket>, TicketError> {
+    match &config.ticket_key {
+        None => Ok(None),
+        Some(key) => ticket_of(query)
+            .and_then(|t| key.verify(t, unix_now()))
+            .map(Some),
+    }
+}
+
+/// Whether a page from `origin` may open a game connection: any, without `--allowed-origin`.
+/// Only browsers send an origin, and anything else could forge one, so a request without it is
+/// let through by the caller.
+pub fn origin_allowed(origin: &[u8], allowed: &[String]) -> bool {
+    allowed.is_empty() || allowed.iter().any(|a| origin == a.as_bytes())
 }

@@ -21,4 +21,5 @@ mod resume;
 mod rooms;
 mod slow_readers;
 mod tag;
+mod webtransport;
 mod your_game;

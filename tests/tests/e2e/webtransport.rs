@@ -1,0 +1,236 @@
+//! WebTransport beside WebSocket: a native client (`wtransport`) opens a session at `/wt` with
+//! the certificate hash `GET /webtransport` gives, says `Hello` on the session stream, and plays
+//! with snapshots and inputs in datagrams, every snapshot verified; a bad datagram closes only
+//! its own session, with its code and reason on the stream.
+
+use crate::support;
+
+use std::time::Duration;
+
+use snapwire_server::Config;
+use snapwire_shared::client::{ClientSession, SessionEvent};
+use snapwire_shared::protocol::{ClientMsg, RoomRequest};
+use snapwire_shared::sim::World;
+use snapwire_shared::stream::{self, Frame};
+use snapwire_shared::{CloseCode, codec};
+use support::TestServer;
+use wtransport::tls::Sha256Digest;
+use wtransport::{ClientConfig, Connection, Endpoint, RecvStream, SendStream};
+
+/// A WebTransport client of the arena: its session, stream and game state.
+struct WtClient {
+    connection: Connection,
+    send: SendStream,
+    recv: RecvStream,
+    reader: stream::Reader,
+    session: ClientSession<World>,
+    /// The largest datagram received.
+    largest_datagram: usize,
+}
+
+/// Opens a session at `path` with the hash the server offers.
+async fn open(
+    server: &TestServer,
+    path: &str,
+) -> Result<Connection, wtransport::error::ConnectingError> {
+    let offer = server.get_json("/webtransport").await;
+    assert_eq!(offer["enabled"], true, "{offer}");
+    assert_eq!(offer["port"], server.addr.port(), "the TCP port's number");
+    let hex = offer["certificate_hashes"][0]["value"]
+        .as_str()
+        .expect("a hash");
+    let bytes: Vec<u8> = (0..hex.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(&hex[i..i + 2], 16).expect("hex"))
+        .collect();
+    let digest = Sha256Digest::new(bytes.try_into().expect("32 bytes"));
+    let config = ClientConfig::builder()
+        .with_bind_default()
+        .with_server_certificate_hashes([digest])
+        .build();
+    let url = format!("https://127.0.0.1:{}{path}", server.addr.port());
+    Endpoint::client(config)
+        .expect("client endpoint")
+        .connect(url)
+        .await
+}
+
+impl WtClient {
+    async fn join(server: &TestServer, name: &str) -> WtClient {
+        let connection = open(server, "/wt").await.expect("a session");
+        let (mut send, recv) = connection
+            .open_bi()
+            .await
+            .expect("open")
+            .await
+            .expect("a session stream");
+        let (session, hello) =
+            ClientSession::<World>::joining(name, false, RoomRequest::quick_play());
+        send.write_all(&stream::message(&codec::encode_client(&hello)))
+            .await
+            .expect("Hello sent");
+        WtClient {
+            connection,
+            send,
+            recv,
+            reader: stream::Reader::new(1 << 20),
+            session,
+            largest_datagram: 0,
+        }
+    }
+
+    /// The next frame on the session stream.
+    async fn stream_frame(&mut self) -> Frame {
+        let mut buf = [0u8; 4096];
+        loop {
+            if let Some(frame) = self.reader.next_frame().expect("well-framed") {
+                return frame;
+            }
+            let n = self.recv.read(&mut buf).await.expect("read").expect("open");
+            self.reader.push(&buf[..n]);
+        }
+    }
+
+    fn send_datagram(&self, msg: &ClientMsg) {
+        self.connection
+            .send_datagram(codec::encode_client(msg))
+            .expect("a datagram");
+    }
+
+    /// Plays for `time`: each snapshot (a datagram) verified and answered with an input that
+    /// runs right (which acknowledges it); stream frames (the Welcome, scores) handled too.
+    /// Returns the snapshots verified.
+    async fn play(&mut self, time: Duration) -> u64 {
+        let end = tokio::time::Instant::now() + time;
+        let mut snapshots = 0;
+        let mut buf = [0u8; 4096];
+        loop {
+            let bytes = tokio::select! {
+                _ = tokio::time::sleep_until(end) => break,
+                datagram = self.connection.receive_datagram() => {
+                    let payload = datagram.expect("a datagram").payload();
+                    self.largest_datagram = self.largest_datagram.max(payload.len());
+                    payload.to_vec()
+                }
+                read = self.recv.read(&mut buf) => {
+                    let n = read.expect("read").expect("the stream stays open");
+                    self.reader.push(&buf[..n]);
+                    match self.reader.next_frame().expect("well-framed") {
+                        Some(Frame::Message(bytes)) => bytes,
+                        Some(Frame::Close { code, reason }) => panic!("closed: {code} {reason}"),
+                        None => continue,
+                    }
+                }
+            };
+            let event = self.session.handle(&bytes).expect("every message verifies");
+            if let SessionEvent::Snapshot { .. } = event {
+                snapshots += 1;
+                if let Some(input) = self.session.input(1.0, 0.0, 0.0, false) {
+                    self.send_datagram(&input);
+                } else if let Some(ack) = self.session.take_ack() {
+                    self.send_datagram(&ack);
+                }
+            }
+        }
+        snapshots
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_player_plays_over_webtransport_with_snapshots_and_inputs_in_datagrams() {
+    let server = TestServer::start(Config::new(60)).await;
+    let mut ann = WtClient::join(&server, "ann").await;
+    let Frame::Message(welcome) = ann.stream_frame().await else {
+        panic!("a Welcome first");
+    };
+    assert!(matches!(
+        ann.session.handle(&welcome),
+        Ok(SessionEvent::Welcome { .. })
+    ));
+    let snapshots = ann.play(Duration::from_secs(3)).await;
+    assert!(snapshots > 120, "{snapshots} snapshots in 3 s at 60 Hz");
+    assert_eq!(ann.session.stats.desyncs, 0);
+    let limit = ann.connection.max_datagram_size().expect("datagrams");
+    assert!(
+        ann.largest_datagram <= limit,
+        "a {}-byte datagram over the session's {limit}",
+        ann.largest_datagram
+    );
+    // The room applied the inputs that came in datagrams: the player ran right.
+    let applied = server.stats.inputs_applied.get();
+    assert!(applied > 100, "{applied} inputs applied");
+    assert_eq!(server.stats.webtransport_sessions.get(), 1);
+    assert!(server.stats.frames_out_direct.get() >= snapshots);
+
+    // Leaving on purpose: a close frame with 1000; the player is gone at once, not kept for a
+    // resume.
+    let listed = server.get_json("/players").await;
+    assert!(listed.to_string().contains("\"ann\""), "{listed}");
+    ann.send
+        .write_all(&stream::close(1000, "bye"))
+        .await
+        .expect("close sent");
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+    loop {
+        let players = server.get_json("/players").await;
+        if players.as_array().is_some_and(Vec::is_empty) {
+            break;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "still listed: {players}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_bad_datagram_closes_its_session_alone_with_a_reason_on_the_stream() {
+    let server = TestServer::start(Config::new(60)).await;
+    let mut bad = WtClient::join(&server, "mallory").await;
+    let mut good = WtClient::join(&server, "ann").await;
+    for c in [&mut bad, &mut good] {
+        let Frame::Message(welcome) = c.stream_frame().await else {
+            panic!("a Welcome first");
+        };
+        c.session.handle(&welcome).expect("welcome");
+    }
+    bad.connection
+        .send_datagram([0xff; 40])
+        .expect("a datagram");
+    let closed = tokio::time::timeout(Duration::from_secs(5), async {
+        loop {
+            if let Frame::Close { code, reason } = bad.stream_frame().await {
+                return (code, reason);
+            }
+        }
+    })
+    .await
+    .expect("a close within 5 s");
+    assert_eq!(closed.0, CloseCode::Malformed.code(), "{closed:?}");
+    assert!(!closed.1.is_empty());
+    // The other session plays on.
+    assert!(good.play(Duration::from_secs(1)).await > 30);
+    assert_eq!(good.session.stats.desyncs, 0);
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn only_the_game_path_opens_a_session_and_webtransport_can_be_turned_off() {
+    let server = TestServer::start(Config::new(60)).await;
+    assert!(
+        open(&server, "/elsewhere").await.is_err(),
+        "a 404 refuses the session"
+    );
+    server.stop().await;
+
+    let mut config = Config::new(60);
+    config.webtransport = false;
+    let server = TestServer::start(config).await;
+    assert_eq!(
+        server.get_json("/webtransport").await,
+        serde_json::json!({ "enabled": false })
+    );
+    server.stop().await;
+}
