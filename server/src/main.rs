@@ -137,14 +137,14 @@ struct Args {
     /// anyone.
     #[arg(long, value_name = "FILE", requires = "tls_key")]
     tls_cert: Option<PathBuf>,
+    /// The certificate's private key (PEM); needs --tls-cert.
+    #[arg(long, value_name = "FILE", requires = "tls_cert")]
+    tls_key: Option<PathBuf>,
     /// Serve only WebSocket: no WebTransport (HTTP/3 over QUIC) on UDP at the same port number.
     /// Without --tls-cert, WebTransport uses a self-signed certificate it renews every 6 days;
     /// pages learn its hash from `GET /webtransport`.
     #[arg(long)]
     no_webtransport: bool,
-    /// The certificate's private key (PEM); needs --tls-cert.
-    #[arg(long, value_name = "FILE", requires = "tls_cert")]
-    tls_key: Option<PathBuf>,
     /// A room kind to offer besides `default` (the flags above) and `tag`, as `NAME
     /// key=value ...` with keys game (arena, tag), map, tick_rate, room_size, scene, view,
     /// history, max_rewind, snapshot_every; the rest is the default kind's (repeatable). In

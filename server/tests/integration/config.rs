@@ -297,6 +297,7 @@ fn every_setting_works_from_the_file_and_from_the_environment() {
         ("ticket_secret_file", "\"s.key\"", "s.key", "\"s.key\""),
         ("tls_cert", "\"c.pem\"", "c.pem", "\"c.pem\""),
         ("tls_key", "\"k.pem\"", "k.pem", "\"k.pem\""),
+        ("no_webtransport", "true", "true", "true"),
         (
             "room_kinds",
             "[\"duel room_size=2\"]",

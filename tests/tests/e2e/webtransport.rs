@@ -13,7 +13,7 @@ use snapwire_shared::protocol::{ClientMsg, RoomRequest};
 use snapwire_shared::sim::World;
 use snapwire_shared::stream::{self, Frame};
 use snapwire_shared::{CloseCode, codec};
-use support::TestServer;
+use support::{AckingClient, TestServer, wait_until};
 use wtransport::tls::Sha256Digest;
 use wtransport::{ClientConfig, Connection, Endpoint, RecvStream, SendStream};
 
@@ -57,6 +57,17 @@ async fn open(
 
 impl WtClient {
     async fn join(server: &TestServer, name: &str) -> WtClient {
+        let (session, hello) =
+            ClientSession::<World>::joining(name, false, RoomRequest::quick_play());
+        WtClient::open_with(server, session, &hello).await
+    }
+
+    /// A session whose session stream says `hello` for `session`.
+    async fn open_with(
+        server: &TestServer,
+        session: ClientSession<World>,
+        hello: &ClientMsg,
+    ) -> WtClient {
         let connection = open(server, "/wt").await.expect("a session");
         let (mut send, recv) = connection
             .open_bi()
@@ -64,9 +75,7 @@ impl WtClient {
             .expect("open")
             .await
             .expect("a session stream");
-        let (session, hello) =
-            ClientSession::<World>::joining(name, false, RoomRequest::quick_play());
-        send.write_all(&stream::message(&codec::encode_client(&hello)))
+        send.write_all(&stream::message(&codec::encode_client(hello)))
             .await
             .expect("Hello sent");
         WtClient {
@@ -213,6 +222,37 @@ async fn a_bad_datagram_closes_its_session_alone_with_a_reason_on_the_stream() {
     // The other session plays on.
     assert!(good.play(Duration::from_secs(1)).await > 30);
     assert_eq!(good.session.stats.desyncs, 0);
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_websocket_player_resumes_over_webtransport_from_its_baseline() {
+    let server = TestServer::start(Config::new(60)).await;
+    let mut ann = AckingClient::join(&server.url(), "ann").await;
+    let id = ann.session.player_id();
+    for _ in 0..20 {
+        ann.next_snapshot().await;
+    }
+    // The WebSocket dies without a close: ann is kept, away.
+    drop(ann.ws);
+    wait_until(|| server.stats.clients_away.get() == 1).await;
+    let mut session = ann.session;
+    let hello = session.reconnect();
+    let mut wt = WtClient::open_with(&server, session, &hello).await;
+    let Frame::Message(first) = wt.stream_frame().await else {
+        panic!("Resumed first");
+    };
+    assert!(
+        matches!(wt.session.handle(&first), Ok(SessionEvent::Resumed(r)) if r.player_id == id.map(|i| i.0)),
+        "the same player"
+    );
+    assert!(wt.play(Duration::from_secs(1)).await > 30);
+    assert_eq!(wt.session.stats.desyncs, 0);
+    assert_eq!(wt.session.stats.restarts, 0, "resumed, not started over");
+    assert_eq!(
+        (server.stats.resumes.get(), server.stats.players().len()),
+        (1, 1)
+    );
     server.stop().await;
 }
 
