@@ -6,20 +6,17 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
-use futures_util::{SinkExt, StreamExt};
 use rand::{Rng, SeedableRng};
 use snapwire_shared::CloseCode;
 use snapwire_shared::client::{ClientSession, Interpolator, SessionError, SessionEvent};
-use snapwire_shared::codec;
 use snapwire_shared::protocol::{ClientMsg, input_acked};
 use snapwire_shared::quantize::pos_to_units;
 use snapwire_shared::sim::World;
 use snapwire_shared::tag::Tag;
 use thiserror::Error;
-use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode as CloseCodeWs;
-use tokio_tungstenite::tungstenite::protocol::{CloseFrame, WebSocketConfig};
-use tokio_tungstenite::tungstenite::{self, Message};
+use tokio_tungstenite::tungstenite::{self, protocol::WebSocketConfig};
 
+use crate::link::{Incoming, Link, LinkError, WtDialer, WtError};
 use crate::pilot::{BotGame, Walker};
 use crate::report::BotResult;
 use crate::{BotOptions, GameChoice, Live};
@@ -32,9 +29,11 @@ const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 pub const SERVER_SILENT: Duration = Duration::from_secs(5);
 
 /// Runs bot number `index` until `deadline`.
+/// Over WebTransport, `dialer` is what every session starts from (or why there is none).
 pub async fn run_bot(
     index: usize,
     opts: Arc<BotOptions>,
+    dialer: Option<Arc<Result<WtDialer, WtError>>>,
     live: Arc<Live>,
     deadline: Instant,
 ) -> BotResult {
@@ -42,9 +41,12 @@ pub async fn run_bot(
         index,
         ..BotResult::default()
     };
+    let dialer = dialer.as_deref();
     let played = match opts.game {
-        GameChoice::Arena => play::<World>(index, &opts, &live, deadline, &mut result).await,
-        GameChoice::Tag => play::<Tag>(index, &opts, &live, deadline, &mut result).await,
+        GameChoice::Arena => {
+            play::<World>(index, &opts, dialer, &live, deadline, &mut result).await
+        }
+        GameChoice::Tag => play::<Tag>(index, &opts, dialer, &live, deadline, &mut result).await,
     };
     if let Err(e) = played {
         result.error = Some(e.to_string());
@@ -61,9 +63,6 @@ const RECONNECT_MAX: Duration = Duration::from_secs(2);
 /// A bot dropped just before the run ends keeps reconnecting this much longer, so "connected
 /// at the end" counts a link that failed, not one caught mid-reconnect by the clock.
 const FINISH_GRACE: Duration = Duration::from_secs(5);
-
-type Socket =
-    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
 
 /// How one connection ended.
 enum Ended {
@@ -88,24 +87,27 @@ pub enum BotError {
     #[error("expected Welcome, got {0}")]
     NotWelcome(String),
     #[error("closed during handshake: {0:?}")]
-    ClosedInHandshake(Option<CloseFrame>),
+    ClosedInHandshake(Option<(u16, String)>),
+    #[error("webtransport: {0}")]
+    WebTransport(WtError),
+    #[error("no webtransport: {0}")]
+    NoWebTransport(String),
     #[error(transparent)]
     Session(#[from] SessionError),
     #[error("server closed: {0}")]
     ServerClosed(String),
-    #[error("websocket error: {0}")]
-    WebSocket(tungstenite::Error),
-    #[error("connection ended")]
-    Ended,
+    #[error("{0}")]
+    Failed(String),
     #[error("server went silent (nothing for {0:?})")]
     Silent(Duration),
     #[error("send failed: {0}")]
-    Send(tungstenite::Error),
+    Send(LinkError),
 }
 
 async fn play<G: BotGame>(
     index: usize,
     opts: &BotOptions,
+    dialer: Option<&Result<WtDialer, WtError>>,
     live: &Live,
     deadline: Instant,
     result: &mut BotResult,
@@ -129,7 +131,7 @@ async fn play<G: BotGame>(
     let mut rng = rand::rngs::SmallRng::seed_from_u64(index as u64 ^ opts.seed ^ 0xbac0ff);
     let started = Instant::now();
     let outcome = loop {
-        let connected = connect(opts, &mut session, &hello, result).await;
+        let connected = connect(opts, dialer, &mut session, &hello, result).await;
         let ended = match connected {
             Ok(ws) => {
                 failures = 0;
@@ -221,55 +223,72 @@ struct PlayState<G: BotGame> {
 /// Connects, sends `hello` and waits for its answer (`Welcome`, or `Resumed` after a drop).
 async fn connect<G: BotGame>(
     opts: &BotOptions,
+    dialer: Option<&Result<WtDialer, WtError>>,
     session: &mut ClientSession<G>,
     hello: &ClientMsg,
     result: &mut BotResult,
-) -> Result<Socket, BotError> {
-    // Nagle off: an input must leave the moment it is made.
-    let connector = opts
-        .tls
-        .as_ref()
-        .map(|c| tokio_tungstenite::Connector::Rustls(Arc::clone(c)));
-    let connect = tokio_tungstenite::connect_async_tls_with_config(
-        opts.socket_url(),
-        Some(ws_config()),
-        true,
-        connector,
-    );
-    let (mut ws, _) = tokio::time::timeout(CONNECT_TIMEOUT, connect)
-        .await
-        .map_err(|_| BotError::ConnectTimeout)?
-        .map_err(BotError::Connect)?;
-    send(&mut ws, hello, result).await?;
-    let reply = tokio::time::timeout(CONNECT_TIMEOUT, ws.next())
-        .await
-        .map_err(|_| BotError::NoWelcome)?;
+) -> Result<Link, BotError> {
+    let mut link = match dialer {
+        None => {
+            // Nagle off: an input must leave the moment it is made.
+            let connector = opts
+                .tls
+                .as_ref()
+                .map(|c| tokio_tungstenite::Connector::Rustls(Arc::clone(c)));
+            let connect = tokio_tungstenite::connect_async_tls_with_config(
+                opts.socket_url(),
+                Some(ws_config()),
+                true,
+                connector,
+            );
+            let (ws, _) = tokio::time::timeout(CONNECT_TIMEOUT, connect)
+                .await
+                .map_err(|_| BotError::ConnectTimeout)?
+                .map_err(BotError::Connect)?;
+            Link::Ws(Box::new(ws))
+        }
+        Some(Err(e)) => return Err(BotError::NoWebTransport(e.to_string())),
+        Some(Ok(dialer)) => tokio::time::timeout(CONNECT_TIMEOUT, Link::open_wt(dialer))
+            .await
+            .map_err(|_| BotError::ConnectTimeout)?
+            .map_err(BotError::WebTransport)?,
+    };
+    send(&mut link, hello, result).await?;
+    let reply = loop {
+        let reply = tokio::time::timeout(CONNECT_TIMEOUT, link.recv())
+            .await
+            .map_err(|_| BotError::NoWelcome)?;
+        if !matches!(reply, Incoming::Nothing) {
+            break reply;
+        }
+    };
     match reply {
-        Some(Ok(Message::Binary(b))) => match session.handle(&b) {
+        Incoming::Message(b) => match session.handle(&b) {
             Ok(SessionEvent::Welcome(w)) => {
                 result.room = Some(w.room);
-                Ok(ws)
+                Ok(link)
             }
             Ok(SessionEvent::Resumed(_)) => {
                 // What the dead connection may have swallowed goes again.
                 for msg in session.resend_after_resume() {
-                    send(&mut ws, &msg, result).await?;
+                    send(&mut link, &msg, result).await?;
                 }
-                Ok(ws)
+                Ok(link)
             }
             Ok(other) => Err(BotError::NotWelcome(format!("{other:?}"))),
             Err(e) => {
                 // A room of another game, or a Welcome the rules cannot run with: leave
                 // politely.
-                let _ = ws.send(Message::Close(None)).await;
+                link.leave().await;
                 Err(e.into())
             }
         },
-        Some(Ok(Message::Close(frame))) => {
-            result.close_code = frame.as_ref().map(|f| u16::from(f.code));
-            Err(BotError::ClosedInHandshake(frame))
+        Incoming::Closed(close) => {
+            result.close_code = close.as_ref().map(|c| c.0);
+            Err(BotError::ClosedInHandshake(close))
         }
-        other => Err(BotError::NotWelcome(format!("{other:?}"))),
+        Incoming::Failed(why) => Err(BotError::NotWelcome(why)),
+        Incoming::Nothing => Err(BotError::NoWelcome),
     }
 }
 
@@ -283,7 +302,7 @@ fn own_state<G: BotGame>(session: &ClientSession<G>) -> Option<(u32, i32, Option
 
 /// Plays on one connection until the run ends or the connection does.
 async fn connection<G: BotGame>(
-    mut ws: Socket,
+    mut link: Link,
     opts: &BotOptions,
     live: &Live,
     deadline: Instant,
@@ -306,14 +325,14 @@ async fn connection<G: BotGame>(
 
     let outcome = loop {
         tokio::select! {
-            frame = ws.next() => {
+            incoming = link.recv() => {
                 last_heard = Instant::now();
-                let bytes = match frame {
-                    Some(Ok(Message::Binary(b))) => b,
-                    Some(Ok(Message::Close(frame))) => {
-                        let code = frame.as_ref().map(|f| u16::from(f.code));
+                let bytes = match incoming {
+                    Incoming::Message(b) => b,
+                    Incoming::Closed(close) => {
+                        let code = close.as_ref().map(|c| c.0);
                         result.close_code = code;
-                        let why = BotError::ServerClosed(frame.map_or(String::new(), |f| f.reason.to_string()));
+                        let why = BotError::ServerClosed(close.map_or(String::new(), |c| c.1));
                         // The server's idle close means it heard nothing from us: the link,
                         // not the bot, so worth a reconnect. Every other close is final.
                         break if code == Some(CloseCode::Idle.code()) {
@@ -322,9 +341,8 @@ async fn connection<G: BotGame>(
                             Err(why)
                         };
                     }
-                    Some(Ok(_)) => continue,
-                    Some(Err(e)) => break Ok(Ended::Dropped(BotError::WebSocket(e))),
-                    None => break Ok(Ended::Dropped(BotError::Ended)),
+                    Incoming::Nothing => continue,
+                    Incoming::Failed(why) => break Ok(Ended::Dropped(BotError::Failed(why))),
                 };
                 result.bytes_in += bytes.len() as u64;
                 live.bytes_in.fetch_add(bytes.len() as u64, Ordering::Relaxed);
@@ -359,7 +377,7 @@ async fn connection<G: BotGame>(
                         if !opts.acks.should_ack(tick.0, started.elapsed()) {
                             session.withhold_ack();
                         } else if let Some(ack) = session.take_ack()
-                            && let Err(e) = send(&mut ws, &ack, result).await
+                            && let Err(e) = send(&mut link, &ack, result).await
                         {
                             break Ok(Ended::Dropped(e));
                         }
@@ -388,7 +406,7 @@ async fn connection<G: BotGame>(
                         }
                     }
                     result.inputs_sent += 1;
-                    if let Err(e) = send(&mut ws, &msg, result).await {
+                    if let Err(e) = send(&mut link, &msg, result).await {
                         break Ok(Ended::Dropped(e));
                     }
                 }
@@ -414,17 +432,10 @@ async fn connection<G: BotGame>(
         // Leaving on purpose (1000): the server removes the player now instead of keeping it
         // for a resume.
         Ok(Ended::Done) | Err(_) => {
-            let _ = tokio::time::timeout(
-                Duration::from_secs(1),
-                ws.send(Message::Close(Some(CloseFrame {
-                    code: CloseCodeWs::Normal,
-                    reason: "".into(),
-                }))),
-            )
-            .await;
+            let _ = tokio::time::timeout(Duration::from_secs(1), link.leave()).await;
         }
         // A dead link: the socket goes without a word (a close could hang on it).
-        Ok(Ended::Dropped(_)) => {}
+        Ok(Ended::Dropped(_)) => link.drop_silently(),
     }
     outcome
 }
@@ -442,15 +453,10 @@ fn ws_config() -> WebSocketConfig {
 /// Bytes a bot reads from its socket at once: a few snapshots of a crowded view.
 const READ_BUFFER: usize = 2 * 1024;
 
-async fn send<S>(sink: &mut S, msg: &ClientMsg, result: &mut BotResult) -> Result<(), BotError>
-where
-    S: futures_util::Sink<Message, Error = tungstenite::Error> + Unpin,
-{
-    let bytes = codec::encode_client(msg);
-    result.bytes_out += bytes.len() as u64;
-    sink.send(Message::Binary(bytes.into()))
-        .await
-        .map_err(BotError::Send)
+async fn send(link: &mut Link, msg: &ClientMsg, result: &mut BotResult) -> Result<(), BotError> {
+    let sent = link.send(msg).await.map_err(BotError::Send)?;
+    result.bytes_out += sent as u64;
+    Ok(())
 }
 
 fn track_travel<G: BotGame>(

@@ -4,6 +4,7 @@
 //! in tag (`--kind tag`).
 //!
 //! - [`bot`]: one bot's connection loop, generic over the game.
+//! - [`link`]: its connection, over WebSocket or WebTransport (`--transport`).
 //! - [`pilot`]: what a bot of each game presses (arena: a random walk; tag: "it" chases).
 //! - [`report`]: per-bot results and the JSON [`Report`] with its pass/fail verdict.
 //! - [`assertion`]: `--assert KEY OP NUMBER` conditions on the report.
@@ -15,6 +16,7 @@
 pub mod assertion;
 pub mod bot;
 pub mod http_get;
+pub mod link;
 pub mod pilot;
 pub mod report;
 pub mod server_metrics;
@@ -96,6 +98,9 @@ pub struct BotOptions {
     /// For `wss://`: the TLS settings, trusting a private CA ([`BotOptions::trust_ca`]);
     /// `None` trusts the public web's roots.
     pub tls: Option<Arc<rustls::ClientConfig>>,
+    /// WebSocket, or WebTransport (the session at the port and path `GET /webtransport`
+    /// beside `url` gives, trusting the certificate hash it gives).
+    pub transport: link::Transport,
 }
 
 /// The games the bots play (each has a [`pilot::BotGame`] input generator).
@@ -158,6 +163,7 @@ impl BotOptions {
             reconnect: true,
             feel: false,
             tls: None,
+            transport: link::Transport::Websocket,
         }
     }
 
@@ -247,13 +253,24 @@ pub async fn run_bots(opts: BotOptions, live: Arc<Live>) -> Run {
             }
         })
     };
+    // Over WebTransport every bot's session starts from one client endpoint and the server's
+    // certificate hash, read once.
+    let dialer = match opts.transport {
+        link::Transport::Websocket => None,
+        link::Transport::Webtransport => {
+            let query = opts.ticket.as_ref().map(|t| format!("ticket={t}"));
+            Some(Arc::new(
+                link::WtDialer::prepare(&opts.url, query.as_deref(), opts.tls.as_ref()).await,
+            ))
+        }
+    };
     let mut tasks = tokio::task::JoinSet::new();
     for i in 0..opts.bots {
         let delay = opts.ramp.mul_f64(i as f64 / opts.bots.max(1) as f64);
-        let (opts, live) = (Arc::clone(&opts), Arc::clone(&live));
+        let (opts, live, dialer) = (Arc::clone(&opts), Arc::clone(&live), dialer.clone());
         tasks.spawn(async move {
             tokio::time::sleep(delay).await;
-            let r = bot::run_bot(i, opts, Arc::clone(&live), deadline).await;
+            let r = bot::run_bot(i, opts, dialer, Arc::clone(&live), deadline).await;
             live.finished
                 .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
             r
@@ -270,6 +287,7 @@ pub async fn run_bots(opts: BotOptions, live: Arc<Live>) -> Run {
     results.sort_by_key(|r| r.index);
     all_done.notify_one();
     let mut report = Report::from_results(opts.bots, &results, start.elapsed().as_secs_f64());
+    report.transport = opts.transport.name();
     if let (Some(url), Some(before)) = (&metrics, before)
         && let Ok(after) = scrape(url, opts.tls.as_ref()).await
     {

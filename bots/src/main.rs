@@ -84,6 +84,10 @@ struct Args {
     /// Spectators acknowledge one snapshot in this many (default 4).
     #[arg(long, value_name = "K")]
     spectator_ack_every: Option<u32>,
+    /// The transport: WebSocket at --url, or WebTransport (datagrams for snapshots and inputs)
+    /// at the port and path the server's `GET /webtransport` (beside --url) gives.
+    #[arg(long, value_enum, default_value_t = snapwire_bots::link::Transport::Websocket)]
+    transport: snapwire_bots::link::Transport,
 }
 
 fn main() -> anyhow::Result<()> {
@@ -156,6 +160,7 @@ async fn run(args: Args) -> anyhow::Result<()> {
         opts.trust_ca(ca)?;
     }
     opts.metrics_url = args.metrics;
+    opts.transport = args.transport;
     if let Some(k) = args.ack_every {
         opts.acks = AckPolicy::EveryKth(k);
     }

@@ -149,6 +149,8 @@ pub struct Latency {
 
 #[derive(Debug, Clone, Serialize)]
 pub struct Report {
+    /// `websocket` or `webtransport`.
+    pub transport: &'static str,
     pub bots_requested: usize,
     pub bots_connected: usize,
     /// Distinct rooms the bots joined.
@@ -257,6 +259,7 @@ impl Report {
             *error_kinds.entry(e.clone()).or_insert(0) += 1;
         }
         Report {
+            transport: "websocket",
             bots_requested: requested,
             bots_connected: connected,
             rooms: results

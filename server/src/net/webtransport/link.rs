@@ -5,6 +5,12 @@
 //!
 //! Sending a datagram never waits: quinn queues it and, when its send buffer is full, drops the
 //! oldest datagram queued (latest-wins again, below this layer).
+//!
+//! Datagrams and the stream keep no order between them, and a snapshot is of no use to a
+//! client before its `Welcome` (or `Resumed`): so snapshots go on the stream, after it, until
+//! the client's first datagram shows it has it and takes datagrams.
+
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use bytes::Bytes;
 use snapwire_shared::CloseCode;
@@ -22,6 +28,8 @@ pub struct DatagramLink {
     pub(super) outbox: Outbox,
     connection: Connection,
     counted: FramesOut,
+    /// A datagram came from the client: it has its `Welcome` and takes snapshots as datagrams.
+    datagrams: AtomicBool,
 }
 
 impl DatagramLink {
@@ -30,7 +38,13 @@ impl DatagramLink {
             outbox: Outbox::new(),
             connection,
             counted,
+            datagrams: AtomicBool::new(false),
         }
+    }
+
+    /// The client sent a datagram: from now on snapshots go as datagrams.
+    pub(super) fn heard_datagram(&self) {
+        self.datagrams.store(true, Ordering::Relaxed);
     }
 }
 
@@ -42,6 +56,9 @@ impl ClientLink for DatagramLink {
     fn put_latest(&self, frame: Bytes, _may_write: bool) -> Put {
         if self.outbox.close_code().is_some() {
             return Put::Queued;
+        }
+        if !self.datagrams.load(Ordering::Relaxed) {
+            return self.outbox.put_latest(frame, false);
         }
         match self.connection.send_datagram(&frame) {
             Ok(()) => {

@@ -148,6 +148,7 @@ pub(super) async fn serve(
             },
             datagram = connection.receive_datagram() => match datagram {
                 Ok(datagram) => {
+                    link.heard_datagram();
                     let bytes = datagram.payload();
                     ctx.stats.frames_in.inc();
                     ctx.stats.bytes_in.inc_by(bytes.len() as u64);
