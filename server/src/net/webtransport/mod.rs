@@ -72,8 +72,16 @@ impl WebTransport {
         idle_timeout: Duration,
     ) -> Result<WebTransport, WebTransportError> {
         let certificate = Certificate::load(tls).await?;
-        let endpoint = Endpoint::server(server_config(addr, &certificate, idle_timeout))
-            .map_err(|source| WebTransportError::Bind { addr, source })?;
+        let bind = |source| WebTransportError::Bind { addr, source };
+        let socket = udp_socket(addr).map_err(bind)?;
+        let config = tuned(
+            ServerConfig::builder()
+                .with_bind_socket(socket)
+                .with_identity(certificate.identity()),
+            idle_timeout,
+        )
+        .map_err(bind)?;
+        let endpoint = Endpoint::server(config).map_err(bind)?;
         let addr = endpoint
             .local_addr()
             .map_err(|source| WebTransportError::Bind { addr, source })?;
@@ -137,10 +145,9 @@ impl WebTransport {
     /// A new self-made certificate for new sessions (open ones keep theirs).
     fn renew(&self) {
         match self.certificate.renew() {
-            Ok(()) => match self.endpoint.reload_config(
-                server_config(self.addr, &self.certificate, self.idle_timeout),
-                false,
-            ) {
+            Ok(()) => match server_config(self.addr, &self.certificate, self.idle_timeout)
+                .and_then(|config| self.endpoint.reload_config(config, false))
+            {
                 Ok(()) => info!("WebTransport certificate renewed"),
                 Err(e) => warn!("WebTransport certificate renewal failed: {e}"),
             },
@@ -149,24 +156,52 @@ impl WebTransport {
     }
 }
 
+/// A renewed certificate's configuration (the endpoint keeps its socket: no rebind).
 fn server_config(
     addr: SocketAddr,
     certificate: &Certificate,
     idle_timeout: Duration,
-) -> ServerConfig {
-    ServerConfig::builder()
-        .with_bind_address(addr)
-        .with_identity(certificate.identity())
+) -> std::io::Result<ServerConfig> {
+    tuned(
+        ServerConfig::builder()
+            .with_bind_address(addr)
+            .with_identity(certificate.identity()),
+        idle_timeout,
+    )
+}
+
+fn tuned(
+    builder: wtransport::config::ServerConfigBuilder<
+        wtransport::config::states::WantsTransportConfigServer,
+    >,
+    idle_timeout: Duration,
+) -> std::io::Result<ServerConfig> {
+    // A path that has carried nothing for longer than a client may be silent is dead (an hour
+    // at most: QUIC's limit is far above).
+    let idle = idle_timeout.clamp(KEEP_ALIVE * 2, Duration::from_secs(3600));
+    builder
         .keep_alive_interval(Some(KEEP_ALIVE))
-        // A path that has carried nothing for longer than a client may be silent is dead.
-        .max_idle_timeout(Some(idle_timeout.max(KEEP_ALIVE * 2)))
-        .unwrap_or_else(|_| {
-            ServerConfig::builder()
-                .with_bind_address(addr)
-                .with_identity(certificate.identity())
-                .keep_alive_interval(Some(KEEP_ALIVE))
-        })
-        .build()
+        .max_idle_timeout(Some(idle))
+        .map(|b| b.build())
+        .map_err(|e| std::io::Error::other(format!("idle timeout {idle:?}: {e}")))
+}
+
+/// Bytes of datagrams the kernel may hold for the endpoint, each way. Its default (208 KiB
+/// here) overflows in a burst of handshakes on a busy core and the kernel drops the rest
+/// (`RcvbufErrors` in /proc/net/snmp): a stalled handshake. The kernel caps it at
+/// `net.core.rmem_max` / `wmem_max`.
+pub const UDP_BUFFER: usize = 4 << 20;
+
+/// A UDP socket bound to `addr` with [`UDP_BUFFER`]s (as large as the kernel allows).
+pub fn udp_socket(addr: SocketAddr) -> std::io::Result<std::net::UdpSocket> {
+    use socket2::{Domain, Protocol, Socket, Type};
+    let socket = Socket::new(Domain::for_address(addr), Type::DGRAM, Some(Protocol::UDP))?;
+    // Smaller buffers still work: only a burst may then lose packets QUIC sends again.
+    let _ = socket.set_recv_buffer_size(UDP_BUFFER);
+    let _ = socket.set_send_buffer_size(UDP_BUFFER);
+    socket.set_nonblocking(true)?;
+    socket.bind(&addr.into())?;
+    Ok(socket.into())
 }
 
 impl std::fmt::Debug for WebTransport {

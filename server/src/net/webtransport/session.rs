@@ -55,9 +55,11 @@ pub(super) async fn serve(
     pending: OwnedSemaphorePermit,
 ) {
     let ctx = &gate.ctx;
-    let deadline = Instant::now() + ctx.config.hello_timeout;
-    // A QUIC or HTTP/3 handshake that fails or stalls has no one to tell.
-    let Ok(Ok(request)) = tokio::time::timeout_at(deadline, incoming.into_future()).await else {
+    // The QUIC and HTTP/3 handshakes and the CONNECT request get `--header-timeout`, as an
+    // HTTP request's headers do; one that fails or stalls has no one to tell.
+    let handshake = Instant::now() + ctx.config.header_timeout;
+    let Ok(Ok(request)) = tokio::time::timeout_at(handshake, incoming.into_future()).await else {
+        debug!("a WebTransport handshake failed or stalled");
         return;
     };
     let (path, query) = match request.path().split_once('?') {
@@ -84,9 +86,11 @@ pub(super) async fn serve(
             return;
         }
     };
-    let Ok(Ok(connection)) = tokio::time::timeout_at(deadline, request.accept()).await else {
+    let Ok(Ok(connection)) = tokio::time::timeout_at(handshake, request.accept()).await else {
         return;
     };
+    // Then the session stream and its `Hello` get `--hello-timeout`, as on WebSocket.
+    let deadline = Instant::now() + ctx.config.hello_timeout;
     let Ok(Ok((mut send, mut recv))) =
         tokio::time::timeout_at(deadline, connection.accept_bi()).await
     else {
