@@ -406,6 +406,11 @@ async fn connection<G: BotGame>(
                         }
                     }
                     result.inputs_sent += 1;
+                    // A datagram carries the last few unacknowledged inputs too.
+                    let msg = match link {
+                        Link::Wt(_) => session.with_recent_inputs(msg),
+                        Link::Ws(_) => msg,
+                    };
                     if let Err(e) = send(&mut link, &msg, result).await {
                         break Ok(Ended::Dropped(e));
                     }

@@ -95,6 +95,9 @@ pub struct ServerStats {
     /// WebTransport sessions that opened their session stream (WebSocket connections are
     /// counted by the listener).
     pub webtransport_sessions: Counter,
+    /// Inputs a WebTransport datagram carried again (each input rides in a few, so a lost
+    /// datagram loses none), skipped before the room.
+    pub inputs_repeated: Counter,
     /// Game socket requests refused (401): no ticket, a bad one or an expired one.
     pub refused_ticket: Counter,
     /// Connections dropped because a send failed or did not complete within the send timeout
@@ -184,6 +187,7 @@ impl Default for ServerStats {
             refused_pending: Counter::default(),
             refused_origin: Counter::default(),
             webtransport_sessions: Counter::default(),
+            inputs_repeated: Counter::default(),
             refused_ticket: Counter::default(),
             send_failures: Counter::default(),
             rooms_by_kind: Family::default(),
@@ -387,6 +391,11 @@ impl ServerStats {
             "refused_origin",
             "Game socket requests refused for their page's origin",
             self.refused_origin.clone(),
+        );
+        r.register(
+            "inputs_repeated",
+            "Inputs a WebTransport datagram carried again, skipped before the room",
+            self.inputs_repeated.clone(),
         );
         r.register(
             "webtransport_sessions",

@@ -157,6 +157,15 @@ mod tests {
         #[test]
         fn client_messages_round_trip(msg in prop_oneof![
             input(),
+            proptest::collection::vec(input(), 1..=4).prop_map(|inputs| ClientMsg::Inputs(
+                inputs
+                    .into_iter()
+                    .filter_map(|m| match m {
+                        ClientMsg::Input(i) => Some(i),
+                        _ => None,
+                    })
+                    .collect(),
+            )),
             any::<u32>().prop_map(|t| ClientMsg::Ack { tick: Tick(t) }),
             (any::<u32>(), "[a-z]{0,24}", any::<bool>(), "[a-z0-9]{0,8}", 0..3u8, any::<Option<[u8; 16]>>()).prop_map(
                 |(v, name, spectate, id, how, resume)| {
@@ -309,6 +318,29 @@ mod protocol_examples {
         assert_eq!(
             encode_client(&ClientMsg::Ack { tick: Tick(1000) }),
             [0x02, 0xe8, 0x03, 0x00, 0x00]
+        );
+    }
+
+    #[test]
+    fn inputs() {
+        let input = |seq: u16| InputMsg {
+            seq,
+            tick: 70,
+            move_x: 127,
+            move_y: 0,
+            aim: 0,
+            buttons: 0,
+            view_tick: 70,
+            view_frac: 0,
+        };
+        let msg = ClientMsg::Inputs(vec![input(299), input(300)]);
+        assert_eq!(
+            encode_client(&msg),
+            [
+                0x03, 0x02, // index 3, two inputs
+                0x2b, 0x01, 0x46, 0x00, 0x7f, 0x00, 0x00, 0x00, 0x00, 0x46, 0x00, 0x00, // 299
+                0x2c, 0x01, 0x46, 0x00, 0x7f, 0x00, 0x00, 0x00, 0x00, 0x46, 0x00, 0x00, // 300
+            ]
         );
     }
 

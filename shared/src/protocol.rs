@@ -42,7 +42,15 @@ pub enum ClientMsg {
     /// "I received the snapshot of this tick": the server may delta-encode against it. Players
     /// usually acknowledge inside their next [`InputMsg`] instead.
     Ack { tick: Tick },
+    /// The newest inputs, oldest first, at most [`MAX_INPUTS_PER_MESSAGE`]: what a client sends
+    /// in a WebTransport datagram, so that an input lost with one datagram arrives with the
+    /// next. The server applies each sequence number once; only datagrams carry it.
+    Inputs(Vec<InputMsg>),
 }
+
+/// Inputs one [`ClientMsg::Inputs`] carries at most: the new one and the three before it, so an
+/// input survives three datagrams lost in a row (about 50 ms at 60 Hz).
+pub const MAX_INPUTS_PER_MESSAGE: usize = 4;
 
 /// Which room a `Hello` asks for.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

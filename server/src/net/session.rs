@@ -8,7 +8,8 @@ use std::sync::Arc;
 
 use snapwire_shared::codec::{self, DecodeError};
 use snapwire_shared::protocol::{
-    BUTTON_ACK, ClientMsg, InputMsg, RequestError, Resume, RoomRequest, player_name,
+    BUTTON_ACK, ClientMsg, InputMsg, MAX_INPUTS_PER_MESSAGE, RequestError, Resume, RoomRequest,
+    player_name,
 };
 use snapwire_shared::sim::PlayerInput;
 use snapwire_shared::{CloseCode, PROTOCOL_VERSION};
@@ -167,7 +168,54 @@ pub fn parse_message(bytes: &[u8]) -> Result<Inbound, CloseReason> {
         )),
         ClientMsg::Ack { tick } => Ok(Inbound::Ack(tick)),
         ClientMsg::Input(input) => parse_input(&input),
+        ClientMsg::Inputs(_) => Err(CloseReason::new(
+            CloseCode::InvalidValue,
+            "Inputs travel only in WebTransport datagrams".into(),
+        )),
     }
+}
+
+/// A WebTransport datagram: one message, which may carry several inputs
+/// ([`ClientMsg::Inputs`]). Each input newer than `newest` (the newest this connection passed
+/// on, in the 16 bits the wire has) goes to `deliver`, oldest first; a copy already passed on
+/// is skipped and counted in `repeated`. The room then sees each input once, as it would over
+/// WebSocket.
+pub fn parse_datagram(
+    bytes: &[u8],
+    newest: &mut Option<u16>,
+    repeated: &mut u64,
+    mut deliver: impl FnMut(Inbound) -> Result<(), Option<CloseReason>>,
+) -> Result<(), Option<CloseReason>> {
+    let inputs = match decode(bytes).map_err(Some)? {
+        ClientMsg::Inputs(inputs) => inputs,
+        ClientMsg::Input(input) => vec![input],
+        ClientMsg::Ack { tick } => return deliver(Inbound::Ack(tick)),
+        ClientMsg::Hello { .. } => {
+            return Err(Some(CloseReason::new(
+                CloseCode::Handshake,
+                "Hello sent twice".into(),
+            )));
+        }
+    };
+    if inputs.is_empty() || inputs.len() > MAX_INPUTS_PER_MESSAGE {
+        return Err(Some(CloseReason::new(
+            CloseCode::InvalidValue,
+            format!(
+                "Inputs carries 1 to {MAX_INPUTS_PER_MESSAGE} inputs, not {}",
+                inputs.len()
+            ),
+        )));
+    }
+    for input in &inputs {
+        let new = newest.is_none_or(|n| (input.seq.wrapping_sub(n) as i16) > 0);
+        if !new {
+            *repeated += 1;
+            continue;
+        }
+        *newest = Some(input.seq);
+        deliver(parse_input(input).map_err(Some)?)?;
+    }
+    Ok(())
 }
 
 pub fn decode(bytes: &[u8]) -> Result<ClientMsg, CloseReason> {
@@ -242,4 +290,70 @@ pub fn check_ticket(config: &Config, query: Option<&str>) -> Result<Option<Ticke
 /// let through by the caller.
 pub fn origin_allowed(origin: &[u8], allowed: &[String]) -> bool {
     allowed.is_empty() || allowed.iter().any(|a| origin == a.as_bytes())
+}
+
+#[cfg(test)]
+mod tests {
+    use snapwire_shared::protocol::InputMsg;
+
+    use super::*;
+
+    fn input(seq: u16) -> InputMsg {
+        InputMsg {
+            seq,
+            tick: 10,
+            move_x: 0,
+            move_y: 0,
+            aim: 0,
+            buttons: 0,
+            view_tick: 10,
+            view_frac: 0,
+        }
+    }
+
+    fn seqs_passed_on(datagrams: &[Vec<u16>]) -> (Vec<u16>, u64) {
+        let (mut newest, mut repeated, mut passed) = (None, 0, Vec::new());
+        for seqs in datagrams {
+            let msg = ClientMsg::Inputs(seqs.iter().map(|s| input(*s)).collect());
+            parse_datagram(
+                &codec::encode_client(&msg),
+                &mut newest,
+                &mut repeated,
+                |i| {
+                    if let Inbound::Input { seq, .. } = i {
+                        passed.push(seq);
+                    }
+                    Ok(())
+                },
+            )
+            .expect("valid");
+        }
+        (passed, repeated)
+    }
+
+    #[test]
+    fn each_input_a_datagram_repeats_is_passed_on_once_and_a_lost_one_arrives_with_the_next() {
+        // Datagram [1 2 3] is lost: 1, 2 and 3 come with the next one.
+        let (passed, repeated) = seqs_passed_on(&[vec![1], vec![1, 2, 3, 4], vec![3, 4, 5]]);
+        assert_eq!((passed, repeated), (vec![1, 2, 3, 4, 5], 3));
+        // Across the 16-bit wrap, and a late datagram with only old copies.
+        let (passed, repeated) =
+            seqs_passed_on(&[vec![65_534, 65_535], vec![65_535, 0, 1], vec![65_535]]);
+        assert_eq!((passed, repeated), (vec![65_534, 65_535, 0, 1], 2));
+    }
+
+    #[test]
+    fn too_many_inputs_and_inputs_on_a_stream_are_refused() {
+        let five = ClientMsg::Inputs((1..=5).map(input).collect());
+        let refused = parse_datagram(&codec::encode_client(&five), &mut None, &mut 0, |_| Ok(()));
+        assert!(matches!(refused, Err(Some(r)) if r.code == CloseCode::InvalidValue));
+        let none = ClientMsg::Inputs(Vec::new());
+        let refused = parse_datagram(&codec::encode_client(&none), &mut None, &mut 0, |_| Ok(()));
+        assert!(matches!(refused, Err(Some(r)) if r.code == CloseCode::InvalidValue));
+        let two = ClientMsg::Inputs(vec![input(1), input(2)]);
+        assert_eq!(
+            parse_message(&codec::encode_client(&two)).map_err(|r| r.code),
+            Err(CloseCode::InvalidValue)
+        );
+    }
 }

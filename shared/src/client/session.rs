@@ -497,6 +497,27 @@ impl<G: Game> ClientSession<G> {
         Some(ClientMsg::Input(msg))
     }
 
+    /// `input` (from [`Self::input`]) as a WebTransport datagram carries it: with up to three of
+    /// the inputs before it that no snapshot has acknowledged yet, oldest first
+    /// ([`ClientMsg::Inputs`]), so an input lost with one datagram arrives with the next.
+    /// Anything else is returned as it is.
+    pub fn with_recent_inputs(&self, input: ClientMsg) -> ClientMsg {
+        let ClientMsg::Input(_) = input else {
+            return input;
+        };
+        let skip = self
+            .unacked_inputs
+            .len()
+            .saturating_sub(crate::protocol::MAX_INPUTS_PER_MESSAGE);
+        ClientMsg::Inputs(
+            self.unacked_inputs
+                .iter()
+                .skip(skip)
+                .map(|(_, msg)| *msg)
+                .collect(),
+        )
+    }
+
     /// The bytes the newest snapshot would have taken as a full snapshot (no baseline) of the
     /// same view: what a resume without a baseline costs, to compare with what it did.
     fn full_snapshot_bytes(&self, s: &crate::protocol::SnapshotMsg) -> usize {
@@ -603,6 +624,34 @@ mod tests {
         assert_eq!(i.buttons & BUTTON_ACK, BUTTON_ACK, "the verified one is");
         assert_eq!(i.tick, 102);
         assert_eq!((s.stats.snapshots, s.stats.desyncs), (1, 1));
+    }
+
+    /// A datagram's inputs: the new one and the three before it no snapshot acknowledged.
+    #[test]
+    fn a_datagram_carries_the_newest_unacknowledged_inputs_oldest_first() {
+        let (mut s, _) = ClientSession::new("ann", false);
+        s.handle(&frame(ServerMsg::Welcome(welcome())))
+            .expect("welcome");
+        let seqs = |msg: ClientMsg| match msg {
+            ClientMsg::Inputs(inputs) => inputs.iter().map(|i| i.seq).collect::<Vec<_>>(),
+            other => panic!("Inputs, not {other:?}"),
+        };
+        let first = s.input(1.0, 0.0, 0.0, false).expect("an input");
+        assert_eq!(seqs(s.with_recent_inputs(first)), [1]);
+        for _ in 0..5 {
+            let _ = s.input(1.0, 0.0, 0.0, false);
+        }
+        let seventh = s.input(1.0, 0.0, 0.0, false).expect("an input");
+        assert_eq!(seqs(s.with_recent_inputs(seventh)), [4, 5, 6, 7]);
+        // Once a snapshot acknowledges input 6, only 7 and the next are left to repeat.
+        let mut acked = full(101, 10_000);
+        acked.last_input_seq = 6;
+        s.handle(&frame(ServerMsg::Snapshot(acked)))
+            .expect("a snapshot");
+        let eighth = s.input(1.0, 0.0, 0.0, false).expect("an input");
+        assert_eq!(seqs(s.with_recent_inputs(eighth)), [7, 8]);
+        let ack = ClientMsg::Ack { tick: Tick(101) };
+        assert_eq!(s.with_recent_inputs(ack.clone()), ack, "an ack goes alone");
     }
 
     /// Messages out of order are protocol errors, not silently taken.

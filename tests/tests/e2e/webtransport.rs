@@ -140,7 +140,7 @@ impl WtClient {
             if let SessionEvent::Snapshot { .. } = event {
                 snapshots += 1;
                 if let Some(input) = self.session.input(1.0, 0.0, 0.0, false) {
-                    self.send_datagram(&input);
+                    self.send_datagram(&self.session.with_recent_inputs(input));
                 } else if let Some(ack) = self.session.take_ack() {
                     self.send_datagram(&ack);
                 }

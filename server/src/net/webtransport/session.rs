@@ -28,7 +28,7 @@ use crate::driver::admission::{ClientId, Inbound, Join, inbound_queue};
 use crate::net::outbox::OutItem;
 use crate::net::session::{
     ConnectionContext, Hello, check_ticket, entry_for, hand_in, is_bad_input, origin_allowed,
-    parse_message, read_hello, truncate, with_ticket,
+    parse_datagram, parse_message, read_hello, truncate, with_ticket,
 };
 use crate::room::CloseReason;
 
@@ -131,6 +131,8 @@ pub(super) async fn serve(
 
     let counted = ctx.stats.frames_out();
     let mut buf = vec![0u8; 4096];
+    // The newest input passed on to the room: a datagram repeats the last few.
+    let mut newest_input = None;
     // Shutdown reaches this loop through the link: the room closes every link when it stops.
     let reason: Option<CloseReason> = loop {
         tokio::select! {
@@ -156,7 +158,12 @@ pub(super) async fn serve(
                     let bytes = datagram.payload();
                     ctx.stats.frames_in.inc();
                     ctx.stats.bytes_in.inc_by(bytes.len() as u64);
-                    if let Err(reason) = deliver(parse_message(&bytes), &inbound_tx) {
+                    let mut repeated = 0;
+                    let parsed = parse_datagram(&bytes, &mut newest_input, &mut repeated, |inbound| {
+                        deliver(Ok(inbound), &inbound_tx)
+                    });
+                    ctx.stats.inputs_repeated.inc_by(repeated);
+                    if let Err(reason) = parsed {
                         link.outbox.close(reason.clone());
                         break reason;
                     }
