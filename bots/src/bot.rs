@@ -64,6 +64,9 @@ const RECONNECT_MAX: Duration = Duration::from_secs(2);
 /// at the end" counts a link that failed, not one caught mid-reconnect by the clock.
 const FINISH_GRACE: Duration = Duration::from_secs(5);
 
+/// Attempts at a first WebTransport session before the bot gives up.
+const FIRST_WT_ATTEMPTS: u32 = 3;
+
 /// How one connection ended.
 enum Ended {
     /// The run's time is up.
@@ -140,6 +143,15 @@ async fn play<G: BotGame>(
                     live.connected.fetch_add(1, Ordering::Relaxed);
                 }
                 connection(ws, opts, live, deadline, &mut session, &mut state, result).await
+            }
+            // A WebTransport handshake through a lossy link sometimes fails (the server's HTTP/3
+            // layer refuses streams that arrive out of order with 0x105): tried again, as a
+            // page would, a few times.
+            Err(e @ BotError::WebTransport(_))
+                if !result.connected && failures + 1 < FIRST_WT_ATTEMPTS =>
+            {
+                failures += 1;
+                Ok(Ended::Dropped(e))
             }
             // A first connection that fails is the run's error; later ones are retried.
             Err(e) if !result.connected || !opts.reconnect => break Err(e),

@@ -85,7 +85,7 @@ impl std::fmt::Debug for WtDialer {
 
 impl WtDialer {
     /// Reads `GET /webtransport` beside the WebSocket URL `ws_url` (over https for `wss://`),
-    /// and trusts the certificate hash it gives. `query` (a ticket) rides on the session URL.
+    /// and trusts the certificate hash it gives. Sessions go to `ws_url`'s host and port. `query` (a ticket) rides on the session URL.
     pub async fn prepare(
         ws_url: &str,
         query: Option<&str>,
@@ -103,7 +103,6 @@ impl WtDialer {
         if offer["enabled"] != true {
             return Err(WtError::Off);
         }
-        let port = offer["port"].as_u64().ok_or(WtError::BadOffer("no port"))?;
         let path = offer["path"].as_str().unwrap_or("/wt");
         let hashes: Vec<Sha256Digest> = offer["certificate_hashes"]
             .as_array()
@@ -115,16 +114,20 @@ impl WtDialer {
             .collect();
         let socket = udp_socket().map_err(WtError::Endpoint)?;
         let builder = ClientConfig::builder().with_bind_socket(socket);
-        let config = if hashes.is_empty() {
+        let mut config = if hashes.is_empty() {
             // The operator's certificate: the web's roots vouch for it.
             builder.with_native_certs().build()
         } else {
             builder.with_server_certificate_hashes(hashes).build()
         };
-        let host = authority.rsplit_once(':').map_or(authority, |(h, _)| h);
+        config
+            .quic_config_mut()
+            .transport_config(Arc::new(transport()));
+        // The same host and port number as the WebSocket URL (the offer's `port` is the
+        // server's own): a proxy in front, on one port number for TCP and UDP, carries both.
         let url = match query {
-            Some(q) => format!("https://{host}:{port}{path}?{q}"),
-            None => format!("https://{host}:{port}{path}"),
+            Some(q) => format!("https://{authority}{path}?{q}"),
+            None => format!("https://{authority}{path}"),
         };
         let endpoint = Endpoint::client(config).map_err(WtError::Endpoint)?;
         Ok(WtDialer { endpoint, url })
@@ -144,6 +147,17 @@ fn udp_socket() -> std::io::Result<std::net::UdpSocket> {
     let any: std::net::SocketAddr = (std::net::Ipv6Addr::UNSPECIFIED, 0).into();
     socket.bind(&any.into())?;
     Ok(socket.into())
+}
+
+/// The server's choices (`snapwire_server::net::webtransport::transport`): BBR, whose window
+/// random loss does not shrink, keep-alives, and little queued behind a closed window.
+fn transport() -> wtransport::quinn::TransportConfig {
+    use wtransport::quinn::congestion::BbrConfig;
+    let mut t = wtransport::quinn::TransportConfig::default();
+    t.keep_alive_interval(Some(std::time::Duration::from_secs(3)));
+    t.congestion_controller_factory(Arc::new(BbrConfig::default()));
+    t.datagram_send_buffer_size(16 * 1024);
+    t
 }
 
 fn hex32(s: &str) -> Option<[u8; 32]> {

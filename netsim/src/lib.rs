@@ -1,18 +1,23 @@
-//! `snapwire-netsim`: a TCP proxy that makes a loopback link behave like a real one, for
+//! `snapwire-netsim`: a TCP and UDP proxy that makes a loopback link behave like a real one, for
 //! trying the game and its clients over bad networks by hand and in tests (`tc netem` is not
 //! available everywhere, and needs root).
 //!
 //! - [`profile`]: named link behaviours (`lan`, `average`, `bad`, `flaky`).
 //! - [`schedule`]: when each chunk is delivered (pure, seeded).
+//! - [`datagrams`]: when each datagram is delivered, or lost (pure, seeded).
 //! - [`Netsim`] (here): the proxy: one task per direction per connection, each a bounded
-//!   queue of chunks and their delivery times, with controls to cut or blackhole every link.
+//!   queue of chunks and their delivery times, with controls to cut or blackhole every link;
+//!   `udp`: the same for datagrams, on the same port number (WebTransport beside WebSocket).
 //!
 //! What it models is what a game sees over TCP: data arrives late, in order; a lost segment
 //! is a stall followed by a burst; a slow link spaces data out; a cut is a reset; a blackhole
-//! is silence with the connection still open.
+//! is silence with the connection still open. Over UDP: a lost datagram is gone, jitter
+//! reorders, a slow link queues a quarter second and then drops.
 
+pub mod datagrams;
 pub mod profile;
 pub mod schedule;
+mod udp;
 
 use std::io;
 use std::net::SocketAddr;
@@ -36,7 +41,7 @@ use schedule::Schedule;
 const QUEUE: usize = 1024;
 
 /// How often a stalled direction checks whether the stall ended.
-const STALL_POLL: Duration = Duration::from_millis(5);
+pub(crate) const STALL_POLL: Duration = Duration::from_millis(5);
 
 /// Bytes read at once.
 const CHUNK: usize = 16 * 1024;
@@ -78,8 +83,18 @@ impl Netsim {
     ) -> io::Result<Netsim> {
         let listener = TcpListener::bind(listen).await?;
         let addr = listener.local_addr()?;
+        // Datagrams on the same port number, to the upstream's same port number.
+        let udp = Arc::new(tokio::net::UdpSocket::bind(addr).await?);
         let shared = Arc::new(Shared::default());
         let stop = CancellationToken::new();
+        tokio::spawn(udp::serve(
+            udp,
+            upstream,
+            profile,
+            seed ^ 0x0d06,
+            Arc::clone(&shared),
+            stop.clone(),
+        ));
         tokio::spawn(accept_loop(
             listener,
             upstream,
