@@ -1,5 +1,5 @@
 //! The files under `deploy/` against the server they deploy: every YAML file parses; the
-//! Agones GameServer and Fleet expose the port the server binds (over TCP), turn `--agones`
+//! Agones GameServer and Fleet expose the port the server binds (TCP and UDP), turn `--agones`
 //! on with a health interval inside the health period, and declare the counter and list the
 //! server keeps with the capacities its limits give (the environment each container gets is
 //! run through the real binary's `--print-config`); the autoscaler and allocation name that
@@ -79,8 +79,9 @@ fn check_game_server(spec: &Yaml, what: &str) {
     let port = &ports[0];
     assert_eq!(
         str_of(&port["protocol"], "protocol"),
-        "TCP",
-        "{what}: WebSockets need TCP, and Agones defaults to UDP"
+        "TCPUDP",
+        "{what}: WebSocket needs TCP and WebTransport UDP, on one port number (Agones defaults \
+         to UDP alone)"
     );
     let container_port = int_of(&port["containerPort"], "containerPort");
     let health = &spec["health"];
