@@ -38,6 +38,31 @@ pub struct CloseLabels {
     pub code: u16,
 }
 
+/// Which transport carried a frame.
+#[derive(Debug, Clone, Copy, Hash, PartialEq, Eq)]
+pub enum Transport {
+    Websocket,
+    Webtransport,
+}
+
+impl Transport {
+    /// The `transport` label's value.
+    pub fn label(self) -> &'static str {
+        match self {
+            Transport::Websocket => "websocket",
+            Transport::Webtransport => "webtransport",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct TransportLabels {
+    /// `websocket` or `webtransport`.
+    pub transport: &'static str,
+    /// `in` or `out`.
+    pub direction: &'static str,
+}
+
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct KindLabels {
     /// The room kind (a handful per server, so the label's cardinality stays small; room ids
@@ -146,6 +171,9 @@ pub struct ServerStats {
     pub snapshot_divisor: Gauge,
     /// Connections the server closed, by close code.
     pub closes: Family<CloseLabels, Counter>,
+    /// `frames_in`/`frames_out` and `bytes_in`/`bytes_out` by transport.
+    pub transport_frames: Family<TransportLabels, Counter>,
+    pub transport_bytes: Family<TransportLabels, Counter>,
     /// Closes for anything the client did wrong (every code but going-away and server-full).
     pub connections_closed_for_bad_input: Counter,
     /// Every player, by room, each room's list republished ten times a second.
@@ -215,6 +243,8 @@ impl Default for ServerStats {
             snapshots_held: Counter::default(),
             snapshot_divisor: Gauge::default(),
             closes: Family::default(),
+            transport_frames: Family::default(),
+            transport_bytes: Family::default(),
             connections_closed_for_bad_input: Counter::default(),
             players: Mutex::default(),
             registry: Registry::with_prefix("snapwire"),
@@ -237,6 +267,8 @@ pub struct FramesOut {
     frames: Counter,
     direct: Counter,
     bytes: Counter,
+    /// This transport's frames and bytes out.
+    by_transport: (Counter, Counter),
 }
 
 impl FramesOut {
@@ -245,6 +277,8 @@ impl FramesOut {
     pub fn wrote(&self, len: usize, direct: bool) {
         self.frames.inc();
         self.bytes.inc_by(len as u64);
+        self.by_transport.0.inc();
+        self.by_transport.1.inc_by(len as u64);
         if direct {
             self.direct.inc();
         }
@@ -253,12 +287,35 @@ impl FramesOut {
 
 impl ServerStats {
     /// The counters a transport's writes go to.
-    pub fn frames_out(&self) -> FramesOut {
+    pub fn frames_out(&self, transport: Transport) -> FramesOut {
+        let labels = TransportLabels {
+            transport: transport.label(),
+            direction: "out",
+        };
         FramesOut {
             frames: self.frames_out.clone(),
             direct: self.frames_out_direct.clone(),
             bytes: self.bytes_out.clone(),
+            by_transport: (
+                self.transport_frames.get_or_create(&labels).clone(),
+                self.transport_bytes.get_or_create(&labels).clone(),
+            ),
         }
+    }
+
+    /// A frame of `len` bytes came in over `transport` (a WebSocket frame, a datagram, a
+    /// session stream frame).
+    pub fn frame_in(&self, transport: Transport, len: usize) {
+        let labels = TransportLabels {
+            transport: transport.label(),
+            direction: "in",
+        };
+        self.frames_in.inc();
+        self.bytes_in.inc_by(len as u64);
+        self.transport_frames.get_or_create(&labels).inc();
+        self.transport_bytes
+            .get_or_create(&labels)
+            .inc_by(len as u64);
     }
 
     /// Records a close the server sent.
@@ -536,6 +593,16 @@ impl ServerStats {
             "snapshot_divisor",
             "Clients get a snapshot one tick in this many (above 1: shedding load)",
             self.snapshot_divisor.clone(),
+        );
+        r.register(
+            "transport_frames",
+            "Frames in and out by transport (WebSocket frames; WebTransport datagrams and stream frames)",
+            self.transport_frames.clone(),
+        );
+        r.register(
+            "transport_bytes",
+            "Bytes in and out by transport",
+            self.transport_bytes.clone(),
         );
         r.register(
             "closes",

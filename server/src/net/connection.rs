@@ -24,7 +24,7 @@ use crate::net::session::{
     truncate, with_ticket,
 };
 pub use crate::room::CloseReason;
-use crate::stats::ServerStats;
+use crate::stats::{ServerStats, Transport};
 use crate::ticket::Ticket;
 
 /// The close code a client sends when it leaves on purpose (RFC 6455's "normal closure"). Any
@@ -70,7 +70,10 @@ pub async fn serve(
     };
     let (inbound_tx, inbound) = inbound_queue();
     let outbox = Arc::new(match &direct {
-        Some(socket) => Outbox::with_direct(Arc::new(socket.clone()), ctx.stats.frames_out()),
+        Some(socket) => Outbox::with_direct(
+            Arc::new(socket.clone()),
+            ctx.stats.frames_out(Transport::Websocket),
+        ),
         None => Outbox::new(),
     });
     let join = Join {
@@ -83,7 +86,7 @@ pub async fn serve(
         return close(&mut ws, client, Some(reason), &ctx.stats).await;
     }
 
-    let counted = ctx.stats.frames_out();
+    let counted = ctx.stats.frames_out(Transport::Websocket);
     // Shutdown reaches this loop through the outbox: the tick loop closes every outbox when it
     // stops, and a client's record closes its outbox when dropped (even by a panic).
     let reason = loop {
@@ -237,8 +240,7 @@ async fn handshake(
         })?;
     let bytes = match first {
         Some(Ok(Message::Binary(bytes))) => {
-            stats.frames_in.inc();
-            stats.bytes_in.inc_by(bytes.len() as u64);
+            stats.frame_in(Transport::Websocket, bytes.len());
             bytes
         }
         Some(Ok(Message::Text(_))) => return Err(text_frame()),
@@ -273,8 +275,7 @@ fn on_frame(
 ) -> Result<Read, Option<CloseReason>> {
     let msg = match frame {
         Some(Ok(Message::Binary(bytes))) => {
-            ctx.stats.frames_in.inc();
-            ctx.stats.bytes_in.inc_by(bytes.len() as u64);
+            ctx.stats.frame_in(Transport::Websocket, bytes.len());
             parse_message(&bytes).map_err(Some)?
         }
         Some(Ok(Message::Text(_))) => return Err(Some(text_frame())),

@@ -371,7 +371,7 @@ mod tests {
         let stats = crate::stats::ServerStats::default();
         let outbox = Outbox::with_direct(
             std::sync::Arc::new(DirectSocket::of(&server).expect("dup")),
-            stats.frames_out(),
+            stats.frames_out(crate::stats::Transport::Websocket),
         );
         // The writer has not parked yet (it is sending the welcome): the frame waits.
         assert_eq!(
@@ -443,7 +443,8 @@ mod tests {
         use tokio::io::AsyncReadExt;
         let (server, mut client) = socket_pair().await;
         let socket = DirectSocket::of(&server).expect("dup");
-        let counted = crate::stats::ServerStats::default().frames_out();
+        let counted =
+            crate::stats::ServerStats::default().frames_out(crate::stats::Transport::Websocket);
         let outbox = Outbox::with_direct(std::sync::Arc::new(socket.clone()), counted);
         assert_eq!(poll_writer(&outbox), None, "parked");
         // Frames of 256 KiB until the socket (nobody reading) takes only part of one.
@@ -606,7 +607,8 @@ mod loom_tests {
                 writer_busy: Arc::clone(&busy),
                 log: std::sync::Arc::clone(&log),
             };
-            let counted = crate::stats::ServerStats::default().frames_out();
+            let counted =
+                crate::stats::ServerStats::default().frames_out(crate::stats::Transport::Websocket);
             let outbox = Arc::new(Outbox::with_direct(std::sync::Arc::new(recorder), counted));
             // Something for the writer to own the socket with while the room puts.
             outbox

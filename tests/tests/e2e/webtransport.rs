@@ -174,6 +174,28 @@ async fn a_player_plays_over_webtransport_with_snapshots_and_inputs_in_datagrams
     let applied = server.stats.inputs_applied.get();
     assert!(applied > 100, "{applied} inputs applied");
     assert_eq!(server.stats.webtransport_sessions.get(), 1);
+    // `/metrics` splits frames and bytes by transport: all of these were WebTransport's.
+    let metrics = server.get("/metrics").await;
+    let count = |name: &str| -> f64 {
+        metrics
+            .lines()
+            .find(|l| l.starts_with(name))
+            .and_then(|l| l.rsplit(' ').next())
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0.0)
+    };
+    let wt_out =
+        count(r#"snapwire_transport_frames_total{transport="webtransport",direction="out"}"#);
+    let wt_in =
+        count(r#"snapwire_transport_frames_total{transport="webtransport",direction="in"}"#);
+    assert!(
+        wt_out >= snapshots as f64 && wt_in > 100.0,
+        "{wt_out} out, {wt_in} in"
+    );
+    assert_eq!(
+        count(r#"snapwire_transport_frames_total{transport="websocket",direction="out"}"#),
+        0.0
+    );
     // Snapshots come on the stream only until the first input shows the Welcome arrived.
     assert!(
         ann.datagrams + 5 >= snapshots,

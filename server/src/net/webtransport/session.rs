@@ -31,6 +31,7 @@ use crate::net::session::{
     parse_datagram, parse_message, read_hello, truncate, with_ticket,
 };
 use crate::room::CloseReason;
+use crate::stats::Transport;
 
 /// The close code a client gives when it leaves on purpose (WebSocket's "normal closure").
 const CLOSE_NORMAL: u16 = 1000;
@@ -117,7 +118,7 @@ pub(super) async fn serve(
     let (inbound_tx, inbound) = inbound_queue();
     let link = Arc::new(DatagramLink::new(
         connection.clone(),
-        ctx.stats.frames_out(),
+        ctx.stats.frames_out(Transport::Webtransport),
     ));
     let join = Join {
         client,
@@ -129,7 +130,7 @@ pub(super) async fn serve(
         return close(&mut send, &connection, client, Some(reason), ctx).await;
     }
 
-    let counted = ctx.stats.frames_out();
+    let counted = ctx.stats.frames_out(Transport::Webtransport);
     let mut buf = vec![0u8; 4096];
     // The newest input passed on to the room: a datagram repeats the last few.
     let mut newest_input = None;
@@ -156,8 +157,7 @@ pub(super) async fn serve(
                 Ok(datagram) => {
                     link.heard_datagram();
                     let bytes = datagram.payload();
-                    ctx.stats.frames_in.inc();
-                    ctx.stats.bytes_in.inc_by(bytes.len() as u64);
+                    ctx.stats.frame_in(Transport::Webtransport, bytes.len());
                     let mut repeated = 0;
                     let parsed = parse_datagram(&bytes, &mut newest_input, &mut repeated, |inbound| {
                         deliver(Ok(inbound), &inbound_tx)
@@ -203,8 +203,7 @@ async fn first_hello(
     loop {
         match reader.next_frame() {
             Ok(Some(Frame::Message(bytes))) => {
-                ctx.stats.frames_in.inc();
-                ctx.stats.bytes_in.inc_by(bytes.len() as u64);
+                ctx.stats.frame_in(Transport::Webtransport, bytes.len());
                 return read_hello(&bytes);
             }
             Ok(Some(Frame::Close { .. })) => {
@@ -244,8 +243,7 @@ fn on_stream(
     loop {
         match reader.next_frame() {
             Ok(Some(Frame::Message(bytes))) => {
-                ctx.stats.frames_in.inc();
-                ctx.stats.bytes_in.inc_by(bytes.len() as u64);
+                ctx.stats.frame_in(Transport::Webtransport, bytes.len());
                 deliver(parse_message(&bytes), inbound)?;
             }
             Ok(Some(Frame::Close { code, .. })) => {
