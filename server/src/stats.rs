@@ -254,6 +254,16 @@ impl Default for ServerStats {
         for code in CloseCode::ALL {
             let _ = s.closes.get_or_create(&CloseLabels { code: code.code() });
         }
+        for transport in [Transport::Websocket, Transport::Webtransport] {
+            for direction in ["in", "out"] {
+                let labels = TransportLabels {
+                    transport: transport.label(),
+                    direction,
+                };
+                let _ = s.transport_frames.get_or_create(&labels);
+                let _ = s.transport_bytes.get_or_create(&labels);
+            }
+        }
         s.register();
         s
     }
