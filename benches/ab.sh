@@ -17,45 +17,16 @@ BOTS_CORE=${BOTS_CORE:-1}
 BOTS=${BOTS:-target/release/snapwire-bots}
 MEASURE=${MEASURE:-10}
 case $LOAD in
-  spectators) server_args=(--scene drift:100) bot_args=(--bots 1000 --spectate) ;;
-  rooms) server_args=(--room-size 8) bot_args=(--bots 1000) ;;
-  field) server_args=(--map assets/maps/field.json) bot_args=(--bots 1000) ;;
+  spectators) server_args="--max-clients 1100 --scene drift:100" bot_args="--bots 1000 --spectate --ramp 500" ;;
+  rooms) server_args="--max-clients 1100 --room-size 8" bot_args="--bots 1000 --ramp 500" ;;
+  field) server_args="--max-clients 1100 --map assets/maps/field.json" bot_args="--bots 1000 --ramp 500" ;;
   *) echo "unknown load $LOAD" >&2; exit 2 ;;
 esac
 out=$(mktemp -d)
 trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$out"' EXIT
-
-cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
-
-# One run: prints "us_per_client_tick snapshots_per_bot_per_s slowest_bot".
-run() {
-  local bin=$1 port=$((20000 + RANDOM % 20000))
-  taskset -c "$SERVER_CORE" "$bin" --bind "127.0.0.1:$port" --max-clients 1100 \
-    --assets "$out/no-assets" "${server_args[@]}" >"$out/server.log" 2>&1 &
-  local server=$!
-  sleep 0.5
-  taskset -c "$BOTS_CORE" "$BOTS" --url "ws://127.0.0.1:$port/ws" "${bot_args[@]}" \
-    --duration $((MEASURE + 8)) --ramp 500 --threads 1 --report "$out/report.json" \
-    >/dev/null 2>&1 &
-  local bots=$!
-  sleep 6
-  local before after
-  before=$(cpu_ticks "$server")
-  sleep "$MEASURE"
-  after=$(cpu_ticks "$server")
-  wait "$bots" || true
-  kill "$server"
-  wait "$server" 2>/dev/null || true
-  python3 - "$before" "$after" "$MEASURE" "$out/report.json" <<'PY'
-import json, os, sys
-before, after, seconds = int(sys.argv[1]), int(sys.argv[2]), float(sys.argv[3])
-report = json.load(open(sys.argv[4]))
-hz = os.sysconf("SC_CLK_TCK")
-client_ticks = report["bots_connected"] * 60 * seconds
-print(f"{(after - before) / hz * 1e6 / client_ticks:.2f} "
-      f"{report['snapshots_per_bot_per_s']:.2f} {report['snapshots_per_bot_per_s_min']:.2f}")
-PY
-}
+# shellcheck source=benches/pinned_run.sh
+. "$(dirname "$0")/pinned_run.sh"
+run() { pinned_run "$1" "$server_args" "$bot_args"; }
 
 old_runs=() new_runs=()
 for i in $(seq 1 "$PAIRS"); do

@@ -17,41 +17,14 @@ SERVER_CORE=${SERVER_CORE:-0}
 BOTS_CORE=${BOTS_CORE:-1}
 BOTS=${BOTS:-target/release/snapwire-bots}
 MEASURE=${MEASURE:-10}
-read -r -a bot_args <<<"${BOT_ARGS:---spectate}"
+BOT_ARGS=${BOT_ARGS:---spectate}
 out=$(mktemp -d)
 trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$out"' EXIT
-
-cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
-
-# One run over transport $1: prints "us_per_client_tick snapshots_per_bot_per_s slowest kbps".
+# shellcheck source=benches/pinned_run.sh
+. "$(dirname "$0")/pinned_run.sh"
 run() {
-  local transport=$1 port=$((20000 + RANDOM % 20000))
-  taskset -c "$SERVER_CORE" "$SERVER" --bind "127.0.0.1:$port" --max-clients $((COUNT + 100)) \
-    --assets "$out/no-assets" --scene drift:100 >"$out/server.log" 2>&1 &
-  local server=$!
-  sleep 0.5
-  taskset -c "$BOTS_CORE" "$BOTS" --url "ws://127.0.0.1:$port/ws" --bots "$COUNT" \
-    "${bot_args[@]}" --transport "$transport" --duration $((MEASURE + 8)) --ramp 250 \
-    --threads 1 --report "$out/report.json" >/dev/null 2>&1 &
-  local bots=$!
-  sleep 6
-  local before after
-  before=$(cpu_ticks "$server")
-  sleep "$MEASURE"
-  after=$(cpu_ticks "$server")
-  wait "$bots" || true
-  kill "$server"
-  wait "$server" 2>/dev/null || true
-  python3 - "$before" "$after" "$MEASURE" "$out/report.json" <<'PY'
-import json, os, sys
-before, after, seconds = int(sys.argv[1]), int(sys.argv[2]), float(sys.argv[3])
-report = json.load(open(sys.argv[4]))
-hz = os.sysconf("SC_CLK_TCK")
-client_ticks = report["bots_connected"] * 60 * seconds
-print(f"{(after - before) / hz * 1e6 / client_ticks:.2f} "
-      f"{report['snapshots_per_bot_per_s']:.2f} {report['snapshots_per_bot_per_s_min']:.2f} "
-      f"{report['kbps_per_bot']:.1f} errors={report['errors']} desyncs={report['desyncs']}")
-PY
+  pinned_run "$SERVER" "--max-clients $((COUNT + 100)) --scene drift:100" \
+    "--bots $COUNT $BOT_ARGS --transport $1 --ramp 250"
 }
 
 ws_runs=() wt_runs=()

@@ -47,13 +47,7 @@ impl DatagramSchedule {
         if p.loss > 0.0 && self.rng.random_bool(p.loss.min(1.0)) {
             return None;
         }
-        let jitter = p.jitter.as_secs_f64();
-        let delay = if jitter > 0.0 {
-            let offset = self.rng.random_range(-jitter..=jitter);
-            Duration::from_secs_f64((p.latency.as_secs_f64() + offset).max(0.0))
-        } else {
-            p.latency
-        };
+        let delay = p.delay(&mut self.rng);
         let sent = match p.bandwidth {
             Some(rate) => {
                 let start = self.busy_until.max(now);

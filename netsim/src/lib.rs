@@ -71,6 +71,18 @@ struct Link {
     stalled: AtomicBool,
 }
 
+impl Shared {
+    /// A new link, under the proxy's controls (cut, blackhole, stall) while it lives.
+    fn new_link(&self) -> Arc<Link> {
+        let link = Arc::new(Link::default());
+        self.links
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .push(Arc::downgrade(&link));
+        link
+    }
+}
+
 impl Netsim {
     /// Listens on `listen` (port 0 picks one) and forwards each connection to `upstream`
     /// through a link of `profile`; connection `n` draws from a generator seeded with
@@ -179,12 +191,7 @@ async fn accept_loop(
             continue;
         };
         let n = shared.accepted.fetch_add(1, Ordering::Relaxed);
-        let link = Arc::new(Link::default());
-        shared
-            .links
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .push(Arc::downgrade(&link));
+        let link = shared.new_link();
         let shared = Arc::clone(&shared);
         let conn_seed = seed ^ n.wrapping_mul(0x9e37_79b9_7f4a_7c15);
         tokio::spawn(async move {

@@ -56,6 +56,17 @@ impl Profile {
         ..Profile::AVERAGE
     };
 
+    /// One chunk's or datagram's delay: the latency, give or take up to the jitter (uniform).
+    pub fn delay(&self, rng: &mut impl rand::Rng) -> Duration {
+        let jitter = self.jitter.as_secs_f64();
+        if jitter > 0.0 {
+            let offset = rng.random_range(-jitter..=jitter);
+            Duration::from_secs_f64((self.latency.as_secs_f64() + offset).max(0.0))
+        } else {
+            self.latency
+        }
+    }
+
     /// How long a lost chunk stalls the stream: a retransmission timeout, which Linux never
     /// sets below 200 ms and which is about a round trip and a half on a slow link.
     pub fn stall(&self) -> Duration {

@@ -31,13 +31,7 @@ impl Schedule {
     /// chunks before it, and no sooner than the bandwidth lets it through.
     pub fn deliver_at(&mut self, now: Duration, bytes: usize) -> Duration {
         let p = &self.profile;
-        let jitter = p.jitter.as_secs_f64();
-        let delay = if jitter > 0.0 {
-            let offset = self.rng.random_range(-jitter..=jitter);
-            Duration::from_secs_f64((p.latency.as_secs_f64() + offset).max(0.0))
-        } else {
-            p.latency
-        };
+        let delay = p.delay(&mut self.rng);
         let mut at = now + delay;
         if p.loss > 0.0 && self.rng.random_bool(p.loss.min(1.0)) {
             at += p.stall();

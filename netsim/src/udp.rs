@@ -7,8 +7,8 @@
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashMap};
 use std::net::SocketAddr;
+use std::sync::Arc;
 use std::sync::atomic::Ordering;
-use std::sync::{Arc, PoisonError};
 use std::time::Duration;
 
 use tokio::net::UdpSocket;
@@ -117,12 +117,7 @@ async fn open(
     };
     let up_socket = Arc::new(UdpSocket::bind(any).await?);
     up_socket.connect(upstream).await?;
-    let link = Arc::new(Link::default());
-    shared
-        .links
-        .lock()
-        .unwrap_or_else(PoisonError::into_inner)
-        .push(Arc::downgrade(&link));
+    let link = shared.new_link();
     let stop = stop.child_token();
     let start = Instant::now();
     // Upstream: deliver each datagram at its time.
