@@ -157,9 +157,10 @@ fn net_graph<G: WebGame>(ctx: &dyn Canvas, app: &mut App<G>, screen: Screen, now
     let g = app.net_graph(now_ms);
     let mut lines = vec![
         format!(
-            "ping {}  {}/s",
+            "ping {}  {}/s  {}",
             g.ping_ms.map_or("-".to_owned(), |p| format!("{p:.0} ms")),
-            g.snapshots_per_s
+            g.snapshots_per_s,
+            app.transport
         ),
         format!("in {:.1} kbps  out {:.1} kbps", g.kbps_in, g.kbps_out),
     ];

@@ -132,7 +132,7 @@ impl Netsim {
         self.shared.cuts.load(Ordering::Relaxed)
     }
 
-    /// Resets every open connection, both ends, now.
+    /// Resets every open connection, both ends, now (and silences every UDP flow for good).
     pub fn cut_all(&self) {
         for link in self.links() {
             link.cut.cancel();

@@ -87,7 +87,7 @@ pub(crate) async fn serve(
         };
         let now = Instant::now();
         flow.last_seen = now;
-        if flow.link.blackhole.load(Ordering::Relaxed) {
+        if silent(&flow.link) {
             continue;
         }
         if let Some(after) = flow.schedule.deliver_at(now - flow.start, n) {
@@ -155,7 +155,7 @@ async fn open(
                     },
                     _ = stop.cancelled() => return,
                 };
-                if link.blackhole.load(Ordering::Relaxed) {
+                if silent(&link) {
                     continue;
                 }
                 let now = Instant::now();
@@ -173,6 +173,12 @@ async fn open(
         link,
         stop,
     })
+}
+
+/// A blackholed flow carries nothing for now; a cut one carries nothing ever again (UDP has
+/// no reset: a cut path is silence, and the endpoints find out by their timeouts).
+fn silent(link: &Link) -> bool {
+    link.blackhole.load(Ordering::Relaxed) || link.cut.is_cancelled()
 }
 
 /// Sends each datagram when its time comes, in the order of those times (jitter reorders).
@@ -213,7 +219,7 @@ async fn deliver<F, Fut>(
                         break;
                     }
                     if let Some(Reverse((_, _, bytes))) = due.pop()
-                        && !link.blackhole.load(Ordering::Relaxed)
+                        && !silent(&link)
                     {
                         send(bytes).await;
                     }

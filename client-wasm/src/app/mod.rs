@@ -55,6 +55,8 @@ pub struct App<G: WebGame = World> {
     pub controls: Controls,
     pub touches: Touches,
     pub show_net_graph: bool,
+    /// What carries the connection: `websocket` or `webtransport` (the net graph shows it).
+    pub transport: String,
     interpolator: Option<Interpolator<G>>,
     smoother: Smoother,
     stats: NetStats,
@@ -135,6 +137,7 @@ impl<G: WebGame> App<G> {
             controls: Controls::default(),
             touches: Touches::default(),
             show_net_graph: true,
+            transport: "websocket".to_owned(),
             interpolator: None,
             smoother: Smoother::default(),
             stats: NetStats::default(),

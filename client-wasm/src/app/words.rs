@@ -12,7 +12,7 @@ impl<G: WebGame> App<G> {
     pub fn net_graph_json(&mut self, now_ms: f64) -> String {
         let g = self.net_graph(now_ms);
         format!(
-            "{{\"ping_ms\":{},\"snapshots_per_s\":{},\"kbps_in\":{:.2},\"kbps_out\":{:.2},\"last_snapshot_bytes\":{},\"corrections_per_s\":{},\"largest_correction_units\":{:.3},\"underrun_pct\":{:.2},\"interpolation_delay_ms\":{:.1},\"checksum_failures\":{},\"resumes\":{},\"restarts\":{},\"resume_bytes\":{},\"resume_full_bytes\":{},\"session_underruns\":{},\"session_frames\":{}}}",
+            "{{\"ping_ms\":{},\"snapshots_per_s\":{},\"kbps_in\":{:.2},\"kbps_out\":{:.2},\"last_snapshot_bytes\":{},\"corrections_per_s\":{},\"largest_correction_units\":{:.3},\"underrun_pct\":{:.2},\"interpolation_delay_ms\":{:.1},\"checksum_failures\":{},\"resumes\":{},\"restarts\":{},\"resume_bytes\":{},\"resume_full_bytes\":{},\"session_underruns\":{},\"session_frames\":{},\"transport\":\"{}\"}}",
             g.ping_ms.map_or("null".to_owned(), |p| format!("{p:.1}")),
             g.snapshots_per_s,
             g.kbps_in,
@@ -28,7 +28,8 @@ impl<G: WebGame> App<G> {
             self.session.stats.resume_bytes,
             self.session.stats.resume_full_bytes,
             self.feel.underruns,
-            self.feel.frames
+            self.feel.frames,
+            self.transport
         )
     }
 

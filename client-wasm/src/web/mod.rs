@@ -199,8 +199,7 @@ fn launch<G: WebGame>(
         .find(|kv| kv.starts_with("ticket="))
         .map_or(String::new(), |kv| format!("?{kv}"));
     let url = format!("{scheme}://{}/ws{ticket}", location.host()?);
-    let ws = WebSocket::new(&url)?;
-    ws.set_binary_type(BinaryType::Arraybuffer);
+    let ws = open_socket(&url)?;
 
     // A reload of this page within the grace period continues the same player.
     let saved = saved_resume(&window).filter(|s| {
@@ -338,7 +337,13 @@ impl<G: WebGame> Game<G> {
     fn attach(self: &Rc<Game<G>>, ws: &WebSocket, hello: Vec<u8>) -> Result<(), JsValue> {
         let perf = self.window.performance().ok_or("no performance")?;
         let socket = ws.clone();
-        self.on_socket(ws, "open", move |_, _: web_sys::Event| {
+        self.on_socket(ws, "open", move |g, _: web_sys::Event| {
+            // Which transport carries it (assets/transport.js says; a bare WebSocket does not).
+            let transport = js_sys::Reflect::get(&socket, &"transport".into())
+                .ok()
+                .and_then(|t| t.as_string())
+                .unwrap_or_else(|| "websocket".to_owned());
+            g.app.borrow_mut().transport = transport;
             let _ = socket.send_with_u8_array(&hello);
         });
         let now = perf.clone();
@@ -393,12 +398,11 @@ impl<G: WebGame> Game<G> {
     /// new one that sends `hello`.
     fn reconnect(self: &Rc<Game<G>>, hello: Vec<u8>) {
         self.drop_socket();
-        let Ok(ws) = WebSocket::new(&self.url) else {
+        let Ok(ws) = open_socket(&self.url) else {
             // A malformed URL cannot be here (it opened once); end rather than spin.
             self.app.borrow_mut().status = Status::Closed("cannot reconnect".into());
             return;
         };
-        ws.set_binary_type(BinaryType::Arraybuffer);
         *self.ws.borrow_mut() = ws.clone();
         let _ = self.attach(&ws, hello);
     }
@@ -608,4 +612,18 @@ impl<G: WebGame> Game<G> {
         }
         Ok(())
     }
+}
+
+/// The game's connection: the page's `window.snapwireSocket(url)` when it has one
+/// (`assets/transport.js`: WebTransport when the server offers it, else WebSocket, behind the
+/// WebSocket interface this module uses), else a plain WebSocket.
+fn open_socket(url: &str) -> Result<WebSocket, JsValue> {
+    let window = web_sys::window().ok_or("no window")?;
+    let open = js_sys::Reflect::get(&window, &"snapwireSocket".into())?;
+    let socket = match open.dyn_ref::<Function>() {
+        Some(f) => f.call1(&window, &url.into())?.unchecked_into::<WebSocket>(),
+        None => WebSocket::new(url)?,
+    };
+    socket.set_binary_type(BinaryType::Arraybuffer);
+    Ok(socket)
 }

@@ -210,7 +210,9 @@ async fn a_dropped_or_reloaded_page_continues_the_same_player() {
     };
     let server = TestServer::start(page_config(&root)).await;
     let netsim = server.behind(snapwire_netsim::Profile::LAN, 3).await;
-    let page_url = format!("http://{}/", netsim.addr());
+    // A cut resets TCP at once; over UDP it is silence the page notices after 5 s: this test
+    // is about the resume, on WebSocket.
+    let page_url = format!("http://{}/?transport=websocket", netsim.addr());
     let driver_proc = ChromeDriver::start(&chromedriver);
     let fay = browser(&driver_proc.url, &chromium).await;
     join(&fay, &page_url, "fay").await;
@@ -408,6 +410,62 @@ async fn a_page_served_over_https_plays_over_wss() {
     page.quit().await.expect("quit");
     server.stop().await;
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// The page plays over WebTransport when the server offers it (snapshots and inputs as
+/// datagrams, the certificate accepted by the hash `/webtransport` gives), says so in its net
+/// graph, and plays over WebSocket when WebTransport is off.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_page_plays_over_webtransport_and_over_websocket_when_it_is_off() {
+    let Some(Setup {
+        root,
+        chromium,
+        chromedriver,
+    }) = setup()
+    else {
+        return;
+    };
+    let driver_proc = ChromeDriver::start(&chromedriver);
+    let page = browser(&driver_proc.url, &chromium).await;
+
+    let server = TestServer::start(page_config(&root)).await;
+    join(&page, &format!("http://{}/", server.addr), "wendy").await;
+    poll(|| player(&server, "wendy"))
+        .await
+        .expect("wendy joined");
+    let graph = net_graph_once(&page, |g| {
+        g["transport"] == "webtransport" && g["snapshots_per_s"].as_f64().is_some_and(|r| r >= 5.0)
+    })
+    .await;
+    assert_eq!(graph["transport"], "webtransport", "{graph}");
+    assert_sound(&graph, "webtransport");
+    assert_eq!(server.stats.webtransport_sessions.get(), 1);
+    // The page's inputs came as datagrams: the player answers the keys.
+    let (key, _, _) = walk(&page, &server, "wendy").await;
+    page.action_chain()
+        .key_up(key)
+        .perform()
+        .await
+        .expect("key up");
+    server.stop().await;
+
+    let mut config = page_config(&root);
+    config.webtransport = false;
+    let server = TestServer::start(config).await;
+    let started = Instant::now();
+    join(&page, &format!("http://{}/", server.addr), "walt").await;
+    poll(|| player(&server, "walt"))
+        .await
+        .expect("walt joined over WebSocket");
+    eprintln!(
+        "joined over WebSocket {:?} after the click",
+        started.elapsed()
+    );
+    let graph = net_graph_once(&page, |g| g["transport"] == "websocket").await;
+    assert_eq!(graph["transport"], "websocket", "{graph}");
+    assert_sound(&graph, "websocket fallback");
+    page.quit().await.expect("quit");
+    server.stop().await;
 }
 
 /// The match as a new player meets it, at desktop and phone sizes, with bots playing around.
