@@ -59,6 +59,9 @@ struct Shared {
     links: Mutex<Vec<Weak<Link>>>,
     accepted: AtomicU64,
     cuts: AtomicU64,
+    /// Every datagram is dropped, both ways, flows old and new: a network that lets only TCP
+    /// through.
+    udp_blocked: AtomicBool,
 }
 
 /// Controls of one proxied connection.
@@ -154,6 +157,13 @@ impl Netsim {
         for link in self.links() {
             link.stalled.store(on, Ordering::Relaxed);
         }
+    }
+
+    /// Drops every datagram from now on, both ways, on every flow old or new (`true`), or lets
+    /// them through again (`false`): a network (a corporate firewall, some hotel Wi-Fi) that
+    /// carries only TCP.
+    pub fn block_udp(&self, on: bool) {
+        self.shared.udp_blocked.store(on, Ordering::Relaxed);
     }
 
     fn links(&self) -> Vec<Arc<Link>> {

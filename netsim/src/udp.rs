@@ -87,7 +87,7 @@ pub(crate) async fn serve(
         };
         let now = Instant::now();
         flow.last_seen = now;
-        if silent(&flow.link) {
+        if silent(&flow.link) || shared.udp_blocked.load(Ordering::Relaxed) {
             continue;
         }
         if let Some(after) = flow.schedule.deliver_at(now - flow.start, n) {
@@ -143,7 +143,7 @@ async fn open(
         }));
     }
     {
-        let (link, stop) = (Arc::clone(&link), stop.clone());
+        let (link, stop, shared) = (Arc::clone(&link), stop.clone(), Arc::clone(shared));
         let mut schedule = DatagramSchedule::new(profile, seed.wrapping_add(1));
         tokio::spawn(async move {
             let mut buf = vec![0u8; MAX_DATAGRAM];
@@ -155,7 +155,7 @@ async fn open(
                     },
                     _ = stop.cancelled() => return,
                 };
-                if silent(&link) {
+                if silent(&link) || shared.udp_blocked.load(Ordering::Relaxed) {
                     continue;
                 }
                 let now = Instant::now();

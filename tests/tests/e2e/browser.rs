@@ -468,6 +468,62 @@ async fn a_page_plays_over_webtransport_and_over_websocket_when_it_is_off() {
     server.stop().await;
 }
 
+/// Where UDP does not get through, the page plays over WebSocket within its 2 s fallback; and a
+/// page playing over WebTransport whose UDP stops resumes the same player over WebSocket.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn without_udp_the_page_plays_over_websocket_and_a_webtransport_player_resumes_there() {
+    let Some(Setup {
+        root,
+        chromium,
+        chromedriver,
+    }) = setup()
+    else {
+        return;
+    };
+    let server = TestServer::start(page_config(&root)).await;
+    let netsim = server.behind(snapwire_netsim::Profile::LAN, 4).await;
+    let url = format!("http://{}/", netsim.addr());
+    let driver_proc = ChromeDriver::start(&chromedriver);
+    let page = browser(&driver_proc.url, &chromium).await;
+
+    netsim.block_udp(true);
+    let started = Instant::now();
+    join(&page, &url, "uma").await;
+    poll(|| player(&server, "uma"))
+        .await
+        .expect("uma joined over WebSocket");
+    let took = started.elapsed();
+    let graph = net_graph_once(&page, |g| g["transport"] == "websocket").await;
+    eprintln!("UDP blocked: playing {took:?} after the click: {graph}");
+    assert_eq!(graph["transport"], "websocket", "{graph}");
+    assert!(took < Duration::from_secs(5), "the fallback took {took:?}");
+    assert_eq!(server.stats.webtransport_sessions.get(), 0);
+
+    netsim.block_udp(false);
+    join(&page, &url, "vic").await;
+    let vic = poll(|| player(&server, "vic")).await.expect("vic joined");
+    let graph = net_graph_once(&page, |g| g["transport"] == "webtransport").await;
+    assert_eq!(graph["transport"], "webtransport", "{graph}");
+    // UDP stops: the page hears nothing for 5 s, reconnects, WebTransport cannot open, and
+    // WebSocket resumes the player.
+    netsim.block_udp(true);
+    let graph = net_graph_once(&page, |g| {
+        g["transport"] == "websocket" && g["resumes"] == 1
+    })
+    .await;
+    eprintln!("after UDP stopped: {graph}");
+    assert_eq!(
+        (&graph["transport"], &graph["resumes"], &graph["restarts"]),
+        (&json!("websocket"), &json!(1), &json!(0)),
+        "{graph}"
+    );
+    let now = player(&server, "vic").expect("vic still plays");
+    assert_eq!(now.id, vic.id, "the same player");
+    page.quit().await.expect("quit");
+    drop(netsim);
+    server.stop().await;
+}
+
 /// The match as a new player meets it, at desktop and phone sizes, with bots playing around.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn desktop_and_phone_players_in_a_match() {
