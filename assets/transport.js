@@ -1,14 +1,14 @@
 // The game's connection, opened by the client (client-wasm/src/web) through
-// `window.snapwireSocket(url)`: WebTransport when the server offers it and this browser has it
-// (snapshots and inputs as datagrams: a lost packet costs one snapshot, not a stall), else
-// WebSocket. What it returns behaves as a WebSocket does for the client: `open`, `message`
+// `window.snapwireSocket(url)`: with `?transport=webtransport` in the page's address,
+// WebTransport when the server offers it and this browser has it (snapshots and inputs as
+// datagrams: a lost packet costs one snapshot, not a stall), else WebSocket. WebSocket stays
+// the default until a stall seen under heavy load (a page at 0 snapshots a second over
+// WebTransport while the whole test suite ran beside it) is understood. What it returns behaves as a WebSocket does for the client: `open`, `message`
 // (an ArrayBuffer per message) and `close` (code, reason) events, `send`, `close`,
 // `readyState`, `binaryType`; and `transport` says which it is.
 //
 // WebTransport framing and rules: PROTOCOL.md, "WebTransport". A session that is not ready
-// within 2 s, refused, or not offered falls back to WebSocket. `?transport=websocket` or
-// `?transport=webtransport` in the page's address forces one (the second still falls back
-// when WebTransport cannot open, and says so in the console).
+// within 2 s, refused, or not offered falls back to WebSocket (and says so in the console).
 (() => {
   "use strict";
   const FALLBACK_MS = 2000;
@@ -66,6 +66,13 @@
       } finally {
         clearTimeout(timer);
       }
+      // Chrome keeps very few received datagrams for a page that has not read them yet and
+      // drops the rest: a busy page (a slow phone, a loaded machine) then lost most snapshots.
+      // A second's worth waits instead; the client drops what is stale itself.
+      try {
+        wt.datagrams.incomingHighWaterMark = 64;
+        wt.datagrams.incomingMaxAge = 1000;
+      } catch (_) {}
       const stream = await wt.createBidirectionalStream();
       this.writer = stream.writable.getWriter();
       this.datagrams = wt.datagrams.writable.getWriter();
@@ -194,8 +201,8 @@
   }
 
   window.snapwireSocket = function (url) {
-    const forced = new URLSearchParams(location.search).get("transport");
-    if (forced === "websocket" || typeof WebTransport === "undefined") {
+    const asked = new URLSearchParams(location.search).get("transport");
+    if (asked !== "webtransport" || typeof WebTransport === "undefined") {
       const ws = new WebSocket(url);
       ws.transport = "websocket";
       return ws;

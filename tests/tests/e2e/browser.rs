@@ -210,9 +210,7 @@ async fn a_dropped_or_reloaded_page_continues_the_same_player() {
     };
     let server = TestServer::start(page_config(&root)).await;
     let netsim = server.behind(snapwire_netsim::Profile::LAN, 3).await;
-    // A cut resets TCP at once; over UDP it is silence the page notices after 5 s: this test
-    // is about the resume, on WebSocket.
-    let page_url = format!("http://{}/?transport=websocket", netsim.addr());
+    let page_url = format!("http://{}/", netsim.addr());
     let driver_proc = ChromeDriver::start(&chromedriver);
     let fay = browser(&driver_proc.url, &chromium).await;
     join(&fay, &page_url, "fay").await;
@@ -412,9 +410,10 @@ async fn a_page_served_over_https_plays_over_wss() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
-/// The page plays over WebTransport when the server offers it (snapshots and inputs as
-/// datagrams, the certificate accepted by the hash `/webtransport` gives), says so in its net
-/// graph, and plays over WebSocket when WebTransport is off.
+/// Asked to (`?transport=webtransport`), the page plays over WebTransport when the server
+/// offers it (snapshots and inputs as datagrams, the certificate accepted by the hash
+/// `/webtransport` gives), says so in its net graph, and plays over WebSocket when WebTransport
+/// is off.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_page_plays_over_webtransport_and_over_websocket_when_it_is_off() {
     let Some(Setup {
@@ -429,7 +428,13 @@ async fn a_page_plays_over_webtransport_and_over_websocket_when_it_is_off() {
     let page = browser(&driver_proc.url, &chromium).await;
 
     let server = TestServer::start(page_config(&root)).await;
-    join(&page, &format!("http://{}/", server.addr), "wendy").await;
+    // WebTransport is the page's choice only when asked for (see assets/transport.js).
+    join(
+        &page,
+        &format!("http://{}/?transport=webtransport", server.addr),
+        "wendy",
+    )
+    .await;
     poll(|| player(&server, "wendy"))
         .await
         .expect("wendy joined");
@@ -453,7 +458,12 @@ async fn a_page_plays_over_webtransport_and_over_websocket_when_it_is_off() {
     config.webtransport = false;
     let server = TestServer::start(config).await;
     let started = Instant::now();
-    join(&page, &format!("http://{}/", server.addr), "walt").await;
+    join(
+        &page,
+        &format!("http://{}/?transport=webtransport", server.addr),
+        "walt",
+    )
+    .await;
     poll(|| player(&server, "walt"))
         .await
         .expect("walt joined over WebSocket");
@@ -482,7 +492,7 @@ async fn without_udp_the_page_plays_over_websocket_and_a_webtransport_player_res
     };
     let server = TestServer::start(page_config(&root)).await;
     let netsim = server.behind(snapwire_netsim::Profile::LAN, 4).await;
-    let url = format!("http://{}/", netsim.addr());
+    let url = format!("http://{}/?transport=webtransport", netsim.addr());
     let driver_proc = ChromeDriver::start(&chromedriver);
     let page = browser(&driver_proc.url, &chromium).await;
 
