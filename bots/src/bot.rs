@@ -128,6 +128,7 @@ async fn play<G: BotGame>(
         origin: None,
         before_drop: None,
         first_snapshot: None,
+        last_snapshot: None,
     };
     let mut hello = hello;
     let mut failures = 0u32;
@@ -230,6 +231,8 @@ struct PlayState<G: BotGame> {
     /// When the first snapshot arrived: the bot's rates are measured from here, and the time
     /// before it is the join time, reported apart.
     first_snapshot: Option<Instant>,
+    /// When the last verified snapshot arrived.
+    last_snapshot: Option<Instant>,
 }
 
 /// Connects, sends `hello` and waits for its answer (`Welcome`, or `Resumed` after a drop).
@@ -363,6 +366,10 @@ async fn connection<G: BotGame>(
                         live.snapshots.fetch_add(1, Ordering::Relaxed);
                         let now = Instant::now();
                         state.first_snapshot.get_or_insert(now);
+                        if let Some(last) = state.last_snapshot.replace(now) {
+                            let gap = (now - last).as_secs_f64() * 1000.0;
+                            result.max_snapshot_gap_ms = result.max_snapshot_gap_ms.max(gap);
+                        }
                         let units = result.feel.on_correction(correction);
                         if units > 0.0 {
                             let _ = result.correction_quanta.record((units * 1000.0).round().max(1.0) as u64);

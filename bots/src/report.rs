@@ -29,6 +29,8 @@ pub struct BotResult {
     pub active_s: f64,
     /// From the start of the bot to its first snapshot (connect, hello, welcome), in ms.
     pub join_ms: Option<f64>,
+    /// The longest wait between two verified snapshots, in ms (a reconnect's included).
+    pub max_snapshot_gap_ms: f64,
     pub snapshots: u64,
     pub full_snapshots: u64,
     /// Full snapshots after a delta had come: the server had lost its baseline.
@@ -124,6 +126,7 @@ impl Default for BotResult {
             correction_quanta: correction_histogram(),
             interpolation_delay_ms: 0.0,
             interpolation_tick_ms: 0.0,
+            max_snapshot_gap_ms: 0.0,
         }
     }
 }
@@ -170,6 +173,10 @@ pub struct Report {
     /// bots that got one. The rates above are measured after it.
     pub join_ms: Latency,
     pub join_ms_max: f64,
+    /// The longest wait any bot had between two verified snapshots, in ms, and the median
+    /// over bots of each one's longest.
+    pub snapshot_gap_ms_max: f64,
+    pub snapshot_gap_ms_median: f64,
     pub prediction_checks: u64,
     pub mispredictions: u64,
     /// Bots connected when the run ended (a bot whose link dropped reconnects until then).
@@ -298,6 +305,11 @@ impl Report {
                 p99: nearest_rank(&joins, 99.0),
             },
             join_ms_max: joins.last().copied().unwrap_or(0.0),
+            snapshot_gap_ms_max: results
+                .iter()
+                .map(|r| r.max_snapshot_gap_ms)
+                .fold(0.0, f64::max),
+            snapshot_gap_ms_median: median(active.iter().map(|r| r.max_snapshot_gap_ms).collect()),
             prediction_checks: results.iter().map(|r| r.prediction_checks).sum(),
             mispredictions: results.iter().map(|r| r.mispredictions).sum(),
             bots_connected_at_end: results.iter().filter(|r| r.connected_at_end).count(),

@@ -372,6 +372,13 @@ async fn webtransport_bots_play_through_a_lossy_link() {
         "{} snapshots/s",
         r.snapshots_per_bot_per_s
     );
+    // The longest wait between two snapshots is measured (76 ms through `average` on a quiet
+    // machine); a stall like TCP's retransmission wait would be hundreds of ms.
+    assert!(
+        r.snapshot_gap_ms_max > 0.0 && r.snapshot_gap_ms_max < 2000.0,
+        "{} ms",
+        r.snapshot_gap_ms_max
+    );
     // Inputs rode in more than one datagram (a round trip of 200 ms leaves several
     // unacknowledged), and the room saw each once.
     assert!(server.stats.inputs_repeated.get() > 0);
