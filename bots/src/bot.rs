@@ -281,9 +281,16 @@ async fn connect<G: BotGame>(
         Incoming::Message(b) => match session.handle(&b) {
             Ok(SessionEvent::Welcome(w)) => {
                 result.room = Some(w.room);
+                // Over WebTransport, the first datagram opens the datagram path at once.
+                if let Some(ack) = session.opening_ack() {
+                    send(&mut link, &ack, result).await?;
+                }
                 Ok(link)
             }
             Ok(SessionEvent::Resumed(_)) => {
+                if let Some(ack) = session.opening_ack() {
+                    send(&mut link, &ack, result).await?;
+                }
                 // What the dead connection may have swallowed goes again.
                 for msg in session.resend_after_resume() {
                     send(&mut link, &msg, result).await?;

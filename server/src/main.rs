@@ -64,6 +64,11 @@ struct Args {
     /// server may send more rarely still (up to every 4th tick)
     #[arg(long, default_value_t = 1)]
     snapshot_every: u32,
+    /// Each client's byte budget for snapshots, in kilobits a second, on either transport
+    /// (off by default): a client that spent it gets no snapshot until it refills, and
+    /// entities new to its view wait, the nearest first, rather than exceed it
+    #[arg(long, value_name = "KBPS", value_parser = clap::value_parser!(u32).range(16..=1_000_000))]
+    max_kbps_per_client: Option<u32>,
     /// Directory of the browser client served at `/` (`cargo xtask serve` builds it).
     #[arg(long, default_value = "assets")]
     assets: PathBuf,
@@ -312,6 +317,7 @@ async fn serve(args: Args) -> anyhow::Result<()> {
     config.room.full_snapshots = args.full_snapshots;
     config.room.flow_control = !args.no_flow_control;
     config.room.snapshot_every = args.snapshot_every;
+    config.room.max_kbps_per_client = args.max_kbps_per_client;
     config.room_size = args.room_size;
     config.max_rooms = args.max_rooms;
     config.room_grace = std::time::Duration::from_secs(args.room_grace);

@@ -14,6 +14,7 @@
 //! - [`snapshot`]: replicated entity state (`#[derive(Replicate)]`), the bit-packed delta
 //!   codec, checksums.
 //! - [`client`]: applying snapshots, verifying checksums, acknowledging and predicting.
+//! - [`parts`]: a message too large for one datagram, as parts that each fit one.
 //! - [`stream`]: the framing of messages on a reliable byte stream (WebTransport's session
 //!   stream).
 
@@ -24,6 +25,7 @@ pub mod client;
 pub mod codec;
 pub mod game;
 pub mod map;
+pub mod parts;
 pub mod protocol;
 pub mod quantize;
 pub mod sim;

@@ -9,7 +9,7 @@ use crate::map::MapDef;
 use crate::tick::Tick;
 
 /// Bumped on every incompatible change to messages, snapshot bodies or game rules a client predicts.
-pub const PROTOCOL_VERSION: u32 = 7;
+pub const PROTOCOL_VERSION: u32 = 8;
 
 /// Largest client message the server accepts, in bytes. A real `Input` is 13 bytes.
 pub const MAX_CLIENT_MSG_BYTES: usize = 1024;
@@ -277,6 +277,19 @@ pub enum ServerMsg {
     /// newest one the client acknowledged before the connection dropped (when the server still
     /// holds it).
     Resumed(Resumed),
+    /// One part of a message too large for one datagram (WebTransport only; [`crate::parts`]).
+    Part(Part),
+}
+
+/// Bytes `index` of `count` of split message number `message`: the message is the parts'
+/// bytes joined in index order.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Part {
+    /// Increases with each message the server splits on this session.
+    pub message: u32,
+    pub index: u16,
+    pub count: u16,
+    pub bytes: Vec<u8>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

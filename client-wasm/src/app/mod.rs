@@ -163,7 +163,12 @@ impl<G: WebGame> App<G> {
                 self.status = Status::Playing;
                 self.interpolator = Some(Interpolator::new(w.tick_rate));
                 self.input_clock_ms = None;
-                Vec::new()
+                // Over WebTransport, the first datagram opens the datagram path at once.
+                self.session
+                    .opening_ack()
+                    .iter()
+                    .map(codec::encode_client)
+                    .collect()
             }
             Ok(SessionEvent::Resumed(_)) => {
                 self.status = Status::Playing;
@@ -171,12 +176,18 @@ impl<G: WebGame> App<G> {
                 let rate = self.tick_rate();
                 self.interpolator = Some(Interpolator::new(rate));
                 self.input_clock_ms = None;
-                // Inputs the dead connection may have swallowed go again.
-                self.session
-                    .resend_after_resume()
+                // Inputs the dead connection may have swallowed go again, after the ack
+                // that opens the datagram path over WebTransport.
+                let mut out: Vec<Vec<u8>> = self
+                    .session
+                    .opening_ack()
                     .iter()
-                    .map(|m| self.sent(now_ms, m))
-                    .collect()
+                    .map(codec::encode_client)
+                    .collect();
+                for m in self.session.resend_after_resume() {
+                    out.push(self.sent(now_ms, &m));
+                }
+                out
             }
             Ok(SessionEvent::Snapshot {
                 tick,
@@ -201,7 +212,8 @@ impl<G: WebGame> App<G> {
                 }
             }
             Ok(SessionEvent::Stale) => Vec::new(),
-            Ok(SessionEvent::Scores) => {
+            // A part of a split snapshot counts as bytes; the last one makes the snapshot.
+            Ok(SessionEvent::Scores | SessionEvent::Part) => {
                 self.stats.on_other_frame(now_ms, bytes.len());
                 Vec::new()
             }

@@ -26,6 +26,13 @@ pub trait ClientLink: Debug + Send + Sync {
     /// The newest scoreboard, latest-wins like snapshots.
     fn put_scores(&self, frame: Bytes, may_write: bool) -> Put;
 
+    /// The largest snapshot this link carries as one unit that a loss costs alone (a
+    /// datagram), if it has such a limit: the room keeps its deltas within it
+    /// ([`crate::room::replication`]). A larger one still arrives, in parts.
+    fn datagram_limit(&self) -> Option<usize> {
+        None
+    }
+
     /// Asks the transport to check the client is there (a keep-alive for a silent client).
     fn ping(&self);
 

@@ -8,6 +8,7 @@ use snapwire_shared::Tick;
 use snapwire_shared::sim::{EntityId, PlayerInput};
 
 use crate::room::ClientId;
+use crate::room::budget::{ByteBudget, Waiting};
 use crate::room::flow::Flow;
 
 /// Inputs waiting to be applied. A client sending faster than the tick rate fills this; the
@@ -69,6 +70,13 @@ pub struct Member {
     spare: Vec<Vec<u32>>,
     /// Acknowledgement flow control: whether it may be sent a snapshot now.
     pub flow: Flow,
+    /// The largest snapshot its link carries as one datagram (`None`: any size): deltas stay
+    /// within it ([`crate::room::budget`]).
+    pub datagram_limit: Option<usize>,
+    /// Its byte budget, when the room has one (`--max-kbps-per-client`).
+    pub budget: Option<ByteBudget>,
+    /// Entities in its view that did not fit its snapshots yet.
+    pub waiting: Waiting,
 }
 
 /// The entities one snapshot sent to a client held.
@@ -117,6 +125,9 @@ impl Member {
             sent: VecDeque::new(),
             spare: Vec::new(),
             flow: Flow::default(),
+            datagram_limit: None,
+            budget: None,
+            waiting: Waiting::default(),
         }
     }
 
@@ -243,6 +254,7 @@ impl Member {
     pub fn forget_acks(&mut self) {
         self.acked = None;
         self.flow.forget();
+        self.waiting.clear();
         while !self.sent.is_empty() {
             self.drop_oldest();
         }

@@ -11,6 +11,8 @@
 //! - [`scoreboard`]: the match's scores, once a second per client.
 //! - [`send_rate`]: load shedding, fed by the driver's observations.
 //! - [`flow`]: flow control by acknowledgement (latest-wins below the outbox).
+//! - [`budget`]: what a client's snapshot may weigh (a datagram, a byte budget) and which new
+//!   entities wait when it would weigh more.
 //! - [`record`]: what entered the room each tick, to run the match again bit for bit.
 //! - [`settings`]: what a room is (map, rates, view, baselines), with the defaults.
 //! - [`arena`]: the built-in arena's scene and arena rooms from settings.
@@ -20,6 +22,7 @@
 //! and hands the messages to the sockets after.
 
 pub mod arena;
+pub mod budget;
 pub mod flow;
 pub mod history;
 pub mod interest;
@@ -44,6 +47,7 @@ use snapwire_shared::snapshot::{Replicate, hash_words};
 use snapwire_shared::{CloseCode, Tick, codec};
 use tracing::{debug, warn};
 
+use budget::ByteBudget;
 use history::{Frame, SnapshotHistory};
 use interest::Grid;
 use member::{AckOutcome, MAX_BAD_ACKS, Member};
@@ -132,6 +136,10 @@ pub struct RoomCounters {
     pub snapshots_delta: u64,
     /// Snapshots not built for a client that has too many unacknowledged ([`flow`]).
     pub snapshots_held: u64,
+    /// Snapshots not built for a client that spent its byte budget ([`budget`]).
+    pub snapshots_over_budget: u64,
+    /// Entities new to a client's view left out of its snapshot to fit it ([`budget`]).
+    pub entities_deferred: u64,
 }
 
 /// A match of game `G` (the arena unless said otherwise).
@@ -216,6 +224,10 @@ impl<G: Game> Room<G> {
         };
         let mut member = Member::new(client, name, entity);
         member.fill_tokens(self.settings.input_rate.burst);
+        member.budget = self
+            .settings
+            .max_kbps_per_client
+            .map(|kbps| ByteBudget::new(kbps, self.settings.tick_rate));
         self.members.insert(client, member);
         self.welcome(entity)
     }
@@ -458,6 +470,9 @@ impl<G: Game> Room<G> {
         self.outgoing.clear();
         let tick_rate = self.settings.tick_rate;
         for (id, m) in &mut self.members {
+            if let Some(budget) = &mut m.budget {
+                budget.refill();
+            }
             if m.away || !self.send_rate.due(*id, frame.tick.0) {
                 continue;
             }
@@ -465,7 +480,11 @@ impl<G: Game> Room<G> {
                 self.counters.snapshots_held += 1;
                 continue;
             }
-            let snapshot = self.replicator.message_for(&ctx, m);
+            let Some(snapshot) = self.replicator.message_for(&ctx, m) else {
+                self.counters.snapshots_over_budget += 1;
+                continue;
+            };
+            self.counters.entities_deferred += snapshot.deferred as u64;
             if snapshot.full {
                 self.counters.snapshots_full += 1;
             } else {
@@ -660,6 +679,14 @@ impl<G: Game> Room<G> {
 
     pub fn member(&self, client: ClientId) -> Option<&Member> {
         self.members.get(&client)
+    }
+
+    /// The largest snapshot `client`'s link carries in one datagram (`None`: any size); set
+    /// by the driver whenever a connection takes the client over.
+    pub fn set_datagram_limit(&mut self, client: ClientId, limit: Option<usize>) {
+        if let Some(m) = self.members.get_mut(&client) {
+            m.datagram_limit = limit;
+        }
     }
 
     pub fn members(&self) -> impl Iterator<Item = &Member> {

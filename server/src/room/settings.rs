@@ -36,6 +36,9 @@ pub struct RoomSettings {
     pub input_rate: InputRate,
     /// Lag compensation's bound (`Rules::with_max_rewind_ms`), in milliseconds.
     pub max_rewind_ms: u32,
+    /// Each client's byte budget for snapshots, in kilobits a second
+    /// ([`crate::room::budget`]); `None`: no budget.
+    pub max_kbps_per_client: Option<u32>,
 }
 
 /// A player's input allowance, a token bucket: it refills `per_second` tokens a second up to
@@ -87,6 +90,7 @@ impl RoomSettings {
             scene: Scene::Empty,
             input_rate: InputRate::for_tick_rate(tick_rate),
             max_rewind_ms: DEFAULT_MAX_REWIND_MS,
+            max_kbps_per_client: None,
         }
     }
 }

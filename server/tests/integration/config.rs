@@ -273,6 +273,7 @@ fn every_setting_works_from_the_file_and_from_the_environment() {
         ("full_snapshots", "true", "true", "true"),
         ("no_flow_control", "true", "true", "true"),
         ("snapshot_every", "2", "2", "2"),
+        ("max_kbps_per_client", "500", "500", "500"),
         ("assets", "\"web\"", "web", "\"web\""),
         ("io_nice", "5", "5", "5"),
         ("io_threads", "3", "3", "3"),

@@ -11,6 +11,7 @@ mod support;
 // Built with the `agones` feature only (its mock sidecar's protos need `protoc`).
 #[cfg(feature = "agones")]
 mod agones;
+mod budget;
 mod commands;
 mod config;
 mod custom_game;

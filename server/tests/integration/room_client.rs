@@ -51,7 +51,7 @@ fn prediction_replays_and_interpolation_follows_the_room() {
                     interpolator.push(tick, view, f64::from(t) * 1000.0 / 60.0);
                     outgoing.extend(client.take_ack());
                 }
-                SessionEvent::Scores | SessionEvent::Stale => {}
+                SessionEvent::Scores | SessionEvent::Stale | SessionEvent::Part => {}
                 SessionEvent::Welcome(_) | SessionEvent::Resumed(_) => panic!("a second Welcome"),
             }
         }

@@ -9,6 +9,7 @@ use crate::client::prediction::Predictor;
 use crate::client::replica::{Applied, Replica, ReplicaError};
 use crate::codec::{self, DecodeError};
 use crate::game::Game;
+use crate::parts::Reassembly;
 use crate::protocol::{
     BUTTON_ACK, BUTTON_ALT, BUTTON_FIRE, ClientMsg, InputMsg, PROTOCOL_VERSION, Resume,
     ResumeToken, Resumed, RoomRequest, Scores, ServerMsg, Welcome, input_acked,
@@ -35,6 +36,9 @@ pub enum SessionError {
     /// the server re-sends against an older baseline or in full.
     #[error(transparent)]
     Desync(#[from] ReplicaError),
+    /// A part of a split message that cannot belong to one, or one that is not a snapshot.
+    #[error("bad part: {0}")]
+    Part(String),
 }
 
 #[derive(Debug)]
@@ -57,6 +61,8 @@ pub enum SessionEvent {
     },
     /// An old snapshot, ignored.
     Stale,
+    /// A part of a split snapshot ([`crate::parts`]); the snapshot comes with its last part.
+    Part,
     /// A new scoreboard: [`ClientSession::scores`].
     Scores,
 }
@@ -108,6 +114,9 @@ pub struct ClientSession<G: Game = World> {
     /// The moment remote entities are drawn at, which inputs carry for lag compensation;
     /// `None` until the renderer says (the newest snapshot then).
     view: Option<ViewTime>,
+    /// The parts of a split snapshot received so far (this connection's: numbering starts
+    /// again on the next).
+    parts: Reassembly,
     pub stats: SessionStats,
 }
 
@@ -124,6 +133,10 @@ struct AckState {
     /// Snapshots since a spectator's last acknowledgement.
     since_last: u32,
 }
+
+/// A snapshot that brings this many entities or more is acknowledged at once, even by a
+/// spectator: until the server hears, it sends them again rather than more.
+pub const BATCH_ACK_AT: usize = 16;
 
 /// Unacknowledged inputs kept for sending again after a resume: two seconds at 60 Hz.
 const MAX_UNACKED_INPUTS: usize = 128;
@@ -243,6 +256,7 @@ impl<G: Game> ClientSession<G> {
             first_after_resume: false,
             unacked_inputs: VecDeque::new(),
             view: None,
+            parts: Reassembly::default(),
             stats: SessionStats::default(),
         }
     }
@@ -293,7 +307,13 @@ impl<G: Game> ClientSession<G> {
 
     /// Handles one binary frame from the server.
     pub fn handle(&mut self, frame: &[u8]) -> Result<SessionEvent, SessionError> {
-        match codec::decode_server(frame)? {
+        let msg = codec::decode_server(frame)?;
+        self.handle_msg(msg, frame.len())
+    }
+
+    /// Handles one message that came in `len` bytes.
+    fn handle_msg(&mut self, msg: ServerMsg, len: usize) -> Result<SessionEvent, SessionError> {
+        match msg {
             ServerMsg::Welcome(w) => {
                 if self.welcome.is_some() && !self.resuming {
                     return Err(SessionError::SecondWelcome);
@@ -311,6 +331,7 @@ impl<G: Game> ClientSession<G> {
                     self.acks.spectator_every = every;
                 }
                 self.resuming = false;
+                self.parts = Reassembly::default();
                 w.map
                     .check()
                     .map_err(|e| SessionError::BadWelcome(e.to_string()))?;
@@ -354,6 +375,7 @@ impl<G: Game> ClientSession<G> {
                     ..AckState::default()
                 };
                 self.stats.resumes += 1;
+                self.parts = Reassembly::default();
                 self.first_after_resume = true;
                 Ok(SessionEvent::Resumed(r))
             }
@@ -361,7 +383,8 @@ impl<G: Game> ClientSession<G> {
                 if self.welcome.is_none() {
                     return Err(SessionError::BeforeWelcome("a snapshot"));
                 }
-                self.stats.last_snapshot_bytes = frame.len();
+                self.stats.last_snapshot_bytes = len;
+                let held_before = self.replica.latest().map_or(0, |(_, v)| v.len());
                 let applied = self
                     .replica
                     .apply(&s)
@@ -375,7 +398,7 @@ impl<G: Game> ClientSession<G> {
                     self.stats.full_after_delta += 1;
                 }
                 if std::mem::take(&mut self.first_after_resume) {
-                    self.stats.resume_bytes += frame.len() as u64;
+                    self.stats.resume_bytes += len as u64;
                     self.stats.resume_full_bytes += self.full_snapshot_bytes(&s) as u64;
                     self.stats.resumes_full += u64::from(s.baseline().is_none());
                 }
@@ -392,6 +415,12 @@ impl<G: Game> ClientSession<G> {
                 self.acks.overdue |= self.acks.pending.is_some();
                 self.acks.pending = Some(tick);
                 self.acks.since_last += 1;
+                let held = self.replica.latest().map_or(0, |(_, v)| v.len());
+                if held >= held_before + BATCH_ACK_AT {
+                    // A batch of entities the server may be holding others back behind
+                    // (a byte budget): the sooner it hears, the sooner the rest come.
+                    self.acks.since_last = self.acks.since_last.max(self.acks.spectator_every);
+                }
                 Ok(SessionEvent::Snapshot {
                     correction,
                     tick,
@@ -405,7 +434,39 @@ impl<G: Game> ClientSession<G> {
                 self.scores = Some(scores);
                 Ok(SessionEvent::Scores)
             }
+            ServerMsg::Part(part) => {
+                if self.welcome.is_none() {
+                    return Err(SessionError::BeforeWelcome("a part"));
+                }
+                let whole = self
+                    .parts
+                    .push(part)
+                    .map_err(|e| SessionError::Part(e.to_string()))?;
+                let Some(whole) = whole else {
+                    return Ok(SessionEvent::Part);
+                };
+                // Only snapshots are split (a part inside a part would recurse).
+                match codec::decode_server(&whole)? {
+                    snapshot @ ServerMsg::Snapshot(_) => self.handle_msg(snapshot, whole.len()),
+                    _ => Err(SessionError::Part("its parts make no snapshot".into())),
+                }
+            }
         }
+    }
+
+    /// An acknowledgement that is always safe to send: of the newest snapshot held, or before
+    /// one arrived, of the tick before the `Welcome`'s (no snapshot is that old: the server
+    /// ignores it). A WebTransport client sends it as its first datagram once it has its
+    /// `Welcome` or `Resumed`: the server sends snapshots as datagrams only after it hears one
+    /// (PROTOCOL.md, "WebTransport").
+    pub fn opening_ack(&self) -> Option<ClientMsg> {
+        if let Some((tick, _)) = self.replica.latest() {
+            return Some(ClientMsg::Ack { tick });
+        }
+        let w = self.welcome.as_ref()?;
+        Some(ClientMsg::Ack {
+            tick: Tick(w.tick.0.wrapping_sub(1)),
+        })
     }
 
     /// A separate `Ack` to send now for the newest verified snapshot, if one is due: always

@@ -203,6 +203,27 @@ impl Encoder {
         &self.added
     }
 
+    /// The bits each entity the last body added took (its id's gap, kind and fields), in the
+    /// order of [`Encoder::added`]: what leaving it out would save, about (its neighbour's
+    /// id gap grows).
+    pub fn added_bits<C: Entities + ?Sized>(&mut self, current: &C, out: &mut Vec<u32>) {
+        out.clear();
+        let layout = &C::State::LAYOUT;
+        let mut prev: Option<u32> = None;
+        for &i in &self.added {
+            let id = current.id(i as usize).0;
+            let gap = prev.map_or(id, |p| id - p - 1);
+            prev = Some(id);
+            let state = current.state(i as usize);
+            let mut zero = state.words();
+            zero.as_mut().fill(0);
+            self.scratch.clear();
+            write_residuals(&mut self.scratch, layout, residuals(state, &zero).as_ref());
+            let bits = varu_bits(gap, COUNT_CHUNK) + layout.kind_bits as usize + self.scratch.len();
+            out.push(bits as u32);
+        }
+    }
+
     /// Splits the two sorted lists into removed ids, kept pairs and added entities. An id whose
     /// kind changed cannot happen (ids are never reused) but is handled as remove + add.
     fn diff<B, C>(&mut self, baseline: &B, current: &C)

@@ -137,6 +137,11 @@ impl WtClient {
                 }
             };
             let event = self.session.handle(&bytes).expect("every message verifies");
+            if let SessionEvent::Welcome(_) = event
+                && let Some(ack) = self.session.opening_ack()
+            {
+                self.send_datagram(&ack);
+            }
             if let SessionEvent::Snapshot { .. } = event {
                 snapshots += 1;
                 if let Some(input) = self.session.input(1.0, 0.0, 0.0, false) {
@@ -385,4 +390,30 @@ async fn webtransport_bots_play_through_a_lossy_link() {
     assert_eq!(server.stats.webtransport_sessions.get(), 8);
     drop(netsim);
     server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_thousand_entity_world_reaches_a_spectator_in_datagrams_that_fit() {
+    let mut config = Config::new(60);
+    config.room.scene = snapwire_server::room::Scene::Drift(1000);
+    let server = TestServer::start(config).await;
+    let (session, hello) =
+        ClientSession::<World>::joining("watcher", true, RoomRequest::quick_play());
+    let mut watcher = WtClient::open_with(&server, session, &hello).await;
+    let snapshots = watcher.play(Duration::from_secs(2)).await;
+    let (_, view) = watcher.session.replica().latest().expect("a snapshot");
+    assert_eq!(view.len(), 1000, "the whole world");
+    assert!(snapshots > 60, "{snapshots} snapshots");
+    assert_eq!(watcher.session.stats.desyncs, 0);
+    assert!(
+        watcher.largest_datagram <= 1200,
+        "a {}-byte datagram",
+        watcher.largest_datagram
+    );
+    // The full world (about 9.7 KB) came in parts, its deltas in one datagram each.
+    assert!(
+        watcher.session.stats.full_snapshots >= 1,
+        "{:?}",
+        watcher.session.stats
+    );
 }

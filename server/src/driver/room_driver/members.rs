@@ -73,6 +73,7 @@ impl<G: Game> RoomDriver<G> {
         link: Transport,
     ) {
         let mut welcome = self.room.join(id, name, spectate);
+        self.room.set_datagram_limit(id, link.link.datagram_limit());
         welcome.room = self.handle.id.clone();
         welcome.kind = self.handle.kind.clone();
         welcome.resume = self.directory.issue_token(&self.handle, id);
@@ -131,6 +132,9 @@ impl<G: Game> RoomDriver<G> {
         let Some(mut reply) = self.room.resume(member, has_state) else {
             return;
         };
+        // The new connection may be another transport.
+        self.room
+            .set_datagram_limit(member, link.link.datagram_limit());
         let fresh = self.directory.issue_token(&self.handle, member);
         match &mut reply {
             ServerMsg::Resumed(r) => r.resume = fresh,
@@ -139,7 +143,7 @@ impl<G: Game> RoomDriver<G> {
                 w.kind = self.handle.kind.clone();
                 w.resume = fresh;
             }
-            ServerMsg::Snapshot(_) | ServerMsg::Scores(_) => {}
+            ServerMsg::Snapshot(_) | ServerMsg::Scores(_) | ServerMsg::Part(_) => {}
         }
         let bytes = Bytes::from(codec::encode_server(&reply));
         if link.link.push_reliable(bytes).is_err() {

@@ -1,7 +1,8 @@
 //! A WebTransport client's [`ClientLink`]: snapshots go out as datagrams from the room's thread
 //! (a lost one costs that snapshot, never a stall); everything that must arrive (`Welcome`,
-//! `Resumed`, scoreboards, a snapshot too large for one datagram, the close) goes through an
-//! [`Outbox`] that the session's task writes to the session stream.
+//! `Resumed`, scoreboards, the close) goes through an [`Outbox`] that the session's task
+//! writes to the session stream. A snapshot larger than a datagram (a full one: the room keeps
+//! deltas within [`ClientLink::datagram_limit`]) goes in parts ([`snapwire_shared::parts`]).
 //!
 //! Sending a datagram never waits: quinn queues it and, when its send buffer is full, drops the
 //! oldest datagram queued (latest-wins again, below this layer).
@@ -10,10 +11,11 @@
 //! client before its `Welcome` (or `Resumed`): so snapshots go on the stream, after it, until
 //! the client's first datagram shows it has it and takes datagrams.
 
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 
 use bytes::Bytes;
 use snapwire_shared::CloseCode;
+use snapwire_shared::parts;
 use wtransport::Connection;
 use wtransport::error::SendDatagramError;
 
@@ -30,7 +32,15 @@ pub struct DatagramLink {
     counted: FramesOut,
     /// A datagram came from the client: it has its `Welcome` and takes snapshots as datagrams.
     datagrams: AtomicBool,
+    /// The number of the last message sent in parts.
+    split: AtomicU32,
 }
+
+/// The largest datagram the server sends, whatever the path would carry: the size every QUIC
+/// path must carry (RFC 9000's 1,200-byte minimum) less nothing, as Chrome took (its
+/// `maxDatagramSize` was 1,211 here) and as the budget asks. A path MTU that grew
+/// through discovery does not make snapshots any larger.
+pub const MAX_DATAGRAM: usize = 1200;
 
 impl DatagramLink {
     pub(super) fn new(connection: Connection, counted: FramesOut) -> DatagramLink {
@@ -39,12 +49,33 @@ impl DatagramLink {
             connection,
             counted,
             datagrams: AtomicBool::new(false),
+            split: AtomicU32::new(0),
         }
     }
 
     /// The client sent a datagram: from now on snapshots go as datagrams.
     pub(super) fn heard_datagram(&self) {
         self.datagrams.store(true, Ordering::Relaxed);
+    }
+
+    /// The largest datagram this session sends now.
+    fn limit(&self) -> Option<usize> {
+        self.connection
+            .max_datagram_size()
+            .map(|m| m.min(MAX_DATAGRAM))
+    }
+
+    fn send(&self, datagram: &[u8]) -> Result<(), SendDatagramError> {
+        self.connection.send_datagram(datagram)?;
+        self.counted.wrote(datagram.len(), true);
+        Ok(())
+    }
+
+    /// `frame` in parts that each fit `limit`; `None` when it cannot be split that small.
+    fn send_parts(&self, frame: &[u8], limit: usize) -> Option<Result<(), SendDatagramError>> {
+        let message = self.split.fetch_add(1, Ordering::Relaxed).wrapping_add(1);
+        let parts = parts::split(message, frame, limit)?;
+        Some(parts.iter().try_for_each(|p| self.send(p)))
     }
 }
 
@@ -60,19 +91,26 @@ impl ClientLink for DatagramLink {
         if !self.datagrams.load(Ordering::Relaxed) {
             return self.outbox.put_latest(frame, false);
         }
-        match self.connection.send_datagram(&frame) {
-            Ok(()) => {
-                self.counted.wrote(frame.len(), true);
-                Put::Sent
-            }
-            // Larger than this path carries in one datagram: the stream takes it whole
-            // (latest-wins there too).
-            Err(SendDatagramError::TooLarge | SendDatagramError::UnsupportedByPeer) => {
+        let sent = match self.limit() {
+            Some(limit) if frame.len() > limit => self.send_parts(&frame, limit),
+            Some(_) => Some(self.send(&frame)),
+            None => None,
+        };
+        match sent {
+            Some(Ok(())) => Put::Sent,
+            // The session ended: the task sees it and closes the link.
+            Some(Err(SendDatagramError::NotConnected)) => Put::Queued,
+            // No datagrams on this session, or a path too narrow for parts: the stream
+            // takes it whole (latest-wins there too).
+            None
+            | Some(Err(SendDatagramError::TooLarge | SendDatagramError::UnsupportedByPeer)) => {
                 self.outbox.put_latest(frame, false)
             }
-            // The session ended: the task sees it and closes the link.
-            Err(SendDatagramError::NotConnected) => Put::Queued,
         }
+    }
+
+    fn datagram_limit(&self) -> Option<usize> {
+        self.limit()
     }
 
     fn put_scores(&self, frame: Bytes, _may_write: bool) -> Put {
