@@ -167,6 +167,8 @@ pub struct ServerStats {
     pub snapshots_delta: Counter,
     /// Snapshots not sent to a client with too many unacknowledged (flow control).
     pub snapshots_held: Counter,
+    pub snapshots_over_budget: Counter,
+    pub entities_deferred: Counter,
     /// Clients get a snapshot one tick in this many (above 1 when shedding load).
     pub snapshot_divisor: Gauge,
     /// Connections the server closed, by close code.
@@ -244,6 +246,8 @@ impl Default for ServerStats {
             snapshots_full: Counter::default(),
             snapshots_delta: Counter::default(),
             snapshots_held: Counter::default(),
+            snapshots_over_budget: Counter::default(),
+            entities_deferred: Counter::default(),
             snapshot_divisor: Gauge::default(),
             closes: Family::default(),
             transport_frames: Family::default(),
@@ -600,6 +604,16 @@ impl ServerStats {
             "snapshots_held",
             "Snapshots not sent to a client with too many unacknowledged (flow control)",
             self.snapshots_held.clone(),
+        );
+        r.register(
+            "snapshots_over_budget",
+            "Snapshots not sent to a client that spent its byte budget (--max-kbps-per-client)",
+            self.snapshots_over_budget.clone(),
+        );
+        r.register(
+            "entities_deferred",
+            "Entities new to a client's view left out of a snapshot to fit its datagram or budget",
+            self.entities_deferred.clone(),
         );
         r.register(
             "snapshot_divisor",

@@ -130,8 +130,10 @@ fn a_spectator_on_a_byte_budget_gets_a_large_world_within_it() {
         ticks += 1;
         assert!(ticks < 600, "the world never arrived whole");
     }
-    // 9.7 KB at 333 bytes a tick is 30 ticks: the budget, not round trips, sets the pace.
-    assert!(ticks <= 60, "the world took {ticks} ticks");
+    // 9.7 KB at 333 bytes a tick is 30 ticks; the first (partial) snapshot's acknowledgement
+    // waits for the spectator's every fourth, later batches are acknowledged at once: about
+    // 76 ticks. Round trip by round trip with nothing sent in between it would be over 300.
+    assert!(ticks <= 120, "the world took {ticks} ticks");
     assert!(link.deferred > 0, "nothing waited: the budget never bit");
     // Over the run, never more than a burst and the rate: the bucket held.
     let total: usize = link.sizes.iter().sum();

@@ -134,8 +134,9 @@ struct AckState {
     since_last: u32,
 }
 
-/// A snapshot that brings this many entities or more is acknowledged at once, even by a
-/// spectator: until the server hears, it sends them again rather than more.
+/// A delta that brings this many entities or more is acknowledged at once, even by a
+/// spectator: the server may be holding more back (a byte budget), and until it hears, it
+/// sends these again rather than more.
 pub const BATCH_ACK_AT: usize = 16;
 
 /// Unacknowledged inputs kept for sending again after a resume: two seconds at 60 Hz.
@@ -416,7 +417,7 @@ impl<G: Game> ClientSession<G> {
                 self.acks.pending = Some(tick);
                 self.acks.since_last += 1;
                 let held = self.replica.latest().map_or(0, |(_, v)| v.len());
-                if held >= held_before + BATCH_ACK_AT {
+                if s.baseline().is_some() && held >= held_before + BATCH_ACK_AT {
                     // A batch of entities the server may be holding others back behind
                     // (a byte budget): the sooner it hears, the sooner the rest come.
                     self.acks.since_last = self.acks.since_last.max(self.acks.spectator_every);

@@ -45,6 +45,12 @@ impl<G: Game> RoomDriver<G> {
         self.stats.snapshots_full.inc_by(counters.snapshots_full);
         self.stats.snapshots_delta.inc_by(counters.snapshots_delta);
         self.stats.snapshots_held.inc_by(counters.snapshots_held);
+        self.stats
+            .snapshots_over_budget
+            .inc_by(counters.snapshots_over_budget);
+        self.stats
+            .entities_deferred
+            .inc_by(counters.entities_deferred);
         let tick = self.room.tick_number();
         if tick.0.is_multiple_of(PLAYERS_EVERY_TICKS) {
             let game = self.room.world();

@@ -36,10 +36,9 @@ pub struct DatagramLink {
     split: AtomicU32,
 }
 
-/// The largest datagram the server sends, whatever the path would carry: the size every QUIC
-/// path must carry (RFC 9000's 1,200-byte minimum) less nothing, as Chrome took (its
-/// `maxDatagramSize` was 1,211 here) and as the budget asks. A path MTU that grew
-/// through discovery does not make snapshots any larger.
+/// The largest datagram the server sends, whatever the path would carry: a browser may take
+/// less than its path does (Chrome's `maxDatagramSize` was 1,211 on loopback), so a path MTU
+/// that grew through discovery does not make snapshots any larger.
 pub const MAX_DATAGRAM: usize = 1200;
 
 impl DatagramLink {
