@@ -70,20 +70,14 @@ impl DatagramLink {
         Ok(())
     }
 
-    /// `frame` in parts that each fit `limit`; `None` when it cannot be split that small.
-    fn send_parts(&self, frame: &[u8], limit: usize) -> Option<Result<(), SendDatagramError>> {
-        let message = self.split.fetch_add(1, Ordering::Relaxed).wrapping_add(1);
-        let parts = parts::split(message, frame, limit)?;
-        Some(parts.iter().try_for_each(|p| self.send(p)))
-    }
-}
-
-impl ClientLink for DatagramLink {
-    fn push_reliable(&self, frame: Bytes) -> Result<(), Full> {
-        self.outbox.push_reliable(frame)
-    }
-
-    fn put_latest(&self, frame: Bytes, _may_write: bool) -> Put {
+    /// A snapshot as one datagram, or (`split`: a full one) in parts; one too large for a
+    /// datagram and not split goes on the stream.
+    ///
+    /// Only full snapshots are split: a client without a baseline has nothing until one
+    /// arrives whole, while a delta over a datagram (a crowded view) is better late on the
+    /// stream than lost with any one of its parts, until the room keeps deltas within a
+    /// datagram (`DELTAS_WITHIN_DATAGRAM` in the driver).
+    fn put_snapshot(&self, frame: Bytes, split: bool) -> Put {
         if self.outbox.close_code().is_some() {
             return Put::Queued;
         }
@@ -91,7 +85,8 @@ impl ClientLink for DatagramLink {
             return self.outbox.put_latest(frame, false);
         }
         let sent = match self.limit() {
-            Some(limit) if frame.len() > limit => self.send_parts(&frame, limit),
+            Some(limit) if frame.len() > limit && split => self.send_parts(&frame, limit),
+            Some(limit) if frame.len() > limit => None,
             Some(_) => Some(self.send(&frame)),
             None => None,
         };
@@ -106,6 +101,26 @@ impl ClientLink for DatagramLink {
                 self.outbox.put_latest(frame, false)
             }
         }
+    }
+
+    fn send_parts(&self, frame: &[u8], limit: usize) -> Option<Result<(), SendDatagramError>> {
+        let message = self.split.fetch_add(1, Ordering::Relaxed).wrapping_add(1);
+        let parts = parts::split(message, frame, limit)?;
+        Some(parts.iter().try_for_each(|p| self.send(p)))
+    }
+}
+
+impl ClientLink for DatagramLink {
+    fn push_reliable(&self, frame: Bytes) -> Result<(), Full> {
+        self.outbox.push_reliable(frame)
+    }
+
+    fn put_latest(&self, frame: Bytes, _may_write: bool) -> Put {
+        self.put_snapshot(frame, false)
+    }
+
+    fn put_full(&self, frame: Bytes, _may_write: bool) -> Put {
+        self.put_snapshot(frame, true)
     }
 
     fn datagram_limit(&self) -> Option<usize> {
