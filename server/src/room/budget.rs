@@ -1,8 +1,8 @@
 //! What one client's snapshot may weigh, and which entities wait when it would weigh more.
 //!
-//! Two limits, one mechanism. A client on WebTransport takes each delta as one datagram
-//! ([`crate::driver::link::ClientLink::datagram_limit`]): a lost one then costs that snapshot
-//! and nothing else. A client with a byte budget (`--max-kbps-per-client`, either transport) has
+//! Two limits, one mechanism. A client on WebTransport can take each delta as one datagram
+//! ([`crate::driver::link::ClientLink::datagram_limit`]; the driver does not set it yet, see
+//! its `DELTAS_WITHIN_DATAGRAM`): a lost one then costs that snapshot and nothing else. A client with a byte budget (`--max-kbps-per-client`, either transport) has
 //! a token bucket: each snapshot spends its size, a client whose bucket is empty is skipped
 //! that tick (Quake 3's `rate`), and no snapshot is built larger than what the bucket holds:
 //! one that would be even with every new entity left out waits for a full bucket.
