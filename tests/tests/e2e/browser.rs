@@ -442,6 +442,10 @@ async fn a_page_plays_over_webtransport_and_over_websocket_when_it_is_off() {
         g["transport"] == "webtransport" && g["snapshots_per_s"].as_f64().is_some_and(|r| r >= 5.0)
     })
     .await;
+    if graph["snapshots_per_s"].as_f64().is_none_or(|r| r < 5.0) {
+        // Seen once under a CI run with twice the usual load: what the server did for it.
+        print_server_side(&server).await;
+    }
     assert_eq!(graph["transport"], "webtransport", "{graph}");
     assert_sound(&graph, "webtransport");
     assert_eq!(server.stats.webtransport_sessions.get(), 1);
@@ -471,7 +475,10 @@ async fn a_page_plays_over_webtransport_and_over_websocket_when_it_is_off() {
         "joined over WebSocket {:?} after the click",
         started.elapsed()
     );
-    let graph = net_graph_once(&page, |g| g["transport"] == "websocket").await;
+    let graph = net_graph_once(&page, |g| {
+        g["transport"] == "websocket" && g["snapshots_per_s"].as_f64().is_some_and(|r| r >= 5.0)
+    })
+    .await;
     assert_eq!(graph["transport"], "websocket", "{graph}");
     assert_sound(&graph, "websocket fallback");
     page.quit().await.expect("quit");
@@ -743,6 +750,27 @@ fn player(server: &TestServer, name: &str) -> Option<PlayerSummary> {
         .iter()
         .find(|p| p.name == name)
         .cloned()
+}
+
+/// The server's counters of what it sent and held back, for a failing page's message.
+async fn print_server_side(server: &support::TestServer) {
+    let text = server.get("/metrics").await;
+    for line in text.lines().filter(|l| {
+        !l.starts_with('#')
+            && [
+                "snapshot",
+                "frames",
+                "bytes",
+                "held",
+                "datagram",
+                "webtransport",
+                "resume",
+            ]
+            .iter()
+            .any(|w| l.contains(w))
+    }) {
+        eprintln!("server: {line}");
+    }
 }
 
 /// Polls `f` every 50 ms until it returns something, for at most [`BOUND`].
