@@ -8,9 +8,10 @@
 # A build of another commit: `git worktree add /tmp/old REV && CARGO_TARGET_DIR=/tmp/old-target
 # cargo build --release -p snapwire-server --manifest-path /tmp/old/Cargo.toml`.
 # Environment: SERVER_CORE (0), BOTS_CORE (1), BOTS (target/release/snapwire-bots),
+# OLD_BOTS (the bots for OLD, when the protocol version changed between them; default BOTS),
 # MEASURE (10 seconds). Prints one line per run and the medians.
 set -euo pipefail
-[ $# -ge 3 ] || { sed -n 2,11p "$0"; exit 2; }
+[ $# -ge 3 ] || { sed -n 2,12p "$0"; exit 2; }
 OLD=$1 NEW=$2 LOAD=$3 PAIRS=${4:-2}
 SERVER_CORE=${SERVER_CORE:-0}
 BOTS_CORE=${BOTS_CORE:-1}
@@ -26,12 +27,14 @@ out=$(mktemp -d)
 trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$out"' EXIT
 # shellcheck source=benches/pinned_run.sh
 . "$(dirname "$0")/pinned_run.sh"
-run() { pinned_run "$1" "$server_args" "$bot_args"; }
+NEW_BOTS=$BOTS
+OLD_BOTS=${OLD_BOTS:-$BOTS}
+run() { BOTS=$2 pinned_run "$1" "$server_args" "$bot_args"; }
 
 old_runs=() new_runs=()
 for i in $(seq 1 "$PAIRS"); do
-  r=$(run "$OLD"); old_runs+=("$r"); echo "pair $i old: $r (us per client-tick, snapshots/s, slowest)"
-  r=$(run "$NEW"); new_runs+=("$r"); echo "pair $i new: $r"
+  r=$(run "$OLD" "$OLD_BOTS"); old_runs+=("$r"); echo "pair $i old: $r (us per client-tick, snapshots/s, slowest)"
+  r=$(run "$NEW" "$NEW_BOTS"); new_runs+=("$r"); echo "pair $i new: $r"
 done
 python3 - "${#old_runs[@]}" "${old_runs[@]}" "${new_runs[@]}" <<'PY'
 import statistics, sys

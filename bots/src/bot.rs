@@ -197,6 +197,10 @@ async fn play<G: BotGame>(
     result.join_ms = state
         .first_snapshot
         .map(|at| (at - started).as_secs_f64() * 1000.0);
+    result.view_ms = state
+        .first_snapshot
+        .zip(result.welcomed_at)
+        .map(|(at, welcomed)| at.saturating_duration_since(welcomed).as_secs_f64() * 1000.0);
     result.snapshots = session.stats.snapshots;
     result.full_snapshots = session.stats.full_snapshots;
     result.full_after_delta = session.stats.full_after_delta;
@@ -281,6 +285,7 @@ async fn connect<G: BotGame>(
         Incoming::Message(b) => match session.handle(&b) {
             Ok(SessionEvent::Welcome(w)) => {
                 result.room = Some(w.room);
+                result.welcomed_at.get_or_insert_with(Instant::now);
                 // Over WebTransport, the first datagram opens the datagram path at once.
                 if let Some(ack) = session.opening_ack() {
                     send(&mut link, &ack, result).await?;

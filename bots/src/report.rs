@@ -29,6 +29,11 @@ pub struct BotResult {
     pub active_s: f64,
     /// From the start of the bot to its first snapshot (connect, hello, welcome), in ms.
     pub join_ms: Option<f64>,
+    /// From the first `Welcome` to the first verified snapshot, in ms: how long the world
+    /// took to arrive once the server knew the client (the transport's handshakes apart).
+    pub view_ms: Option<f64>,
+    /// When the first `Welcome` came.
+    pub welcomed_at: Option<std::time::Instant>,
     /// The longest wait between two verified snapshots, in ms (a reconnect's included).
     pub max_snapshot_gap_ms: f64,
     pub snapshots: u64,
@@ -101,6 +106,8 @@ impl Default for BotResult {
             last_view_entities: 0,
             active_s: 0.0,
             join_ms: None,
+            view_ms: None,
+            welcomed_at: None,
             snapshots: 0,
             full_snapshots: 0,
             full_after_delta: 0,
@@ -173,6 +180,10 @@ pub struct Report {
     /// bots that got one. The rates above are measured after it.
     pub join_ms: Latency,
     pub join_ms_max: f64,
+    /// From a bot's first `Welcome` to its first verified snapshot (the whole view, without
+    /// a byte budget), in ms: the world's transfer without the handshakes.
+    pub view_ms: Latency,
+    pub view_ms_max: f64,
     /// The longest wait any bot had between two verified snapshots, in ms, and the median
     /// over bots of each one's longest.
     pub snapshot_gap_ms_max: f64,
@@ -261,6 +272,8 @@ impl Report {
             .sum();
         let mut joins: Vec<f64> = results.iter().filter_map(|r| r.join_ms).collect();
         joins.sort_by(f64::total_cmp);
+        let mut views: Vec<f64> = results.iter().filter_map(|r| r.view_ms).collect();
+        views.sort_by(f64::total_cmp);
         let mut error_kinds = BTreeMap::new();
         for e in results.iter().filter_map(|r| r.error.as_ref()) {
             *error_kinds.entry(e.clone()).or_insert(0) += 1;
@@ -305,6 +318,11 @@ impl Report {
                 p99: nearest_rank(&joins, 99.0),
             },
             join_ms_max: joins.last().copied().unwrap_or(0.0),
+            view_ms: Latency {
+                p50: nearest_rank(&views, 50.0),
+                p99: nearest_rank(&views, 99.0),
+            },
+            view_ms_max: views.last().copied().unwrap_or(0.0),
             snapshot_gap_ms_max: results
                 .iter()
                 .map(|r| r.max_snapshot_gap_ms)

@@ -64,6 +64,7 @@ pub enum Put {
     Sent,
     /// Left for the transport's writer.
     Queued,
-    /// Left for the writer, replacing one it had not taken: that one is never sent.
+    /// Left for the writer, replacing one it had not taken: that one is never sent. Also a
+    /// snapshot the transport dropped because the path is still sending older ones.
     Replaced,
 }

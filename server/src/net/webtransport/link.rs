@@ -4,8 +4,12 @@
 //! writes to the session stream. A snapshot larger than a datagram (a full one: the room keeps
 //! deltas within [`ClientLink::datagram_limit`]) goes in parts ([`snapwire_shared::parts`]).
 //!
-//! Sending a datagram never waits: quinn queues it and, when its send buffer is full, drops the
-//! oldest datagram queued (latest-wins again, below this layer).
+//! Sending a datagram never waits: quinn queues it until its congestion controller lets it go.
+//! That queue is bounded in bytes ([`super::DATAGRAMS_QUEUED`], the oldest dropped when full),
+//! but bytes are not time: 64 KiB is a second of a crowded view's snapshots and half a minute
+//! of a quiet one's. So a snapshot is not queued at all while more than
+//! [`QUEUED_AHEAD`] bytes wait from earlier ticks: the path is not keeping up, and the next
+//! tick brings a newer snapshot (latest-wins, as the stream's outbox does).
 //!
 //! Datagrams and the stream keep no order between them, and a snapshot is of no use to a
 //! client before its `Welcome` (or `Resumed`): so snapshots go on the stream, after it, until
@@ -41,6 +45,13 @@ pub struct DatagramLink {
 /// that grew through discovery does not make snapshots any larger.
 pub const MAX_DATAGRAM: usize = 1200;
 
+/// Bytes of earlier datagrams still queued in quinn above which a new snapshot is skipped:
+/// one datagram's worth. At 60 Hz a path that keeps up has sent the last tick's snapshot
+/// before the next is made; one that has not is congested (or its controller thinks so), and
+/// a snapshot queued behind the backlog would arrive late (a page once saw its snapshots two
+/// seconds late on a loaded machine, its ping 2 s) and push out the parts of a full snapshot.
+pub const QUEUED_AHEAD: usize = MAX_DATAGRAM;
+
 impl DatagramLink {
     pub(super) fn new(connection: Connection, counted: FramesOut) -> DatagramLink {
         DatagramLink {
@@ -64,6 +75,15 @@ impl DatagramLink {
             .map(|m| m.min(MAX_DATAGRAM))
     }
 
+    /// Bytes of datagrams quinn holds for this session, not yet sent.
+    fn queued(&self) -> usize {
+        super::DATAGRAMS_QUEUED.saturating_sub(
+            self.connection
+                .quic_connection()
+                .datagram_send_buffer_space(),
+        )
+    }
+
     fn send(&self, datagram: &[u8]) -> Result<(), SendDatagramError> {
         self.connection.send_datagram(datagram)?;
         self.counted.wrote(datagram.len(), true);
@@ -83,6 +103,10 @@ impl DatagramLink {
         }
         if !self.datagrams.load(Ordering::Relaxed) {
             return self.outbox.put_latest(frame, false);
+        }
+        if self.queued() > QUEUED_AHEAD {
+            // Never sent, as a snapshot replaced in an outbox is (counted the same way).
+            return Put::Replaced;
         }
         let sent = match self.limit() {
             Some(limit) if frame.len() > limit && split => self.send_parts(&frame, limit),
