@@ -31,6 +31,9 @@
       this.transport = "webtransport";
       this.recent = [];
       this.closed = false;
+      // The session stream brought its first message (the Welcome or Resumed): a datagram
+      // that overtook it is dropped (PROTOCOL.md, "WebTransport").
+      this.streamed = false;
       this.open(wsUrl).catch((e) => {
         if (this.closed) return;
         console.info("WebTransport unavailable (" + e + "): using WebSocket");
@@ -131,6 +134,7 @@
             if (buf.length < 4 + len) break;
             const tag = buf[4], body = buf.subarray(5, 4 + len);
             if (tag === TAG_MESSAGE) {
+              this.streamed = true;
               this.message(body);
             } else if (tag === TAG_CLOSE && body.length >= 2) {
               const code = body[0] | (body[1] << 8);
@@ -148,7 +152,7 @@
         for (;;) {
           const { value, done } = await reader.read();
           if (done) return;
-          this.message(value);
+          if (this.streamed) this.message(value);
         }
       } catch (_) {}
     }

@@ -286,16 +286,9 @@ async fn connect<G: BotGame>(
             Ok(SessionEvent::Welcome(w)) => {
                 result.room = Some(w.room);
                 result.welcomed_at.get_or_insert_with(Instant::now);
-                // Over WebTransport, the first datagram opens the datagram path at once.
-                if let Some(ack) = session.opening_ack() {
-                    send(&mut link, &ack, result).await?;
-                }
                 Ok(link)
             }
             Ok(SessionEvent::Resumed(_)) => {
-                if let Some(ack) = session.opening_ack() {
-                    send(&mut link, &ack, result).await?;
-                }
                 // What the dead connection may have swallowed goes again.
                 for msg in session.resend_after_resume() {
                     send(&mut link, &msg, result).await?;

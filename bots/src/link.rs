@@ -193,6 +193,9 @@ pub struct WtLink {
     recv: RecvStream,
     reader: stream::Reader,
     buf: Vec<u8>,
+    /// The session stream brought its first message (the `Welcome` or `Resumed`): datagrams
+    /// before it are dropped, a snapshot being of no use before it (PROTOCOL.md).
+    streamed: bool,
 }
 
 impl std::fmt::Debug for WtLink {
@@ -230,6 +233,7 @@ impl Link {
             recv,
             reader: stream::Reader::new(MAX_STREAM_FRAME),
             buf: vec![0; 16 * 1024],
+            streamed: false,
         })))
     }
 
@@ -272,7 +276,10 @@ impl Link {
             },
             Link::Wt(wt) => loop {
                 match wt.reader.next_frame() {
-                    Ok(Some(Frame::Message(m))) => return Incoming::Message(Bytes::from(m)),
+                    Ok(Some(Frame::Message(m))) => {
+                        wt.streamed = true;
+                        return Incoming::Message(Bytes::from(m));
+                    }
                     Ok(Some(Frame::Close { code, reason })) => {
                         return Incoming::Closed(Some((code, reason)));
                     }
@@ -283,7 +290,8 @@ impl Link {
                 // that completes it.
                 tokio::select! {
                     datagram = wt.connection.receive_datagram() => match datagram {
-                        Ok(d) => return Incoming::Message(d.payload()),
+                        Ok(d) if wt.streamed => return Incoming::Message(d.payload()),
+                        Ok(_) => {}
                         Err(e) => return Incoming::Failed(format!("session: {e}")),
                     },
                     read = wt.recv.read(&mut wt.buf) => match read {

@@ -9,7 +9,7 @@ use crate::map::MapDef;
 use crate::tick::Tick;
 
 /// Bumped on every incompatible change to messages, snapshot bodies or game rules a client predicts.
-pub const PROTOCOL_VERSION: u32 = 8;
+pub const PROTOCOL_VERSION: u32 = 9;
 
 /// Largest client message the server accepts, in bytes. A real `Input` is 13 bytes.
 pub const MAX_CLIENT_MSG_BYTES: usize = 1024;

@@ -163,12 +163,7 @@ impl<G: WebGame> App<G> {
                 self.status = Status::Playing;
                 self.interpolator = Some(Interpolator::new(w.tick_rate));
                 self.input_clock_ms = None;
-                // Over WebTransport, the first datagram opens the datagram path at once.
-                self.session
-                    .opening_ack()
-                    .iter()
-                    .map(codec::encode_client)
-                    .collect()
+                Vec::new()
             }
             Ok(SessionEvent::Resumed(_)) => {
                 self.status = Status::Playing;
@@ -176,14 +171,8 @@ impl<G: WebGame> App<G> {
                 let rate = self.tick_rate();
                 self.interpolator = Some(Interpolator::new(rate));
                 self.input_clock_ms = None;
-                // Inputs the dead connection may have swallowed go again, after the ack
-                // that opens the datagram path over WebTransport.
-                let mut out: Vec<Vec<u8>> = self
-                    .session
-                    .opening_ack()
-                    .iter()
-                    .map(codec::encode_client)
-                    .collect();
+                // Inputs the dead connection may have swallowed go again.
+                let mut out = Vec::new();
                 for m in self.session.resend_after_resume() {
                     out.push(self.sent(now_ms, &m));
                 }

@@ -455,21 +455,6 @@ impl<G: Game> ClientSession<G> {
         }
     }
 
-    /// An acknowledgement that is always safe to send: of the newest snapshot held, or before
-    /// one arrived, of the tick before the `Welcome`'s (no snapshot is that old: the server
-    /// ignores it). A WebTransport client sends it as its first datagram once it has its
-    /// `Welcome` or `Resumed`: the server sends snapshots as datagrams only after it hears one
-    /// (PROTOCOL.md, "WebTransport").
-    pub fn opening_ack(&self) -> Option<ClientMsg> {
-        if let Some((tick, _)) = self.replica.latest() {
-            return Some(ClientMsg::Ack { tick });
-        }
-        let w = self.welcome.as_ref()?;
-        Some(ClientMsg::Ack {
-            tick: Tick(w.tick.0.wrapping_sub(1)),
-        })
-    }
-
     /// A separate `Ack` to send now for the newest verified snapshot, if one is due: always
     /// for a player that sent no input since the previous snapshot (otherwise the next input
     /// carries the acknowledgement), every [`SPECTATOR_ACK_EVERY`]-th snapshot for a spectator.

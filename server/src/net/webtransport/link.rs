@@ -12,8 +12,13 @@
 //! tick brings a newer snapshot (latest-wins, as the stream's outbox does).
 //!
 //! Datagrams and the stream keep no order between them, and a snapshot is of no use to a
-//! client before its `Welcome` (or `Resumed`): so snapshots go on the stream, after it, until
-//! the client's first datagram shows it has it and takes datagrams.
+//! client before its `Welcome` (or `Resumed`): so the first snapshot goes on the stream, right
+//! behind it, and the rest as datagrams from the next tick on. A datagram may still overtake
+//! the `Welcome` (a lost packet of the stream is sent again, a datagram is not held for it):
+//! the client drops datagrams that come before the stream's first message (PROTOCOL.md). The
+//! stream used to carry every snapshot until the client's first datagram came, a round trip:
+//! a loss in it held them all back, and through the `bad` link most players waited 300-500 ms
+//! for their second snapshot.
 
 use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 
@@ -34,7 +39,7 @@ pub struct DatagramLink {
     pub(super) outbox: Outbox,
     connection: Connection,
     counted: FramesOut,
-    /// A datagram came from the client: it has its `Welcome` and takes snapshots as datagrams.
+    /// The first snapshot went (on the stream, behind the `Welcome`): the rest are datagrams.
     datagrams: AtomicBool,
     /// The number of the last message sent in parts.
     split: AtomicU32,
@@ -61,11 +66,6 @@ impl DatagramLink {
             datagrams: AtomicBool::new(false),
             split: AtomicU32::new(0),
         }
-    }
-
-    /// The client sent a datagram: from now on snapshots go as datagrams.
-    pub(super) fn heard_datagram(&self) {
-        self.datagrams.store(true, Ordering::Relaxed);
     }
 
     /// The largest datagram this session sends now.
@@ -101,7 +101,7 @@ impl DatagramLink {
         if self.outbox.close_code().is_some() {
             return Put::Queued;
         }
-        if !self.datagrams.load(Ordering::Relaxed) {
+        if !self.datagrams.swap(true, Ordering::Relaxed) {
             return self.outbox.put_latest(frame, false);
         }
         if self.queued() > QUEUED_AHEAD {

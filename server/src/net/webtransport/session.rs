@@ -155,7 +155,6 @@ pub(super) async fn serve(
             },
             datagram = connection.receive_datagram() => match datagram {
                 Ok(datagram) => {
-                    link.heard_datagram();
                     let bytes = datagram.payload();
                     ctx.stats.frame_in(Transport::Webtransport, bytes.len());
                     let mut repeated = 0;
