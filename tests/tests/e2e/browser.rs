@@ -30,7 +30,8 @@ async fn two_browser_pages_play_in_one_arena() {
         root,
         chromium,
         chromedriver,
-    }) = setup()
+        _slot,
+    }) = setup(false).await
     else {
         return;
     };
@@ -125,7 +126,8 @@ async fn a_browser_page_plays_tag() {
         root,
         chromium,
         chromedriver,
-    }) = setup()
+        _slot,
+    }) = setup(false).await
     else {
         return;
     };
@@ -204,7 +206,8 @@ async fn a_dropped_or_reloaded_page_continues_the_same_player() {
         root,
         chromium,
         chromedriver,
-    }) = setup()
+        _slot,
+    }) = setup(false).await
     else {
         return;
     };
@@ -280,7 +283,8 @@ async fn a_browser_page_watches_a_recorded_match() {
         root,
         chromium,
         chromedriver,
-    }) = setup()
+        _slot,
+    }) = setup(false).await
     else {
         return;
     };
@@ -370,7 +374,8 @@ async fn a_page_served_over_https_plays_over_wss() {
         root,
         chromium,
         chromedriver,
-    }) = setup()
+        _slot,
+    }) = setup(false).await
     else {
         return;
     };
@@ -420,7 +425,8 @@ async fn a_page_plays_over_webtransport_and_over_websocket_when_it_is_off() {
         root,
         chromium,
         chromedriver,
-    }) = setup()
+        _slot,
+    }) = setup(true).await
     else {
         return;
     };
@@ -493,7 +499,8 @@ async fn without_udp_the_page_plays_over_websocket_and_a_webtransport_player_res
         root,
         chromium,
         chromedriver,
-    }) = setup()
+        _slot,
+    }) = setup(true).await
     else {
         return;
     };
@@ -548,7 +555,8 @@ async fn desktop_and_phone_players_in_a_match() {
         root,
         chromium,
         chromedriver,
-    }) = setup()
+        _slot,
+    }) = setup(false).await
     else {
         return;
     };
@@ -914,7 +922,21 @@ struct Setup {
     root: PathBuf,
     chromium: PathBuf,
     chromedriver: PathBuf,
+    /// This test's share of the machine's browsers, held until it ends.
+    _slot: Slot,
 }
+
+enum Slot {
+    Shared(#[allow(dead_code)] tokio::sync::RwLockReadGuard<'static, ()>),
+    Alone(#[allow(dead_code)] tokio::sync::RwLockWriteGuard<'static, ()>),
+}
+
+/// Browser tests run side by side (four at a time), except those of a page on WebTransport,
+/// which run with no other browser beside them: with four Chromium instances on two cores, a
+/// WebTransport page was handed its datagrams up to two seconds apart by the browser (see
+/// assets/transport.js) and starved, which is the browser's trouble, not what these tests
+/// are about. Other tests that are not browsers still run beside them.
+static BROWSERS: tokio::sync::RwLock<()> = tokio::sync::RwLock::const_new(());
 
 /// A 60 Hz server that also serves the built page.
 fn page_config(root: &Path) -> Config {
@@ -923,7 +945,7 @@ fn page_config(root: &Path) -> Config {
     config
 }
 
-fn setup() -> Option<Setup> {
+async fn setup(alone: bool) -> Option<Setup> {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"))
         .parent()
         .expect("workspace root")
@@ -938,10 +960,16 @@ fn setup() -> Option<Setup> {
         skip_or_fail("the wasm client is not built: run `cargo xtask test`");
         return None;
     }
+    let _slot = if alone {
+        Slot::Alone(BROWSERS.write().await)
+    } else {
+        Slot::Shared(BROWSERS.read().await)
+    };
     Some(Setup {
         root,
         chromium,
         chromedriver,
+        _slot,
     })
 }
 
