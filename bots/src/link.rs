@@ -114,11 +114,16 @@ impl WtDialer {
             .collect();
         let socket = udp_socket().map_err(WtError::Endpoint)?;
         let builder = ClientConfig::builder().with_bind_socket(socket);
-        let mut config = if hashes.is_empty() {
-            // The operator's certificate: the web's roots vouch for it.
-            builder.with_native_certs().build()
-        } else {
-            builder.with_server_certificate_hashes(hashes).build()
+        // As a page does: the hash for a certificate the server made itself; for the
+        // operator's, the roots the bots trust for `wss://` (`--ca`), else the system's.
+        let mut config = match (offer["self_signed"] == true && !hashes.is_empty(), tls) {
+            (true, _) => builder.with_server_certificate_hashes(hashes).build(),
+            (false, Some(tls)) => {
+                let mut tls = (**tls).clone();
+                tls.alpn_protocols = vec![b"h3".to_vec()];
+                builder.with_custom_tls(tls).build()
+            }
+            (false, None) => builder.with_native_certs().build(),
         };
         config
             .quic_config_mut()

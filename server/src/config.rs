@@ -77,7 +77,8 @@ pub struct Config {
     pub allowed_origins: Vec<String>,
     /// When set, the game socket needs a ticket signed with this key (`/ws?ticket=...`).
     pub ticket_key: Option<TicketKey>,
-    /// Serve HTTPS and `wss://` with this certificate and key (PEM), reloaded on SIGHUP.
+    /// Serve HTTPS, `wss://` and WebTransport with this certificate and key (PEM), reloaded
+    /// on SIGHUP.
     pub tls: Option<TlsFiles>,
     /// Report to Agones' SDK sidecar (Ready, health, rooms counter, players list, Shutdown);
     /// needs a build with the `agones` feature.

@@ -137,9 +137,9 @@ struct Args {
     /// SNAPWIRE_TICKET_SECRET. With either, the game socket needs `/ws?ticket=...`.
     #[arg(long, value_name = "FILE", global = true)]
     ticket_secret_file: Option<PathBuf>,
-    /// Certificate chain (PEM) to serve HTTPS and `wss://` with, on the same port; needs
-    /// --tls-key. SIGHUP reads both files again (a renewed certificate) without dropping
-    /// anyone.
+    /// Certificate chain (PEM) to serve HTTPS, `wss://` and WebTransport with, on the same
+    /// port number; needs --tls-key. SIGHUP reads both files again (a renewed certificate)
+    /// without dropping anyone.
     #[arg(long, value_name = "FILE", requires = "tls_key")]
     tls_cert: Option<PathBuf>,
     /// The certificate's private key (PEM); needs --tls-cert.

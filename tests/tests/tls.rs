@@ -1,7 +1,7 @@
 //! `wss://` on the game's port: bots join through TLS with a throwaway CA (and read the
 //! server's `/metrics` over https with it), a client that does
 //! not trust the certificate (or speaks plain `ws://`) gets nowhere, and SIGHUP swaps in a
-//! new certificate without dropping anyone connected.
+//! new certificate, for `wss://` and WebTransport alike, without dropping anyone connected.
 
 mod support;
 
@@ -13,6 +13,14 @@ use snapwire_bots::{BotOptions, Live, run_bots};
 use snapwire_server::Config;
 use snapwire_server::net::tls::TlsFiles;
 use support::{TestServer, issue_certificate as issue, wait_until};
+
+/// One bot over WebTransport, trusting `ca` (the server's certificate is the operator's, so
+/// not pinned by its hash).
+fn webtransport_bot(server: &TestServer, ca: &Path) -> BotOptions {
+    let mut opts = bots(server, ca, 1, 1);
+    opts.transport = snapwire_bots::link::Transport::Webtransport;
+    opts
+}
 
 fn bots(server: &TestServer, ca: &Path, n: usize, seconds: u64) -> BotOptions {
     let url = format!("wss://127.0.0.1:{}/ws", server.addr.port());
@@ -70,6 +78,18 @@ async fn bots_join_over_wss_and_a_new_certificate_comes_without_dropping_anyone(
     // the socket itself (that would bypass the encryption).
     assert!(server.stats.frames_out.get() > 100);
     assert_eq!(server.stats.frames_out_direct.get(), 0);
+    // WebTransport serves the same certificate.
+    let wt = run_bots(
+        webtransport_bot(&server, &first_ca),
+        Arc::new(Live::default()),
+    )
+    .await;
+    assert_eq!(
+        (wt.report.bots_connected, wt.report.errors),
+        (1, 0),
+        "{:#?}",
+        wt.report
+    );
 
     // Not trusted, not TLS: refused, and counted as errors by the bots.
     let other = dir.join("other");
@@ -114,6 +134,23 @@ async fn bots_join_over_wss_and_a_new_certificate_comes_without_dropping_anyone(
     assert_eq!(
         joined, 1,
         "a client trusting only the new CA joins after SIGHUP"
+    );
+    let mut joined = 0;
+    for _ in 0..20 {
+        let run = run_bots(
+            webtransport_bot(&server, &second_ca),
+            Arc::new(Live::default()),
+        )
+        .await;
+        joined = run.report.bots_connected;
+        if joined == 1 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(
+        joined, 1,
+        "a WebTransport client trusting only the new CA joins after SIGHUP"
     );
     let staying = staying.await.expect("the long run");
     assert_eq!(staying.report.bots_connected, 2, "{:#?}", staying.report);

@@ -2,7 +2,8 @@
 //! files as `wss://`), or one this process makes. A browser accepts a self-made certificate
 //! through `serverCertificateHashes` only when it is ECDSA P-256 and valid for at most 14
 //! days, so a self-made one is valid for [`SELF_SIGNED_DAYS`] and replaced every
-//! [`ROTATE_EVERY`]; `GET /webtransport` tells pages its hash.
+//! [`ROTATE_EVERY`]; `GET /webtransport` tells pages its hash. The operator's is read again on
+//! SIGHUP, as `wss://`'s is.
 
 use std::sync::{Arc, PoisonError, RwLock};
 use std::time::Duration;
@@ -37,28 +38,33 @@ pub struct Certificate {
     hash: RwLock<[u8; 32]>,
     /// Made here (and so replaced here), not the operator's.
     pub self_signed: bool,
+    /// The operator's files, read again by [`Certificate::reload`].
+    files: Option<TlsFiles>,
 }
 
 impl Certificate {
     /// The operator's certificate, or a self-made one when there is none.
     pub async fn load(files: Option<&TlsFiles>) -> Result<Arc<Certificate>, IdentityError> {
         let (identity, self_signed) = match files {
-            Some(files) => {
-                let identity = Identity::load_pemfiles(&files.cert, &files.key)
-                    .await
-                    .map_err(|source| IdentityError::Files {
-                        files: files.clone(),
-                        source,
-                    })?;
-                (identity, false)
-            }
+            Some(files) => (from_files(files).await?, false),
             None => (self_signed()?, true),
         };
         Ok(Arc::new(Certificate {
             hash: RwLock::new(hash_of(&identity)),
             identity: RwLock::new(identity),
             self_signed,
+            files: files.cloned(),
         }))
+    }
+
+    /// Reads the operator's files again (a renewed certificate); on an error the one in use
+    /// stays. A self-made certificate has no files: [`Certificate::renew`] replaces it.
+    pub async fn reload(&self) -> Result<(), IdentityError> {
+        let Some(files) = &self.files else {
+            return Ok(());
+        };
+        self.replace(from_files(files).await?);
+        Ok(())
     }
 
     /// A copy of the identity, for an endpoint's configuration.
@@ -76,14 +82,26 @@ impl Certificate {
 
     /// Replaces a self-made certificate with a new one (the caller hands it to the endpoint).
     pub fn renew(&self) -> Result<(), IdentityError> {
-        let identity = self_signed()?;
+        self.replace(self_signed()?);
+        Ok(())
+    }
+
+    fn replace(&self, identity: Identity) {
         *self.hash.write().unwrap_or_else(PoisonError::into_inner) = hash_of(&identity);
         *self
             .identity
             .write()
             .unwrap_or_else(PoisonError::into_inner) = identity;
-        Ok(())
     }
+}
+
+async fn from_files(files: &TlsFiles) -> Result<Identity, IdentityError> {
+    Identity::load_pemfiles(&files.cert, &files.key)
+        .await
+        .map_err(|source| IdentityError::Files {
+            files: files.clone(),
+            source,
+        })
 }
 
 fn self_signed() -> Result<Identity, IdentityError> {
@@ -103,4 +121,22 @@ fn hash_of(identity: &Identity) -> [u8; 32] {
         .as_slice()
         .first()
         .map_or([0; 32], |c| *c.hash().as_ref())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_renewed_self_made_certificate_has_a_new_hash_and_reload_keeps_it() {
+        let c = Certificate::load(None).await.expect("self-made");
+        assert!(c.self_signed);
+        let first = c.hash();
+        c.renew().expect("renewed");
+        let second = c.hash();
+        assert_ne!(first, second, "a new key, a new certificate");
+        // Nothing to read again: a self-made certificate stays as it is.
+        c.reload().await.expect("no files");
+        assert_eq!(c.hash(), second);
+    }
 }

@@ -121,6 +121,7 @@ impl WebTransport {
         });
         let mut renew =
             tokio::time::interval_at(tokio::time::Instant::now() + ROTATE_EVERY, ROTATE_EVERY);
+        let mut hangups = Hangups::new(!self.certificate.self_signed);
         loop {
             tokio::select! {
                 incoming = self.endpoint.accept() => {
@@ -133,6 +134,7 @@ impl WebTransport {
                     tasks.spawn(session::serve(incoming, Arc::clone(&gate), permit));
                 }
                 _ = renew.tick(), if self.certificate.self_signed => self.renew(),
+                () = hangups.next() => self.reload().await,
                 _ = shutdown.cancelled() => break,
             }
         }
@@ -147,14 +149,63 @@ impl WebTransport {
     /// A new self-made certificate for new sessions (open ones keep theirs).
     fn renew(&self) {
         match self.certificate.renew() {
-            Ok(()) => match server_config(self.addr, &self.certificate, self.idle_timeout)
-                .and_then(|config| self.endpoint.reload_config(config, false))
-            {
-                Ok(()) => info!("WebTransport certificate renewed"),
-                Err(e) => warn!("WebTransport certificate renewal failed: {e}"),
-            },
+            Ok(()) => self.use_certificate("renewed"),
             Err(e) => warn!("WebTransport certificate renewal failed: {e}"),
         }
+    }
+
+    /// The operator's certificate read again (SIGHUP), for new sessions.
+    async fn reload(&self) {
+        match self.certificate.reload().await {
+            Ok(()) => self.use_certificate("reloaded"),
+            Err(e) => warn!("WebTransport certificate reload failed, keeping the old one: {e}"),
+        }
+    }
+
+    /// Hands the certificate to the endpoint (it keeps its socket: no rebind).
+    fn use_certificate(&self, what: &str) {
+        match server_config(self.addr, &self.certificate, self.idle_timeout)
+            .and_then(|config| self.endpoint.reload_config(config, false))
+        {
+            Ok(()) => info!("WebTransport certificate {what}"),
+            Err(e) => warn!("WebTransport certificate not {what}: {e}"),
+        }
+    }
+}
+
+/// SIGHUP, when the certificate is the operator's (the same signal reloads `wss://`'s).
+struct Hangups {
+    #[cfg(unix)]
+    signal: Option<tokio::signal::unix::Signal>,
+}
+
+impl Hangups {
+    fn new(wanted: bool) -> Hangups {
+        #[cfg(unix)]
+        {
+            use tokio::signal::unix::{SignalKind, signal};
+            let signal = wanted.then(|| signal(SignalKind::hangup())).and_then(|s| {
+                s.map_err(|e| warn!("cannot listen for SIGHUP: WebTransport's certificate will not be reloaded: {e}"))
+                    .ok()
+            });
+            Hangups { signal }
+        }
+        #[cfg(not(unix))]
+        {
+            let _ = wanted;
+            Hangups {}
+        }
+    }
+
+    /// The next SIGHUP; never, without one to listen for.
+    async fn next(&mut self) {
+        #[cfg(unix)]
+        if let Some(signal) = &mut self.signal
+            && signal.recv().await.is_some()
+        {
+            return;
+        }
+        std::future::pending().await
     }
 }
 
