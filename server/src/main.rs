@@ -152,8 +152,8 @@ struct Args {
     no_webtransport: bool,
     /// A room kind to offer besides `default` (the flags above) and `tag`, as `NAME
     /// key=value ...` with keys game (arena, tag), map, tick_rate, room_size, scene, view,
-    /// history, max_rewind, snapshot_every; the rest is the default kind's (repeatable). In
-    /// a config file also `[room_kinds.NAME]` tables.
+    /// history, max_rewind, snapshot_every, max_kbps_per_client (or off); the rest is the
+    /// default kind's (repeatable). In a config file also `[room_kinds.NAME]` tables.
     #[arg(long = "room-kind", value_name = "KIND")]
     room_kinds: Vec<snapwire_server::room_kind_spec::RoomKindSpec>,
     /// Report to the Agones SDK sidecar (port from AGONES_SDK_GRPC_PORT): Ready once

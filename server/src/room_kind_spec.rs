@@ -10,8 +10,9 @@
 //! ```
 //!
 //! Keys: `game` (`arena`, `tag`, or a game the binary hosts), `map` (a JSON map file), `tick_rate`, `room_size`,
-//! `scene`, `view` (`WxH`), `history`, `max_rewind` (ms), `snapshot_every`. What a kind leaves
-//! out is the default kind's. Values hold no spaces or commas (a map path with either needs a
+//! `scene`, `view` (`WxH`), `history`, `max_rewind` (ms), `snapshot_every`,
+//! `max_kbps_per_client` (16 to 1,000,000, or `off`). What a kind leaves out is the default
+//! kind's. Values hold no spaces or commas (a map path with either needs a
 //! symlink).
 
 use std::path::PathBuf;
@@ -23,6 +24,9 @@ use snapwire_shared::quantize::pos_from_units;
 use thiserror::Error;
 
 use crate::config::{Config, InputRate, RoomKind, Scene, parse_view};
+
+/// The byte budgets a kind may set, in kbps: as `--max-kbps-per-client`.
+pub const KBPS_RANGE: std::ops::RangeInclusive<u32> = 16..=1_000_000;
 
 /// What is wrong with a `--room-kind`, in the words an operator reads at start.
 #[derive(Debug, Error)]
@@ -44,7 +48,7 @@ pub enum RoomKindError {
     },
     #[error(
         "room kind {kind}: unknown key `{key}` (game, map, tick_rate, room_size, scene, view, \
-         history, max_rewind, snapshot_every)"
+         history, max_rewind, snapshot_every, max_kbps_per_client)"
     )]
     UnknownKey { kind: String, key: String },
     #[error("room kind {kind}: map {}: {source}", path.display())]
@@ -74,6 +78,8 @@ pub struct RoomKindSpec {
     pub history: Option<usize>,
     pub max_rewind_ms: Option<u32>,
     pub snapshot_every: Option<u32>,
+    /// `Some(None)`: no byte budget in this kind, whatever the default kind's.
+    pub max_kbps_per_client: Option<Option<u32>>,
 }
 
 impl FromStr for RoomKindSpec {
@@ -117,6 +123,15 @@ impl FromStr for RoomKindSpec {
                 }
                 "snapshot_every" => {
                     spec.snapshot_every = Some(value.parse().map_err(|_| bad("a number"))?)
+                }
+                "max_kbps_per_client" if value == "off" => spec.max_kbps_per_client = Some(None),
+                "max_kbps_per_client" => {
+                    let kbps = value
+                        .parse()
+                        .ok()
+                        .filter(|k| KBPS_RANGE.contains(k))
+                        .ok_or_else(|| bad("16 to 1000000 (kbps), or off"))?;
+                    spec.max_kbps_per_client = Some(Some(kbps));
                 }
                 _ => {
                     return Err(RoomKindError::UnknownKey {
@@ -170,6 +185,9 @@ impl RoomKindSpec {
         if let Some(every) = self.snapshot_every {
             settings.snapshot_every = every;
         }
+        if let Some(kbps) = self.max_kbps_per_client {
+            settings.max_kbps_per_client = kbps;
+        }
         let game = self
             .game
             .clone()
@@ -192,7 +210,7 @@ mod tests {
     #[test]
     fn a_spec_reads_every_key() {
         let spec: RoomKindSpec = "duel game=tag map=m.json tick_rate=30 room_size=2 scene=drift:5 \
-             view=20x10 history=32 max_rewind=100 snapshot_every=2"
+             view=20x10 history=32 max_rewind=100 snapshot_every=2 max_kbps_per_client=64"
             .parse()
             .expect("parses");
         assert_eq!(
@@ -208,6 +226,7 @@ mod tests {
                 history: Some(32),
                 max_rewind_ms: Some(100),
                 snapshot_every: Some(2),
+                max_kbps_per_client: Some(Some(64)),
             }
         );
     }
@@ -226,6 +245,7 @@ mod tests {
         assert!(err("duel room_size=two").contains("room_size=two"));
         assert!(err("duel game=Chess!").contains("a game's name"));
         assert!(err("duel view=0x3").contains("view"));
+        assert!(err("duel max_kbps_per_client=8").contains("16 to 1000000"));
     }
 
     #[test]
@@ -245,5 +265,18 @@ mod tests {
         assert_eq!(kind.game, base.default_game);
         let open = "open".parse::<RoomKindSpec>().expect("parses");
         assert_eq!(open.kind(&base).expect("kind").max_clients, 16);
+        // A byte budget: the default kind's unless the kind sets one, or turns it off.
+        base.room.max_kbps_per_client = Some(256);
+        let kbps = |spec: &str| {
+            spec.parse::<RoomKindSpec>()
+                .expect("parses")
+                .kind(&base)
+                .expect("kind")
+                .settings
+                .max_kbps_per_client
+        };
+        assert_eq!(kbps("open"), Some(256));
+        assert_eq!(kbps("mobile max_kbps_per_client=64"), Some(64));
+        assert_eq!(kbps("lan max_kbps_per_client=off"), None);
     }
 }
