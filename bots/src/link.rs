@@ -286,6 +286,9 @@ impl Link {
                         return Incoming::Message(Bytes::from(m));
                     }
                     Ok(Some(Frame::Close { code, reason })) => {
+                        // Read: the server may end the session now (PROTOCOL.md).
+                        wt.connection
+                            .close(wtransport::VarInt::from_u32(u32::from(code)), b"");
                         return Incoming::Closed(Some((code, reason)));
                     }
                     Ok(None) => {}

@@ -931,11 +931,11 @@ enum Slot {
     Alone(#[allow(dead_code)] tokio::sync::RwLockWriteGuard<'static, ()>),
 }
 
-/// Browser tests run side by side (four at a time), except those of a page on WebTransport,
-/// which run with no other browser beside them: with four Chromium instances on two cores, a
-/// WebTransport page was handed its datagrams up to two seconds apart by the browser (see
-/// assets/transport.js) and starved, which is the browser's trouble, not what these tests
-/// are about. Other tests that are not browsers still run beside them.
+/// Browser tests run side by side (four at a time), except the two about the transports
+/// themselves, which run with no other browser beside them: one times the fall back to
+/// WebSocket (within 5 s of the click), and both once starved when four Chromium instances
+/// shared two cores (before the page read its session in a worker: assets/transport.js).
+/// Tests that are not browsers still run beside them.
 static BROWSERS: tokio::sync::RwLock<()> = tokio::sync::RwLock::const_new(());
 
 /// A 60 Hz server that also serves the built page.

@@ -315,6 +315,11 @@ async fn close(
         if send.write_all(&framed).await.is_ok() {
             let _ = send.finish().await;
         }
+        // Acknowledged is not read: a browser drops what its page has not read yet when the
+        // connection closes (a page then saw 1006 instead of the server's 1001 and tried to
+        // resume). The client ends the session once it has read the close; the server ends
+        // it after the rest of the timeout.
+        connection.closed().await;
     })
     .await;
     let words = truncate(&words, stream::MAX_CLOSE_REASON_BYTES);
