@@ -11,13 +11,9 @@
 // Framing and rules: PROTOCOL.md, "WebTransport".
 "use strict";
 const FALLBACK_MS = 2000;
-// Inputs one datagram carries at most: the new one and three before it (ClientMsg::Inputs).
-const INPUTS_PER_DATAGRAM = 4;
-const INPUT_INDEX = 1, INPUTS_INDEX = 3, INPUT_BODY = 12;
 const TAG_MESSAGE = 0, TAG_CLOSE = 1;
 
 let wt = null, writer = null, datagrams = null;
-let recent = [];
 let closed = false, ended = false;
 // The session stream brought its first message (the Welcome or Resumed): a datagram that
 // overtook it is dropped.
@@ -138,17 +134,9 @@ function send(data) {
     frame[4] = TAG_MESSAGE;
     frame.set(bytes, 5);
     writer.write(frame).catch(() => {});
-  } else if (bytes[0] === INPUT_INDEX && bytes.length === 1 + INPUT_BODY) {
-    // Each input rides with the ones before it: a lost datagram loses none (the server takes
-    // each sequence number once).
-    recent.push(bytes.slice(1));
-    if (recent.length > INPUTS_PER_DATAGRAM) recent.shift();
-    const out = new Uint8Array(2 + recent.length * INPUT_BODY);
-    out[0] = INPUTS_INDEX;
-    out[1] = recent.length;
-    recent.forEach((body, i) => out.set(body, 2 + i * INPUT_BODY));
-    datagrams.write(out).catch(() => {});
   } else {
+    // Everything else as it is, one datagram each: inputs come as `Inputs` already, each
+    // with the unacknowledged ones before it (the client knows which those are).
     datagrams.write(bytes).catch(() => {});
   }
 }

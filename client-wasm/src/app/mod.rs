@@ -293,6 +293,13 @@ impl<G: WebGame> App<G> {
             let fire = c.fire || self.touches.aim_point().is_some();
             if let Some(msg) = self.session.input_with_alt(mx, my, c.aim, fire, c.alt_fire) {
                 G::on_input(&mut self.hud, &c, now_ms);
+                // A datagram may be lost: it carries the inputs before it that no snapshot
+                // has acknowledged yet too (PROTOCOL.md, "WebTransport").
+                let msg = if self.transport == "webtransport" {
+                    self.session.with_recent_inputs(msg)
+                } else {
+                    msg
+                };
                 out.push(self.sent(now_ms, &msg));
             }
         }
@@ -364,7 +371,7 @@ impl<G: WebGame> App<G> {
     fn sent(&mut self, now_ms: f64, msg: &ClientMsg) -> Vec<u8> {
         let bytes = codec::encode_client(msg);
         let seq = match msg {
-            ClientMsg::Input(_) => Some(self.session.last_sent_seq()),
+            ClientMsg::Input(_) | ClientMsg::Inputs(_) => Some(self.session.last_sent_seq()),
             _ => None,
         };
         self.stats.on_send(now_ms, bytes.len(), seq);

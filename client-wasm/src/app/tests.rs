@@ -81,6 +81,28 @@ fn one_input_per_tick_and_no_burst_after_a_stall() {
 }
 
 #[test]
+fn over_webtransport_an_input_carries_the_unacknowledged_ones_before_it() {
+    let mut app = welcomed();
+    app.transport = "webtransport".to_owned();
+    let seqs = |bytes: &[u8]| match codec::decode_client(bytes) {
+        Ok(ClientMsg::Inputs(inputs)) => inputs.iter().map(|i| i.seq).collect::<Vec<_>>(),
+        other => panic!("Inputs, not {other:?}"),
+    };
+    let mut last = Vec::new();
+    for frame in 0..6 {
+        for bytes in app.on_animation_frame(f64::from(frame) * 1000.0 / 60.0) {
+            last = seqs(&bytes);
+        }
+    }
+    // Nothing acknowledged yet: the newest and the three before it.
+    assert_eq!(last.len(), 4, "{last:?}");
+    assert!(
+        last.windows(2).all(|w| w[1] == w[0].wrapping_add(1)),
+        "{last:?}"
+    );
+}
+
+#[test]
 fn inputs_claim_the_moment_drawn_and_carry_the_rail() {
     use snapwire_shared::protocol::BUTTON_ALT;
     let mut app = welcomed();
