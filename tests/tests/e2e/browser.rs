@@ -520,7 +520,12 @@ async fn without_udp_the_page_plays_over_websocket_and_a_webtransport_player_res
     let graph = net_graph_once(&page, |g| g["transport"] == "websocket").await;
     eprintln!("UDP blocked: playing {took:?} after the click: {graph}");
     assert_eq!(graph["transport"], "websocket", "{graph}");
-    assert!(took < Duration::from_secs(5), "the fallback took {took:?}");
+    // WebSocket opens beside WebTransport after a second (assets/transport.js): playing
+    // 1.5 s after the click here; the margin is for a loaded machine.
+    assert!(
+        took < Duration::from_millis(2500),
+        "the fallback took {took:?}"
+    );
     assert_eq!(server.stats.webtransport_sessions.get(), 0);
 
     netsim.block_udp(false);
