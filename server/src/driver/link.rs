@@ -23,13 +23,6 @@ pub trait ClientLink: Debug + Send + Sync {
     /// in this tick for the transport to write it at once, if its socket is idle.
     fn put_latest(&self, frame: Bytes, may_write: bool) -> Put;
 
-    /// [`ClientLink::put_latest`] for a snapshot with no baseline (a client's first): a
-    /// transport that carries snapshots unreliably may split it rather than queue it behind
-    /// others ([`snapwire_shared::parts`]).
-    fn put_full(&self, frame: Bytes, may_write: bool) -> Put {
-        self.put_latest(frame, may_write)
-    }
-
     /// The newest scoreboard, latest-wins like snapshots.
     fn put_scores(&self, frame: Bytes, may_write: bool) -> Put;
 

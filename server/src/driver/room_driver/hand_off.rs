@@ -34,14 +34,10 @@ impl<G: Game> RoomDriver<G> {
             may_write = may_write && Instant::now() < write_until;
             // The transport counts what it writes (`stats::FramesOut`), directly or not.
             let put = match &out.message {
-                Message::Snapshot { bytes, full } => {
+                Message::Snapshot { bytes, .. } => {
                     sent += 1;
                     self.stats.snapshot_bytes.observe(bytes.len() as f64);
-                    if *full {
-                        t.link.put_full(bytes.clone(), may_write)
-                    } else {
-                        t.link.put_latest(bytes.clone(), may_write)
-                    }
+                    t.link.put_latest(bytes.clone(), may_write)
                 }
                 Message::Scores(bytes) => t.link.put_scores(bytes.clone(), may_write),
             };

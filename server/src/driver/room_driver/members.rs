@@ -229,7 +229,8 @@ impl<G: Game> RoomDriver<G> {
 /// with it on, the slowest of 32 WebTransport bots in a 64-bot arena fell to 23-38 snapshots a
 /// second in 3 runs of 4 (`e2e webtransport::bots_on_both_...`), but at that hour the commit
 /// before it also did in 2 of 3, so the machine's load may be all of it. Off, a delta larger
-/// than a datagram goes on the session stream as before; the byte budget defers as designed.
+/// than a datagram goes in parts (`net/webtransport/link.rs`); the byte budget defers as
+/// designed.
 const DELTAS_WITHIN_DATAGRAM: bool = false;
 
 /// The datagram limit the room keeps `link`'s deltas within, if any.
