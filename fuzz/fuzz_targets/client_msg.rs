@@ -1,4 +1,5 @@
-//! Any bytes a client can send: decoding and input parsing must return, never panic.
+//! Any bytes a client can send, in a WebSocket frame or a WebTransport datagram: decoding and
+//! input parsing must return, never panic (a datagram's `Inputs` carries up to four inputs).
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
@@ -7,7 +8,15 @@ use snapwire_shared::codec;
 use snapwire_shared::sim::PlayerInput;
 
 fuzz_target!(|bytes: &[u8]| {
-    if let Ok(ClientMsg::Input(input)) = codec::decode_client(bytes) {
-        let _ = PlayerInput::parse(&input);
+    match codec::decode_client(bytes) {
+        Ok(ClientMsg::Input(input)) => {
+            let _ = PlayerInput::parse(&input);
+        }
+        Ok(ClientMsg::Inputs(inputs)) => {
+            for input in &inputs {
+                let _ = PlayerInput::parse(input);
+            }
+        }
+        _ => {}
     }
 });
