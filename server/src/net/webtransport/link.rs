@@ -40,7 +40,7 @@ pub struct DatagramLink {
     connection: Connection,
     counted: FramesOut,
     /// The first snapshot went (on the stream, behind the `Welcome`): the rest are datagrams.
-    datagrams: AtomicBool,
+    first_sent: AtomicBool,
     /// The number of the last message sent in parts.
     split: AtomicU32,
 }
@@ -63,7 +63,7 @@ impl DatagramLink {
             outbox: Outbox::new(),
             connection,
             counted,
-            datagrams: AtomicBool::new(false),
+            first_sent: AtomicBool::new(false),
             split: AtomicU32::new(0),
         }
     }
@@ -90,18 +90,33 @@ impl DatagramLink {
         Ok(())
     }
 
-    /// A snapshot as one datagram, or in parts when it is larger (a client's first copy of a
-    /// crowded world, or a crowded view's delta): a lost part loses that snapshot only, where
-    /// on the stream one lost packet held back every snapshot behind it. Measured with 1,000
-    /// drifting entities (`benches/full_view.sh`): through `average` the same 54.7 snapshots a
-    /// second either way; through `bad` the world arrived 72 ms after the `Welcome` (p50) in
-    /// parts against 1,112 ms on the stream. The stream takes it when the path is too narrow
-    /// for parts or the session has no datagrams.
-    fn put_snapshot(&self, frame: Bytes) -> Put {
+    fn send_parts(&self, frame: &[u8], limit: usize) -> Option<Result<(), SendDatagramError>> {
+        let message = self.split.fetch_add(1, Ordering::Relaxed).wrapping_add(1);
+        let parts = parts::split(message, frame, limit)?;
+        Some(parts.iter().try_for_each(|p| self.send(p)))
+    }
+}
+
+impl ClientLink for DatagramLink {
+    fn push_reliable(&self, frame: Bytes) -> Result<(), Full> {
+        self.outbox.push_reliable(frame)
+    }
+
+    /// The first snapshot on the stream, behind the `Welcome`; every later one as one datagram,
+    /// or in parts when it is larger (a crowded view's delta, or a full snapshot after the
+    /// client lost every baseline): a lost part loses that snapshot only, where on the stream
+    /// one lost packet held back every snapshot behind it. Measured with 1,000 drifting
+    /// entities (`benches/full_view.sh`): through `average` 54.7 snapshots a second either
+    /// way; through `bad` the first verified snapshot came 72 ms after the `Welcome` (p50)
+    /// with deltas in parts, 1,112 ms with them on the stream. The stream still takes a
+    /// snapshot when the path is too narrow for parts or the session has no datagrams.
+    fn put_latest(&self, frame: Bytes, _may_write: bool) -> Put {
         if self.outbox.close_code().is_some() {
             return Put::Queued;
         }
-        if !self.datagrams.swap(true, Ordering::Relaxed) {
+        // Only the room's thread puts snapshots: a load and a store, no read-modify-write.
+        if !self.first_sent.load(Ordering::Relaxed) {
+            self.first_sent.store(true, Ordering::Relaxed);
             return self.outbox.put_latest(frame, false);
         }
         if self.queued() > QUEUED_AHEAD {
@@ -124,22 +139,6 @@ impl DatagramLink {
                 self.outbox.put_latest(frame, false)
             }
         }
-    }
-
-    fn send_parts(&self, frame: &[u8], limit: usize) -> Option<Result<(), SendDatagramError>> {
-        let message = self.split.fetch_add(1, Ordering::Relaxed).wrapping_add(1);
-        let parts = parts::split(message, frame, limit)?;
-        Some(parts.iter().try_for_each(|p| self.send(p)))
-    }
-}
-
-impl ClientLink for DatagramLink {
-    fn push_reliable(&self, frame: Bytes) -> Result<(), Full> {
-        self.outbox.push_reliable(frame)
-    }
-
-    fn put_latest(&self, frame: Bytes, _may_write: bool) -> Put {
-        self.put_snapshot(frame)
     }
 
     fn datagram_limit(&self) -> Option<usize> {
