@@ -316,12 +316,23 @@ impl Link {
     pub async fn leave(&mut self) {
         match self {
             Link::Ws(ws) => {
-                let _ = ws
+                let sent = ws
                     .send(Message::Close(Some(CloseFrame {
                         code: CloseCodeWs::Normal,
                         reason: "".into(),
                     })))
                     .await;
+                // Wait for the server's close reply (briefly): a socket closed with snapshots
+                // unread is reset by the kernel, and a reset can discard the close frame the
+                // server had not read yet; the player was then kept as away instead of leaving.
+                if sent.is_ok() {
+                    let until = tokio::time::Instant::now() + std::time::Duration::from_secs(1);
+                    while let Ok(Some(Ok(msg))) = tokio::time::timeout_at(until, ws.next()).await {
+                        if matches!(msg, Message::Close(_)) {
+                            break;
+                        }
+                    }
+                }
             }
             Link::Wt(wt) => {
                 if wt.send.write_all(&stream::close(1000, "")).await.is_ok() {
